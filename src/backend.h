@@ -1,0 +1,138 @@
+/* backend.h -- the table of operations the model is written over. The CPU backend
+ * (src/cpu/) implements it in float32 with OpenMP and is the reference; the CUDA
+ * backend (kernels/) implements the same table with bf16 activations.
+ *
+ * Conventions every implementation follows:
+ *  - "act" buffers hold activations in the backend's activation type (float on the
+ *    CPU, float or bf16 on CUDA: be->act_bytes says which size); parameters,
+ *    gradients, optimizer moments, rstd/lse statistics and losses are always float.
+ *  - Weights passed to matmul are the backend's compute copy of the parameters
+ *    (be->weights_are_master: the fp32 master buffer itself on the CPU).
+ *  - Shapes: N = B*T rows; matrices are row-major; a weight W is (out x in) as in
+ *    PyTorch, so a linear layer computes out = inp @ W^T.
+ *  - Backward ops ACCUMULATE (+=) into parameter gradients and OVERWRITE activation
+ *    gradients unless a flag says otherwise, so the model never zeroes act grads.
+ *  - All pointers are device pointers of this backend; tokens/targets are int32.
+ */
+#ifndef T6_BACKEND_H
+#define T6_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deck.h"
+
+typedef struct t6_backend t6_backend;
+
+typedef struct t6_ops {
+    /* ---- memory ---- */
+    void *(*alloc)(t6_backend *be, size_t bytes);              /* zero-filled */
+    void (*free)(t6_backend *be, void *p);
+    void (*zero)(t6_backend *be, void *p, size_t bytes);
+    void (*to_device)(t6_backend *be, void *dst, const void *src_host, size_t bytes);
+    void (*to_host)(t6_backend *be, void *dst_host, const void *src, size_t bytes);
+    void (*sync)(t6_backend *be);
+    /* fp32 master -> compute copy (bf16 on CUDA); a no-op where they are one buffer */
+    void (*params_to_compute)(t6_backend *be, void *compute, const float *master, size_t n);
+    /* float host array <-> act buffer (converts to/from bf16 where act is bf16) */
+    void (*act_from_float)(t6_backend *be, void *act, const float *host, size_t n);
+    void (*act_to_float)(t6_backend *be, float *host, const void *act, size_t n);
+
+    /* ---- embedding: out[n,:] = wte[tokens[n],:] ---- */
+    void (*embed_fwd)(t6_backend *be, void *out, const void *wte, const int32_t *tokens, int N, int d);
+    void (*embed_bwd)(t6_backend *be, float *dwte, const void *dout, const int32_t *tokens, int N, int d);
+
+    /* ---- RMSNorm without weight: out = x / sqrt(mean(x^2) + eps), eps = FLT_EPSILON ---- */
+    void (*rmsnorm_fwd)(t6_backend *be, void *out, float *rstd, const void *inp, int N, int d);
+    /* dinp += d(rmsnorm)/dinp^T dout  (ACCUMULATES: dinp is the residual-stream gradient) */
+    void (*rmsnorm_bwd)(t6_backend *be, void *dinp, const void *dout, const void *inp,
+                        const float *rstd, int N, int d);
+
+    /* ---- linear: out[N,OC] (=|+=) inp[N,C] @ w[OC,C]^T ---- */
+    void (*matmul_fwd)(t6_backend *be, void *out, const void *inp, const void *w,
+                       int N, int C, int OC, int accumulate);
+    /* dinp[N,C] (=|+= by accumulate_dinp) dout @ w; dw[OC,C] += dout^T @ inp.
+     * dinp may be NULL (no input gradient wanted). */
+    void (*matmul_bwd)(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp,
+                       const void *w, int N, int C, int OC, int accumulate_dinp);
+
+    /* ---- RoPE ("halves" layout, base from config) on x laid out (B, T, rows, dh),
+     *      position = t; in place. bwd applies the inverse rotation to the gradient. ---- */
+    void (*rope_fwd)(t6_backend *be, void *x, int B, int T, int rows, int dh, double base);
+    void (*rope_bwd)(t6_backend *be, void *dx, int B, int T, int rows, int dh, double base);
+
+    /* ---- TPA factor product: out[n,i,:] = (1/R) sum_r A[n,i,r] * Bf[n,r,:]
+     *      A: (N, h, R), Bf: (N, R, dh), out: (N, h, dh) ---- */
+    void (*tpa_product_fwd)(t6_backend *be, void *out, const void *A, const void *Bf,
+                            int N, int h, int R, int dh);
+    /* dA, dBf overwritten */
+    void (*tpa_product_bwd)(t6_backend *be, void *dA, void *dBf, const void *dout,
+                            const void *A, const void *Bf, int N, int h, int R, int dh);
+
+    /* ---- causal softmax attention, scale 1/sqrt(dh).
+     *      q: (B,T,h,dh); k, v: (B,T,G,dh) with query head i using kv head i/(h/G);
+     *      out: (B,T,h,dh); lse: (B,h,T) log-sum-exp of the scaled scores (for bwd). ---- */
+    void (*attention_fwd)(t6_backend *be, void *out, float *lse, const void *q, const void *k,
+                          const void *v, int B, int T, int h, int G, int dh);
+    /* dq, dk, dv overwritten */
+    void (*attention_bwd)(t6_backend *be, void *dq, void *dk, void *dv, const void *dout,
+                          const void *out, const float *lse, const void *q, const void *k,
+                          const void *v, int B, int T, int h, int G, int dh);
+
+    /* ---- SwiGLU: out = silu(h1) * h2, elementwise over n ---- */
+    void (*swiglu_fwd)(t6_backend *be, void *out, const void *h1, const void *h2, size_t n);
+    void (*swiglu_bwd)(t6_backend *be, void *dh1, void *dh2, const void *dout,
+                       const void *h1, const void *h2, size_t n);
+
+    /* ---- x += y (residual stream) ---- */
+    void (*add_inplace)(t6_backend *be, void *x, const void *y, size_t n);
+
+    /* ---- softmax cross-entropy over V logits per row. losses[n] = -log p[target];
+     *      rows with target -1 get loss 0. When grad_scale != 0 the logits are
+     *      overwritten by grad_scale * (softmax - onehot) (0 for ignored rows), so no
+     *      probability tensor is ever kept. ---- */
+    void (*cross_entropy)(t6_backend *be, float *losses, void *logits, const int32_t *targets,
+                          int N, int V, float grad_scale);
+
+    /* ---- optimizer and norms over fp32 buffers ---- */
+    /* AdamW (decoupled decay, bias-corrected, PyTorch order):
+     *   g = grad * grad_scale; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+     *   p -= lr * wd * p; p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+     * and refreshes the compute copy (may be NULL when weights_are_master). */
+    void (*adamw)(t6_backend *be, float *param, void *compute, const float *grad, float *m, float *v,
+                  size_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
+                  long step, float grad_scale);
+    double (*sum_squares)(t6_backend *be, const float *x, size_t n);   /* result on host */
+    void (*scale)(t6_backend *be, float *x, float s, size_t n);
+} t6_ops;
+
+struct t6_backend {
+    const t6_ops *ops;
+    t6_backend_kind kind;
+    t6_precision precision;
+    size_t act_bytes;            /* 4 (float) or 2 (bf16) */
+    int weights_are_master;      /* 1: compute weights == fp32 master params */
+    int device_index;            /* CUDA device, -1 on CPU */
+    void *impl;                  /* backend-private state (cuBLASLt handles, streams...) */
+};
+
+/* Creates the backend a deck asks for; fatal with a clear message when it was not
+ * compiled in (e.g. backend.device = "cuda" in a build without CUDA). */
+t6_backend *t6_backend_create(const t6_backend_config *cfg, int local_rank);
+void t6_backend_destroy(t6_backend *be);
+
+/* Pointer to element `index` of an act buffer. */
+static inline void *t6_act_at(const t6_backend *be, void *p, size_t index)
+{
+    return (char *)p + index * be->act_bytes;
+}
+
+/* Backend constructors (each in its own directory). */
+t6_backend *t6_cpu_backend_create(const t6_backend_config *cfg);
+void t6_cpu_backend_destroy(t6_backend *be);
+#ifdef T6_HAVE_CUDA
+t6_backend *t6_cuda_backend_create(const t6_backend_config *cfg, int local_rank);
+void t6_cuda_backend_destroy(t6_backend *be);
+#endif
+
+#endif

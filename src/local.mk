@@ -1,0 +1,13 @@
+# src/local.mk -- the t6 host code: libt6core.a (shared with tests and t6-prep) and t6.
+noinst_LIBRARIES += libt6core.a
+libt6core_a_SOURCES = \
+  src/util.c src/util.h \
+  src/params.c src/params.h \
+  src/deck.c src/deck.h \
+  src/backend.c src/backend.h \
+  src/model.h \
+  src/train.c src/train.h
+
+bin_PROGRAMS += t6
+t6_SOURCES = src/main.c
+t6_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)

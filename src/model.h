@@ -1,0 +1,53 @@
+/* model.h -- the T6 model (and its MHA/MQA/GQA/TPA-KVonly variants), written once
+ * over the backend's table of operations (backend.h). Owns the parameters (one
+ * contiguous fp32 master buffer, views described by params.h), their gradients, the
+ * compute copy of the weights and the activations kept for the backward pass. */
+#ifndef T6_MODEL_H
+#define T6_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "params.h"
+
+typedef struct t6_model t6_model;
+
+/* Allocates a model for micro-batches of B sequences of T tokens (T <= block_size). */
+t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int T);
+void t6_model_destroy(t6_model *m);
+
+const t6_param_layout *t6_model_layout(const t6_model *m);
+t6_backend *t6_model_backend(const t6_model *m);
+
+/* Initialization of t6-model.md from the seeded counter-based RNG (doc/model.md):
+ * the same seed gives the same weights whatever the thread count or backend. */
+void t6_model_init_params(t6_model *m, uint64_t seed);
+
+/* Device buffers (fp32, n_params elements). */
+float *t6_model_params(t6_model *m);
+float *t6_model_grads(t6_model *m);
+/* Host copies in and out of the master parameters (n_params floats). */
+void t6_model_get_params(t6_model *m, float *host);
+void t6_model_set_params(t6_model *m, const float *host);
+void t6_model_get_grads(t6_model *m, float *host);
+/* Refresh the compute copy after the master parameters changed outside adamw. */
+void t6_model_sync_compute_weights(t6_model *m);
+
+/* Forward pass on host token arrays of B*T int32 each. With targets, returns the
+ * mean cross-entropy over the targets that are not -1 (NaN if none); without targets
+ * returns 0 and leaves logits available. When `for_backward` is set the logits
+ * buffer is turned into dlogits scaled by `grad_scale` (see t6_model_backward). */
+float t6_model_forward(t6_model *m, const int32_t *tokens, const int32_t *targets,
+                       int for_backward, float grad_scale);
+
+/* Backward pass of the last forward (which must have had for_backward set): adds to
+ * the gradients d(grad_scale * loss)/d(params). */
+void t6_model_backward(t6_model *m);
+
+void t6_model_zero_grad(t6_model *m);
+
+/* Logits of the last forward without targets, as host floats (B*T*V). */
+void t6_model_get_logits(t6_model *m, float *host);
+
+#endif

@@ -1,0 +1,77 @@
+/* util.c -- fatal errors with location and hint, checked allocation, clocks. */
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *progname = "t6";
+
+void t6_set_progname(const char *name) { progname = name; }
+const char *t6_progname(void) { return progname; }
+
+void t6_fatal_at(const char *file, int line, const char *hint, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "%s: error: ", progname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    if (hint && *hint) fprintf(stderr, "  hint: %s\n", hint);
+    if (getenv("T6_DEBUG")) fprintf(stderr, "  (raised at %s:%d)\n", file, line);
+    fflush(stderr);
+    exit(1);
+}
+
+void *t6_malloc_at(size_t n, const char *file, int line)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) t6_fatal_at(file, line, "reduce the batch or model size", "out of memory allocating %zu bytes", n);
+    return p;
+}
+
+void *t6_calloc_at(size_t n, size_t size, const char *file, int line)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) t6_fatal_at(file, line, "reduce the batch or model size", "out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+void *t6_realloc_at(void *old, size_t n, const char *file, int line)
+{
+    void *p = realloc(old, n ? n : 1);
+    if (!p) t6_fatal_at(file, line, NULL, "out of memory reallocating %zu bytes", n);
+    return p;
+}
+
+char *t6_strdup_at(const char *s, const char *file, int line)
+{
+    size_t n = strlen(s) + 1;
+    char *p = t6_malloc_at(n, file, line);
+    memcpy(p, s, n);
+    return p;
+}
+
+double t6_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+char *t6_fmt_count(char *buf, size_t len, long long n)
+{
+    char digits[32];
+    int nd = snprintf(digits, sizeof digits, "%lld", n < 0 ? -n : n);
+    size_t o = 0;
+    if (n < 0 && o + 1 < len) buf[o++] = '-';
+    for (int i = 0; i < nd && o + 1 < len; i++) {
+        if (i > 0 && (nd - i) % 3 == 0 && o + 1 < len) buf[o++] = ',';
+        if (o + 1 < len) buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}

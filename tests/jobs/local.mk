@@ -1,0 +1,1 @@
+# tests/jobs/local.mk -- tests of this area (see tests/local.mk).

@@ -1,0 +1,1 @@
+# tests/model/local.mk -- tests of this area (see tests/local.mk).

@@ -1,0 +1,1 @@
+# tests/prep/local.mk -- tests of this area (see tests/local.mk).

@@ -1,0 +1,1 @@
+# tests/train/local.mk -- tests of this area (see tests/local.mk).
