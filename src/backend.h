@@ -133,6 +133,12 @@ void t6_cpu_backend_destroy(t6_backend *be);
 #ifdef T6_HAVE_CUDA
 t6_backend *t6_cuda_backend_create(const t6_backend_config *cfg, int local_rank);
 void t6_cuda_backend_destroy(t6_backend *be);
+/* NCCL gradient all-reduce for the CUDA backend; MPI (dist.c) starts it by
+ * broadcasting the unique id that rank 0 gets. */
+size_t t6_cuda_nccl_id_size(void);
+void t6_cuda_nccl_get_id(void *id);
+void t6_cuda_nccl_init(t6_backend *be, const void *id, int rank, int world);
+void t6_cuda_nccl_allreduce_sum(t6_backend *be, float *buf, size_t n);
 #endif
 
 #endif
