@@ -1,0 +1,656 @@
+/* corpus.c -- writer and reader of the tokenized corpus file (HDF5 "t6-corpus" v1,
+ * doc/formats/corpus.md). Both halves live here so that what t6-prep writes and what
+ * t6 reads cannot drift apart. The writer never leaves a partial file under the final
+ * name: it writes "<path>.tmp.<pid>", flushes, fsyncs and renames on close. The reader
+ * validates everything it relies on before handing the file out, and turns HDF5's
+ * error stack into one message that names the path.
+ *
+ * HDF5 (serial build) is not thread-safe: use one corpus object from one thread at a
+ * time and do not call HDF5 concurrently from other threads. */
+#include "corpus.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* Tokens per chunk of /tokens. Large enough that sequential writes and reads are
+ * efficient; HDF5 reads a sub-range of an uncompressed chunk bigger than its chunk
+ * cache straight from the file, so random access to short windows stays cheap. */
+#define CORPUS_CHUNK_TOKENS ((size_t)1 << 20)
+/* Entries per chunk of /doc_offsets. */
+#define CORPUS_CHUNK_DOCS ((size_t)1 << 16)
+
+static void seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t len, const char *fmt, ...)
+{
+    if (!err || !len) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- HDF5 error handling --------------------------------------------------------
+ * HDF5 prints its whole error stack to stderr by default. We silence it around our
+ * calls and, when a call fails, keep the innermost description for our message. */
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} quiet_state;
+
+static quiet_state h5_quiet(void)
+{
+    quiet_state q;
+    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return q;
+}
+
+static void h5_loud(quiet_state q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
+
+static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    char *buf = data;
+    /* The stack is walked from the innermost (where it failed) outwards: keep the
+     * first non-empty description, it says what was actually wrong. */
+    if (buf[0] == '\0' && e->desc && e->desc[0]) snprintf(buf, 256, "%s", e->desc);
+    return 0;
+}
+
+/* Innermost HDF5 error description of the current stack ("" if none), then clears it. */
+static const char *h5_reason(char buf[256])
+{
+    buf[0] = '\0';
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, buf);
+    H5Eclear2(H5E_DEFAULT);
+    return buf;
+}
+
+/* ---- attributes ------------------------------------------------------------------ */
+static int put_str_attr(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return -1;
+    H5Tset_size(t, strlen(value) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = (a >= 0 && H5Awrite(a, t, value) >= 0) ? 0 : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+    return rc;
+}
+
+static int put_num_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *v)
+{
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, file_type, s, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = (a >= 0 && H5Awrite(a, mem_type, v) >= 0) ? 0 : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(s);
+    return rc;
+}
+
+/* Reads a string attribute (fixed or variable length) into out. 0, or -1 with err set. */
+static int get_str_attr(hid_t obj, const char *path, const char *name, char *out, size_t out_len,
+                        char *err, size_t err_len)
+{
+    if (H5Aexists(obj, name) <= 0) {
+        seterr(err, err_len, "corpus '%s': attribute '%s' is missing (not a t6-corpus file, or written by an incompatible tool)", path, name);
+        return -1;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ft = a >= 0 ? H5Aget_type(a) : -1;
+    int rc = -1;
+    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING) {
+        if (H5Tis_variable_str(ft) > 0) {
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, H5T_VARIABLE);
+            char *v = NULL;
+            if (H5Aread(a, mt, &v) >= 0 && v) {
+                snprintf(out, out_len, "%s", v);
+                H5free_memory(v);
+                rc = 0;
+            }
+            H5Tclose(mt);
+        } else {
+            size_t n = H5Tget_size(ft);
+            char *buf = calloc(n + 1, 1);
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, n + 1);
+            H5Tset_strpad(mt, H5T_STR_NULLTERM);
+            if (buf && H5Aread(a, mt, buf) >= 0) {
+                snprintf(out, out_len, "%s", buf);
+                rc = 0;
+            }
+            H5Tclose(mt);
+            free(buf);
+        }
+    }
+    if (rc < 0) seterr(err, err_len, "corpus '%s': attribute '%s' is not a readable string", path, name);
+    if (ft >= 0) H5Tclose(ft);
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}
+
+/* Reads an integer attribute as int64 (HDF5 converts from the stored integer type). */
+static int get_int_attr(hid_t obj, const char *path, const char *name, int64_t *out, char *err, size_t err_len)
+{
+    if (H5Aexists(obj, name) <= 0) {
+        seterr(err, err_len, "corpus '%s': attribute '%s' is missing (not a t6-corpus file, or written by an incompatible tool)", path, name);
+        return -1;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ft = a >= 0 ? H5Aget_type(a) : -1;
+    hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
+    int rc = -1;
+    if (ft >= 0 && H5Tget_class(ft) == H5T_INTEGER && sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1)
+        rc = H5Aread(a, H5T_NATIVE_INT64, out) >= 0 ? 0 : -1;
+    if (rc < 0) seterr(err, err_len, "corpus '%s': attribute '%s' is not a scalar integer", path, name);
+    if (sp >= 0) H5Sclose(sp);
+    if (ft >= 0) H5Tclose(ft);
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}
+
+/* ---- writer ---------------------------------------------------------------------- */
+struct t6_corpus_writer {
+    char *path, *tmp;
+    hid_t file, tokens;      /* tokens: < 0 until the first chunk is flushed */
+    t6_corpus_meta meta;
+    hid_t file_type, mem_type;
+    /* pending tokens (not yet in the file), stored at the file's width */
+    void *buf;
+    size_t buf_n;
+    uint64_t n_written;       /* tokens already in /tokens */
+    uint64_t *offsets;        /* document starts, written on close */
+    size_t n_docs, cap_docs;
+    int failed;
+};
+
+static int writer_flush(t6_corpus_writer *w, char *err, size_t err_len)
+{
+    if (w->buf_n == 0) return 0;
+    char why[256];
+    quiet_state q = h5_quiet();
+    int rc = -1;
+    if (w->tokens < 0) {
+        /* Created lazily so that a corpus smaller than one chunk gets a chunk of its own
+         * size instead of a mostly empty 1M-token chunk. */
+        hsize_t dims = 0, maxdims = H5S_UNLIMITED, chunk = w->buf_n;
+        hid_t sp = H5Screate_simple(1, &dims, &maxdims);
+        hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_chunk(pl, 1, &chunk);
+        w->tokens = H5Dcreate2(w->file, "tokens", w->file_type, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+        H5Pclose(pl);
+        H5Sclose(sp);
+        if (w->tokens < 0) goto out;
+    }
+    hsize_t newsize = w->n_written + w->buf_n, start = w->n_written, count = w->buf_n;
+    if (H5Dset_extent(w->tokens, &newsize) < 0) goto out;
+    hid_t fs = H5Dget_space(w->tokens);
+    hid_t ms = H5Screate_simple(1, &count, NULL);
+    herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
+    if (e >= 0) e = H5Dwrite(w->tokens, w->mem_type, ms, fs, H5P_DEFAULT, w->buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    if (e < 0) goto out;
+    w->n_written += w->buf_n;
+    w->buf_n = 0;
+    rc = 0;
+out:
+    if (rc < 0) {
+        h5_reason(why);
+        seterr(err, err_len, "corpus '%s': writing tokens failed: %s (disk full?)", w->tmp, why[0] ? why : "HDF5 error");
+        w->failed = 1;
+    }
+    h5_loud(q);
+    return rc;
+}
+
+t6_corpus_writer *t6_corpus_writer_open(const char *path, const t6_corpus_meta *meta,
+                                        char *err, size_t err_len)
+{
+    if (meta->vocab_size <= 0 || meta->eot_id < 0 || meta->eot_id >= meta->vocab_size) {
+        seterr(err, err_len, "corpus '%s': invalid metadata: vocab_size %d, eot_id %d (need 0 <= eot_id < vocab_size)",
+               path, meta->vocab_size, meta->eot_id);
+        return NULL;
+    }
+    if (strcmp(meta->split, "train") != 0 && strcmp(meta->split, "val") != 0) {
+        seterr(err, err_len, "corpus '%s': invalid split '%s' (allowed: train, val)", path, meta->split);
+        return NULL;
+    }
+    t6_corpus_writer *w = t6_calloc(1, sizeof *w);
+    w->path = t6_strdup(path);
+    size_t tl = strlen(path) + 32;
+    w->tmp = t6_malloc(tl);
+    snprintf(w->tmp, tl, "%s.tmp.%ld", path, (long)getpid());
+    w->meta = *meta;
+    w->meta.version = T6_CORPUS_VERSION;
+    w->meta.token_bits = meta->vocab_size <= 65536 ? 16 : 32;
+    w->file_type = w->meta.token_bits == 16 ? H5T_STD_U16LE : H5T_STD_U32LE;
+    w->mem_type = w->meta.token_bits == 16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_UINT32;
+    w->buf = t6_malloc(CORPUS_CHUNK_TOKENS * (w->meta.token_bits / 8));
+    w->tokens = -1;
+
+    quiet_state q = h5_quiet();
+    char why[256];
+    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->file < 0) {
+        h5_reason(why);
+        int e = errno;
+        h5_loud(q);
+        seterr(err, err_len, "corpus '%s': cannot create temporary file '%s': %s (%s); check that the directory exists and is writable",
+               path, w->tmp, e ? strerror(e) : "error", why[0] ? why : "HDF5 error");
+        free(w->buf); free(w->tmp); free(w->path); free(w);
+        return NULL;
+    }
+    h5_loud(q);
+    return w;
+}
+
+int t6_corpus_writer_append(t6_corpus_writer *w, const uint32_t *tokens, size_t n,
+                            char *err, size_t err_len)
+{
+    if (w->failed) {
+        seterr(err, err_len, "corpus '%s': writer already failed", w->path);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (tokens[i] >= (uint32_t)w->meta.vocab_size) {
+            seterr(err, err_len, "corpus '%s': token %" PRIu32 " (document %zu, position %zu) is >= vocab_size %d",
+                   w->path, tokens[i], w->n_docs, i, w->meta.vocab_size);
+            return -1;
+        }
+    }
+    if (w->n_docs == w->cap_docs) {
+        w->cap_docs = w->cap_docs ? 2 * w->cap_docs : 1024;
+        w->offsets = t6_realloc(w->offsets, w->cap_docs * sizeof *w->offsets);
+    }
+    w->offsets[w->n_docs++] = w->n_written + w->buf_n;
+    size_t i = 0;
+    while (i < n) {
+        size_t room = CORPUS_CHUNK_TOKENS - w->buf_n;
+        size_t k = n - i < room ? n - i : room;
+        if (w->meta.token_bits == 16) {
+            uint16_t *b = (uint16_t *)w->buf + w->buf_n;
+            for (size_t j = 0; j < k; j++) b[j] = (uint16_t)tokens[i + j];
+        } else {
+            memcpy((uint32_t *)w->buf + w->buf_n, tokens + i, k * sizeof(uint32_t));
+        }
+        w->buf_n += k;
+        i += k;
+        if (w->buf_n == CORPUS_CHUNK_TOKENS && writer_flush(w, err, err_len) < 0) return -1;
+    }
+    return 0;
+}
+
+uint64_t t6_corpus_writer_tokens(const t6_corpus_writer *w) { return w->n_written + w->buf_n; }
+
+static void writer_free(t6_corpus_writer *w)
+{
+    free(w->buf);
+    free(w->offsets);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+/* fsync the directory holding path so that the rename itself is durable. */
+static void fsync_dir_of(const char *path)
+{
+    char *copy = t6_strdup(path);
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(copy);
+}
+
+int t6_corpus_writer_close(t6_corpus_writer *w, char *err, size_t err_len)
+{
+    char why[256];
+    int rc = -1;
+    if (w->failed) {
+        seterr(err, err_len, "corpus '%s': writer already failed; nothing written", w->path);
+        t6_corpus_writer_abort(w);
+        return -1;
+    }
+    if (writer_flush(w, err, err_len) < 0) {
+        t6_corpus_writer_abort(w);
+        return -1;
+    }
+    quiet_state q = h5_quiet();
+    herr_t e = 0;
+    if (w->tokens < 0) {
+        /* Empty corpus: still a valid file with a zero-length dataset. */
+        hsize_t dims = 0, maxdims = H5S_UNLIMITED, chunk = 1;
+        hid_t sp = H5Screate_simple(1, &dims, &maxdims);
+        hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_chunk(pl, 1, &chunk);
+        w->tokens = H5Dcreate2(w->file, "tokens", w->file_type, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+        H5Pclose(pl);
+        H5Sclose(sp);
+        if (w->tokens < 0) e = -1;
+    }
+    if (e >= 0) {
+        hsize_t dims = w->n_docs, maxdims = H5S_UNLIMITED;
+        hsize_t chunk = w->n_docs == 0 ? 1 : (w->n_docs < CORPUS_CHUNK_DOCS ? w->n_docs : CORPUS_CHUNK_DOCS);
+        hid_t sp = H5Screate_simple(1, &dims, &maxdims);
+        hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_chunk(pl, 1, &chunk);
+        hid_t d = H5Dcreate2(w->file, "doc_offsets", H5T_STD_U64LE, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+        if (d < 0) e = -1;
+        else {
+            if (w->n_docs) e = H5Dwrite(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, w->offsets);
+            H5Dclose(d);
+        }
+        H5Pclose(pl);
+        H5Sclose(sp);
+    }
+    if (e >= 0) {
+        hid_t root = w->file;
+        int32_t ver = T6_CORPUS_VERSION, vs = w->meta.vocab_size, eot = w->meta.eot_id;
+        uint64_t nt = w->n_written, nd = w->n_docs;
+        if (put_str_attr(root, "format", T6_CORPUS_FORMAT) < 0 ||
+            put_num_attr(root, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT32, &ver) < 0 ||
+            put_str_attr(root, "tokenizer", w->meta.tokenizer) < 0 ||
+            put_str_attr(root, "vocab_hash", w->meta.vocab_hash) < 0 ||
+            put_num_attr(root, "vocab_size", H5T_STD_I32LE, H5T_NATIVE_INT32, &vs) < 0 ||
+            put_num_attr(root, "eot_id", H5T_STD_I32LE, H5T_NATIVE_INT32, &eot) < 0 ||
+            put_str_attr(root, "split", w->meta.split) < 0 ||
+            put_str_attr(root, "source", w->meta.source) < 0 ||
+            put_num_attr(root, "n_tokens", H5T_STD_U64LE, H5T_NATIVE_UINT64, &nt) < 0 ||
+            put_num_attr(root, "n_documents", H5T_STD_U64LE, H5T_NATIVE_UINT64, &nd) < 0)
+            e = -1;
+    }
+    if (w->tokens >= 0) H5Dclose(w->tokens);
+    w->tokens = -1;
+    if (e >= 0) e = H5Fflush(w->file, H5F_SCOPE_GLOBAL);
+    herr_t ec = H5Fclose(w->file);
+    w->file = -1;
+    if (e < 0 || ec < 0) {
+        h5_reason(why);
+        h5_loud(q);
+        seterr(err, err_len, "corpus '%s': finishing '%s' failed: %s (disk full?)", w->path, w->tmp, why[0] ? why : "HDF5 error");
+        unlink(w->tmp);
+        writer_free(w);
+        return -1;
+    }
+    h5_loud(q);
+    int fd = open(w->tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        seterr(err, err_len, "corpus '%s': fsync of '%s' failed: %s", w->path, w->tmp, strerror(errno));
+        if (fd >= 0) close(fd);
+        unlink(w->tmp);
+        writer_free(w);
+        return -1;
+    }
+    close(fd);
+    if (rename(w->tmp, w->path) != 0) {
+        seterr(err, err_len, "corpus '%s': cannot rename '%s' into place: %s", w->path, w->tmp, strerror(errno));
+        unlink(w->tmp);
+        writer_free(w);
+        return -1;
+    }
+    fsync_dir_of(w->path);
+    rc = 0;
+    writer_free(w);
+    return rc;
+}
+
+void t6_corpus_writer_abort(t6_corpus_writer *w)
+{
+    if (!w) return;
+    quiet_state q = h5_quiet();
+    if (w->tokens >= 0) H5Dclose(w->tokens);
+    if (w->file >= 0) H5Fclose(w->file);
+    H5Eclear2(H5E_DEFAULT);
+    h5_loud(q);
+    unlink(w->tmp);
+    writer_free(w);
+}
+
+/* ---- reader ---------------------------------------------------------------------- */
+struct t6_corpus {
+    char *path;
+    hid_t file, tokens;
+    t6_corpus_meta meta;
+    uint64_t *offsets;   /* loaded on first use */
+};
+
+static void reader_free(t6_corpus *c)
+{
+    if (c->tokens >= 0) H5Dclose(c->tokens);
+    if (c->file >= 0) H5Fclose(c->file);
+    free(c->offsets);
+    free(c->path);
+    free(c);
+}
+
+/* Checks that dataset name is 1-D with n elements of an unsigned integer type of one of
+ * the allowed sizes; returns the element size in bytes, or -1 with err set. */
+static int check_dataset(hid_t file, const char *path, const char *name, uint64_t n, int size_a, int size_b,
+                         hid_t *out, char *err, size_t err_len)
+{
+    if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
+        seterr(err, err_len, "corpus '%s': dataset '/%s' is missing", path, name);
+        return -1;
+    }
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    if (d < 0) {
+        seterr(err, err_len, "corpus '%s': cannot open dataset '/%s' (corrupt file?)", path, name);
+        return -1;
+    }
+    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
+    int rank = H5Sget_simple_extent_ndims(s);
+    hsize_t dims = 0;
+    if (rank == 1) H5Sget_simple_extent_dims(s, &dims, NULL);
+    int cls_ok = H5Tget_class(t) == H5T_INTEGER && H5Tget_sign(t) == H5T_SGN_NONE;
+    int size = (int)H5Tget_size(t);
+    H5Tclose(t);
+    H5Sclose(s);
+    if (rank != 1) {
+        seterr(err, err_len, "corpus '%s': dataset '/%s' has rank %d, expected 1", path, name, rank);
+    } else if (!cls_ok || (size != size_a && size != size_b)) {
+        seterr(err, err_len, "corpus '%s': dataset '/%s' has an element type other than uint%d%s%s", path, name,
+               8 * size_a, size_b != size_a ? " or uint" : "", size_b != size_a ? (size_b == 4 ? "32" : "64") : "");
+    } else if ((uint64_t)dims != n) {
+        seterr(err, err_len, "corpus '%s': dataset '/%s' holds %" PRIu64 " elements but the file's attributes say %" PRIu64
+               " (interrupted or corrupt write?)", path, name, (uint64_t)dims, n);
+    } else {
+        if (out) *out = d;
+        else H5Dclose(d);
+        return size;
+    }
+    H5Dclose(d);
+    return -1;
+}
+
+t6_corpus *t6_corpus_open(const char *path, char *err, size_t err_len)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        seterr(err, err_len, "corpus '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        seterr(err, err_len, "corpus '%s': not a regular file", path);
+        return NULL;
+    }
+    if (access(path, R_OK) != 0) {
+        seterr(err, err_len, "corpus '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    quiet_state q = h5_quiet();
+    char why[256];
+    t6_corpus *c = t6_calloc(1, sizeof *c);
+    c->path = t6_strdup(path);
+    c->file = c->tokens = -1;
+
+    htri_t is = H5Fis_hdf5(path);
+    if (is <= 0) {
+        h5_reason(why);
+        seterr(err, err_len, "corpus '%s': not an HDF5 file (%lld bytes; empty, truncated at the start, or a different format)",
+               path, (long long)st.st_size);
+        goto fail;
+    }
+    c->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (c->file < 0) {
+        h5_reason(why);
+        seterr(err, err_len, "corpus '%s': cannot open as HDF5 (%lld bytes): %s; the file is truncated or corrupt, re-create it with t6-prep",
+               path, (long long)st.st_size, why[0] ? why : "unknown HDF5 error");
+        goto fail;
+    }
+    char fmt[64];
+    int64_t v;
+    if (get_str_attr(c->file, path, "format", fmt, sizeof fmt, err, err_len) < 0) goto fail;
+    if (strcmp(fmt, T6_CORPUS_FORMAT) != 0) {
+        seterr(err, err_len, "corpus '%s': attribute format is '%s', expected '%s'", path, fmt, T6_CORPUS_FORMAT);
+        goto fail;
+    }
+    if (get_int_attr(c->file, path, "format_version", &v, err, err_len) < 0) goto fail;
+    if (v != T6_CORPUS_VERSION) {
+        seterr(err, err_len, "corpus '%s': format_version %lld is not supported (this build reads version %d)%s",
+               path, (long long)v, T6_CORPUS_VERSION, v > T6_CORPUS_VERSION ? "; use a newer t6" : "; re-create it with this t6-prep");
+        goto fail;
+    }
+    c->meta.version = (int)v;
+    if (get_str_attr(c->file, path, "tokenizer", c->meta.tokenizer, sizeof c->meta.tokenizer, err, err_len) < 0 ||
+        get_str_attr(c->file, path, "vocab_hash", c->meta.vocab_hash, sizeof c->meta.vocab_hash, err, err_len) < 0 ||
+        get_str_attr(c->file, path, "split", c->meta.split, sizeof c->meta.split, err, err_len) < 0 ||
+        get_str_attr(c->file, path, "source", c->meta.source, sizeof c->meta.source, err, err_len) < 0)
+        goto fail;
+    if (get_int_attr(c->file, path, "vocab_size", &v, err, err_len) < 0) goto fail;
+    if (v <= 0 || v > (int64_t)1 << 31) {
+        seterr(err, err_len, "corpus '%s': vocab_size %lld out of range", path, (long long)v);
+        goto fail;
+    }
+    c->meta.vocab_size = (int)v;
+    if (get_int_attr(c->file, path, "eot_id", &v, err, err_len) < 0) goto fail;
+    if (v < 0 || v >= c->meta.vocab_size) {
+        seterr(err, err_len, "corpus '%s': eot_id %lld outside the vocabulary (size %d)", path, (long long)v, c->meta.vocab_size);
+        goto fail;
+    }
+    c->meta.eot_id = (int)v;
+    if (get_int_attr(c->file, path, "n_tokens", &v, err, err_len) < 0) goto fail;
+    if (v < 0) {
+        seterr(err, err_len, "corpus '%s': n_tokens %lld is negative", path, (long long)v);
+        goto fail;
+    }
+    c->meta.n_tokens = (uint64_t)v;
+    if (get_int_attr(c->file, path, "n_documents", &v, err, err_len) < 0) goto fail;
+    if (v < 0) {
+        seterr(err, err_len, "corpus '%s': n_documents %lld is negative", path, (long long)v);
+        goto fail;
+    }
+    c->meta.n_documents = (uint64_t)v;
+    int want = c->meta.vocab_size <= 65536 ? 2 : 4;
+    int size = check_dataset(c->file, path, "tokens", c->meta.n_tokens, want, want, &c->tokens, err, err_len);
+    if (size < 0) goto fail;
+    c->meta.token_bits = 8 * size;
+    if (check_dataset(c->file, path, "doc_offsets", c->meta.n_documents, 8, 8, NULL, err, err_len) < 0) goto fail;
+    H5Eclear2(H5E_DEFAULT);
+    h5_loud(q);
+    return c;
+fail:
+    reader_free(c);
+    H5Eclear2(H5E_DEFAULT);
+    h5_loud(q);
+    return NULL;
+}
+
+const t6_corpus_meta *t6_corpus_get_meta(const t6_corpus *c) { return &c->meta; }
+
+int t6_corpus_read(t6_corpus *c, uint64_t start, size_t n, int32_t *out, char *err, size_t err_len)
+{
+    if (start > c->meta.n_tokens || n > c->meta.n_tokens - start) {
+        seterr(err, err_len, "corpus '%s': read of tokens [%" PRIu64 ", %" PRIu64 ") is outside [0, %" PRIu64 ")",
+               c->path, start, start + (uint64_t)n, c->meta.n_tokens);
+        return -1;
+    }
+    if (n == 0) return 0;
+    quiet_state q = h5_quiet();
+    char why[256];
+    hsize_t st = start, cnt = n;
+    hid_t fs = H5Dget_space(c->tokens);
+    hid_t ms = H5Screate_simple(1, &cnt, NULL);
+    herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &st, NULL, &cnt, NULL);
+    if (e >= 0) e = H5Dread(c->tokens, H5T_NATIVE_INT32, ms, fs, H5P_DEFAULT, out);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    if (e < 0) {
+        h5_reason(why);
+        h5_loud(q);
+        seterr(err, err_len, "corpus '%s': reading tokens [%" PRIu64 ", %" PRIu64 ") failed: %s (corrupt file?)",
+               c->path, start, start + (uint64_t)n, why[0] ? why : "HDF5 error");
+        return -1;
+    }
+    h5_loud(q);
+    /* A token outside the vocabulary would index past the embedding table: refuse it
+     * here with a position instead of corrupting memory later. */
+    for (size_t i = 0; i < n; i++) {
+        if (out[i] < 0 || out[i] >= c->meta.vocab_size) {
+            seterr(err, err_len, "corpus '%s': token %d at position %" PRIu64 " is outside the vocabulary (size %d); corrupt file",
+                   c->path, out[i], start + i, c->meta.vocab_size);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const uint64_t *t6_corpus_doc_offsets(t6_corpus *c, char *err, size_t err_len)
+{
+    if (c->offsets) return c->offsets;
+    uint64_t n = c->meta.n_documents;
+    uint64_t *o = t6_malloc((n ? n : 1) * sizeof *o);
+    if (n) {
+        quiet_state q = h5_quiet();
+        char why[256];
+        hid_t d = H5Dopen2(c->file, "doc_offsets", H5P_DEFAULT);
+        herr_t e = d >= 0 ? H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, o) : -1;
+        if (d >= 0) H5Dclose(d);
+        if (e < 0) {
+            h5_reason(why);
+            h5_loud(q);
+            seterr(err, err_len, "corpus '%s': reading /doc_offsets failed: %s (corrupt file?)", c->path,
+                   why[0] ? why : "HDF5 error");
+            free(o);
+            return NULL;
+        }
+        h5_loud(q);
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t prev = i ? o[i - 1] : 0;
+            if ((i == 0 && o[0] != 0) || o[i] < prev || o[i] > c->meta.n_tokens) {
+                seterr(err, err_len, "corpus '%s': /doc_offsets[%" PRIu64 "] = %" PRIu64
+                       " is invalid (must start at 0, never decrease, stay <= n_tokens %" PRIu64 ")",
+                       c->path, i, o[i], c->meta.n_tokens);
+                free(o);
+                return NULL;
+            }
+        }
+    }
+    c->offsets = o;
+    return o;
+}
+
+void t6_corpus_close(t6_corpus *c)
+{
+    if (!c) return;
+    quiet_state q = h5_quiet();
+    reader_free(c);
+    H5Eclear2(H5E_DEFAULT);
+    h5_loud(q);
+}
