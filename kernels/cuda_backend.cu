@@ -1,8 +1,161 @@
-// cuda_backend.cu -- SCAFFOLD: replaced by the CUDA-backend issue's implementation.
-#include <cuda_runtime.h>
+/* cuda_backend.cu -- the CUDA backend's life cycle and memory ops: picks the device
+ * (local_rank % device count), creates the stream every op runs on, the cuBLASLt
+ * handle and workspace, and assembles the ops table from the per-op files. Activations
+ * are bf16 in bf16 precision and float in fp32 precision; parameters, gradients and
+ * moments are always fp32, with a separate compute copy of the weights
+ * (weights_are_master = 0) refreshed by adamw and params_to_compute. */
+#include "cuda_common.cuh"
+
+#include <stdlib.h>
+#include <string.h>
+
 extern "C" {
-#include "backend.h"
 #include "util.h"
-t6_backend *t6_cuda_backend_create(const t6_backend_config *cfg, int local_rank) { (void)cfg; (void)local_rank; t6_fatal("CUDA backend not implemented yet"); }
-void t6_cuda_backend_destroy(t6_backend *be) { (void)be; }
+}
+
+void *t6_cuda_scratch(t6_backend *be, size_t bytes)
+{
+    t6_cuda_impl *im = cu_impl(be);
+    if (bytes > im->scratch_bytes) {
+        /* the old buffer may still be read by queued work: free is stream-ordered */
+        if (im->scratch) CUDA_CHECK(cudaFreeAsync(im->scratch, im->stream));
+        CUDA_CHECK(cudaMallocAsync(&im->scratch, bytes, im->stream));
+        im->scratch_bytes = bytes;
+    }
+    return im->scratch;
+}
+
+void *t6_cuda_scratch2(t6_backend *be, size_t bytes)
+{
+    t6_cuda_impl *im = cu_impl(be);
+    if (bytes > im->scratch2_bytes) {
+        if (im->scratch2) CUDA_CHECK(cudaFreeAsync(im->scratch2, im->stream));
+        CUDA_CHECK(cudaMallocAsync(&im->scratch2, bytes, im->stream));
+        im->scratch2_bytes = bytes;
+    }
+    return im->scratch2;
+}
+
+static void *cu_alloc(t6_backend *be, size_t bytes)
+{
+    void *p = NULL;
+    if (bytes == 0) bytes = 1;
+    cudaError_t e = cudaMalloc(&p, bytes);
+    if (e != cudaSuccess) {
+        size_t fr = 0, tot = 0;
+        cudaMemGetInfo(&fr, &tot);
+        t6_fatal_hint("lower train.micro_batch or train.seq_len, or use a larger GPU",
+                      "CUDA: cudaMalloc of %zu bytes on device %d failed: %s (free %zu of %zu bytes)",
+                      bytes, be->device_index, cudaGetErrorString(e), fr, tot);
+    }
+    CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, cu_stream(be)));
+    CUDA_CHECK(cudaStreamSynchronize(cu_stream(be)));
+    return p;
+}
+
+static void cu_free(t6_backend *be, void *p)
+{
+    if (!p) return;
+    CUDA_CHECK(cudaStreamSynchronize(cu_stream(be)));
+    CUDA_CHECK(cudaFree(p));
+}
+
+static void cu_zero(t6_backend *be, void *p, size_t bytes)
+{
+    CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, cu_stream(be)));
+}
+
+static void cu_to_device(t6_backend *be, void *dst, const void *src, size_t bytes)
+{
+    /* pageable host memory may be reused by the caller at once: synchronous */
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cu_stream(be)));
+    CUDA_CHECK(cudaStreamSynchronize(cu_stream(be)));
+}
+
+static void cu_to_host(t6_backend *be, void *dst, const void *src, size_t bytes)
+{
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cu_stream(be)));
+    CUDA_CHECK(cudaStreamSynchronize(cu_stream(be)));
+}
+
+static void cu_sync(t6_backend *be)
+{
+    CUDA_CHECK(cudaStreamSynchronize(cu_stream(be)));
+}
+
+static const t6_ops cuda_ops = {
+    cu_alloc,
+    cu_free,
+    cu_zero,
+    cu_to_device,
+    cu_to_host,
+    cu_sync,
+    t6_cuda_params_to_compute,
+    t6_cuda_act_from_float,
+    t6_cuda_act_to_float,
+    t6_cuda_embed_fwd,
+    t6_cuda_embed_bwd,
+    t6_cuda_rmsnorm_fwd,
+    t6_cuda_rmsnorm_bwd,
+    t6_cuda_matmul_fwd,
+    t6_cuda_matmul_bwd,
+    t6_cuda_rope_fwd,
+    t6_cuda_rope_bwd,
+    t6_cuda_tpa_product_fwd,
+    t6_cuda_tpa_product_bwd,
+    t6_cuda_attention_fwd,
+    t6_cuda_attention_bwd,
+    t6_cuda_swiglu_fwd,
+    t6_cuda_swiglu_bwd,
+    t6_cuda_add_inplace,
+    t6_cuda_cross_entropy,
+    t6_cuda_adamw,
+    t6_cuda_sum_squares,
+    t6_cuda_scale,
+};
+
+extern "C" t6_backend *t6_cuda_backend_create(const t6_backend_config *cfg, int local_rank)
+{
+    int ndev = 0;
+    cudaError_t e = cudaGetDeviceCount(&ndev);
+    if (e != cudaSuccess || ndev == 0)
+        t6_fatal_hint("run on a machine with a GPU, or set backend.device = \"cpu\"",
+                      "backend.device = \"cuda\" but no CUDA device is usable (%s)",
+                      e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    int dev = (local_rank < 0 ? 0 : local_rank) % ndev;
+    CUDA_CHECK(cudaSetDevice(dev));
+
+    t6_backend *be = (t6_backend *)t6_calloc(1, sizeof *be);
+    t6_cuda_impl *im = (t6_cuda_impl *)t6_calloc(1, sizeof *im);
+    be->ops = &cuda_ops;
+    be->kind = T6_BACKEND_CUDA;
+    be->precision = cfg->precision;
+    be->act_bytes = cfg->precision == T6_PREC_BF16 ? 2 : 4;
+    be->weights_are_master = 0;
+    be->device_index = dev;
+    be->impl = im;
+    im->device = dev;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&im->stream, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaMalloc(&im->red_partials, 1024 * sizeof(double)));
+    CUDA_CHECK(cudaMallocHost(&im->red_host, sizeof(double)));
+    t6_cuda_matmul_init(be);
+    return be;
+}
+
+extern "C" void t6_cuda_backend_destroy(t6_backend *be)
+{
+    if (!be) return;
+    t6_cuda_impl *im = cu_impl(be);
+    CUDA_CHECK(cudaSetDevice(im->device));
+    CUDA_CHECK(cudaStreamSynchronize(im->stream));
+    t6_cuda_nccl_destroy(be);
+    t6_cuda_matmul_destroy(be);
+    if (im->scratch) CUDA_CHECK(cudaFreeAsync(im->scratch, im->stream));
+    if (im->scratch2) CUDA_CHECK(cudaFreeAsync(im->scratch2, im->stream));
+    CUDA_CHECK(cudaStreamSynchronize(im->stream));
+    CUDA_CHECK(cudaFree(im->red_partials));
+    CUDA_CHECK(cudaFreeHost(im->red_host));
+    CUDA_CHECK(cudaStreamDestroy(im->stream));
+    free(im);
+    free(be);
 }

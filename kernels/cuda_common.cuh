@@ -1,0 +1,142 @@
+/* cuda_common.cuh -- what every kernel file of the CUDA backend shares: the private
+ * backend state (device, stream, cuBLASLt handle and workspace, scratch buffers), the
+ * float/bf16 load-store helpers the templated kernels use, and the per-op entry points
+ * the ops table (cuda_backend.cu) is assembled from. */
+#ifndef T6_CUDA_COMMON_CUH
+#define T6_CUDA_COMMON_CUH
+
+#include <cuda_runtime.h>
+#include <cuda_bf16.h>
+#include <cublasLt.h>
+
+#include "cuda_check.h"
+
+extern "C" {
+#include "backend.h"
+}
+
+typedef struct ncclComm *ncclComm_t_fwd;
+
+typedef struct {
+    int device;
+    cudaStream_t stream;
+    cublasLtHandle_t lt;
+    void *lt_workspace;
+    size_t lt_workspace_bytes;
+    /* scratch for conversions and reductions, grown on demand (never shrinks) */
+    void *scratch;
+    size_t scratch_bytes;
+    void *scratch2;                /* second scratch (embedding sort) */
+    size_t scratch2_bytes;
+    double *red_partials;          /* sum_squares partials (device) */
+    double *red_host;              /* pinned result */
+    void *nccl_comm;               /* ncclComm_t when initialised */
+    int nccl_world;
+    void *lt_cache;                /* cuBLASLt plans per shape (matmul.cu) */
+} t6_cuda_impl;
+
+static inline t6_cuda_impl *cu_impl(t6_backend *be) { return (t6_cuda_impl *)be->impl; }
+static inline cudaStream_t cu_stream(t6_backend *be) { return cu_impl(be)->stream; }
+static inline int cu_bf16(const t6_backend *be) { return be->act_bytes == 2; }
+
+/* Device scratch of at least `bytes` (contents undefined; stream-ordered reuse). */
+void *t6_cuda_scratch(t6_backend *be, size_t bytes);
+void *t6_cuda_scratch2(t6_backend *be, size_t bytes);
+
+/* Element conversions used by the templates: compute always in float. */
+__device__ __forceinline__ float t6_ld(const float *p) { return *p; }
+__device__ __forceinline__ float t6_ld(const __nv_bfloat16 *p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void t6_st(float *p, float v) { *p = v; }
+__device__ __forceinline__ void t6_st(__nv_bfloat16 *p, float v) { *p = __float2bfloat16(v); }
+__device__ __forceinline__ float t6_cvt(float v) { return v; }
+__device__ __forceinline__ float t6_cvt(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+__device__ __forceinline__ float t6_warp_sum(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float t6_warp_max(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+/* Block-wide sum for blockDim.x a multiple of 32 (<= 1024); every thread gets it. */
+__device__ __forceinline__ float t6_block_sum(float v)
+{
+    __shared__ float part[32];
+    int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = t6_warp_sum(v);
+    __syncthreads();              /* part[] may still be read by a previous call */
+    if (lane == 0) part[wid] = v;
+    __syncthreads();
+    v = lane < nw ? part[lane] : 0.0f;
+    return t6_warp_sum(v);
+}
+__device__ __forceinline__ float t6_block_max(float v)
+{
+    __shared__ float partm[32];
+    int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = t6_warp_max(v);
+    __syncthreads();
+    if (lane == 0) partm[wid] = v;
+    __syncthreads();
+    v = lane < nw ? partm[lane] : -INFINITY;
+    return t6_warp_max(v);
+}
+
+static inline unsigned t6_blocks(size_t n, unsigned threads)
+{
+    size_t b = (n + threads - 1) / threads;
+    if (b > 0x7fffffffu) b = 0x7fffffffu;
+    return (unsigned)(b ? b : 1);
+}
+
+/* ---- per-op entry points (one file each, named like src/cpu/ counterparts) ---- */
+void t6_cuda_embed_fwd(t6_backend *be, void *out, const void *wte, const int32_t *tokens, int N, int d);
+void t6_cuda_embed_bwd(t6_backend *be, float *dwte, const void *dout, const int32_t *tokens, int N, int d);
+void t6_cuda_rmsnorm_fwd(t6_backend *be, void *out, float *rstd, const void *inp, int N, int d);
+void t6_cuda_rmsnorm_bwd(t6_backend *be, void *dinp, const void *dout, const void *inp,
+                         const float *rstd, int N, int d);
+void t6_cuda_matmul_fwd(t6_backend *be, void *out, const void *inp, const void *w,
+                        int N, int C, int OC, int accumulate);
+void t6_cuda_matmul_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp,
+                        const void *w, int N, int C, int OC, int accumulate_dinp);
+void t6_cuda_rope_fwd(t6_backend *be, void *x, int B, int T, int rows, int dh, double base);
+void t6_cuda_rope_bwd(t6_backend *be, void *dx, int B, int T, int rows, int dh, double base);
+void t6_cuda_tpa_product_fwd(t6_backend *be, void *out, const void *A, const void *Bf,
+                             int N, int h, int R, int dh);
+void t6_cuda_tpa_product_bwd(t6_backend *be, void *dA, void *dBf, const void *dout,
+                             const void *A, const void *Bf, int N, int h, int R, int dh);
+void t6_cuda_attention_fwd(t6_backend *be, void *out, float *lse, const void *q, const void *k,
+                           const void *v, int B, int T, int h, int G, int dh);
+void t6_cuda_attention_bwd(t6_backend *be, void *dq, void *dk, void *dv, const void *dout,
+                           const void *out, const float *lse, const void *q, const void *k,
+                           const void *v, int B, int T, int h, int G, int dh);
+void t6_cuda_swiglu_fwd(t6_backend *be, void *out, const void *h1, const void *h2, size_t n);
+void t6_cuda_swiglu_bwd(t6_backend *be, void *dh1, void *dh2, const void *dout,
+                        const void *h1, const void *h2, size_t n);
+void t6_cuda_add_inplace(t6_backend *be, void *x, const void *y, size_t n);
+void t6_cuda_cross_entropy(t6_backend *be, float *losses, void *logits, const int32_t *targets,
+                           int N, int V, float grad_scale);
+void t6_cuda_adamw(t6_backend *be, float *param, void *compute, const float *grad, float *m, float *v,
+                   size_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
+                   long step, float grad_scale);
+double t6_cuda_sum_squares(t6_backend *be, const float *x, size_t n);
+void t6_cuda_scale(t6_backend *be, float *x, float s, size_t n);
+void t6_cuda_params_to_compute(t6_backend *be, void *compute, const float *master, size_t n);
+void t6_cuda_act_from_float(t6_backend *be, void *act, const float *host, size_t n);
+void t6_cuda_act_to_float(t6_backend *be, float *host, const void *act, size_t n);
+void t6_cuda_matmul_init(t6_backend *be);
+void t6_cuda_matmul_destroy(t6_backend *be);
+void t6_cuda_nccl_destroy(t6_backend *be);
+
+/* Dispatch on the act type: calls F<float> or F<__nv_bfloat16>. */
+#define T6_ACT_DISPATCH(be, T, ...)                                    \
+    do {                                                               \
+        if (cu_bf16(be)) { typedef __nv_bfloat16 T; __VA_ARGS__; }     \
+        else { typedef float T; __VA_ARGS__; }                         \
+    } while (0)
+
+#endif
