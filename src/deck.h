@@ -99,6 +99,8 @@ typedef struct {
     t6_optim_config optim;
     t6_output_config output;
     t6_backend_config backend;
+    int global_batch_line;   /* deck line of train.global_batch (0: default, -1: --set), for
+                              * the messages of t6_deck_resolve_world */
 } t6_deck;
 
 /* Parses and validates a deck. `overrides` are "section.key=value" strings applied

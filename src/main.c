@@ -1,5 +1,228 @@
-/* main.c -- SCAFFOLD: `t6` entry point, replaced by the foundation issue. */
+/* main.c -- the `t6` batch executable: parses the command line, loads the deck and
+ * either runs its job (t6_job_run) or, with --check, prints the derived quantities of
+ * the deck without running anything. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
 #include "deck.h"
+#include "params.h"
 #include "train.h"
-int main(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "t6: not implemented yet\n"); return 1; }
+#include "util.h"
+
+/* The options, in the order --help lists them. tests/deck/help.sh checks that every
+ * option listed is accepted and that every "--..." literal of this file is listed. */
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: t6 DECK.cfg [--set section.key=value]...\n"
+            "       t6 --check DECK.cfg [--set section.key=value]... [--ranks N]\n"
+            "       t6 --print-deck DECK.cfg [--set section.key=value]...\n"
+            "       t6 --help | --help-deck | --version\n"
+            "\n"
+            "Runs the job of a libconfig deck (train or eval) of the T6 model (Tensor Product\n"
+            "Attention) or, with --check, validates the deck and prints what it implies.\n"
+            "\n"
+            "Options:\n"
+            "  --check DECK      validate DECK and print the model summary, parameter counts\n"
+            "                    (a line 'parameters: N'), tokens per optimizer step, FLOPs per\n"
+            "                    token and KV-cache sizes; runs nothing\n"
+            "  --print-deck DECK validate DECK and print it resolved, in canonical libconfig form\n"
+            "  --set KEY=VALUE   override a deck key (e.g. --set train.max_steps=100); typed by\n"
+            "                    the key; lists as a,b,c or [\"a\", \"b\"]; may be repeated\n"
+            "  --ranks N         with --check: number of ranks (GPUs) for the batch arithmetic\n"
+            "                    (default 1)\n"
+            "  --help            this text\n"
+            "  --help-deck       every deck key: key, type, default, allowed, meaning (tab-separated)\n"
+            "  --version         version and build features\n"
+            "\n"
+            "Deck sections: job = \"train\"|\"eval\"; model = {...}; data = {...}; train = {...};\n"
+            "optim = {...}; output = {...}; backend = {...}. Every key is described in\n"
+            "doc/deck.md; decks for the paper's models are in input/, a CPU demo in\n"
+            "input/demo.cfg.\n");
+}
+
+static void version(void)
+{
+    printf("t6 (T6-C) %s\n", PACKAGE_VERSION);
+#ifdef T6_HAVE_MPI
+    const char *mpi = "yes";
+#else
+    const char *mpi = "no";
+#endif
+#ifdef T6_HAVE_CUDA
+    const char *cuda = "yes";
+#else
+    const char *cuda = "no";
+#endif
+#ifdef T6_HAVE_BLAS
+    const char *blas = "yes";
+#else
+    const char *blas = "no";
+#endif
+    printf("features: mpi=%s cuda=%s blas=%s\n", mpi, cuda, blas);
+}
+
+static void help_deck(void)
+{
+    int n;
+    const t6_deck_key_doc *k = t6_deck_keys(&n);
+    for (int i = 0; i < n; i++) printf("%s\t%s\t%s\t%s\t%s\n", k[i].key, k[i].type, k[i].def, k[i].allowed, k[i].doc);
+}
+
+static const char *group_name(int g)
+{
+    switch (g) {
+    case T6_GROUP_EMBEDDING: return "embedding (wte = lm_head, tied)";
+    case T6_GROUP_ATTENTION: return "attention";
+    case T6_GROUP_MLP: return "mlp (SwiGLU)";
+    default: return "?";
+    }
+}
+
+static const char *model_family(t6_attn_type a)
+{
+    switch (a) {
+    case T6_ATTN_TPA: return "T6 (TPA)";
+    case T6_ATTN_TPA_KVONLY: return "T6 (TPA on K/V only)";
+    case T6_ATTN_MHA: return "LLaMA (MHA)";
+    case T6_ATTN_MQA: return "LLaMA (MQA)";
+    case T6_ATTN_GQA: return "LLaMA (GQA)";
+    }
+    return "?";
+}
+
+/* --check: everything the deck implies, without running. */
+static int check(t6_deck *d, int ranks)
+{
+    char err[2048], b1[64], b2[64];
+    if (t6_deck_resolve_world(d, ranks, err, sizeof err)) t6_fatal("%s", err);
+    const t6_model_config *m = &d->model;
+    t6_param_layout pl;
+    t6_param_layout_init(&pl, m);
+
+    printf("deck: %s\n", d->path);
+    printf("job: %s\n", d->job == T6_JOB_TRAIN ? "train" : "eval");
+    printf("model: %s, attention %s\n", model_family(m->attention), t6_attn_name(m->attention));
+    printf("  n_layer %d, n_embd %d, n_head %d, head_dim %d, n_kv_head %d\n", m->n_layer, m->n_embd, m->n_head,
+           m->head_dim, m->n_kv_head);
+    if (m->attention == T6_ATTN_TPA) printf("  ranks q/k/v %d/%d/%d\n", m->q_rank, m->k_rank, m->v_rank);
+    if (m->attention == T6_ATTN_TPA_KVONLY) printf("  ranks k/v %d/%d\n", m->k_rank, m->v_rank);
+    printf("  vocab_size %d, block_size %d, mlp_hidden %d, rope_base %g\n", m->vocab_size, m->block_size,
+           m->mlp_hidden, m->rope_base);
+
+    printf("parameters by group:\n");
+    for (int g = 0; g < T6_GROUP_COUNT; g++)
+        printf("  %-32s %15s\n", group_name(g), t6_fmt_count(b1, sizeof b1, (long long)pl.group_params[g]));
+    if (m->n_layer > 0) {
+        size_t attn = 0, mlp = 0;
+        for (int i = 0; i < pl.n_tensors; i++)
+            if (pl.tensors[i].layer == 0) {
+                if (pl.tensors[i].group == T6_GROUP_ATTENTION) attn += pl.tensors[i].numel;
+                else if (pl.tensors[i].group == T6_GROUP_MLP) mlp += pl.tensors[i].numel;
+            }
+        printf("  per layer: attention %s, mlp %s\n", t6_fmt_count(b1, sizeof b1, (long long)attn),
+               t6_fmt_count(b2, sizeof b2, (long long)mlp));
+    }
+    printf("parameters: %zu\n", pl.n_params);
+    printf("parameters (readable): %s\n", t6_fmt_count(b1, sizeof b1, (long long)pl.n_params));
+
+    long long seqs = (long long)d->train.micro_batch * d->train.grad_accum * ranks;
+    long long tokens = seqs * d->train.seq_len;
+    printf("ranks: %d\n", ranks);
+    printf("sequences per optimizer step: %lld (micro_batch %d x grad_accum %d x ranks %d)\n", seqs,
+           d->train.micro_batch, d->train.grad_accum, ranks);
+    printf("tokens per optimizer step: %lld (x seq_len %d)\n", tokens, d->train.seq_len);
+    printf("tokens over max_steps: %s\n", t6_fmt_count(b1, sizeof b1, tokens * d->train.max_steps));
+    double fpt = t6_flops_per_token(m, pl.n_params, d->train.seq_len);
+    printf("FLOPs per token: %.6g (6N + 12*L*h*dh*T, T = %d)\n", fpt, d->train.seq_len);
+    printf("FLOPs per optimizer step: %.6g\n", fpt * (double)tokens);
+
+    long kv = t6_kv_cache_numbers_per_token_layer(m);
+    if (m->attention == T6_ATTN_TPA || m->attention == T6_ATTN_TPA_KVONLY)
+        printf("KV cache per token per layer: %ld numbers ((k_rank + v_rank) * (n_head + head_dim) = %d * %d)\n",
+               kv, m->k_rank + m->v_rank, m->n_head + m->head_dim);
+    else
+        printf("KV cache per token per layer: %ld numbers (2 * n_kv_head * head_dim = 2 * %d * %d)\n", kv,
+               m->n_kv_head, m->head_dim);
+    printf("KV cache bf16 bytes per token per layer: %ld\n", 2 * kv);
+    printf("KV cache bf16 bytes per token (all layers): %ld\n", 2 * kv * m->n_layer);
+    printf("KV cache bf16 bytes at block_size %d: %s\n", m->block_size,
+           t6_fmt_count(b1, sizeof b1, 2LL * kv * m->n_layer * m->block_size));
+    printf("backend: %s, %s\n", d->backend.device == T6_BACKEND_CUDA ? "cuda" : "cpu",
+           d->backend.precision == T6_PREC_BF16 ? "bf16" : "fp32");
+    printf("run_dir: %s\n", d->output.run_dir);
+    printf("deck OK\n");
+    t6_param_layout_free(&pl);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    t6_set_progname("t6");
+    enum { RUN, CHECK, PRINT } mode = RUN;
+    const char *deck_path = NULL;
+    const char **sets = t6_calloc((size_t)argc, sizeof *sets);
+    int n_sets = 0, ranks = 1, ranks_given = 0;
+    const char *hint = "see t6 --help";
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--help-deck") == 0) {
+            help_deck();
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            version();
+            return 0;
+        } else if (strcmp(a, "--check") == 0 || strcmp(a, "--print-deck") == 0) {
+            if (mode != RUN) t6_fatal_hint(hint, "%s: only one of --check and --print-deck", a);
+            mode = strcmp(a, "--check") == 0 ? CHECK : PRINT;
+        } else if (strcmp(a, "--set") == 0) {
+            if (i + 1 >= argc) t6_fatal_hint(hint, "--set needs an argument section.key=value");
+            sets[n_sets++] = argv[++i];
+        } else if (strcmp(a, "--ranks") == 0) {
+            if (i + 1 >= argc) t6_fatal_hint(hint, "--ranks needs a number");
+            char *end;
+            long r = strtol(argv[++i], &end, 10);
+            if (!*argv[i] || *end || r < 1 || r > 1000000)
+                t6_fatal_hint(hint, "--ranks %s: not a rank count (allowed: 1..1000000)", argv[i]);
+            ranks = (int)r;
+            ranks_given = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            t6_fatal_hint(hint, "unknown option %s (allowed: --check, --print-deck, --set, --ranks, --help, "
+                                "--help-deck, --version)", a);
+        } else {
+            if (deck_path) t6_fatal_hint(hint, "more than one deck given: %s and %s", deck_path, a);
+            deck_path = a;
+        }
+    }
+    if (!deck_path) {
+        usage(stderr);
+        t6_fatal_hint(hint, "no deck given");
+    }
+    if (ranks_given && mode != CHECK) t6_fatal_hint(hint, "--ranks only applies to --check");
+
+    t6_deck deck;
+    char err[4096];
+    if (t6_deck_load(&deck, deck_path, sets, n_sets, err, sizeof err))
+        t6_fatal_hint("every key is described in doc/deck.md", "%s", err);
+    free(sets);
+
+    int rc;
+    if (mode == CHECK) {
+        rc = check(&deck, ranks);
+    } else if (mode == PRINT) {
+        char *s = t6_deck_to_string(&deck);
+        fputs(s, stdout);
+        free(s);
+        rc = 0;
+    } else {
+        rc = t6_job_run(&deck);
+    }
+    t6_deck_free(&deck);
+    return rc;
+}
