@@ -12,3 +12,4 @@ bin_PROGRAMS += t6
 t6_SOURCES = src/main.c
 t6_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
 libt6core_a_SOURCES += src/corpus.c src/corpus.h
+libt6core_a_SOURCES += src/model.c src/rng.c src/rng.h

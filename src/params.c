@@ -66,7 +66,9 @@ void t6_param_layout_init(t6_param_layout *pl, const t6_model_config *c)
             ADD(w_b_v, T6_GROUP_ATTENTION, "attn.c_qkv.W_B_v.weight", c->v_rank * dh, d, xavier3(d, c->v_rank, dh));
             break;
         case T6_ATTN_TPA_KVONLY:
-            ADD(w_q, T6_GROUP_ATTENTION, "attn.c_q.weight", h * dh, d, lin);
+            /* The reference keeps this c_q inside CPLinear (attn.c_qkv.c_q) and
+             * initializes it with xavier_uniform_ on the 2-D (h*dh, d) weight. */
+            ADD(w_q, T6_GROUP_ATTENTION, "attn.c_qkv.c_q.weight", h * dh, d, sqrt(6.0 / ((double)d + (double)h * dh)));
             ADD(w_a_k, T6_GROUP_ATTENTION, "attn.c_qkv.W_A_k.weight", h * c->k_rank, d, xavier3(d, h, c->k_rank));
             ADD(w_a_v, T6_GROUP_ATTENTION, "attn.c_qkv.W_A_v.weight", h * c->v_rank, d, xavier3(d, h, c->v_rank));
             ADD(w_b_k, T6_GROUP_ATTENTION, "attn.c_qkv.W_B_k.weight", c->k_rank * dh, d, xavier3(d, c->k_rank, dh));

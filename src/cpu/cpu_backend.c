@@ -1,5 +1,163 @@
-/* cpu_backend.c -- SCAFFOLD: replaced by the CPU-model issue's implementation. */
-#include "backend.h"
+/* cpu_backend.c -- the CPU backend: memory ops, construction of the ops table,
+ * and the small elementwise ops (SwiGLU, residual add). float32 everywhere: the act
+ * type is float, and the compute copy of the weights is the fp32 master buffer. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "cpu_ops.h"
 #include "util.h"
-t6_backend *t6_cpu_backend_create(const t6_backend_config *cfg) { (void)cfg; t6_fatal("CPU backend not implemented yet"); }
-void t6_cpu_backend_destroy(t6_backend *be) { (void)be; }
+
+#ifdef T6_HAVE_BLAS
+#include <cblas.h>
+#endif
+
+static void *cpu_alloc(t6_backend *be, size_t bytes)
+{
+    (void)be;
+    /* 64-byte alignment for vector loads; calloc semantics (zero-filled) as the
+     * contract asks. */
+    size_t sz = (bytes + 63) & ~(size_t)63;
+    if (sz == 0) sz = 64;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, sz) != 0 || !p)
+        t6_fatal_hint("reduce the micro-batch or sequence length",
+                      "out of memory allocating %zu bytes on the CPU backend", bytes);
+    memset(p, 0, sz);
+    return p;
+}
+
+static void cpu_free(t6_backend *be, void *p) { (void)be; free(p); }
+static void cpu_zero(t6_backend *be, void *p, size_t bytes) { (void)be; memset(p, 0, bytes); }
+static void cpu_copy_in(t6_backend *be, void *dst, const void *src, size_t bytes)
+{
+    (void)be;
+    if (bytes) memmove(dst, src, bytes);
+}
+static void cpu_sync(t6_backend *be) { (void)be; }
+
+static void cpu_params_to_compute(t6_backend *be, void *compute, const float *master, size_t n)
+{
+    /* The compute copy IS the master buffer on the CPU; copy only if the caller gave a
+     * distinct buffer. */
+    if (compute && compute != (const void *)master) memmove(compute, master, n * sizeof(float));
+}
+
+static void cpu_act_from_float(t6_backend *be, void *act, const float *host, size_t n)
+{
+    if (act != (const void *)host) memmove(act, host, n * sizeof(float));
+}
+static void cpu_act_to_float(t6_backend *be, float *host, const void *act, size_t n)
+{
+    if (act != (const void *)host) memmove(host, act, n * sizeof(float));
+}
+
+/* ---- elementwise ---- */
+
+void t6_cpu_swiglu_fwd(t6_backend *be, void *out_, const void *h1_, const void *h2_, size_t n)
+{
+    float *out = out_;
+    const float *h1 = h1_, *h2 = h2_;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float a = h1[i];
+        float silu = a / (1.0f + expf(-a));
+        out[i] = silu * h2[i];
+    }
+}
+
+void t6_cpu_swiglu_bwd(t6_backend *be, void *dh1_, void *dh2_, const void *dout_,
+                       const void *h1_, const void *h2_, size_t n)
+{
+    float *dh1 = dh1_, *dh2 = dh2_;
+    const float *dout = dout_, *h1 = h1_, *h2 = h2_;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float a = h1[i];
+        float sig = 1.0f / (1.0f + expf(-a));
+        float silu = a * sig;
+        /* d silu / da = sig * (1 + a * (1 - sig)) */
+        float dsilu = sig * (1.0f + a * (1.0f - sig));
+        float g = dout[i];
+        dh2[i] = g * silu;
+        dh1[i] = g * h2[i] * dsilu;
+    }
+}
+
+void t6_cpu_add_inplace(t6_backend *be, void *x_, const void *y_, size_t n)
+{
+    float *x = x_;
+    const float *y = y_;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+/* ---- construction ---- */
+
+static const t6_ops cpu_ops = {
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .zero = cpu_zero,
+    .to_device = cpu_copy_in,
+    .to_host = cpu_copy_in,
+    .sync = cpu_sync,
+    .params_to_compute = cpu_params_to_compute,
+    .act_from_float = cpu_act_from_float,
+    .act_to_float = cpu_act_to_float,
+    .embed_fwd = t6_cpu_embed_fwd,
+    .embed_bwd = t6_cpu_embed_bwd,
+    .rmsnorm_fwd = t6_cpu_rmsnorm_fwd,
+    .rmsnorm_bwd = t6_cpu_rmsnorm_bwd,
+    .matmul_fwd = t6_cpu_matmul_fwd,
+    .matmul_bwd = t6_cpu_matmul_bwd,
+    .rope_fwd = t6_cpu_rope_fwd,
+    .rope_bwd = t6_cpu_rope_bwd,
+    .tpa_product_fwd = t6_cpu_tpa_product_fwd,
+    .tpa_product_bwd = t6_cpu_tpa_product_bwd,
+    .attention_fwd = t6_cpu_attention_fwd,
+    .attention_bwd = t6_cpu_attention_bwd,
+    .swiglu_fwd = t6_cpu_swiglu_fwd,
+    .swiglu_bwd = t6_cpu_swiglu_bwd,
+    .add_inplace = t6_cpu_add_inplace,
+    .cross_entropy = t6_cpu_cross_entropy,
+    .adamw = t6_cpu_adamw,
+    .sum_squares = t6_cpu_sum_squares,
+    .scale = t6_cpu_scale,
+};
+
+t6_backend *t6_cpu_backend_create(const t6_backend_config *cfg)
+{
+    t6_backend *be = t6_calloc(1, sizeof *be);
+    t6_cpu_impl *impl = t6_calloc(1, sizeof *impl);
+    be->ops = &cpu_ops;
+    be->kind = T6_BACKEND_CPU;
+    be->precision = T6_PREC_FP32;   /* the CPU backend computes in float32 whatever the deck asks */
+    be->act_bytes = sizeof(float);
+    be->weights_are_master = 1;
+    be->device_index = -1;
+    be->impl = impl;
+    impl->threads = cfg ? cfg->threads : 0;
+    if (impl->threads > 0) omp_set_num_threads(impl->threads);
+#ifdef T6_HAVE_BLAS
+    impl->use_blas = 1;
+    /* T6_CPU_MATMUL=blocked forces the hand-written loops (benchmarks, tests). */
+    const char *mm = getenv("T6_CPU_MATMUL");
+    if (mm && strcmp(mm, "blocked") == 0) impl->use_blas = 0;
+    /* OpenBLAS runs its own thread pool: give it as many threads as OpenMP has, so
+     * the matmuls and the OpenMP ops use the same cores one after the other. */
+    openblas_set_num_threads(omp_get_max_threads());
+#else
+    impl->use_blas = 0;
+#endif
+    t6_cpu_set_use_blas(be, impl->use_blas);
+    return be;
+}
+
+void t6_cpu_backend_destroy(t6_backend *be)
+{
+    if (!be) return;
+    free(be->impl);
+    free(be);
+}

@@ -1,0 +1,154 @@
+/* cpu_matmul.c -- the linear layers of the CPU backend: out = inp @ W^T and its
+ * backward, either through OpenBLAS (when configure found it; the default, see
+ * doc/model.md for the measurements behind that choice) or through hand-written
+ * cache-blocked loops that are always compiled (builds without BLAS, and the
+ * comparison in bench/cpu). Both paths compute every output element in one thread
+ * with a summation order fixed by the shapes, so thread count never changes results. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "cpu_ops.h"
+#include "util.h"
+
+#ifdef T6_HAVE_BLAS
+#include <cblas.h>
+#endif
+
+/* Tile sizes of the blocked path: a 64x64 output tile of fp32 (16 KiB) plus the packed
+ * A (KB x MB) and B (KB x NB) panels (64 KiB each) stay in L2; the 4x8 micro-tile of
+ * accumulators stays in registers. */
+enum { MB = 64, NB = 64, KB = 256, MR = 4, NR = 8 };
+
+void t6_cpu_gemm_blocked(int M, int Nn, int K, const float *A, long a_rs, long a_cs,
+                         const float *B, long b_rs, long b_cs, float *Cm, long ldc, int accumulate)
+{
+    const int tiles_m = (M + MB - 1) / MB, tiles_n = (Nn + NB - 1) / NB;
+    const long n_tiles = (long)tiles_m * tiles_n;
+#pragma omp parallel
+    {
+        float *Ap = NULL, *Bp = NULL, *Ct = NULL;
+        T6_CHECK(posix_memalign((void **)&Ap, 64, sizeof(float) * KB * MB) == 0 &&
+                 posix_memalign((void **)&Bp, 64, sizeof(float) * KB * NB) == 0 &&
+                 posix_memalign((void **)&Ct, 64, sizeof(float) * MB * NB) == 0,
+                 NULL, "out of memory in the blocked matmul");
+#pragma omp for schedule(static)
+        for (long tile = 0; tile < n_tiles; tile++) {
+            const int m0 = (int)(tile / tiles_n) * MB, n0 = (int)(tile % tiles_n) * NB;
+            const int mb = M - m0 < MB ? M - m0 : MB;
+            const int nb = Nn - n0 < NB ? Nn - n0 : NB;
+            memset(Ct, 0, sizeof(float) * MB * NB);
+            for (int k0 = 0; k0 < K; k0 += KB) {
+                const int kb = K - k0 < KB ? K - k0 : KB;
+                /* pack A as Ap[kk][i] (zero rows beyond mb) */
+                if (mb < MB) memset(Ap, 0, sizeof(float) * KB * MB);
+                if (a_cs == 1) {
+                    for (int i = 0; i < mb; i++) {
+                        const float *src = A + (long)(m0 + i) * a_rs + k0;
+                        for (int kk = 0; kk < kb; kk++) Ap[kk * MB + i] = src[kk];
+                    }
+                } else {
+                    for (int kk = 0; kk < kb; kk++) {
+                        const float *src = A + (long)(k0 + kk) * a_cs + (long)m0 * a_rs;
+                        for (int i = 0; i < mb; i++) Ap[kk * MB + i] = src[(long)i * a_rs];
+                    }
+                }
+                /* pack B as Bp[kk][j] (zero columns beyond nb) */
+                if (nb < NB) memset(Bp, 0, sizeof(float) * KB * NB);
+                if (b_cs == 1) {
+                    for (int kk = 0; kk < kb; kk++)
+                        memcpy(Bp + kk * NB, B + (long)(k0 + kk) * b_rs + n0, sizeof(float) * nb);
+                } else {
+                    for (int j = 0; j < nb; j++) {
+                        const float *src = B + (long)(n0 + j) * b_cs + (long)k0 * b_rs;
+                        for (int kk = 0; kk < kb; kk++) Bp[kk * NB + j] = src[(long)kk * b_rs];
+                    }
+                }
+                /* micro-kernel: each Ct element accumulates k in increasing order */
+                for (int i0 = 0; i0 < mb; i0 += MR) {
+                    for (int j0 = 0; j0 < nb; j0 += NR) {
+                        float acc[MR][NR];
+                        for (int r = 0; r < MR; r++)
+                            for (int j = 0; j < NR; j++) acc[r][j] = Ct[(i0 + r) * NB + j0 + j];
+                        for (int kk = 0; kk < kb; kk++) {
+                            const float *bp = Bp + kk * NB + j0;
+                            const float *ap = Ap + kk * MB + i0;
+                            for (int r = 0; r < MR; r++) {
+                                const float a = ap[r];
+#pragma omp simd
+                                for (int j = 0; j < NR; j++) acc[r][j] += a * bp[j];
+                            }
+                        }
+                        for (int r = 0; r < MR; r++)
+                            for (int j = 0; j < NR; j++) Ct[(i0 + r) * NB + j0 + j] = acc[r][j];
+                    }
+                }
+            }
+            for (int i = 0; i < mb; i++) {
+                float *dst = Cm + (long)(m0 + i) * ldc + n0;
+                const float *src = Ct + i * NB;
+                if (accumulate)
+                    for (int j = 0; j < nb; j++) dst[j] += src[j];
+                else
+                    memcpy(dst, src, sizeof(float) * nb);
+            }
+        }
+        free(Ap);
+        free(Bp);
+        free(Ct);
+    }
+}
+
+void t6_cpu_set_use_blas(t6_backend *be, int use_blas)
+{
+    t6_cpu_impl *impl = be->impl;
+#ifdef T6_HAVE_BLAS
+    impl->use_blas = use_blas;
+#else
+    T6_CHECK(!use_blas, "reconfigure with --with-blas (OpenBLAS: apt-get install libopenblas-dev)",
+             "BLAS matmuls requested but this build has no BLAS");
+    impl->use_blas = 0;
+#endif
+}
+
+#ifdef T6_HAVE_BLAS
+static int use_blas(const t6_backend *be) { return ((const t6_cpu_impl *)be->impl)->use_blas; }
+#endif
+
+void t6_cpu_matmul_fwd(t6_backend *be, void *out_, const void *inp_, const void *w_,
+                       int N, int C, int OC, int accumulate)
+{
+    float *out = out_;
+    const float *inp = inp_, *w = w_;
+#ifdef T6_HAVE_BLAS
+    if (use_blas(be)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C,
+                    accumulate ? 1.0f : 0.0f, out, OC);
+        return;
+    }
+#endif
+    /* out(n,o) = sum_c inp(n,c) w(o,c) */
+    t6_cpu_gemm_blocked(N, OC, C, inp, C, 1, w, 1, C, out, OC, accumulate);
+}
+
+void t6_cpu_matmul_bwd(t6_backend *be, void *dinp_, float *dw, const void *dout_, const void *inp_,
+                       const void *w_, int N, int C, int OC, int accumulate_dinp)
+{
+    float *dinp = dinp_;
+    const float *dout = dout_, *inp = inp_, *w = w_;
+#ifdef T6_HAVE_BLAS
+    if (use_blas(be)) {
+        if (dinp)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C,
+                        accumulate_dinp ? 1.0f : 0.0f, dinp, C);
+        if (dw)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
+                        1.0f, dw, C);
+        return;
+    }
+#endif
+    /* dinp(n,c) = sum_o dout(n,o) w(o,c) */
+    if (dinp) t6_cpu_gemm_blocked(N, C, OC, dout, OC, 1, w, C, 1, dinp, C, accumulate_dinp);
+    /* dw(o,c) += sum_n dout(n,o) inp(n,c) */
+    if (dw) t6_cpu_gemm_blocked(OC, C, N, dout, 1, OC, inp, C, 1, dw, C, 1);
+}

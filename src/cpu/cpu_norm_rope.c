@@ -1,0 +1,128 @@
+/* cpu_norm_rope.c -- token embedding, RMSNorm without weight, and rotary position
+ * embedding ("halves" layout) on the CPU, forward and backward. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_ops.h"
+#include "util.h"
+
+/* ---- embedding ---- */
+
+void t6_cpu_embed_fwd(t6_backend *be, void *out_, const void *wte_, const int32_t *tokens, int N, int d)
+{
+    float *out = out_;
+    const float *wte = wte_;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++)
+        memcpy(out + (size_t)n * d, wte + (size_t)tokens[n] * d, sizeof(float) * d);
+}
+
+/* dwte[tokens[n], :] += dout[n, :]. Several rows may hit one token, so threads split
+ * the d columns (never the rows): each dwte element sums its rows in order n = 0..N-1. */
+void t6_cpu_embed_bwd(t6_backend *be, float *dwte, const void *dout_, const int32_t *tokens, int N, int d)
+{
+    const float *dout = dout_;
+    enum { CHUNK = 16 };
+    const int n_chunks = (d + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < n_chunks; ch++) {
+        const int j0 = ch * CHUNK, j1 = j0 + CHUNK < d ? j0 + CHUNK : d;
+        for (int n = 0; n < N; n++) {
+            float *dst = dwte + (size_t)tokens[n] * d;
+            const float *src = dout + (size_t)n * d;
+            for (int j = j0; j < j1; j++) dst[j] += src[j];
+        }
+    }
+}
+
+/* ---- RMSNorm: y = x * r, r = 1/sqrt(mean(x^2) + FLT_EPSILON) ---- */
+
+void t6_cpu_rmsnorm_fwd(t6_backend *be, void *out_, float *rstd, const void *inp_, int N, int d)
+{
+    float *out = out_;
+    const float *inp = inp_;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * d;
+        float *y = out + (size_t)n * d;
+        double ss = 0.0;
+        for (int j = 0; j < d; j++) ss += (double)x[j] * x[j];
+        const float r = (float)(1.0 / sqrt(ss / d + (double)FLT_EPSILON));
+        for (int j = 0; j < d; j++) y[j] = x[j] * r;
+        rstd[n] = r;
+    }
+}
+
+/* dx = r * dy - (r^3 / d) * x * sum_j(dy_j x_j), accumulated into dinp. */
+void t6_cpu_rmsnorm_bwd(t6_backend *be, void *dinp_, const void *dout_, const void *inp_,
+                        const float *rstd, int N, int d)
+{
+    float *dinp = dinp_;
+    const float *dout = dout_, *inp = inp_;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * d, *dy = dout + (size_t)n * d;
+        float *dx = dinp + (size_t)n * d;
+        const float r = rstd[n];
+        double dot = 0.0;
+        for (int j = 0; j < d; j++) dot += (double)dy[j] * x[j];
+        const float c = (float)((double)r * r * r * dot / d);
+        for (int j = 0; j < d; j++) dx[j] += r * dy[j] - c * x[j];
+    }
+}
+
+/* ---- RoPE ----
+ * Position t rotates the pair (x[i], x[i + dh/2]) by angle t * base^(-2i/dh):
+ *   y1 =  x1 cos + x2 sin,   y2 = -x1 sin + x2 cos     (the reference's sign convention)
+ * cos/sin are computed in double and rounded to float32 (the reference rounds them to
+ * bfloat16; a parity test against it must allow for that). */
+
+static float *rope_table(int T, int dh, double base)
+{
+    const int half = dh / 2;
+    float *tab = t6_malloc(sizeof(float) * 2 * (size_t)T * half);   /* [t][i] cos, then sin */
+    for (int i = 0; i < half; i++) {
+        const double inv_freq = pow(base, -2.0 * i / dh);
+        for (int t = 0; t < T; t++) {
+            const double a = (double)t * inv_freq;
+            tab[(size_t)t * 2 * half + i] = (float)cos(a);
+            tab[(size_t)t * 2 * half + half + i] = (float)sin(a);
+        }
+    }
+    return tab;
+}
+
+static void rope_apply(void *x_, int B, int T, int rows, int dh, double base, float sign)
+{
+    T6_CHECK(dh % 2 == 0, NULL, "RoPE needs an even head_dim, got %d", dh);
+    float *x = x_;
+    const int half = dh / 2;
+    float *tab = rope_table(T, dh, base);
+    const long n_vec = (long)B * T * rows;
+#pragma omp parallel for schedule(static)
+    for (long v = 0; v < n_vec; v++) {
+        const int t = (int)((v / rows) % T);
+        const float *cs = tab + (size_t)t * 2 * half, *sn = cs + half;
+        float *p = x + (size_t)v * dh;
+        for (int i = 0; i < half; i++) {
+            const float x1 = p[i], x2 = p[i + half];
+            const float c = cs[i], s = sign * sn[i];
+            p[i] = x1 * c + x2 * s;
+            p[i + half] = -x1 * s + x2 * c;
+        }
+    }
+    free(tab);
+}
+
+void t6_cpu_rope_fwd(t6_backend *be, void *x, int B, int T, int rows, int dh, double base)
+{
+    rope_apply(x, B, T, rows, dh, base, 1.0f);
+}
+
+/* The rotation is orthogonal: its transpose (the backward) is the rotation by -angle. */
+void t6_cpu_rope_bwd(t6_backend *be, void *dx, int B, int T, int rows, int dh, double base)
+{
+    rope_apply(dx, B, T, rows, dh, base, -1.0f);
+}

@@ -1,0 +1,73 @@
+/* cpu_ops.h -- the CPU backend's implementations of the ops table (backend.h), one
+ * file per family of ops: cpu_backend.c (memory, create/destroy, elementwise),
+ * cpu_matmul.c, cpu_attention.c, cpu_norm_rope.c (embedding, RMSNorm, RoPE),
+ * cpu_tpa.c (factor products), cpu_loss.c (softmax cross-entropy), cpu_optim.c
+ * (AdamW, sum of squares, scale).
+ *
+ * Determinism rule for every op here: each output element is computed by exactly one
+ * thread in an order fixed by the shapes alone (never by the thread count), so that
+ * results are bitwise identical for any OMP_NUM_THREADS. Reductions over a dimension
+ * that is split among threads are therefore avoided (we split the OUTPUT instead). */
+#ifndef T6_CPU_OPS_H
+#define T6_CPU_OPS_H
+
+#include "backend.h"
+
+/* Private state of the CPU backend. */
+typedef struct {
+    int threads;        /* OpenMP threads used by the ops (0: OpenMP default) */
+    int use_blas;       /* 1 when matmuls go through OpenBLAS */
+} t6_cpu_impl;
+
+/* cpu_matmul.c */
+void t6_cpu_matmul_fwd(t6_backend *be, void *out, const void *inp, const void *w,
+                       int N, int C, int OC, int accumulate);
+void t6_cpu_matmul_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp,
+                       const void *w, int N, int C, int OC, int accumulate_dinp);
+/* The hand-written path, callable directly (benchmarks, tests): C[M,Nn] (=|+=)
+ * sum_k A(m,k) B(k,n) with A(m,k) = A[m*a_rs + k*a_cs], B(k,n) = B[k*b_rs + n*b_cs]. */
+void t6_cpu_gemm_blocked(int M, int Nn, int K, const float *A, long a_rs, long a_cs,
+                         const float *B, long b_rs, long b_cs, float *Cm, long ldc, int accumulate);
+/* Route matmuls through BLAS (when compiled in) or the blocked loops. */
+void t6_cpu_set_use_blas(t6_backend *be, int use_blas);
+
+/* cpu_norm_rope.c */
+void t6_cpu_embed_fwd(t6_backend *be, void *out, const void *wte, const int32_t *tokens, int N, int d);
+void t6_cpu_embed_bwd(t6_backend *be, float *dwte, const void *dout, const int32_t *tokens, int N, int d);
+void t6_cpu_rmsnorm_fwd(t6_backend *be, void *out, float *rstd, const void *inp, int N, int d);
+void t6_cpu_rmsnorm_bwd(t6_backend *be, void *dinp, const void *dout, const void *inp,
+                        const float *rstd, int N, int d);
+void t6_cpu_rope_fwd(t6_backend *be, void *x, int B, int T, int rows, int dh, double base);
+void t6_cpu_rope_bwd(t6_backend *be, void *dx, int B, int T, int rows, int dh, double base);
+
+/* cpu_tpa.c */
+void t6_cpu_tpa_product_fwd(t6_backend *be, void *out, const void *A, const void *Bf,
+                            int N, int h, int R, int dh);
+void t6_cpu_tpa_product_bwd(t6_backend *be, void *dA, void *dBf, const void *dout,
+                            const void *A, const void *Bf, int N, int h, int R, int dh);
+
+/* cpu_attention.c */
+void t6_cpu_attention_fwd(t6_backend *be, void *out, float *lse, const void *q, const void *k,
+                          const void *v, int B, int T, int h, int G, int dh);
+void t6_cpu_attention_bwd(t6_backend *be, void *dq, void *dk, void *dv, const void *dout,
+                          const void *out, const float *lse, const void *q, const void *k,
+                          const void *v, int B, int T, int h, int G, int dh);
+
+/* cpu_backend.c (elementwise) */
+void t6_cpu_swiglu_fwd(t6_backend *be, void *out, const void *h1, const void *h2, size_t n);
+void t6_cpu_swiglu_bwd(t6_backend *be, void *dh1, void *dh2, const void *dout,
+                       const void *h1, const void *h2, size_t n);
+void t6_cpu_add_inplace(t6_backend *be, void *x, const void *y, size_t n);
+
+/* cpu_loss.c */
+void t6_cpu_cross_entropy(t6_backend *be, float *losses, void *logits, const int32_t *targets,
+                          int N, int V, float grad_scale);
+
+/* cpu_optim.c */
+void t6_cpu_adamw(t6_backend *be, float *param, void *compute, const float *grad, float *m, float *v,
+                  size_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
+                  long step, float grad_scale);
+double t6_cpu_sum_squares(t6_backend *be, const float *x, size_t n);
+void t6_cpu_scale(t6_backend *be, float *x, float s, size_t n);
+
+#endif

@@ -1,0 +1,465 @@
+/* model.c -- the T6 model of ../shared/spec/t6-model.md (TPA, TPA-KVonly, MHA, MQA,
+ * GQA), forward and backward, written once over the backend's ops table (backend.h).
+ *
+ *   x0 = wte[idx]
+ *   per layer:  x = x + W_O attn(rmsnorm(x));   x = x + W_3 (silu(W_1 n) * (W_2 n)), n = rmsnorm(x)
+ *   logits = rmsnorm(x) @ wte^T;  loss = mean CE over targets != -1
+ *
+ * Activation buffers are in the backend's act type (t6_act_at for pointer arithmetic);
+ * parameters, gradients, rstd and lse are float. The logits buffer (B*T*V) is turned
+ * into dlogits in place by the cross-entropy op, so it is the largest buffer, once. */
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+#include "util.h"
+
+/* Activations of one layer kept for the backward pass. Unused ones stay NULL. */
+typedef struct {
+    void *ln1, *ln2;              /* rmsnorm outputs (N, d) */
+    float *rstd1, *rstd2;         /* (N) */
+    void *aq, *ak, *av;           /* TPA A factors (N, h*R) */
+    void *bq, *bk, *bv;           /* TPA B factors (N, R*dh), bq/bk after RoPE */
+    void *q, *k, *v;              /* (N, h*dh), (N, G*dh), (N, G*dh); q, k after RoPE */
+    void *y;                      /* attention output (N, h*dh) */
+    float *lse;                   /* (B, h, T) */
+    void *h1, *h2, *g;            /* SwiGLU: W_1 n, W_2 n, silu(h1)*h2 (N, hidden) */
+} layer_acts;
+
+struct t6_model {
+    t6_model_config cfg;
+    t6_backend *be;
+    const t6_ops *ops;
+    t6_param_layout layout;
+    int B, T, N;
+    int G;                        /* kv heads seen by the attention op */
+
+    float *params, *grads;        /* fp32 master and gradients (device) */
+    void *wcompute;               /* compute copy of the weights (== params on the CPU) */
+
+    int32_t *tokens, *targets;    /* device copies of the last batch */
+    int n_valid;                  /* targets != -1 in the last forward */
+    int ready_for_backward;
+
+    void *resid;                  /* residual stream: (2L+1) slices of (N, d) */
+    layer_acts *acts;             /* L entries */
+    void *lnf;                    /* final rmsnorm (N, d) */
+    float *rstdf;
+    void *logits;                 /* (N, V); dlogits after a forward for backward */
+    float *losses;                /* (N) per-row losses (device) */
+    float *losses_host;
+
+    /* backward scratch (act type) */
+    void *dresid, *dln, *dy, *dq, *dk, *dv;
+    void *da_q, *da_k, *da_v, *db_q, *db_k, *db_v;
+    void *dh1, *dh2, *dg;
+};
+
+/* ---- helpers ---- */
+
+static void *act_alloc(t6_model *m, size_t n) { return m->ops->alloc(m->be, n * m->be->act_bytes); }
+static void *act_at(const t6_model *m, void *p, size_t i) { return t6_act_at(m->be, p, i); }
+
+/* Weight of tensor `idx` in the compute copy, and its gradient. */
+static const void *W(const t6_model *m, int idx)
+{
+    const t6_param_info *t = &m->layout.tensors[idx];
+    if (m->be->weights_are_master) return m->params + t->offset;
+    return t6_act_at(m->be, m->wcompute, t->offset);
+}
+static float *dW(const t6_model *m, int idx) { return m->grads + m->layout.tensors[idx].offset; }
+
+/* Residual stream slice s: s = 2l is the input of layer l's attention block, 2l+1 the
+ * input of its MLP block, 2L the input of the final norm. */
+static void *resid_at(const t6_model *m, int s)
+{
+    return act_at(m, m->resid, (size_t)s * m->N * m->cfg.n_embd);
+}
+
+static int kv_heads(const t6_model_config *c)
+{
+    switch (c->attention) {
+    case T6_ATTN_MHA: case T6_ATTN_TPA: case T6_ATTN_TPA_KVONLY: return c->n_head;
+    case T6_ATTN_MQA: return 1;
+    case T6_ATTN_GQA: return c->n_kv_head;
+    }
+    return c->n_head;
+}
+
+static int is_tpa(const t6_model_config *c) { return c->attention == T6_ATTN_TPA; }
+static int is_kvonly(const t6_model_config *c) { return c->attention == T6_ATTN_TPA_KVONLY; }
+static int is_mha_family(const t6_model_config *c) { return !is_tpa(c) && !is_kvonly(c); }
+
+/* ---- creation ---- */
+
+t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int T)
+{
+    T6_CHECK(B > 0 && T > 0, NULL, "model: micro-batch %d and sequence length %d must be positive", B, T);
+    T6_CHECK(T <= cfg->block_size, "lower train.seq_len or raise model.block_size",
+             "model: sequence length %d exceeds block_size %d", T, cfg->block_size);
+    T6_CHECK(cfg->head_dim % 2 == 0, NULL, "model: head_dim %d must be even for RoPE", cfg->head_dim);
+    t6_model *m = t6_calloc(1, sizeof *m);
+    m->cfg = *cfg;
+    m->be = be;
+    m->ops = be->ops;
+    m->B = B;
+    m->T = T;
+    m->N = B * T;
+    m->G = kv_heads(cfg);
+    T6_CHECK(m->G > 0 && cfg->n_head % m->G == 0, "model.n_kv_head must divide model.n_head",
+             "model: %d query heads are not divisible into %d kv heads", cfg->n_head, m->G);
+    t6_param_layout_init(&m->layout, cfg);
+
+    const size_t N = (size_t)m->N;
+    const int L = cfg->n_layer, d = cfg->n_embd, h = cfg->n_head, dh = cfg->head_dim;
+    const int hid = cfg->mlp_hidden, V = cfg->vocab_size, G = m->G;
+    const int RQ = cfg->q_rank, RK = cfg->k_rank, RV = cfg->v_rank;
+    T6_CHECK(hid > 0, NULL, "model: mlp_hidden not set (floor(8*d/3) = %d expected)", 8 * d / 3);
+
+    m->params = m->ops->alloc(be, m->layout.n_params * sizeof(float));
+    m->grads = m->ops->alloc(be, m->layout.n_params * sizeof(float));
+    m->wcompute = be->weights_are_master ? (void *)m->params
+                                         : m->ops->alloc(be, m->layout.n_params * be->act_bytes);
+    m->tokens = m->ops->alloc(be, N * sizeof(int32_t));
+    m->targets = m->ops->alloc(be, N * sizeof(int32_t));
+
+    m->resid = act_alloc(m, (size_t)(2 * L + 1) * N * d);
+    m->acts = t6_calloc((size_t)(L > 0 ? L : 1), sizeof *m->acts);
+    for (int l = 0; l < L; l++) {
+        layer_acts *a = &m->acts[l];
+        a->ln1 = act_alloc(m, N * d);
+        a->ln2 = act_alloc(m, N * d);
+        a->rstd1 = m->ops->alloc(be, N * sizeof(float));
+        a->rstd2 = m->ops->alloc(be, N * sizeof(float));
+        if (is_tpa(cfg)) {
+            a->aq = act_alloc(m, N * h * RQ);
+            a->bq = act_alloc(m, N * RQ * dh);
+        }
+        if (!is_mha_family(cfg)) {
+            a->ak = act_alloc(m, N * h * RK);
+            a->av = act_alloc(m, N * h * RV);
+            a->bk = act_alloc(m, N * RK * dh);
+            a->bv = act_alloc(m, N * RV * dh);
+        }
+        a->q = act_alloc(m, N * h * dh);
+        a->k = act_alloc(m, N * G * dh);
+        a->v = act_alloc(m, N * G * dh);
+        a->y = act_alloc(m, N * h * dh);
+        a->lse = m->ops->alloc(be, (size_t)B * h * T * sizeof(float));
+        a->h1 = act_alloc(m, N * hid);
+        a->h2 = act_alloc(m, N * hid);
+        a->g = act_alloc(m, N * hid);
+    }
+    m->lnf = act_alloc(m, N * d);
+    m->rstdf = m->ops->alloc(be, N * sizeof(float));
+    m->logits = act_alloc(m, N * V);
+    m->losses = m->ops->alloc(be, N * sizeof(float));
+    m->losses_host = t6_calloc(N, sizeof(float));
+
+    m->dresid = act_alloc(m, N * d);
+    m->dln = act_alloc(m, N * d);
+    m->dy = act_alloc(m, N * h * dh);
+    m->dq = act_alloc(m, N * h * dh);
+    m->dk = act_alloc(m, N * G * dh);
+    m->dv = act_alloc(m, N * G * dh);
+    if (is_tpa(cfg)) {
+        m->da_q = act_alloc(m, N * h * RQ);
+        m->db_q = act_alloc(m, N * RQ * dh);
+    }
+    if (!is_mha_family(cfg)) {
+        m->da_k = act_alloc(m, N * h * RK);
+        m->da_v = act_alloc(m, N * h * RV);
+        m->db_k = act_alloc(m, N * RK * dh);
+        m->db_v = act_alloc(m, N * RV * dh);
+    }
+    m->dh1 = act_alloc(m, N * hid);
+    m->dh2 = act_alloc(m, N * hid);
+    m->dg = act_alloc(m, N * hid);
+    return m;
+}
+
+void t6_model_destroy(t6_model *m)
+{
+    if (!m) return;
+    t6_backend *be = m->be;
+    void (*fr)(t6_backend *, void *) = m->ops->free;
+#define FREE(p) do { if (p) fr(be, (void *)(p)); } while (0)
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        layer_acts *a = &m->acts[l];
+        FREE(a->ln1); FREE(a->ln2); FREE(a->rstd1); FREE(a->rstd2);
+        FREE(a->aq); FREE(a->ak); FREE(a->av); FREE(a->bq); FREE(a->bk); FREE(a->bv);
+        FREE(a->q); FREE(a->k); FREE(a->v); FREE(a->y); FREE(a->lse);
+        FREE(a->h1); FREE(a->h2); FREE(a->g);
+    }
+    free(m->acts);
+    FREE(m->resid); FREE(m->lnf); FREE(m->rstdf); FREE(m->logits); FREE(m->losses);
+    FREE(m->dresid); FREE(m->dln); FREE(m->dy); FREE(m->dq); FREE(m->dk); FREE(m->dv);
+    FREE(m->da_q); FREE(m->da_k); FREE(m->da_v); FREE(m->db_q); FREE(m->db_k); FREE(m->db_v);
+    FREE(m->dh1); FREE(m->dh2); FREE(m->dg);
+    FREE(m->tokens); FREE(m->targets);
+    if (m->wcompute != (void *)m->params) FREE(m->wcompute);
+    FREE(m->params); FREE(m->grads);
+#undef FREE
+    free(m->losses_host);
+    t6_param_layout_free(&m->layout);
+    free(m);
+}
+
+const t6_param_layout *t6_model_layout(const t6_model *m) { return &m->layout; }
+t6_backend *t6_model_backend(const t6_model *m) { return m->be; }
+float *t6_model_params(t6_model *m) { return m->params; }
+float *t6_model_grads(t6_model *m) { return m->grads; }
+
+/* ---- parameters ---- */
+
+void t6_model_sync_compute_weights(t6_model *m)
+{
+    m->ops->params_to_compute(m->be, m->wcompute, m->params, m->layout.n_params);
+}
+
+/* U(-b, b) from the counter-based RNG (rng.h): stream = tensor index in the layout,
+ * counter = element index, value = b * (2u - 1) rounded to float. Zero where b = 0. */
+void t6_model_init_params(t6_model *m, uint64_t seed)
+{
+    const t6_param_layout *pl = &m->layout;
+    size_t max_numel = 0;
+    for (int ti = 0; ti < pl->n_tensors; ti++)
+        if (pl->tensors[ti].numel > max_numel) max_numel = pl->tensors[ti].numel;
+    float *host = t6_malloc(max_numel * sizeof(float) + 1);
+    for (int ti = 0; ti < pl->n_tensors; ti++) {
+        const t6_param_info *t = &pl->tensors[ti];
+        const double b = t->init_bound;
+        const uint64_t key = t6_rng_key(seed, (uint64_t)ti);
+        const long n = (long)t->numel;
+#pragma omp parallel for schedule(static)
+        for (long i = 0; i < n; i++)
+            host[i] = b == 0.0 ? 0.0f : (float)(b * (2.0 * t6_rng_u01(t6_rng_u64_key(key, (uint64_t)i)) - 1.0));
+        m->ops->to_device(m->be, m->params + t->offset, host, t->numel * sizeof(float));
+    }
+    free(host);
+    t6_model_sync_compute_weights(m);
+}
+
+void t6_model_get_params(t6_model *m, float *host)
+{
+    m->ops->to_host(m->be, host, m->params, m->layout.n_params * sizeof(float));
+}
+
+void t6_model_set_params(t6_model *m, const float *host)
+{
+    m->ops->to_device(m->be, m->params, host, m->layout.n_params * sizeof(float));
+    t6_model_sync_compute_weights(m);
+}
+
+void t6_model_get_grads(t6_model *m, float *host)
+{
+    m->ops->to_host(m->be, host, m->grads, m->layout.n_params * sizeof(float));
+}
+
+void t6_model_zero_grad(t6_model *m)
+{
+    m->ops->zero(m->be, m->grads, m->layout.n_params * sizeof(float));
+}
+
+/* ---- forward ---- */
+
+/* q, k, v of one layer from its normalized input a->ln1, per attention type. */
+static void qkv_forward(t6_model *m, int l)
+{
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    const t6_model_config *c = &m->cfg;
+    const t6_layer_params *lp = &m->layout.layers[l];
+    layer_acts *a = &m->acts[l];
+    const int N = m->N, B = m->B, T = m->T, d = c->n_embd, h = c->n_head, dh = c->head_dim;
+    const double base = c->rope_base;
+
+    if (is_tpa(c)) {
+        /* six factor projections; RoPE on B_Q and B_K (each rank row as if a head) */
+        op->matmul_fwd(be, a->aq, a->ln1, W(m, lp->w_a_q), N, d, h * c->q_rank, 0);
+        op->matmul_fwd(be, a->bq, a->ln1, W(m, lp->w_b_q), N, d, c->q_rank * dh, 0);
+        op->rope_fwd(be, a->bq, B, T, c->q_rank, dh, base);
+        op->tpa_product_fwd(be, a->q, a->aq, a->bq, N, h, c->q_rank, dh);
+    } else {
+        /* standard query projection with RoPE on q (TPA-KVonly and the MHA family) */
+        op->matmul_fwd(be, a->q, a->ln1, W(m, lp->w_q), N, d, h * dh, 0);
+        op->rope_fwd(be, a->q, B, T, h, dh, base);
+    }
+    if (is_mha_family(c)) {
+        op->matmul_fwd(be, a->k, a->ln1, W(m, lp->w_k), N, d, m->G * dh, 0);
+        op->matmul_fwd(be, a->v, a->ln1, W(m, lp->w_v), N, d, m->G * dh, 0);
+        op->rope_fwd(be, a->k, B, T, m->G, dh, base);
+    } else {
+        op->matmul_fwd(be, a->ak, a->ln1, W(m, lp->w_a_k), N, d, h * c->k_rank, 0);
+        op->matmul_fwd(be, a->av, a->ln1, W(m, lp->w_a_v), N, d, h * c->v_rank, 0);
+        op->matmul_fwd(be, a->bk, a->ln1, W(m, lp->w_b_k), N, d, c->k_rank * dh, 0);
+        op->matmul_fwd(be, a->bv, a->ln1, W(m, lp->w_b_v), N, d, c->v_rank * dh, 0);
+        op->rope_fwd(be, a->bk, B, T, c->k_rank, dh, base);
+        op->tpa_product_fwd(be, a->k, a->ak, a->bk, N, h, c->k_rank, dh);
+        op->tpa_product_fwd(be, a->v, a->av, a->bv, N, h, c->v_rank, dh);
+    }
+}
+
+static void layer_forward(t6_model *m, int l)
+{
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    const t6_model_config *c = &m->cfg;
+    const t6_layer_params *lp = &m->layout.layers[l];
+    layer_acts *a = &m->acts[l];
+    const int N = m->N, d = c->n_embd, h = c->n_head, dh = c->head_dim, hid = c->mlp_hidden;
+    void *x = resid_at(m, 2 * l), *xm = resid_at(m, 2 * l + 1), *xo = resid_at(m, 2 * l + 2);
+
+    /* x_mid = x + W_O attn(rmsnorm(x)) */
+    op->rmsnorm_fwd(be, a->ln1, a->rstd1, x, N, d);
+    qkv_forward(m, l);
+    op->attention_fwd(be, a->y, a->lse, a->q, a->k, a->v, m->B, m->T, h, m->G, dh);
+    op->matmul_fwd(be, xm, a->y, W(m, lp->attn_proj), N, h * dh, d, 0);
+    op->add_inplace(be, xm, x, (size_t)N * d);
+
+    /* x_out = x_mid + W_3 (silu(W_1 n) * W_2 n), n = rmsnorm(x_mid) */
+    op->rmsnorm_fwd(be, a->ln2, a->rstd2, xm, N, d);
+    op->matmul_fwd(be, a->h1, a->ln2, W(m, lp->fc1), N, d, hid, 0);
+    op->matmul_fwd(be, a->h2, a->ln2, W(m, lp->fc2), N, d, hid, 0);
+    op->swiglu_fwd(be, a->g, a->h1, a->h2, (size_t)N * hid);
+    op->matmul_fwd(be, xo, a->g, W(m, lp->mlp_proj), N, hid, d, 0);
+    op->add_inplace(be, xo, xm, (size_t)N * d);
+}
+
+float t6_model_forward(t6_model *m, const int32_t *tokens, const int32_t *targets,
+                       int for_backward, float grad_scale)
+{
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    const t6_model_config *c = &m->cfg;
+    const int N = m->N, d = c->n_embd, V = c->vocab_size, L = c->n_layer;
+
+    T6_CHECK(!for_backward || targets, NULL, "model: a forward for backward needs targets");
+    for (int n = 0; n < N; n++)
+        T6_CHECK(tokens[n] >= 0 && tokens[n] < V, "the corpus vocabulary must fit model.vocab_size",
+                 "token %d at position %d is outside the vocabulary of %d", tokens[n], n, V);
+    op->to_device(be, m->tokens, tokens, (size_t)N * sizeof(int32_t));
+
+    op->embed_fwd(be, resid_at(m, 0), W(m, m->layout.wte), m->tokens, N, d);
+    for (int l = 0; l < L; l++) layer_forward(m, l);
+    op->rmsnorm_fwd(be, m->lnf, m->rstdf, resid_at(m, 2 * L), N, d);
+    op->matmul_fwd(be, m->logits, m->lnf, W(m, m->layout.wte), N, d, V, 0);   /* tied lm_head */
+
+    m->ready_for_backward = 0;
+    if (!targets) return 0.0f;
+
+    int n_valid = 0;
+    for (int n = 0; n < N; n++) {
+        T6_CHECK(targets[n] >= -1 && targets[n] < V, "the corpus vocabulary must fit model.vocab_size",
+                 "target %d at position %d is outside the vocabulary of %d", targets[n], n, V);
+        n_valid += targets[n] != -1;
+    }
+    m->n_valid = n_valid;
+    op->to_device(be, m->targets, targets, (size_t)N * sizeof(int32_t));
+    /* d(grad_scale * mean loss)/d logit = grad_scale / n_valid * (p - onehot) */
+    float row_scale = 0.0f;
+    if (for_backward) {
+        T6_CHECK(grad_scale != 0.0f, NULL, "model: forward for backward with grad_scale 0");
+        if (n_valid > 0) row_scale = grad_scale / (float)n_valid;
+    }
+    op->cross_entropy(be, m->losses, m->logits, m->targets, N, V, row_scale);
+    if (for_backward && n_valid == 0) op->zero(be, m->logits, (size_t)N * V * be->act_bytes);
+    m->ready_for_backward = for_backward;
+
+    op->to_host(be, m->losses_host, m->losses, (size_t)N * sizeof(float));
+    if (n_valid == 0) return NAN;
+    double sum = 0.0;
+    for (int n = 0; n < N; n++) sum += m->losses_host[n];
+    return (float)(sum / n_valid);
+}
+
+/* ---- backward ---- */
+
+/* From dq, dk, dv (overwritten by the attention backward) to the parameter gradients
+ * and dln = dL/d ln1 (overwritten). */
+static void qkv_backward(t6_model *m, int l)
+{
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    const t6_model_config *c = &m->cfg;
+    const t6_layer_params *lp = &m->layout.layers[l];
+    layer_acts *a = &m->acts[l];
+    const int N = m->N, B = m->B, T = m->T, d = c->n_embd, h = c->n_head, dh = c->head_dim;
+    const double base = c->rope_base;
+
+    if (is_tpa(c)) {
+        op->tpa_product_bwd(be, m->da_q, m->db_q, m->dq, a->aq, a->bq, N, h, c->q_rank, dh);
+        op->rope_bwd(be, m->db_q, B, T, c->q_rank, dh, base);
+        op->matmul_bwd(be, m->dln, dW(m, lp->w_a_q), m->da_q, a->ln1, W(m, lp->w_a_q), N, d, h * c->q_rank, 0);
+        op->matmul_bwd(be, m->dln, dW(m, lp->w_b_q), m->db_q, a->ln1, W(m, lp->w_b_q), N, d, c->q_rank * dh, 1);
+    } else {
+        op->rope_bwd(be, m->dq, B, T, h, dh, base);
+        op->matmul_bwd(be, m->dln, dW(m, lp->w_q), m->dq, a->ln1, W(m, lp->w_q), N, d, h * dh, 0);
+    }
+    if (is_mha_family(c)) {
+        op->rope_bwd(be, m->dk, B, T, m->G, dh, base);
+        op->matmul_bwd(be, m->dln, dW(m, lp->w_k), m->dk, a->ln1, W(m, lp->w_k), N, d, m->G * dh, 1);
+        op->matmul_bwd(be, m->dln, dW(m, lp->w_v), m->dv, a->ln1, W(m, lp->w_v), N, d, m->G * dh, 1);
+    } else {
+        op->tpa_product_bwd(be, m->da_k, m->db_k, m->dk, a->ak, a->bk, N, h, c->k_rank, dh);
+        op->tpa_product_bwd(be, m->da_v, m->db_v, m->dv, a->av, a->bv, N, h, c->v_rank, dh);
+        op->rope_bwd(be, m->db_k, B, T, c->k_rank, dh, base);
+        op->matmul_bwd(be, m->dln, dW(m, lp->w_a_k), m->da_k, a->ln1, W(m, lp->w_a_k), N, d, h * c->k_rank, 1);
+        op->matmul_bwd(be, m->dln, dW(m, lp->w_a_v), m->da_v, a->ln1, W(m, lp->w_a_v), N, d, h * c->v_rank, 1);
+        op->matmul_bwd(be, m->dln, dW(m, lp->w_b_k), m->db_k, a->ln1, W(m, lp->w_b_k), N, d, c->k_rank * dh, 1);
+        op->matmul_bwd(be, m->dln, dW(m, lp->w_b_v), m->db_v, a->ln1, W(m, lp->w_b_v), N, d, c->v_rank * dh, 1);
+    }
+}
+
+/* m->dresid holds dL/d x_out on entry and dL/d x (the layer input) on return. */
+static void layer_backward(t6_model *m, int l)
+{
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    const t6_model_config *c = &m->cfg;
+    const t6_layer_params *lp = &m->layout.layers[l];
+    layer_acts *a = &m->acts[l];
+    const int N = m->N, d = c->n_embd, h = c->n_head, dh = c->head_dim, hid = c->mlp_hidden;
+    void *x = resid_at(m, 2 * l), *xm = resid_at(m, 2 * l + 1);
+
+    /* MLP block */
+    op->matmul_bwd(be, m->dg, dW(m, lp->mlp_proj), m->dresid, a->g, W(m, lp->mlp_proj), N, hid, d, 0);
+    op->swiglu_bwd(be, m->dh1, m->dh2, m->dg, a->h1, a->h2, (size_t)N * hid);
+    op->matmul_bwd(be, m->dln, dW(m, lp->fc1), m->dh1, a->ln2, W(m, lp->fc1), N, d, hid, 0);
+    op->matmul_bwd(be, m->dln, dW(m, lp->fc2), m->dh2, a->ln2, W(m, lp->fc2), N, d, hid, 1);
+    op->rmsnorm_bwd(be, m->dresid, m->dln, xm, a->rstd2, N, d);   /* + the residual path */
+
+    /* attention block */
+    op->matmul_bwd(be, m->dy, dW(m, lp->attn_proj), m->dresid, a->y, W(m, lp->attn_proj), N, h * dh, d, 0);
+    op->attention_bwd(be, m->dq, m->dk, m->dv, m->dy, a->y, a->lse, a->q, a->k, a->v,
+                      m->B, m->T, h, m->G, dh);
+    qkv_backward(m, l);
+    op->rmsnorm_bwd(be, m->dresid, m->dln, x, a->rstd1, N, d);
+}
+
+void t6_model_backward(t6_model *m)
+{
+    T6_CHECK(m->ready_for_backward, NULL,
+             "model: backward without a preceding forward(for_backward = 1) on this batch");
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    const t6_model_config *c = &m->cfg;
+    const int N = m->N, d = c->n_embd, V = c->vocab_size, L = c->n_layer;
+    float *dwte = dW(m, m->layout.wte);
+
+    /* lm_head (tied): logits now hold dlogits */
+    op->matmul_bwd(be, m->dln, dwte, m->logits, m->lnf, W(m, m->layout.wte), N, d, V, 0);
+    op->zero(be, m->dresid, (size_t)N * d * be->act_bytes);
+    op->rmsnorm_bwd(be, m->dresid, m->dln, resid_at(m, 2 * L), m->rstdf, N, d);
+    for (int l = L - 1; l >= 0; l--) layer_backward(m, l);
+    op->embed_bwd(be, dwte, m->dresid, m->tokens, N, d);
+    m->ready_for_backward = 0;   /* dlogits are consumed (the buffer holds gradients) */
+}
+
+void t6_model_get_logits(t6_model *m, float *host)
+{
+    m->ops->act_to_float(m->be, host, m->logits, (size_t)m->N * m->cfg.vocab_size);
+}
