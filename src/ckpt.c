@@ -1,0 +1,424 @@
+/* ckpt.c -- HDF5 checkpoints (see ckpt.h and doc/formats/checkpoint.md). */
+#include "config.h"
+
+#include "ckpt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* ---- HDF5 helpers ---------------------------------------------------------------- */
+void t6_h5_quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static int put_attr(hid_t obj, const char *name, hid_t type, const void *value)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
+    hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = (a >= 0 && H5Awrite(a, type, value) >= 0) ? 0 : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    return rc;
+}
+
+int t6_h5_attr_str(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(value) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    int rc = put_attr(obj, name, t, value);
+    H5Tclose(t);
+    return rc;
+}
+int t6_h5_attr_i64(hid_t obj, const char *name, int64_t v) { return put_attr(obj, name, H5T_NATIVE_INT64, &v); }
+int t6_h5_attr_f64(hid_t obj, const char *name, double v) { return put_attr(obj, name, H5T_NATIVE_DOUBLE, &v); }
+
+static int get_attr(hid_t obj, const char *name, hid_t memtype, void *out)
+{
+    if (H5Aexists(obj, name) <= 0) return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return -1;
+    int rc = H5Aread(a, memtype, out) >= 0 ? 0 : -1;
+    H5Aclose(a);
+    return rc;
+}
+int t6_h5_get_i64(hid_t obj, const char *name, int64_t *out) { return get_attr(obj, name, H5T_NATIVE_INT64, out); }
+int t6_h5_get_f64(hid_t obj, const char *name, double *out) { return get_attr(obj, name, H5T_NATIVE_DOUBLE, out); }
+
+int t6_h5_get_str_dup(hid_t obj, const char *name, char **out)
+{
+    *out = NULL;
+    if (H5Aexists(obj, name) <= 0) return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return -1;
+    hid_t ft = H5Aget_type(a);
+    int rc = -1;
+    if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
+        size_t n = H5Tget_size(ft);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, n + 1);
+        char *s = t6_calloc(n + 2, 1);
+        if (H5Aread(a, mt, s) >= 0) { *out = s; rc = 0; } else free(s);
+        H5Tclose(mt);
+    }
+    H5Tclose(ft);
+    H5Aclose(a);
+    return rc;
+}
+
+void t6_mkdir_p(const char *path)
+{
+    char *p = t6_strdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = '\0';
+            mkdir(p, 0777);
+            *s = '/';
+        }
+    }
+    if (mkdir(p, 0777) != 0 && errno != EEXIST)
+        t6_fatal_hint("check output.run_dir and its permissions", "cannot create directory '%s': %s", p, strerror(errno));
+    free(p);
+}
+
+int t6_fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+/* ---- model config as attributes ---------------------------------------------------- */
+typedef struct { const char *name; int value; } cfg_int;
+
+static int config_ints(const t6_model_config *c, cfg_int *out)
+{
+    int n = 0;
+#define CI(field) out[n].name = "model." #field; out[n].value = c->field; n++;
+    CI(n_layer) CI(n_embd) CI(n_head) CI(head_dim) CI(q_rank) CI(k_rank) CI(v_rank)
+    CI(n_kv_head) CI(vocab_size) CI(block_size) CI(mlp_hidden)
+#undef CI
+    return n;
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+static void write_tensor(hid_t grp, const t6_param_info *pi, const float *data, const char *path)
+{
+    hsize_t dims[2] = {(hsize_t)pi->rows, (hsize_t)pi->cols};
+    hsize_t rows_per_chunk = (hsize_t)((16u << 20) / (size_t)(pi->cols > 0 ? pi->cols : 1));
+    if (rows_per_chunk < 1) rows_per_chunk = 1;
+    if (rows_per_chunk > dims[0]) rows_per_chunk = dims[0];
+    hsize_t chunk[2] = {rows_per_chunk, dims[1]};
+    hid_t sp = H5Screate_simple(2, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_fletcher32(dcpl);   /* a checksum per chunk: corruption is a read error, not silent */
+    hid_t ds = H5Dcreate2(grp, pi->name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        t6_fatal_hint("check free space and permissions of output.run_dir",
+                      "writing tensor '%s' to checkpoint '%s' failed", pi->name, path);
+    H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+}
+
+static void write_group(hid_t file, const char *gname, const t6_param_layout *pl, const float *base,
+                        const char *path)
+{
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t g = H5Gcreate2(file, gname, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    H5Pclose(lcpl);
+    if (g < 0) t6_fatal("cannot create group %s in checkpoint '%s'", gname, path);
+    for (int i = 0; i < pl->n_tensors; i++)
+        write_tensor(g, &pl->tensors[i], base + pl->tensors[i].offset, path);
+    H5Gclose(g);
+}
+
+void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *pl,
+                   const t6_ckpt_tensors *t, const t6_ckpt_state *st, char *path_out, size_t path_len)
+{
+    char final[4200], tmp[4300];
+    snprintf(final, sizeof final, "%s/ckpt_%08ld.h5", dir, st->step);
+    snprintf(tmp, sizeof tmp, "%s/.ckpt_%08ld.h5.tmp.%ld", dir, st->step, (long)getpid());
+    t6_h5_quiet();
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0)
+        t6_fatal_hint("check that output.run_dir is writable", "cannot create checkpoint file '%s'", tmp);
+
+    int bad = 0;
+    bad |= t6_h5_attr_str(f, "format", T6_CKPT_FORMAT);
+    bad |= t6_h5_attr_i64(f, "version", T6_CKPT_VERSION);
+    bad |= t6_h5_attr_str(f, "t6_version", PACKAGE_VERSION);
+    char *deck_text = t6_deck_to_string(deck);
+    if (deck_text) {
+        bad |= t6_h5_attr_str(f, "deck", deck_text);
+        free(deck_text);
+    }
+    bad |= t6_h5_attr_str(f, "model.attention", t6_attn_name(deck->model.attention));
+    cfg_int ci[16];
+    int nci = config_ints(&deck->model, ci);
+    for (int i = 0; i < nci; i++) bad |= t6_h5_attr_i64(f, ci[i].name, ci[i].value);
+    bad |= t6_h5_attr_f64(f, "model.rope_base", deck->model.rope_base);
+    bad |= t6_h5_attr_i64(f, "n_params", (int64_t)pl->n_params);
+    bad |= t6_h5_attr_i64(f, "step", st->step);
+    bad |= t6_h5_attr_i64(f, "tokens_seen", (int64_t)st->tokens_seen);
+    bad |= t6_h5_attr_f64(f, "best_val_loss", st->best_val_loss);
+    bad |= t6_h5_attr_i64(f, "world_size", st->world_size);
+    bad |= t6_h5_attr_i64(f, "optim.t", st->adam_t);
+    bad |= t6_h5_attr_f64(f, "optim.beta1", deck->optim.beta1);
+    bad |= t6_h5_attr_f64(f, "optim.beta2", deck->optim.beta2);
+    bad |= t6_h5_attr_f64(f, "optim.eps", deck->optim.eps);
+    bad |= t6_h5_attr_f64(f, "optim.weight_decay", deck->optim.weight_decay);
+    bad |= t6_h5_attr_i64(f, "data.seed", (int64_t)st->data.seed);
+    bad |= t6_h5_attr_i64(f, "data.next", (int64_t)st->data.next);
+    bad |= t6_h5_attr_i64(f, "data.n_windows", (int64_t)st->data.n_windows);
+    bad |= t6_h5_attr_str(f, "data.sampling", st->data.sampling == T6_SAMPLE_EPOCH ? "epoch" : "random");
+    bad |= t6_h5_attr_i64(f, "created_unix", (int64_t)time(NULL));
+    if (bad) t6_fatal("writing attributes of checkpoint '%s' failed", tmp);
+
+    write_group(f, "/params", pl, t->params, tmp);
+    const char *delay = getenv("T6_TEST_CKPT_DELAY_MS");
+    if (delay && atol(delay) > 0) {
+        /* test-only (tests/train/ckpt-kill.sh): hold the half-written file on disk so a
+         * test can kill -9 the process in the middle of a checkpoint write */
+        H5Fflush(f, H5F_SCOPE_GLOBAL);
+        usleep((useconds_t)(atol(delay) * 1000));
+    }
+    write_group(f, "/optim/m", pl, t->m, tmp);
+    write_group(f, "/optim/v", pl, t->v, tmp);
+    /* written last: a file without it was never completed */
+    if (t6_h5_attr_i64(f, "complete", 1) != 0) t6_fatal("writing checkpoint '%s' failed", tmp);
+    if (H5Fclose(f) < 0)
+        t6_fatal_hint("check free space in output.run_dir", "closing checkpoint '%s' failed", tmp);
+    if (t6_fsync_path(tmp) != 0)
+        t6_fatal("fsync of checkpoint '%s' failed: %s", tmp, strerror(errno));
+    if (rename(tmp, final) != 0)
+        t6_fatal("renaming checkpoint '%s' to '%s' failed: %s", tmp, final, strerror(errno));
+    if (t6_fsync_path(dir) != 0)
+        t6_fatal("fsync of directory '%s' failed: %s", dir, strerror(errno));
+    if (path_out) snprintf(path_out, path_len, "%s", final);
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+static int read_tensor(hid_t grp, const t6_param_info *pi, float *out, const char *path,
+                       const char *gname, char *err, size_t err_len)
+{
+    if (H5Lexists(grp, pi->name, H5P_DEFAULT) <= 0)
+        t6_fatal_hint("the checkpoint was written for another model: start a new run_dir or fix the deck",
+                      "checkpoint '%s' has no tensor %s/%s that this model needs", path, gname, pi->name);
+    hid_t ds = H5Dopen2(grp, pi->name, H5P_DEFAULT);
+    if (ds < 0) { snprintf(err, err_len, "cannot open %s/%s", gname, pi->name); return -1; }
+    hid_t sp = H5Dget_space(ds);
+    hsize_t dims[2] = {0, 0};
+    int nd = H5Sget_simple_extent_ndims(sp);
+    if (nd == 2) H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    if (nd != 2 || dims[0] != (hsize_t)pi->rows || dims[1] != (hsize_t)pi->cols) {
+        H5Dclose(ds);
+        t6_fatal_hint("the checkpoint was written for another model shape: start a new run_dir or fix the deck",
+                      "checkpoint '%s': tensor %s/%s has shape (%llu, %llu), this model needs (%d, %d)",
+                      path, gname, pi->name, (unsigned long long)dims[0], (unsigned long long)(nd == 2 ? dims[1] : 0),
+                      pi->rows, pi->cols);
+    }
+    int rc = H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0 ? 0 : -1;
+    H5Dclose(ds);
+    if (rc != 0) snprintf(err, err_len, "reading %s/%s failed (checksum error or truncated file)", gname, pi->name);
+    return rc;
+}
+
+static int read_group(hid_t f, const char *gname, const t6_param_layout *pl, float *base,
+                      const char *path, char *err, size_t err_len)
+{
+    hid_t g = H5Gopen2(f, gname, H5P_DEFAULT);
+    if (g < 0) { snprintf(err, err_len, "group %s missing", gname); return -1; }
+    H5G_info_t gi;
+    if (H5Gget_info(g, &gi) < 0) { H5Gclose(g); snprintf(err, err_len, "group %s unreadable", gname); return -1; }
+    int n = (int)gi.nlinks;
+    if (n != pl->n_tensors) {
+        H5Gclose(g);
+        t6_fatal_hint("the checkpoint was written for another model: start a new run_dir or fix the deck",
+                      "checkpoint '%s': %s holds %d tensors, this model has %d", path, gname, n, pl->n_tensors);
+    }
+    for (int i = 0; i < pl->n_tensors; i++)
+        if (read_tensor(g, &pl->tensors[i], base + pl->tensors[i].offset, path, gname, err, err_len) != 0) {
+            H5Gclose(g);
+            return -1;
+        }
+    H5Gclose(g);
+    return 0;
+}
+
+int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *pl, int world_size,
+                 t6_ckpt_tensors *t, t6_ckpt_state *st, char *err, size_t err_len)
+{
+    t6_h5_quiet();
+    memset(st, 0, sizeof *st);
+    if (access(path, R_OK) != 0) { snprintf(err, err_len, "cannot read: %s", strerror(errno)); return -1; }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) { snprintf(err, err_len, "not a readable HDF5 file (truncated or corrupt?)"); return -1; }
+    int rc = -1;
+    char *s = NULL;
+    int64_t v64 = 0;
+    if (t6_h5_get_str_dup(f, "format", &s) != 0 || strcmp(s, T6_CKPT_FORMAT) != 0) {
+        snprintf(err, err_len, "attribute 'format' is not \"%s\"", T6_CKPT_FORMAT);
+        goto out;
+    }
+    if (t6_h5_get_i64(f, "version", &v64) != 0 || v64 != T6_CKPT_VERSION) {
+        snprintf(err, err_len, "attribute 'version' is %lld, this t6 reads version %d", (long long)v64, T6_CKPT_VERSION);
+        goto out;
+    }
+    if (t6_h5_get_i64(f, "complete", &v64) != 0 || v64 != 1) {
+        snprintf(err, err_len, "incomplete checkpoint (no 'complete' attribute)");
+        goto out;
+    }
+    /* a valid checkpoint: from here on a mismatch with this run is fatal */
+    free(s); s = NULL;
+    if (t6_h5_get_str_dup(f, "model.attention", &s) != 0) { snprintf(err, err_len, "attribute 'model.attention' missing"); goto out; }
+    if (strcmp(s, t6_attn_name(deck->model.attention)) != 0)
+        t6_fatal_hint("resume with the deck the run started with, or use a new output.run_dir",
+                      "checkpoint '%s' has model.attention = \"%s\", the deck says \"%s\"", path, s,
+                      t6_attn_name(deck->model.attention));
+    cfg_int ci[16];
+    int nci = config_ints(&deck->model, ci);
+    for (int i = 0; i < nci; i++) {
+        if (t6_h5_get_i64(f, ci[i].name, &v64) != 0) { snprintf(err, err_len, "attribute '%s' missing", ci[i].name); goto out; }
+        if (v64 != ci[i].value)
+            t6_fatal_hint("resume with the deck the run started with, or use a new output.run_dir",
+                          "checkpoint '%s' has %s = %lld, the deck says %d", path, ci[i].name, (long long)v64, ci[i].value);
+    }
+    double rb = 0;
+    if (t6_h5_get_f64(f, "model.rope_base", &rb) == 0 && rb != deck->model.rope_base)
+        t6_fatal_hint("resume with the deck the run started with", "checkpoint '%s' has model.rope_base = %g, the deck says %g",
+                      path, rb, deck->model.rope_base);
+    if (t6_h5_get_i64(f, "world_size", &v64) != 0) { snprintf(err, err_len, "attribute 'world_size' missing"); goto out; }
+    if (world_size > 0 && v64 != world_size)
+        t6_fatal_hint("resume with as many ranks as the run that wrote it (the data order and batch split depend on it)",
+                      "checkpoint '%s' has world_size = %lld, this run has %d ranks", path, (long long)v64, world_size);
+    st->world_size = (int)v64;
+    int64_t step = 0, tok = 0, at = 0, dseed = 0, dnext = 0, dnw = 0;
+    if (t6_h5_get_i64(f, "step", &step) || t6_h5_get_i64(f, "tokens_seen", &tok) ||
+        t6_h5_get_i64(f, "optim.t", &at) || t6_h5_get_f64(f, "best_val_loss", &st->best_val_loss) ||
+        t6_h5_get_i64(f, "data.seed", &dseed) || t6_h5_get_i64(f, "data.next", &dnext) ||
+        t6_h5_get_i64(f, "data.n_windows", &dnw)) {
+        snprintf(err, err_len, "a state attribute (step, tokens_seen, optim.t, best_val_loss, data.*) is missing");
+        goto out;
+    }
+    free(s); s = NULL;
+    if (t6_h5_get_str_dup(f, "data.sampling", &s) != 0) { snprintf(err, err_len, "attribute 'data.sampling' missing"); goto out; }
+    st->step = (long)step;
+    st->tokens_seen = (uint64_t)tok;
+    st->adam_t = (long)at;
+    st->data.seed = (uint64_t)dseed;
+    st->data.next = (uint64_t)dnext;
+    st->data.n_windows = (uint64_t)dnw;
+    st->data.sampling = strcmp(s, "epoch") == 0 ? T6_SAMPLE_EPOCH : T6_SAMPLE_RANDOM;
+    if (read_group(f, "/params", pl, t->params, path, err, err_len) != 0) goto out;
+    if (read_group(f, "/optim/m", pl, t->m, path, err, err_len) != 0) goto out;
+    if (read_group(f, "/optim/v", pl, t->v, path, err, err_len) != 0) goto out;
+    rc = 0;
+out:
+    free(s);
+    H5Fclose(f);
+    return rc;
+}
+
+/* ---- the checkpoint directory ----------------------------------------------------- */
+static int parse_name(const char *name, long *step)
+{
+    int len = 0;
+    if (sscanf(name, "ckpt_%ld.h5%n", step, &len) == 1 && name[len] == '\0' && len > 0) return 1;
+    return 0;
+}
+
+typedef struct { char *path; long step; } entry;
+static int by_step_desc(const void *a, const void *b)
+{
+    long x = ((const entry *)a)->step, y = ((const entry *)b)->step;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int t6_ckpt_list(const char *dir, char ***paths, long **steps)
+{
+    DIR *dp = opendir(dir);
+    if (paths) *paths = NULL;
+    if (steps) *steps = NULL;
+    if (!dp) return 0;
+    entry *e = NULL;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(dp)) != NULL) {
+        long s;
+        if (!parse_name(de->d_name, &s)) continue;
+        e = t6_realloc(e, (size_t)(n + 1) * sizeof *e);
+        size_t len = strlen(dir) + strlen(de->d_name) + 2;
+        e[n].path = t6_malloc(len);
+        snprintf(e[n].path, len, "%s/%s", dir, de->d_name);
+        e[n].step = s;
+        n++;
+    }
+    closedir(dp);
+    if (n > 1) qsort(e, (size_t)n, sizeof *e, by_step_desc);
+    if (paths) *paths = t6_calloc((size_t)(n ? n : 1), sizeof(char *));
+    if (steps) *steps = t6_calloc((size_t)(n ? n : 1), sizeof(long));
+    for (int i = 0; i < n; i++) {
+        if (paths) (*paths)[i] = e[i].path; else free(e[i].path);
+        if (steps) (*steps)[i] = e[i].step;
+    }
+    free(e);
+    return n;
+}
+
+void t6_ckpt_list_free(char **paths, long *steps, int n)
+{
+    if (paths) for (int i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+    free(steps);
+}
+
+void t6_ckpt_prune(const char *dir, int keep_last, int milestone_interval)
+{
+    if (keep_last <= 0) return;
+    char **paths;
+    long *steps;
+    int n = t6_ckpt_list(dir, &paths, &steps);
+    int removed = 0;
+    for (int i = keep_last; i < n; i++) {
+        if (milestone_interval > 0 && steps[i] % milestone_interval == 0) continue;
+        if (unlink(paths[i]) == 0) removed++;
+        else fprintf(stderr, "%s: warning: cannot remove old checkpoint '%s': %s\n", t6_progname(), paths[i], strerror(errno));
+    }
+    if (removed) t6_fsync_path(dir);
+    t6_ckpt_list_free(paths, steps, n);
+}
+
+void t6_ckpt_clean_temp(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp) return;
+    struct dirent *de;
+    while ((de = readdir(dp)) != NULL) {
+        if (strncmp(de->d_name, ".ckpt_", 6) != 0 || !strstr(de->d_name, ".tmp.")) continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        fprintf(stderr, "%s: warning: removing '%s', a checkpoint whose writing was interrupted\n", t6_progname(), p);
+        unlink(p);
+    }
+    closedir(dp);
+}

@@ -1,0 +1,76 @@
+/* ckpt.h -- HDF5 checkpoints ("t6-checkpoint" v1, doc/formats/checkpoint.md): the
+ * deck and model config as attributes, every parameter by its reference state-dict
+ * name (float32, (out, in) layout), the AdamW moments, step, tokens seen, the data
+ * loader's state (which is also its RNG state), best val loss and world size.
+ * Written under a temporary name, fsync'd, renamed, the directory fsync'd: a crash
+ * never leaves a torn ckpt_*.h5. Also small HDF5 attribute helpers metrics.c shares. */
+#ifndef T6_CKPT_H
+#define T6_CKPT_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data.h"
+#include "deck.h"
+#include "params.h"
+
+#define T6_CKPT_FORMAT "t6-checkpoint"
+#define T6_CKPT_VERSION 1
+
+typedef struct {
+    long step;              /* optimizer steps completed */
+    uint64_t tokens_seen;   /* training tokens over all ranks */
+    double best_val_loss;   /* +inf before the first evaluation */
+    int world_size;
+    long adam_t;            /* AdamW updates taken (bias-correction counter) */
+    t6_data_state data;
+} t6_ckpt_state;
+
+/* Host copies of what a checkpoint holds besides the scalars. */
+typedef struct {
+    float *params, *m, *v;  /* n_params each, in layout order */
+} t6_ckpt_tensors;
+
+/* Writes dir/ckpt_<step>.h5 (8 digits). Fatal on I/O errors. path_out (may be NULL)
+ * receives the final path. */
+void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *pl,
+                   const t6_ckpt_tensors *t, const t6_ckpt_state *st, char *path_out, size_t path_len);
+
+/* Loads a checkpoint into t (allocated by the caller, n_params floats each).
+ * Returns 0; or -1 with a message in err when the file is not a complete, readable
+ * checkpoint (missing, truncated, corrupt: auto-resume skips it). A checkpoint that
+ * is valid but does not fit this run (another model shape, world size, tensor
+ * shape) is fatal, naming the attribute or tensor. world_size <= 0 skips the
+ * world-size check (evaluation). */
+int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *pl, int world_size,
+                 t6_ckpt_tensors *t, t6_ckpt_state *st, char *err, size_t err_len);
+
+/* Checkpoint files ckpt_*.h5 in dir, newest (highest step) first. Returns the count;
+ * *paths (malloc'd array of malloc'd strings) and *steps may be NULL. */
+int t6_ckpt_list(const char *dir, char ***paths, long **steps);
+void t6_ckpt_list_free(char **paths, long *steps, int n);
+
+/* Deletes old checkpoints: keeps the keep_last newest (all when keep_last <= 0) and
+ * every one whose step is a multiple of milestone_interval (> 0). */
+void t6_ckpt_prune(const char *dir, int keep_last, int milestone_interval);
+
+/* Removes temporary files a crash left behind (".ckpt_*.tmp.*"), with a warning. */
+void t6_ckpt_clean_temp(const char *dir);
+
+/* ---- small HDF5 helpers (also used by metrics.c) ---- */
+void t6_h5_quiet(void);    /* no HDF5 error stack dumps: t6 reports errors itself */
+int t6_h5_attr_str(hid_t obj, const char *name, const char *value);
+int t6_h5_attr_i64(hid_t obj, const char *name, int64_t value);
+int t6_h5_attr_f64(hid_t obj, const char *name, double value);
+/* Readers: 0 on success, -1 when missing or of another type. *out of attr_str_dup is malloc'd. */
+int t6_h5_get_str_dup(hid_t obj, const char *name, char **out);
+int t6_h5_get_i64(hid_t obj, const char *name, int64_t *out);
+int t6_h5_get_f64(hid_t obj, const char *name, double *out);
+
+/* mkdir -p */
+void t6_mkdir_p(const char *path);
+/* fsync a file or directory by path; 0 or -1 (errno set). */
+int t6_fsync_path(const char *path);
+
+#endif

@@ -1,0 +1,38 @@
+/* metrics.h -- the run's HDF5 metrics file ("t6-metrics" v1, doc/formats/metrics.md):
+ * one extendible, chunked 1-D dataset per quantity under /train (a row per
+ * optimizer step) and /eval (a row per evaluation), flushed every log interval so
+ * `h5dump -d /train/loss run/metrics.h5` reads a running job. Written by rank 0. */
+#ifndef T6_METRICS_H
+#define T6_METRICS_H
+
+#include <stdint.h>
+
+#define T6_METRICS_FORMAT "t6-metrics"
+#define T6_METRICS_VERSION 1
+
+/* Columns of /train, in the order of the values passed to t6_metrics_train_row. */
+enum {
+    T6_M_STEP = 0, T6_M_LOSS, T6_M_LR, T6_M_GRAD_NORM, T6_M_PARAM_NORM, T6_M_CLIPPED,
+    T6_M_TOKENS_SEEN, T6_M_STEP_TIME, T6_M_TOKENS_PER_S, T6_M_MFU, T6_M_NTRAIN
+};
+/* Columns of /eval. */
+enum { T6_E_STEP = 0, T6_E_VAL_LOSS, T6_E_PPL, T6_E_NEVAL };
+
+typedef struct t6_metrics t6_metrics;
+
+/* Opens path. resume_step < 0: a new run, any old file is replaced. Otherwise the
+ * file is kept (or created) and rows with step > resume_step are cut off, so a
+ * resumed run continues a consistent record. */
+t6_metrics *t6_metrics_open(const char *path, long resume_step);
+/* Run-level attributes on the root group (written once). */
+void t6_metrics_attr_i64(t6_metrics *m, const char *name, int64_t v);
+void t6_metrics_attr_f64(t6_metrics *m, const char *name, double v);
+void t6_metrics_attr_str(t6_metrics *m, const char *name, const char *v);
+
+void t6_metrics_train_row(t6_metrics *m, const double v[T6_M_NTRAIN]);
+void t6_metrics_eval_row(t6_metrics *m, const double v[T6_E_NEVAL]);
+/* H5Fflush: what was appended becomes visible to readers of the file. */
+void t6_metrics_flush(t6_metrics *m);
+void t6_metrics_close(t6_metrics *m);
+
+#endif
