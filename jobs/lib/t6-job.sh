@@ -1,0 +1,417 @@
+# t6-job.sh -- the logic every job script in jobs/ shares, sourced by them (bash).
+# A job script only states its resources (#SBATCH / #PBS lines) and its defaults
+# (deck, GPUs per node), then calls t6_job_main. This file:
+#   1. finds the checkout (T6_HOME), the t6 binary and the deck;
+#   2. picks a run directory that stays the same when the job is requeued, so that
+#      t6's output.resume=auto finds the checkpoints of the previous attempt;
+#   3. sets CPU affinity / OpenMP / NCCL variables;
+#   4. builds the launch line: srun (Slurm), mpirun (PBS, or T6_LAUNCHER=mpirun) or
+#      plain t6 (one process) -- one MPI rank per GPU, or per CPU task when
+#      T6_GPUS_PER_NODE=0 (the CPU test in tests/jobs/ runs these same scripts so);
+#   5. runs it in the background and forwards SIGUSR1/SIGTERM (the batch system's
+#      "time is nearly up") to it; t6 checkpoints and exits 0 with "stopped <step>" in
+#      <run_dir>/t6.status;
+#   6. reads t6.status: "finished" ends the job, "stopped" requeues it (Slurm:
+#      scontrol requeue; PBS: a dependent resubmission), anything else fails it.
+# Every variable it reads is listed in doc/running.md; all start with T6_.
+
+t6_log() { echo "t6-job: $*" >&2; }
+t6_die() { echo "t6-job: error: $*" >&2; exit 1; }
+
+# Shell-quoted rendering of a command, for the log and for T6_DRY_RUN.
+t6_quote() {
+    local a out=
+    for a in "$@"; do out+="$(printf '%q' "$a") "; done
+    echo "${out% }"
+}
+
+# ---------------------------------------------------------------------------------
+# Where we are: scheduler, checkout, binary, deck
+# ---------------------------------------------------------------------------------
+t6_job_detect() {
+    if [ -n "${T6_SCHEDULER:-}" ]; then
+        :
+    elif [ -n "${SLURM_JOB_ID:-}" ]; then
+        T6_SCHEDULER=slurm
+    elif [ -n "${PBS_JOBID:-}" ]; then
+        T6_SCHEDULER=pbs
+    else
+        T6_SCHEDULER=none
+    fi
+    T6_JOB_ID=
+    case "$T6_SCHEDULER" in
+    slurm) T6_JOB_ID=$SLURM_JOB_ID ;;
+    pbs) T6_JOB_ID=${PBS_JOBID%%.*} ;;
+    none) T6_JOB_ID=local-$(date +%Y%m%d-%H%M%S)-$$ ;;
+    esac
+    T6_JOB_NAME=${T6_JOB_NAME:-${SLURM_JOB_NAME:-${PBS_JOBNAME:-t6}}}
+}
+
+t6_job_find_binary() {
+    if [ -n "${T6_BIN:-}" ]; then
+        [ -x "$T6_BIN" ] || command -v "$T6_BIN" >/dev/null ||
+            t6_die "T6_BIN=$T6_BIN is not an executable"
+        return
+    fi
+    local c
+    # An out-of-tree build directory first (build/ is what README uses), then an
+    # in-tree build, then an installed t6.
+    for c in "$T6_HOME/build/t6" "$T6_HOME/t6"; do
+        [ -x "$c" ] && { T6_BIN=$c; return; }
+    done
+    T6_BIN=$(command -v t6) ||
+        t6_die "no t6 binary: looked at $T6_HOME/build/t6, $T6_HOME/t6 and PATH; set T6_BIN=/path/to/t6"
+}
+
+t6_job_find_deck() {
+    [ -n "${T6_DECK:-}" ] || t6_die "T6_DECK is not set (the job script sets a default)"
+    case "$T6_DECK" in
+    /*) ;;
+    *) T6_DECK=$T6_HOME/$T6_DECK ;;
+    esac
+    [ -r "$T6_DECK" ] || t6_die "deck $T6_DECK not found (T6_DECK is relative to T6_HOME=$T6_HOME)"
+}
+
+# Environment modules (Lmod or Tcl modules) named in T6_MODULES, e.g.
+# T6_MODULES="cuda/12.4 openmpi/4.1.6 hdf5/1.14". Site setup can also go in a file
+# named by T6_ENV_FILE, sourced before anything else.
+t6_job_modules() {
+    if [ -n "${T6_ENV_FILE:-}" ]; then
+        [ -r "$T6_ENV_FILE" ] || t6_die "T6_ENV_FILE=$T6_ENV_FILE cannot be read"
+        # shellcheck disable=SC1090
+        . "$T6_ENV_FILE"
+    fi
+    [ -n "${T6_MODULES:-}" ] || return 0
+    if ! type module >/dev/null 2>&1; then
+        local f
+        for f in /etc/profile.d/lmod.sh /etc/profile.d/modules.sh \
+            /usr/share/lmod/lmod/init/bash /usr/share/modules/init/bash; do
+            # shellcheck disable=SC1090
+            [ -r "$f" ] && { . "$f"; break; }
+        done
+    fi
+    type module >/dev/null 2>&1 || t6_die "T6_MODULES is set but no 'module' command exists on $(hostname)"
+    # shellcheck disable=SC2086
+    module load $T6_MODULES || t6_die "module load $T6_MODULES failed"
+}
+
+# ---------------------------------------------------------------------------------
+# Layout: nodes, ranks, GPUs, CPUs
+# ---------------------------------------------------------------------------------
+t6_job_layout() {
+    local nodes= cpus_node=
+    case "$T6_SCHEDULER" in
+    slurm)
+        nodes=${SLURM_JOB_NUM_NODES:-${SLURM_NNODES:-1}}
+        # SLURM_JOB_CPUS_PER_NODE looks like "96(x2)" or "48,32"; the first count.
+        cpus_node=${SLURM_JOB_CPUS_PER_NODE:-}
+        cpus_node=${cpus_node%%[(,]*}
+        ;;
+    pbs)
+        if [ -n "${PBS_NODEFILE:-}" ] && [ -r "$PBS_NODEFILE" ]; then
+            nodes=$(sort -u "$PBS_NODEFILE" | grep -c .)
+            # Torque lists a host once per core; PBS Pro once per MPI process.
+            cpus_node=${PBS_NUM_PPN:-${NCPUS:-}}
+        fi
+        ;;
+    esac
+    T6_NODES=${T6_NODES:-${nodes:-1}}
+    [ -n "$cpus_node" ] || cpus_node=$(nproc 2>/dev/null || echo 1)
+
+    T6_GPUS_PER_NODE=${T6_GPUS_PER_NODE:-0}
+    case "$T6_GPUS_PER_NODE" in '' | *[!0-9]*) t6_die "T6_GPUS_PER_NODE=$T6_GPUS_PER_NODE is not a count" ;; esac
+    if [ -z "${T6_TASKS_PER_NODE:-}" ]; then
+        # One rank per GPU; without GPUs what the scheduler gave (or one).
+        if [ "$T6_GPUS_PER_NODE" -gt 0 ]; then
+            T6_TASKS_PER_NODE=$T6_GPUS_PER_NODE
+        else
+            T6_TASKS_PER_NODE=${SLURM_NTASKS_PER_NODE:-1}
+        fi
+    fi
+    if [ -z "${T6_CPUS_PER_TASK:-}" ]; then
+        if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then
+            T6_CPUS_PER_TASK=$SLURM_CPUS_PER_TASK
+        else
+            T6_CPUS_PER_TASK=$((cpus_node / T6_TASKS_PER_NODE))
+        fi
+    fi
+    [ "$T6_CPUS_PER_TASK" -ge 1 ] 2>/dev/null || T6_CPUS_PER_TASK=1
+    T6_NTASKS=$((T6_NODES * T6_TASKS_PER_NODE))
+
+    if [ -z "${T6_BACKEND:-}" ]; then
+        if [ "$T6_GPUS_PER_NODE" -gt 0 ]; then T6_BACKEND=cuda; else T6_BACKEND=cpu; fi
+    fi
+    if [ -z "${T6_LAUNCHER:-}" ]; then
+        case "$T6_SCHEDULER" in
+        slurm) T6_LAUNCHER=srun ;;
+        pbs) T6_LAUNCHER=mpirun ;;
+        none) if [ "$T6_NTASKS" -gt 1 ]; then T6_LAUNCHER=mpirun; else T6_LAUNCHER=none; fi ;;
+        esac
+    fi
+}
+
+# OpenMP threads = the cores each rank owns, pinned close to it. NCCL: see
+# doc/running.md ("NCCL settings"); every value can be overridden from the
+# submitting shell because only unset variables get a default here.
+t6_job_environment() {
+    export OMP_NUM_THREADS=${T6_OMP_THREADS:-$T6_CPUS_PER_TASK}
+    export OMP_PLACES=${OMP_PLACES:-cores}
+    export OMP_PROC_BIND=${OMP_PROC_BIND:-close}
+    if [ "$T6_BACKEND" = cuda ]; then
+        # NVLink SHARP (multicast) all-reduce: off unless the site enables it, since
+        # it needs the fabric manager / IMEX set up right and misbehaves otherwise.
+        export NCCL_NVLS_ENABLE=${NCCL_NVLS_ENABLE:-0}
+        # Fail loudly instead of hanging when a peer dies (NCCL >= 2.14 name, and the
+        # older one).
+        export TORCH_NCCL_ASYNC_ERROR_HANDLING=${TORCH_NCCL_ASYNC_ERROR_HANDLING:-1}
+        export NCCL_ASYNC_ERROR_HANDLING=${NCCL_ASYNC_ERROR_HANDLING:-1}
+        export NCCL_DEBUG=${NCCL_DEBUG:-WARN}
+        # Multi-node: NCCL picks InfiniBand/RoCE itself; NCCL_SOCKET_IFNAME and
+        # NCCL_IB_HCA are left to the site (doc/running.md).
+        export CUDA_DEVICE_MAX_CONNECTIONS=${CUDA_DEVICE_MAX_CONNECTIONS:-1}
+    fi
+}
+
+# ---------------------------------------------------------------------------------
+# Run directory, stable across requeues
+# ---------------------------------------------------------------------------------
+t6_job_run_dir() {
+    if [ -z "${T6_RUN_DIR:-}" ]; then
+        # SLURM_JOB_ID survives `scontrol requeue`, so the requeued job finds the
+        # same directory. (PBS resubmissions pass T6_RUN_DIR on explicitly.)
+        T6_RUN_DIR=${T6_RUN_ROOT:-$T6_HOME/runs}/${T6_JOB_NAME}-${T6_JOB_ID}
+    fi
+    case "$T6_RUN_DIR" in /*) ;; *) T6_RUN_DIR=$T6_HOME/$T6_RUN_DIR ;; esac
+    mkdir -p "$T6_RUN_DIR" || t6_die "cannot create run directory $T6_RUN_DIR"
+}
+
+# ---------------------------------------------------------------------------------
+# The command line
+# ---------------------------------------------------------------------------------
+t6_job_t6_args() {
+    T6_ARGS=("$T6_BIN" "$T6_DECK"
+        --set "output.run_dir=$T6_RUN_DIR"
+        --set "output.resume=${T6_RESUME:-auto}"
+        --set "backend.device=$T6_BACKEND")
+    [ -n "${T6_MAX_STEPS:-}" ] && T6_ARGS+=(--set "train.max_steps=$T6_MAX_STEPS")
+    local kv
+    # T6_EXTRA_SET: whitespace-separated section.key=value overrides.
+    for kv in ${T6_EXTRA_SET:-}; do
+        case "$kv" in *.*=*) ;; *) t6_die "T6_EXTRA_SET item '$kv' is not section.key=value" ;; esac
+        T6_ARGS+=(--set "$kv")
+    done
+    # Arguments given to the job script itself go to t6 as they are.
+    T6_ARGS+=("$@")
+}
+
+t6_mpi_flavor() {
+    if [ -n "${T6_MPI_FLAVOR:-}" ]; then echo "$T6_MPI_FLAVOR"; return; fi
+    local v
+    v=$("${T6_MPIRUN:-mpirun}" --version 2>&1 | head -n 3)
+    case "$v" in
+    *"Open MPI"* | *OpenRTE* | *"Open RTE"*) echo openmpi ;;
+    *) echo mpich ;; # MPICH, MVAPICH, Intel MPI, HPE/Cray: Hydra options
+    esac
+}
+
+t6_job_launch_line() {
+    LAUNCH=()
+    case "$T6_LAUNCHER" in
+    srun)
+        LAUNCH=(srun --nodes="$T6_NODES" --ntasks="$T6_NTASKS" --ntasks-per-node="$T6_TASKS_PER_NODE"
+            --cpus-per-task="$T6_CPUS_PER_TASK" --cpu-bind=cores --kill-on-bad-exit=1)
+        # Each rank sees exactly its GPU (t6 takes local_rank % visible devices).
+        [ "$T6_GPUS_PER_NODE" -gt 0 ] && LAUNCH+=(--gpus-per-task=1 --gpu-bind=closest)
+        local mpi=${T6_SRUN_MPI:-}
+        if [ -z "$mpi" ]; then
+            # PMIx when this Slurm has it (Open MPI 4/5 talk to it directly).
+            if srun --mpi=list 2>&1 | grep -q pmix; then mpi=pmix; else mpi=none; fi
+        fi
+        LAUNCH+=(--mpi="$mpi")
+        # shellcheck disable=SC2206
+        [ -n "${T6_SRUN_ARGS:-}" ] && LAUNCH+=($T6_SRUN_ARGS)
+        ;;
+    mpirun)
+        local mpirun=${T6_MPIRUN:-mpirun} flavor hostfile=
+        flavor=$(t6_mpi_flavor)
+        if [ -n "${PBS_NODEFILE:-}" ] && [ -r "$PBS_NODEFILE" ]; then
+            # One line per node; the ranks per node come from the mapping options.
+            hostfile=$T6_RUN_DIR/hosts.$T6_JOB_ID
+            sort -u "$PBS_NODEFILE" >"$hostfile"
+        fi
+        case "$flavor" in
+        openmpi)
+            LAUNCH=("$mpirun" -np "$T6_NTASKS"
+                --map-by "ppr:$T6_TASKS_PER_NODE:node:PE=$T6_CPUS_PER_TASK" --bind-to core)
+            [ -n "$hostfile" ] && LAUNCH+=(--hostfile "$hostfile")
+            local v
+            # Open MPI does not pass the environment to remote nodes by itself.
+            for v in OMP_NUM_THREADS OMP_PLACES OMP_PROC_BIND PATH LD_LIBRARY_PATH \
+                NCCL_NVLS_ENABLE NCCL_DEBUG NCCL_ASYNC_ERROR_HANDLING NCCL_SOCKET_IFNAME \
+                NCCL_IB_HCA CUDA_DEVICE_MAX_CONNECTIONS; do
+                [ -n "${!v+x}" ] && LAUNCH+=(-x "$v")
+            done
+            ;;
+        mpich)
+            LAUNCH=("$mpirun" -np "$T6_NTASKS" -ppn "$T6_TASKS_PER_NODE" -bind-to "core:$T6_CPUS_PER_TASK")
+            [ -n "$hostfile" ] && LAUNCH+=(-f "$hostfile")
+            LAUNCH+=(-genvall)
+            ;;
+        *) t6_die "T6_MPI_FLAVOR=$flavor: openmpi or mpich" ;;
+        esac
+        # shellcheck disable=SC2206
+        [ -n "${T6_MPIRUN_ARGS:-}" ] && LAUNCH+=($T6_MPIRUN_ARGS)
+        ;;
+    none)
+        [ "$T6_NTASKS" -eq 1 ] || t6_die "T6_LAUNCHER=none runs one process, but $T6_NTASKS ranks are asked for"
+        ;;
+    *) t6_die "T6_LAUNCHER=$T6_LAUNCHER: srun, mpirun or none" ;;
+    esac
+    LAUNCH+=("${T6_ARGS[@]}")
+}
+
+# ---------------------------------------------------------------------------------
+# Run, forward signals, decide
+# ---------------------------------------------------------------------------------
+T6_CHILD=
+T6_SIGNALLED=
+t6_job_forward() {
+    # The batch shell got $1 (Slurm --signal=B:USR1@..., PBS, a user's scancel -b):
+    # pass it on to the launcher, which passes it to every rank. SIGTERM is passed on
+    # as SIGUSR1 so that srun/mpirun do not start killing ranks themselves; t6 treats
+    # both the same way (checkpoint, exit 0).
+    T6_SIGNALLED=$1
+    t6_log "got SIG$1 at $(date '+%F %T'); asking t6 (pid $T6_CHILD) to checkpoint and stop"
+    [ -n "$T6_CHILD" ] && kill -USR1 "$T6_CHILD" 2>/dev/null
+}
+
+t6_job_requeue() {
+    local restarts=${SLURM_RESTART_COUNT:-${T6_RESTART_COUNT:-0}}
+    local max=${T6_MAX_RESTARTS:-50}
+    if [ "${T6_REQUEUE:-1}" = 0 ]; then
+        t6_log "stopped at $1; T6_REQUEUE=0, not requeueing (resume by resubmitting with T6_RUN_DIR=$T6_RUN_DIR)"
+        return 0
+    fi
+    if [ "$restarts" -ge "$max" ]; then
+        t6_log "stopped at $1 after $restarts restarts (T6_MAX_RESTARTS=$max); not requeueing"
+        return 1
+    fi
+    case "$T6_SCHEDULER" in
+    slurm)
+        t6_log "requeueing job $SLURM_JOB_ID (restart $((restarts + 1))); it resumes from $T6_RUN_DIR"
+        echo "$(date '+%F %T') job $T6_JOB_ID requeue (restart $((restarts + 1)))" >>"$T6_RUN_DIR/jobs.log"
+        if ! scontrol requeue "$SLURM_JOB_ID"; then
+            t6_log "scontrol requeue failed (cancelled job, or JobRequeue disabled);" \
+                "resume with: T6_RUN_DIR=$T6_RUN_DIR sbatch <the same script>"
+            return 1
+        fi
+        ;;
+    pbs)
+        # PBS Pro and Torque only let operators qrerun; the portable way is a new job
+        # that waits for this one and reuses the run directory.
+        local script=${T6_JOB_SCRIPT:-} vars v
+        case "$script" in /*) ;; ?*) script=$T6_HOME/$script ;; esac
+        [ -r "$script" ] || { t6_log "T6_JOB_SCRIPT not readable ('$script'); resubmit by hand with T6_RUN_DIR=$T6_RUN_DIR"; return 1; }
+        vars="T6_RUN_DIR=$T6_RUN_DIR,T6_RESTART_COUNT=$((restarts + 1)),T6_HOME=$T6_HOME"
+        for v in $(compgen -v T6_); do
+            case "$v" in
+            T6_RUN_DIR | T6_RESTART_COUNT | T6_HOME) ;;
+            T6_DECK | T6_BIN | T6_BACKEND | T6_GPUS_PER_NODE | T6_TASKS_PER_NODE | T6_CPUS_PER_TASK | \
+                T6_EXTRA_SET | T6_MAX_STEPS | T6_MODULES | T6_ENV_FILE | T6_LAUNCHER | T6_MPIRUN | \
+                T6_MPIRUN_ARGS | T6_MPI_FLAVOR | T6_TIME_LIMIT | T6_SIGNAL_MARGIN | T6_MAX_RESTARTS | T6_RESUME)
+                [ -n "${!v}" ] && vars+=",$v=${!v}" ;;
+            esac
+        done
+        t6_log "resubmitting $script after job $PBS_JOBID (restart $((restarts + 1)))"
+        echo "$(date '+%F %T') job $T6_JOB_ID resubmit (restart $((restarts + 1)))" >>"$T6_RUN_DIR/jobs.log"
+        (cd "$T6_HOME" && ${T6_QSUB:-qsub} -W "depend=afterany:$PBS_JOBID" -v "$vars" "$script") ||
+            { t6_log "qsub failed; resubmit by hand with T6_RUN_DIR=$T6_RUN_DIR"; return 1; }
+        ;;
+    none)
+        t6_log "stopped at $1; no batch system: run again with T6_RUN_DIR=$T6_RUN_DIR to resume"
+        ;;
+    esac
+    return 0
+}
+
+t6_job_main() {
+    set -u
+    t6_job_detect
+    T6_HOME=${T6_HOME:-${SLURM_SUBMIT_DIR:-${PBS_O_WORKDIR:-$PWD}}}
+    T6_HOME=$(cd "$T6_HOME" && pwd) || t6_die "T6_HOME=$T6_HOME does not exist"
+    t6_job_modules
+    t6_job_find_binary
+    t6_job_find_deck
+    t6_job_layout
+    t6_job_environment
+    t6_job_run_dir
+    t6_job_t6_args "$@"
+    t6_job_launch_line
+
+    t6_log "job $T6_JOB_ID ($T6_SCHEDULER) on $(hostname): $T6_NODES node(s) x $T6_TASKS_PER_NODE rank(s)," \
+        "$T6_GPUS_PER_NODE GPU(s)/node, $T6_CPUS_PER_TASK CPU(s)/rank, backend $T6_BACKEND," \
+        "restart ${SLURM_RESTART_COUNT:-${T6_RESTART_COUNT:-0}}"
+    t6_log "run dir $T6_RUN_DIR"
+    t6_log "launch: $(t6_quote "${LAUNCH[@]}")"
+    if [ "${T6_DRY_RUN:-0}" = 1 ]; then
+        t6_quote "${LAUNCH[@]}"
+        return 0
+    fi
+
+    # Validate the deck for this world size before asking for the GPUs' time.
+    if [ "${T6_PRECHECK:-1}" = 1 ]; then
+        "${T6_ARGS[0]}" --check "${T6_ARGS[@]:1}" --ranks "$T6_NTASKS" >"$T6_RUN_DIR/check.$T6_JOB_ID.txt" 2>&1 ||
+            { cat "$T6_RUN_DIR/check.$T6_JOB_ID.txt" >&2; t6_die "t6 --check rejected the deck (above)"; }
+    fi
+
+    # A status left by the previous attempt must not be mistaken for this one's.
+    local status_file=$T6_RUN_DIR/t6.status
+    [ -e "$status_file" ] && mv -f "$status_file" "$status_file.prev"
+    echo "$(date '+%F %T') job $T6_JOB_ID start on $(hostname) (restart ${SLURM_RESTART_COUNT:-${T6_RESTART_COUNT:-0}})" \
+        >>"$T6_RUN_DIR/jobs.log"
+
+    trap 't6_job_forward USR1' USR1
+    trap 't6_job_forward TERM' TERM
+    trap 't6_job_forward INT' INT
+    local watchdog=
+    if [ -n "${T6_TIME_LIMIT:-}" ]; then
+        # Schedulers without Slurm's --signal (PBS): signal ourselves a margin before
+        # the wall-time limit so that the checkpoint is written in time.
+        local delay=$((T6_TIME_LIMIT - ${T6_SIGNAL_MARGIN:-300}))
+        [ "$delay" -lt 1 ] && delay=1
+        (sleep "$delay" && kill -USR1 $$) &
+        watchdog=$!
+    fi
+    "${LAUNCH[@]}" &
+    T6_CHILD=$!
+    local rc=0
+    # `wait` returns early (>128) whenever a trapped signal arrives; wait again until
+    # the launcher has really exited.
+    while :; do
+        wait "$T6_CHILD"
+        rc=$?
+        kill -0 "$T6_CHILD" 2>/dev/null || break
+    done
+    trap - USR1 TERM INT
+    [ -n "$watchdog" ] && { kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null; }
+
+    local status=
+    [ -r "$status_file" ] && read -r status <"$status_file"
+    t6_log "launcher exited with $rc; t6.status: '${status:-<none>}'"
+    echo "$(date '+%F %T') job $T6_JOB_ID end rc=$rc status='${status:-}'" >>"$T6_RUN_DIR/jobs.log"
+    case "$status" in
+    finished*)
+        t6_log "finished; metrics in $T6_RUN_DIR"
+        return 0
+        ;;
+    stopped*)
+        t6_job_requeue "${status#stopped }" || return 1
+        return 0
+        ;;
+    *)
+        [ "$rc" -ne 0 ] || rc=1
+        t6_log "t6 did not finish (status '${status:-none}'); see the log above and $T6_RUN_DIR"
+        return "$rc"
+        ;;
+    esac
+}
