@@ -1,0 +1,19 @@
+/* profile.h -- C interface of profile.cu: per-op GPU time of a CUDA backend (for the
+ * benchmarks) and the device memory in use. Only in builds with CUDA. */
+#ifndef T6_CUDA_PROFILE_H
+#define T6_CUDA_PROFILE_H
+
+#include <stdio.h>
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+void t6_cuda_prof_enable(t6_backend *be);
+void t6_cuda_prof_reset(void);
+void t6_cuda_prof_report(FILE *f, int steps);
+size_t t6_cuda_mem_used(t6_backend *be);
+#ifdef __cplusplus
+}
+#endif
+#endif

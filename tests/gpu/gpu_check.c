@@ -1,0 +1,601 @@
+/* gpu_check.c -- the CUDA backend checked against the CPU backend (the reference), on
+ * the GPU machine (never part of make check: CI has no GPU). Two parts:
+ *
+ *  ops    every op of the table on random inputs of awkward sizes (no tile multiples),
+ *         CUDA outputs poisoned with NaN before the call, compared with the CPU op on
+ *         the same inputs, in fp32 precision (tolerance 1e-5 relative to the largest
+ *         reference value; 2e-5 where long fp32 sums are summed in another order) and
+ *         bf16 precision (inputs rounded to bf16 for both sides, so only the kernel's
+ *         own roundings count: 1.5e-2 relative to the largest value, i.e. a few bf16
+ *         ulps of the output).
+ *  model  a small model of each attention type, the same weights and batch on both
+ *         backends: loss and every gradient tensor compared, then 20 AdamW steps with
+ *         clipping whose losses must track the CPU run.
+ *
+ * Exit 0 when every check passes, 1 otherwise. Usage: gpu_check [ops|model|all]. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "model.h"
+#include "optim.h"
+#include "params.h"
+#include "util.h"
+
+static int g_fail = 0, g_checks = 0;
+
+/* ---- small deterministic RNG for test data ---- */
+static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
+static double urand(void)
+{
+    g_rng ^= g_rng << 13; g_rng ^= g_rng >> 7; g_rng ^= g_rng << 17;
+    return (double)(g_rng >> 11) / 9007199254740992.0;
+}
+static float bf16_round(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    u += 0x7fff + ((u >> 16) & 1);
+    u &= 0xffff0000u;
+    memcpy(&x, &u, 4);
+    return x;
+}
+static float *rnd(size_t n, float scale, int bf)
+{
+    float *p = t6_malloc(n * sizeof(float) + 4);
+    for (size_t i = 0; i < n; i++) {
+        float v = (float)((2.0 * urand() - 1.0) * scale);
+        p[i] = bf ? bf16_round(v) : v;
+    }
+    return p;
+}
+
+/* ---- buffers on a backend ---- */
+static void *up_act(t6_backend *be, const float *h, size_t n)
+{
+    void *d = be->ops->alloc(be, n * be->act_bytes);
+    be->ops->act_from_float(be, d, h, n);
+    return d;
+}
+static float *up_f(t6_backend *be, const float *h, size_t n)
+{
+    float *d = be->ops->alloc(be, n * sizeof(float));
+    be->ops->to_device(be, d, h, n * sizeof(float));
+    return d;
+}
+static int32_t *up_i(t6_backend *be, const int32_t *h, size_t n)
+{
+    int32_t *d = be->ops->alloc(be, n * sizeof(int32_t));
+    be->ops->to_device(be, d, h, n * sizeof(int32_t));
+    return d;
+}
+static void poison(t6_backend *be, void *d, size_t bytes)
+{
+    unsigned char *h = t6_malloc(bytes + 1);
+    memset(h, 0xff, bytes);                /* NaN as float and as bf16 */
+    be->ops->to_device(be, d, h, bytes);
+    free(h);
+}
+static float *down_act(t6_backend *be, const void *d, size_t n)
+{
+    float *h = t6_malloc(n * sizeof(float) + 4);
+    be->ops->act_to_float(be, h, d, n);
+    return h;
+}
+static float *down_f(t6_backend *be, const float *d, size_t n)
+{
+    float *h = t6_malloc(n * sizeof(float) + 4);
+    be->ops->to_host(be, h, d, n * sizeof(float));
+    return h;
+}
+
+/* max |got - ref| / max |ref|; NaN anywhere fails */
+static void compare(const char *what, const char *prec, const float *ref, const float *got, size_t n, double tol)
+{
+    double maxref = 0.0, maxerr = 0.0;
+    size_t worst = 0;
+    int nan = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(got[i]) || !isfinite(ref[i])) { nan = 1; worst = i; break; }
+        double a = fabs(ref[i]), e = fabs((double)got[i] - ref[i]);
+        if (a > maxref) maxref = a;
+        if (e > maxerr) { maxerr = e; worst = i; }
+    }
+    double rel = maxerr / (maxref > 1e-30 ? maxref : 1e-30);
+    int ok = !nan && rel <= tol;
+    g_checks++;
+    if (!ok) g_fail++;
+    printf("%-4s %-5s %-34s n=%-8zu rel_err=%.3e tol=%.1e%s\n", ok ? "ok" : "FAIL", prec, what, n, rel, tol,
+           nan ? " (non-finite value)" : "");
+    if (!ok) printf("       worst at %zu: ref %.8g got %.8g\n", worst, ref[worst], got[worst]);
+}
+
+/* ---- the op checks: one function per op family, run for each precision ---- */
+typedef struct { t6_backend *cpu, *gpu; int bf; const char *prec; double tol; } ctx;
+
+static void t_embed(ctx *c)
+{
+    const int V = 37, d = 45, N = 53;
+    float *wte = rnd((size_t)V * d, 1.0f, c->bf), *dout = rnd((size_t)N * d, 1.0f, c->bf);
+    float *dw0 = rnd((size_t)V * d, 1.0f, 0);
+    int32_t tok[53];
+    for (int i = 0; i < N; i++) tok[i] = (int32_t)(urand() * 7) * 5;   /* repeats on purpose */
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][2];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *dw = up_act(be, wte, (size_t)V * d), *out = be->ops->alloc(be, (size_t)N * d * be->act_bytes);
+        void *ddo = up_act(be, dout, (size_t)N * d);
+        float *g = up_f(be, dw0, (size_t)V * d);
+        int32_t *t = up_i(be, tok, N);
+        poison(be, out, (size_t)N * d * be->act_bytes);
+        be->ops->embed_fwd(be, out, dw, t, N, d);
+        be->ops->embed_bwd(be, g, ddo, t, N, d);
+        res[k][0] = down_act(be, out, (size_t)N * d);
+        res[k][1] = down_f(be, g, (size_t)V * d);
+        be->ops->free(be, dw); be->ops->free(be, out); be->ops->free(be, ddo); be->ops->free(be, g); be->ops->free(be, t);
+    }
+    compare("embed_fwd", c->prec, res[0][0], res[1][0], (size_t)N * d, 0);
+    compare("embed_bwd (accumulating)", c->prec, res[0][1], res[1][1], (size_t)V * d, c->bf ? 1e-2 : 1e-6);
+    for (int k = 0; k < 2; k++) { free(res[k][0]); free(res[k][1]); }
+    free(wte); free(dout); free(dw0);
+}
+
+static void t_rmsnorm(ctx *c)
+{
+    const int N = 67, d = 99;
+    float *x = rnd((size_t)N * d, 2.0f, c->bf), *dy = rnd((size_t)N * d, 1.0f, c->bf), *di0 = rnd((size_t)N * d, 1.0f, c->bf);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][3];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *dx = up_act(be, x, (size_t)N * d), *out = be->ops->alloc(be, (size_t)N * d * be->act_bytes);
+        void *ddy = up_act(be, dy, (size_t)N * d), *di = up_act(be, di0, (size_t)N * d);
+        float *rstd = be->ops->alloc(be, N * sizeof(float));
+        poison(be, out, (size_t)N * d * be->act_bytes);
+        poison(be, rstd, N * sizeof(float));
+        be->ops->rmsnorm_fwd(be, out, rstd, dx, N, d);
+        be->ops->rmsnorm_bwd(be, di, ddy, dx, rstd, N, d);
+        res[k][0] = down_act(be, out, (size_t)N * d);
+        res[k][1] = down_f(be, rstd, N);
+        res[k][2] = down_act(be, di, (size_t)N * d);
+        be->ops->free(be, dx); be->ops->free(be, out); be->ops->free(be, ddy); be->ops->free(be, di); be->ops->free(be, rstd);
+    }
+    compare("rmsnorm_fwd out", c->prec, res[0][0], res[1][0], (size_t)N * d, c->tol);
+    compare("rmsnorm_fwd rstd", c->prec, res[0][1], res[1][1], N, 1e-5);
+    compare("rmsnorm_bwd (accumulating)", c->prec, res[0][2], res[1][2], (size_t)N * d, c->tol);
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 3; j++) free(res[k][j]);
+    free(x); free(dy); free(di0);
+}
+
+static void t_matmul(ctx *c, int N, int C, int OC)
+{
+    float *x = rnd((size_t)N * C, 1.0f, c->bf), *w = rnd((size_t)OC * C, 0.5f, c->bf);
+    float *o0 = rnd((size_t)N * OC, 1.0f, c->bf), *dout = rnd((size_t)N * OC, 1.0f, c->bf);
+    float *dw0 = rnd((size_t)OC * C, 1.0f, 0), *di0 = rnd((size_t)N * C, 1.0f, c->bf);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][5];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *dx = up_act(be, x, (size_t)N * C), *dwt = up_act(be, w, (size_t)OC * C);
+        void *out = be->ops->alloc(be, (size_t)N * OC * be->act_bytes), *out2 = up_act(be, o0, (size_t)N * OC);
+        void *ddo = up_act(be, dout, (size_t)N * OC), *di = be->ops->alloc(be, (size_t)N * C * be->act_bytes);
+        void *di2 = up_act(be, di0, (size_t)N * C);
+        float *dw = up_f(be, dw0, (size_t)OC * C);
+        poison(be, out, (size_t)N * OC * be->act_bytes);
+        poison(be, di, (size_t)N * C * be->act_bytes);
+        be->ops->matmul_fwd(be, out, dx, dwt, N, C, OC, 0);
+        be->ops->matmul_fwd(be, out2, dx, dwt, N, C, OC, 1);
+        be->ops->matmul_bwd(be, di, dw, ddo, dx, dwt, N, C, OC, 0);
+        be->ops->matmul_bwd(be, di2, NULL, ddo, dx, dwt, N, C, OC, 1);
+        res[k][0] = down_act(be, out, (size_t)N * OC);
+        res[k][1] = down_act(be, out2, (size_t)N * OC);
+        res[k][2] = down_act(be, di, (size_t)N * C);
+        res[k][3] = down_act(be, di2, (size_t)N * C);
+        res[k][4] = down_f(be, dw, (size_t)OC * C);
+        be->ops->free(be, dx); be->ops->free(be, dwt); be->ops->free(be, out); be->ops->free(be, out2);
+        be->ops->free(be, ddo); be->ops->free(be, di); be->ops->free(be, di2); be->ops->free(be, dw);
+    }
+    char name[96];
+    double tol = c->bf ? c->tol : 2e-5;
+    snprintf(name, sizeof name, "matmul_fwd %dx%dx%d", N, C, OC);
+    compare(name, c->prec, res[0][0], res[1][0], (size_t)N * OC, tol);
+    snprintf(name, sizeof name, "matmul_fwd accumulate %dx%dx%d", N, C, OC);
+    compare(name, c->prec, res[0][1], res[1][1], (size_t)N * OC, tol);
+    snprintf(name, sizeof name, "matmul_bwd dinp %dx%dx%d", N, C, OC);
+    compare(name, c->prec, res[0][2], res[1][2], (size_t)N * C, tol);
+    snprintf(name, sizeof name, "matmul_bwd dinp += %dx%dx%d", N, C, OC);
+    compare(name, c->prec, res[0][3], res[1][3], (size_t)N * C, tol);
+    snprintf(name, sizeof name, "matmul_bwd dw += %dx%dx%d", N, C, OC);
+    compare(name, c->prec, res[0][4], res[1][4], (size_t)OC * C, c->bf ? 1e-3 : 2e-5);
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 5; j++) free(res[k][j]);
+    free(x); free(w); free(o0); free(dout); free(dw0); free(di0);
+}
+
+static void t_rope(ctx *c, int dh)
+{
+    const int B = 2, T = 37, rows = 3;
+    size_t n = (size_t)B * T * rows * dh;
+    float *x = rnd(n, 1.0f, c->bf);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][2];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *d = up_act(be, x, n), *e = up_act(be, x, n);
+        be->ops->rope_fwd(be, d, B, T, rows, dh, 10000.0);
+        be->ops->rope_bwd(be, e, B, T, rows, dh, 10000.0);
+        res[k][0] = down_act(be, d, n);
+        res[k][1] = down_act(be, e, n);
+        be->ops->free(be, d); be->ops->free(be, e);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "rope_fwd dh=%d", dh);
+    compare(name, c->prec, res[0][0], res[1][0], n, c->bf ? c->tol : 2e-5);
+    snprintf(name, sizeof name, "rope_bwd dh=%d", dh);
+    compare(name, c->prec, res[0][1], res[1][1], n, c->bf ? c->tol : 2e-5);
+    for (int k = 0; k < 2; k++) { free(res[k][0]); free(res[k][1]); }
+    free(x);
+}
+
+static void t_tpa(ctx *c, int h, int R, int dh)
+{
+    const int N = 41;
+    size_t na = (size_t)N * h * R, nb = (size_t)N * R * dh, no = (size_t)N * h * dh;
+    float *A = rnd(na, 1.0f, c->bf), *Bf = rnd(nb, 1.0f, c->bf), *G = rnd(no, 1.0f, c->bf);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][3];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *dA = up_act(be, A, na), *dB = up_act(be, Bf, nb), *dG = up_act(be, G, no);
+        void *out = be->ops->alloc(be, no * be->act_bytes), *gA = be->ops->alloc(be, na * be->act_bytes);
+        void *gB = be->ops->alloc(be, nb * be->act_bytes);
+        poison(be, out, no * be->act_bytes); poison(be, gA, na * be->act_bytes); poison(be, gB, nb * be->act_bytes);
+        be->ops->tpa_product_fwd(be, out, dA, dB, N, h, R, dh);
+        be->ops->tpa_product_bwd(be, gA, gB, dG, dA, dB, N, h, R, dh);
+        res[k][0] = down_act(be, out, no);
+        res[k][1] = down_act(be, gA, na);
+        res[k][2] = down_act(be, gB, nb);
+        be->ops->free(be, dA); be->ops->free(be, dB); be->ops->free(be, dG);
+        be->ops->free(be, out); be->ops->free(be, gA); be->ops->free(be, gB);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "tpa_product_fwd h=%d R=%d dh=%d", h, R, dh);
+    compare(name, c->prec, res[0][0], res[1][0], no, c->tol);
+    snprintf(name, sizeof name, "tpa_product_bwd dA h=%d R=%d", h, R);
+    compare(name, c->prec, res[0][1], res[1][1], na, c->tol);
+    snprintf(name, sizeof name, "tpa_product_bwd dB h=%d R=%d", h, R);
+    compare(name, c->prec, res[0][2], res[1][2], nb, c->tol);
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 3; j++) free(res[k][j]);
+    free(A); free(Bf); free(G);
+}
+
+static void t_attention(ctx *c, int B, int T, int h, int G, int dh)
+{
+    size_t nq = (size_t)B * T * h * dh, nk = (size_t)B * T * G * dh, nl = (size_t)B * h * T;
+    float *q = rnd(nq, 1.5f, c->bf), *k_ = rnd(nk, 1.5f, c->bf), *v = rnd(nk, 1.0f, c->bf), *dout = rnd(nq, 1.0f, c->bf);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][5];
+    float *out_cpu = NULL;
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *dq_ = up_act(be, q, nq), *dk_ = up_act(be, k_, nk), *dv_ = up_act(be, v, nk), *ddo = up_act(be, dout, nq);
+        void *out = be->ops->alloc(be, nq * be->act_bytes);
+        float *lse = be->ops->alloc(be, nl * sizeof(float));
+        void *gq = be->ops->alloc(be, nq * be->act_bytes), *gk = be->ops->alloc(be, nk * be->act_bytes);
+        void *gv = be->ops->alloc(be, nk * be->act_bytes);
+        poison(be, out, nq * be->act_bytes); poison(be, lse, nl * sizeof(float));
+        poison(be, gq, nq * be->act_bytes); poison(be, gk, nk * be->act_bytes); poison(be, gv, nk * be->act_bytes);
+        be->ops->attention_fwd(be, out, lse, dq_, dk_, dv_, B, T, h, G, dh);
+        res[k][0] = down_act(be, out, nq);
+        res[k][1] = down_f(be, lse, nl);
+        /* the backward of both sides starts from the same (CPU) forward output */
+        if (k == 0) out_cpu = res[0][0];
+        else be->ops->act_from_float(be, out, out_cpu, nq);
+        be->ops->attention_bwd(be, gq, gk, gv, ddo, out, lse, dq_, dk_, dv_, B, T, h, G, dh);
+        res[k][2] = down_act(be, gq, nq);
+        res[k][3] = down_act(be, gk, nk);
+        res[k][4] = down_act(be, gv, nk);
+        void *bufs[] = {dq_, dk_, dv_, ddo, out, lse, gq, gk, gv};
+        for (int j = 0; j < 9; j++) be->ops->free(be, bufs[j]);
+    }
+    char name[96];
+    const char *lbl[] = {"out", "lse", "dq", "dk", "dv"};
+    size_t ns[] = {nq, nl, nq, nk, nk};
+    for (int j = 0; j < 5; j++) {
+        snprintf(name, sizeof name, "attention %s B%d T%d h%d G%d dh%d", lbl[j], B, T, h, G, dh);
+        compare(name, c->prec, res[0][j], res[1][j], ns[j], j == 1 ? 2e-5 : (c->bf ? c->tol : 2e-5));
+    }
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 5; j++) free(res[k][j]);
+    free(q); free(k_); free(v); free(dout);
+}
+
+static void t_elementwise(ctx *c)
+{
+    const size_t n = 1001;
+    float *a = rnd(n, 4.0f, c->bf), *bb = rnd(n, 2.0f, c->bf), *g = rnd(n, 1.0f, c->bf);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][4];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *h1 = up_act(be, a, n), *h2 = up_act(be, bb, n), *dg = up_act(be, g, n);
+        void *out = be->ops->alloc(be, n * be->act_bytes), *d1 = be->ops->alloc(be, n * be->act_bytes);
+        void *d2 = be->ops->alloc(be, n * be->act_bytes);
+        poison(be, out, n * be->act_bytes); poison(be, d1, n * be->act_bytes); poison(be, d2, n * be->act_bytes);
+        be->ops->swiglu_fwd(be, out, h1, h2, n);
+        be->ops->swiglu_bwd(be, d1, d2, dg, h1, h2, n);
+        be->ops->add_inplace(be, h1, h2, n);
+        res[k][0] = down_act(be, out, n);
+        res[k][1] = down_act(be, d1, n);
+        res[k][2] = down_act(be, d2, n);
+        res[k][3] = down_act(be, h1, n);
+        void *bufs[] = {h1, h2, dg, out, d1, d2};
+        for (int j = 0; j < 6; j++) be->ops->free(be, bufs[j]);
+    }
+    compare("swiglu_fwd", c->prec, res[0][0], res[1][0], n, c->tol);
+    compare("swiglu_bwd dh1", c->prec, res[0][1], res[1][1], n, c->tol);
+    compare("swiglu_bwd dh2", c->prec, res[0][2], res[1][2], n, c->tol);
+    compare("add_inplace", c->prec, res[0][3], res[1][3], n, c->tol);
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 4; j++) free(res[k][j]);
+    free(a); free(bb); free(g);
+}
+
+static void t_cross_entropy(ctx *c, int N, int V)
+{
+    float *x = rnd((size_t)N * V, 6.0f, c->bf);
+    int32_t *tg = t6_malloc(N * sizeof(int32_t));
+    for (int i = 0; i < N; i++) tg[i] = (i % 5 == 3) ? -1 : (int32_t)(urand() * V);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][3];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *lg = up_act(be, x, (size_t)N * V), *lg2 = up_act(be, x, (size_t)N * V);
+        float *loss = be->ops->alloc(be, N * sizeof(float)), *loss2 = be->ops->alloc(be, N * sizeof(float));
+        int32_t *t = up_i(be, tg, N);
+        poison(be, loss, N * sizeof(float)); poison(be, loss2, N * sizeof(float));
+        be->ops->cross_entropy(be, loss, lg, t, N, V, 0.0f);
+        be->ops->cross_entropy(be, loss2, lg2, t, N, V, 0.37f);
+        res[k][0] = down_f(be, loss, N);
+        res[k][1] = down_f(be, loss2, N);
+        res[k][2] = down_act(be, lg2, (size_t)N * V);
+        void *bufs[] = {lg, lg2, loss, loss2, t};
+        for (int j = 0; j < 5; j++) be->ops->free(be, bufs[j]);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "cross_entropy loss N%d V%d", N, V);
+    compare(name, c->prec, res[0][0], res[1][0], N, 2e-5);
+    snprintf(name, sizeof name, "cross_entropy loss (with grad)");
+    compare(name, c->prec, res[0][1], res[1][1], N, 2e-5);
+    snprintf(name, sizeof name, "cross_entropy dlogits in place");
+    compare(name, c->prec, res[0][2], res[1][2], (size_t)N * V, c->bf ? c->tol : 2e-5);
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 3; j++) free(res[k][j]);
+    free(x); free(tg);
+}
+
+static void t_optim(ctx *c)
+{
+    const size_t n = 100003;
+    float *p = rnd(n, 1.0f, 0), *g = rnd(n, 0.1f, 0), *m = rnd(n, 0.01f, 0), *v = rnd(n, 0.01f, 0);
+    for (size_t i = 0; i < n; i++) v[i] = fabsf(v[i]);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][5];
+    double ss[2];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        float *dp = up_f(be, p, n), *dg = up_f(be, g, n), *dm = up_f(be, m, n), *dv = up_f(be, v, n);
+        void *comp = be->weights_are_master ? NULL : be->ops->alloc(be, n * be->act_bytes);
+        if (comp) poison(be, comp, n * be->act_bytes);
+        ss[k] = be->ops->sum_squares(be, dg, n);
+        be->ops->adamw(be, dp, comp, dg, dm, dv, n, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 7, 0.5f);
+        res[k][0] = down_f(be, dp, n);
+        res[k][1] = down_f(be, dm, n);
+        res[k][2] = down_f(be, dv, n);
+        res[k][3] = comp ? down_act(be, comp, n) : down_f(be, dp, n);
+        be->ops->scale(be, dg, 0.37f, n);
+        res[k][4] = down_f(be, dg, n);
+        be->ops->free(be, dp); be->ops->free(be, dg); be->ops->free(be, dm); be->ops->free(be, dv);
+        if (comp) be->ops->free(be, comp);
+    }
+    compare("adamw param", c->prec, res[0][0], res[1][0], n, 1e-6);
+    compare("adamw m", c->prec, res[0][1], res[1][1], n, 1e-6);
+    compare("adamw v", c->prec, res[0][2], res[1][2], n, 1e-6);
+    compare("adamw compute copy", c->prec, res[0][3], res[1][3], n, c->bf ? 4e-3 : 1e-6);
+    compare("scale", c->prec, res[0][4], res[1][4], n, 1e-7);
+    float a = (float)ss[0], bq = (float)ss[1];
+    compare("sum_squares", c->prec, &a, &bq, 1, 1e-9);
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 5; j++) free(res[k][j]);
+    free(p); free(g); free(m); free(v);
+}
+
+static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
+{
+    ctx c = {cpu, gpu, bf, bf ? "bf16" : "fp32", bf ? 1.5e-2 : 1e-5};
+    printf("== ops, %s ==\n", c.prec);
+    t_embed(&c);
+    t_rmsnorm(&c);
+    t_matmul(&c, 77, 93, 51);
+    t_matmul(&c, 333, 130, 515);
+    t_rope(&c, 16);
+    t_rope(&c, 64);
+    t_tpa(&c, 7, 3, 64);
+    t_tpa(&c, 34, 6, 64);
+    t_tpa(&c, 5, 2, 16);
+    t_attention(&c, 2, 77, 6, 2, 64);
+    t_attention(&c, 1, 150, 5, 5, 64);
+    t_attention(&c, 2, 45, 4, 1, 16);
+    t_attention(&c, 1, 200, 3, 3, 32);
+    t_elementwise(&c);
+    t_cross_entropy(&c, 13, 1003);
+    t_cross_entropy(&c, 7, 50304);
+    t_optim(&c);
+}
+
+/* ---- model parity ---- */
+static t6_model_config small_cfg(t6_attn_type at)
+{
+    t6_model_config m;
+    memset(&m, 0, sizeof m);
+    m.attention = at;
+    m.n_layer = 2;
+    m.n_embd = 144;
+    m.head_dim = 64;
+    m.q_rank = 6; m.k_rank = 2; m.v_rank = 2;
+    m.vocab_size = 515;
+    m.block_size = 128;
+    m.rope_base = 10000.0;
+    m.mlp_hidden = 8 * m.n_embd / 3;
+    switch (at) {
+    case T6_ATTN_TPA: m.n_head = 5; m.n_kv_head = 5; break;
+    case T6_ATTN_TPA_KVONLY: m.n_head = 3; m.n_kv_head = 3; break;
+    case T6_ATTN_MHA: m.n_head = 3; m.n_kv_head = 3; break;
+    case T6_ATTN_MQA: m.n_head = 3; m.n_kv_head = 1; break;
+    case T6_ATTN_GQA: m.n_head = 4; m.n_kv_head = 2; break;
+    }
+    return m;
+}
+
+static void batch(int32_t *tok, int32_t *tgt, int N, int V, int step)
+{
+    /* text-like: a noisy repeating pattern, so a few steps visibly lower the loss */
+    for (int i = 0; i <= N; i++) {
+        int v = (int)((i * 7 + step * 13) % 29);
+        if (urand() < 0.2) v = (int)(urand() * V);
+        if (i < N) tok[i] = v;
+        if (i > 0) tgt[i - 1] = v;
+    }
+    tgt[N / 3] = -1;   /* an ignored target */
+}
+
+static double rel_l2(const float *ref, const float *got, size_t n, int *nan)
+{
+    double num = 0.0, den = 0.0;
+    *nan = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(got[i])) { *nan = 1; return INFINITY; }
+        double e = (double)got[i] - ref[i];
+        num += e * e;
+        den += (double)ref[i] * ref[i];
+    }
+    return sqrt(num) / (sqrt(den) > 1e-30 ? sqrt(den) : 1e-30);
+}
+
+static void run_model(t6_backend *cpu, t6_backend *gpu, int bf, t6_attn_type at)
+{
+    t6_model_config cfg = small_cfg(at);
+    const int B = 3, T = 83, N = B * T, V = cfg.vocab_size;
+    const char *prec = bf ? "bf16" : "fp32";
+    printf("== model %s, %s (L=%d d=%d h=%d G=%d dh=%d, B=%d T=%d) ==\n", t6_attn_name(at), prec, cfg.n_layer,
+           cfg.n_embd, cfg.n_head, cfg.n_kv_head, cfg.head_dim, B, T);
+    t6_model *mc = t6_model_create(&cfg, cpu, B, T), *mg = t6_model_create(&cfg, gpu, B, T);
+    const t6_param_layout *pl = t6_model_layout(mc);
+    size_t np = pl->n_params;
+    float *pc = t6_malloc(np * sizeof(float)), *pg = t6_malloc(np * sizeof(float));
+    t6_model_init_params(mc, 1234);
+    t6_model_init_params(mg, 1234);
+    t6_model_get_params(mc, pc);
+    t6_model_get_params(mg, pg);
+    compare("init identical on both backends", prec, pc, pg, np, 0.0);
+    /* perturb so the zero-initialised projections carry gradient to every tensor */
+    for (size_t i = 0; i < np; i++) pc[i] += (float)((2.0 * urand() - 1.0) * 0.02);
+    if (bf) for (size_t i = 0; i < np; i++) pc[i] = bf16_round(pc[i]);
+    t6_model_set_params(mc, pc);
+    t6_model_set_params(mg, pc);
+
+    int32_t *tok = t6_malloc(N * sizeof(int32_t)), *tgt = t6_malloc(N * sizeof(int32_t));
+    batch(tok, tgt, N, V, 0);
+    t6_model_zero_grad(mc);
+    t6_model_zero_grad(mg);
+    float lc = t6_model_forward(mc, tok, tgt, 1, 1.0f), lg = t6_model_forward(mg, tok, tgt, 1, 1.0f);
+    t6_model_backward(mc);
+    t6_model_backward(mg);
+    double lrel = fabs((double)lg - lc) / fabs((double)lc);
+    double ltol = bf ? 1e-2 : 1e-5;
+    g_checks++;
+    int ok = isfinite(lg) && lrel <= ltol;
+    if (!ok) g_fail++;
+    printf("%-4s %-5s loss cpu %.7f gpu %.7f rel %.2e tol %.0e\n", ok ? "ok" : "FAIL", prec, lc, lg, lrel, ltol);
+
+    float *gc = t6_malloc(np * sizeof(float)), *gg = t6_malloc(np * sizeof(float));
+    t6_model_get_grads(mc, gc);
+    t6_model_get_grads(mg, gg);
+    /* gradient tolerance (relative L2 per tensor): fp32 1e-4; bf16 5e-2, because every
+     * activation and activation gradient is rounded to 8 mantissa bits (2^-9 relative)
+     * at each of the ~10 stages per layer it passes through, and these roundings add up
+     * like a random walk over the 2L+2 stages between loss and a weight */
+    double gtol = bf ? 5e-2 : 1e-4, worst = 0.0;
+    for (int ti = 0; ti < pl->n_tensors; ti++) {
+        const t6_param_info *t = &pl->tensors[ti];
+        int nan;
+        double r = rel_l2(gc + t->offset, gg + t->offset, t->numel, &nan);
+        if (r > worst) worst = r;
+        int tok_ok = !nan && r <= gtol;
+        g_checks++;
+        if (!tok_ok) g_fail++;
+        printf("%-4s %-5s grad %-44s rel_l2 %.2e tol %.0e%s\n", tok_ok ? "ok" : "FAIL", prec, t->name, r, gtol,
+               nan ? " NaN" : "");
+    }
+    printf("      worst gradient rel_l2 %.2e\n", worst);
+
+    /* 20 steps of the reference recipe (AdamW, clip 1.0) on fresh batches */
+    t6_optim_config oc;
+    memset(&oc, 0, sizeof oc);
+    oc.beta1 = 0.9; oc.beta2 = 0.95; oc.eps = 1e-8; oc.weight_decay = 0.1; oc.grad_clip = 1.0;
+    t6_optim oc_c, oc_g;
+    t6_optim_init(&oc_c, cpu, &oc, np);
+    t6_optim_init(&oc_g, gpu, &oc, np);
+    double maxdev = 0.0, first = 0.0, last = 0.0;
+    double stol = bf ? 3e-2 : 1e-3;
+    for (int s = 0; s < 20; s++) {
+        batch(tok, tgt, N, V, s + 1);
+        t6_model_zero_grad(mc);
+        t6_model_zero_grad(mg);
+        lc = t6_model_forward(mc, tok, tgt, 1, 1.0f);
+        lg = t6_model_forward(mg, tok, tgt, 1, 1.0f);
+        t6_model_backward(mc);
+        t6_model_backward(mg);
+        t6_optim_step(&oc_c, t6_model_params(mc), NULL, t6_model_grads(mc), 3e-3, NULL);
+        t6_optim_step(&oc_g, t6_model_params(mg), NULL, t6_model_grads(mg), 3e-3, NULL);
+        t6_model_sync_compute_weights(mc);
+        t6_model_sync_compute_weights(mg);
+        double dev = fabs((double)lg - lc) / fabs((double)lc);
+        if (!isfinite(lg)) dev = INFINITY;
+        if (dev > maxdev) maxdev = dev;
+        if (s == 0) first = lc;
+        last = lc;
+        printf("      step %2d loss cpu %.6f gpu %.6f rel %.2e\n", s + 1, lc, lg, dev);
+    }
+    g_checks++;
+    ok = maxdev <= stol && last < first;
+    if (!ok) g_fail++;
+    printf("%-4s %-5s 20 steps: max loss deviation %.2e (tol %.0e), cpu loss %.4f -> %.4f\n", ok ? "ok" : "FAIL", prec,
+           maxdev, stol, first, last);
+    t6_optim_free(&oc_c);
+    t6_optim_free(&oc_g);
+    free(pc); free(pg); free(gc); free(gg); free(tok); free(tgt);
+    t6_model_destroy(mc);
+    t6_model_destroy(mg);
+}
+
+int main(int argc, char **argv)
+{
+    t6_set_progname("gpu_check");
+    const char *what = argc > 1 ? argv[1] : "all";
+    int do_ops = !strcmp(what, "all") || !strcmp(what, "ops");
+    int do_model = !strcmp(what, "all") || !strcmp(what, "model");
+    t6_backend_config cc = {T6_BACKEND_CPU, T6_PREC_FP32, 0};
+    t6_backend *cpu = t6_backend_create(&cc, 0);
+    for (int bf = 0; bf < 2; bf++) {
+        t6_backend_config gc = {T6_BACKEND_CUDA, bf ? T6_PREC_BF16 : T6_PREC_FP32, 0};
+        t6_backend *gpu = t6_backend_create(&gc, 0);
+        if (do_ops) run_ops(cpu, gpu, bf);
+        if (do_model) {
+            t6_attn_type types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA};
+            for (int i = 0; i < 5; i++) run_model(cpu, gpu, bf, types[i]);
+        }
+        t6_backend_destroy(gpu);
+    }
+    t6_backend_destroy(cpu);
+    printf("gpu_check: %d checks, %d failed\n", g_checks, g_fail);
+    return g_fail ? 1 : 0;
+}
