@@ -1,1 +1,16 @@
 # prep/local.mk -- t6-prep: GPT-2 BPE tokenizer, corpus readers, corpus writer.
+# libt6prep.a holds everything but main() so that tests, benchmarks and fuzz targets
+# link the same code as the program.
+PREP_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/prep $(PCRE2_CFLAGS) $(JANSSON_CFLAGS) \
+  $(SNAPPY_CFLAGS) $(ZSTD_CFLAGS) $(ZLIB_CFLAGS) $(LIBARCHIVE_CFLAGS)
+PREP_LIBS = libt6prep.a libt6core.a $(PCRE2_LIBS) $(JANSSON_LIBS) $(SNAPPY_LIBS) \
+  $(ZSTD_LIBS) $(ZLIB_LIBS) $(LIBARCHIVE_LIBS) $(T6_BASE_LIBS)
+
+noinst_LIBRARIES += libt6prep.a
+libt6prep_a_CPPFLAGS = $(PREP_CPPFLAGS)
+libt6prep_a_SOURCES = prep/bpe.c prep/bpe.h
+
+bin_PROGRAMS += t6-prep
+t6_prep_CPPFLAGS = $(PREP_CPPFLAGS)
+t6_prep_SOURCES = prep/main.c
+t6_prep_LDADD = $(PREP_LIBS)
