@@ -1,5 +1,5 @@
 /* rope.cu -- rotary embedding, "halves" layout, in place on (B, T, rows, dh), position
- * = t. Angles are t * base^(-2i/dh) formed in double and rounded to float once (the
+ * = t. cos/sin of t * base^(-2i/dh) are computed in double and rounded to float once, as the CPU backend's table is (the
  * reference rounds its tables to bf16; we keep float, see t6-model.md). bwd applies
  * the inverse (transposed) rotation to the gradient. */
 #include "cuda_common.cuh"
@@ -15,10 +15,9 @@ __global__ void k_rope(T *x, int B, int T_, int rows, int dh, double base, float
         size_t vec = idx / half;              /* (b, t, row) */
         int t = (int)((vec / rows) % T_);
         double inv = pow(base, -2.0 * i / dh);
-        float ang = (float)(t * inv);
-        float s, c;
-        sincosf(ang, &s, &c);
-        s *= sgn;                              /* bwd: rotate by -angle */
+        double sd, cd;
+        sincos((double)t * inv, &sd, &cd);     /* double, rounded once: as the CPU table */
+        float c = (float)cd, s = sgn * (float)sd;   /* bwd: rotate by -angle */
         T *p = x + vec * dh;
         float x1 = t6_ld(p + i), x2 = t6_ld(p + i + half);
         t6_st(p + i, x1 * c + x2 * s);
