@@ -145,9 +145,11 @@ t6_backend *t6_cpu_backend_create(const t6_backend_config *cfg)
     /* T6_CPU_MATMUL=blocked forces the hand-written loops (benchmarks, tests). */
     const char *mm = getenv("T6_CPU_MATMUL");
     if (mm && strcmp(mm, "blocked") == 0) impl->use_blas = 0;
-    /* OpenBLAS runs its own thread pool: give it as many threads as OpenMP has, so
-     * the matmuls and the OpenMP ops use the same cores one after the other. */
-    openblas_set_num_threads(omp_get_max_threads());
+    /* T6_CPU_MATMUL=blas-threaded lets OpenBLAS thread itself (for the comparison in
+     * bench/cpu; results then depend on the thread count). By default OpenBLAS runs
+     * single-threaded inside our fixed OpenMP tiling (cpu_matmul.c). */
+    impl->blas_threaded = mm && strcmp(mm, "blas-threaded") == 0;
+    openblas_set_num_threads(impl->blas_threaded ? omp_get_max_threads() : 1);
 #else
     impl->use_blas = 0;
 #endif

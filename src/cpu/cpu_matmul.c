@@ -113,6 +113,34 @@ void t6_cpu_set_use_blas(t6_backend *be, int use_blas)
 
 #ifdef T6_HAVE_BLAS
 static int use_blas(const t6_backend *be) { return ((const t6_cpu_impl *)be->impl)->use_blas; }
+
+/* C[M,Nn] = A' B' + beta C (row-major, A' = A or A^T, B' = B or B^T) through OpenBLAS.
+ * OpenBLAS's own threading splits work by the thread count, which changes the rounding
+ * of some products (measured: 1 vs 2 threads differ in the last bits). So OpenBLAS
+ * runs single-threaded and we split C into FIXED tiles, one sgemm each, spread over
+ * OpenMP threads: every element is computed by the same call whatever the thread count. */
+enum { BLAS_TM = 256, BLAS_TN = 512 };
+
+static void blas_gemm(t6_backend *be, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int Nn, int K,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *Cm, int ldc)
+{
+    const t6_cpu_impl *impl = be->impl;
+    if (impl->blas_threaded) {   /* OpenBLAS's own threads (benchmarks only: not bitwise across thread counts) */
+        cblas_sgemm(CblasRowMajor, ta, tb, M, Nn, K, 1.0f, A, lda, B, ldb, beta, Cm, ldc);
+        return;
+    }
+    const int tiles_m = (M + BLAS_TM - 1) / BLAS_TM, tiles_n = (Nn + BLAS_TN - 1) / BLAS_TN;
+    const int n_tiles = tiles_m * tiles_n;
+#pragma omp parallel for schedule(dynamic, 1) if (n_tiles > 1)
+    for (int tile = 0; tile < n_tiles; tile++) {
+        const int m0 = (tile / tiles_n) * BLAS_TM, n0 = (tile % tiles_n) * BLAS_TN;
+        const int mb = M - m0 < BLAS_TM ? M - m0 : BLAS_TM;
+        const int nb = Nn - n0 < BLAS_TN ? Nn - n0 : BLAS_TN;
+        const float *As = ta == CblasNoTrans ? A + (size_t)m0 * lda : A + m0;
+        const float *Bs = tb == CblasNoTrans ? B + n0 : B + (size_t)n0 * ldb;
+        cblas_sgemm(CblasRowMajor, ta, tb, mb, nb, K, 1.0f, As, lda, Bs, ldb, beta, Cm + (size_t)m0 * ldc + n0, ldc);
+    }
+}
 #endif
 
 void t6_cpu_matmul_fwd(t6_backend *be, void *out_, const void *inp_, const void *w_,
@@ -122,8 +150,7 @@ void t6_cpu_matmul_fwd(t6_backend *be, void *out_, const void *inp_, const void 
     const float *inp = inp_, *w = w_;
 #ifdef T6_HAVE_BLAS
     if (use_blas(be)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C,
-                    accumulate ? 1.0f : 0.0f, out, OC);
+        blas_gemm(be, CblasNoTrans, CblasTrans, N, OC, C, inp, C, w, C, accumulate ? 1.0f : 0.0f, out, OC);
         return;
     }
 #endif
@@ -139,11 +166,9 @@ void t6_cpu_matmul_bwd(t6_backend *be, void *dinp_, float *dw, const void *dout_
 #ifdef T6_HAVE_BLAS
     if (use_blas(be)) {
         if (dinp)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C,
-                        accumulate_dinp ? 1.0f : 0.0f, dinp, C);
-        if (dw)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
-                        1.0f, dw, C);
+            blas_gemm(be, CblasNoTrans, CblasNoTrans, N, C, OC, dout, OC, w, C,
+                      accumulate_dinp ? 1.0f : 0.0f, dinp, C);
+        if (dw) blas_gemm(be, CblasTrans, CblasNoTrans, OC, C, N, dout, OC, inp, C, 1.0f, dw, C);
         return;
     }
 #endif

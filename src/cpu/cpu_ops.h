@@ -17,6 +17,7 @@
 typedef struct {
     int threads;        /* OpenMP threads used by the ops (0: OpenMP default) */
     int use_blas;       /* 1 when matmuls go through OpenBLAS */
+    int blas_threaded;  /* 1: OpenBLAS's own threads (not bitwise across thread counts; benchmarks) */
 } t6_cpu_impl;
 
 /* cpu_matmul.c */

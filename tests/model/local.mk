@@ -6,3 +6,18 @@ check_PROGRAMS += tests/model/gradcheck
 tests_model_gradcheck_SOURCES = tests/model/gradcheck.c tests/model/tmodel.h
 tests_model_gradcheck_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/gradcheck
+
+check_PROGRAMS += tests/model/identities
+tests_model_identities_SOURCES = tests/model/identities.c tests/model/tmodel.h
+tests_model_identities_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/identities
+
+check_PROGRAMS += tests/model/init
+tests_model_init_SOURCES = tests/model/init.c tests/model/tmodel.h
+tests_model_init_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/init
+
+check_PROGRAMS += tests/model/threads
+tests_model_threads_SOURCES = tests/model/threads.c tests/model/tmodel.h
+tests_model_threads_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/threads

@@ -44,7 +44,7 @@ enum { TM_N_TYPES = 5 };
 
 /* A tiny model of the given attention type; sizes chosen so that every dimension is
  * distinct (a transposed index shows up as a wrong result, not a coincidence). */
-static t6_model_config tm_tiny_config(t6_attn_type a)
+static inline t6_model_config tm_tiny_config(t6_attn_type a)
 {
     t6_model_config c;
     memset(&c, 0, sizeof c);
@@ -64,7 +64,7 @@ static t6_model_config tm_tiny_config(t6_attn_type a)
     return c;
 }
 
-static t6_backend *tm_cpu_backend(int threads)
+static inline t6_backend *tm_cpu_backend(int threads)
 {
     t6_backend_config bc;
     memset(&bc, 0, sizeof bc);
@@ -76,7 +76,7 @@ static t6_backend *tm_cpu_backend(int threads)
 
 /* All parameters iid U(-s, s): unlike the reference init (zero W_O and MLP proj) this
  * makes every path of the network carry gradient. */
-static void tm_random_params(t6_model *m, uint64_t seed, float s, float *host)
+static inline void tm_random_params(t6_model *m, uint64_t seed, float s, float *host)
 {
     const size_t n = t6_model_layout(m)->n_params;
     t6_rng r;
@@ -85,7 +85,7 @@ static void tm_random_params(t6_model *m, uint64_t seed, float s, float *host)
     t6_model_set_params(m, host);
 }
 
-static void tm_random_tokens(int32_t *x, int n, int V, uint64_t seed, uint64_t stream)
+static inline void tm_random_tokens(int32_t *x, int n, int V, uint64_t seed, uint64_t stream)
 {
     t6_rng r;
     t6_rng_init(&r, seed, stream);
