@@ -232,6 +232,7 @@ typedef struct {
     int line[N_KEYS];
     const char *file[N_KEYS];   /* source file of a SRC_FILE value (differs under @include) */
     const char *set[N_KEYS];    /* the --set argument of a SRC_SET value */
+    int sec_line[8];            /* line of each group of SECTIONS in the file, 0 = absent */
     char *err;
     size_t err_len;
 } load_ctx;
@@ -375,12 +376,28 @@ static void value_text(const t6_deck *d, int k, char *buf, size_t len, int size)
     }
 }
 
+/* Line of the group holding key k (0 when the file has no such group). */
+static int section_line(const load_ctx *c, int k)
+{
+    const char *key = KEY_DOCS[k].key, *dot = strchr(key, '.');
+    if (!dot) return 0;
+    for (int i = 0; SECTIONS[i]; i++)
+        if (strlen(SECTIONS[i]) == (size_t)(dot - key) && strncmp(SECTIONS[i], key, (size_t)(dot - key)) == 0)
+            return c->sec_line[i];
+    return 0;
+}
+
+/* Where a value came from; a default or derived value points at its group in the file. */
 static void location(const load_ctx *c, int k, char *buf, size_t len)
 {
+    int sl = section_line(c, k);
     switch (c->src[k]) {
     case SRC_FILE: snprintf(buf, len, "%s:%d", c->file[k], c->line[k]); break;
     case SRC_SET: snprintf(buf, len, "--set %s", c->set[k]); break;
-    default: snprintf(buf, len, "%s", c->path); break;
+    default:
+        if (sl > 0) snprintf(buf, len, "%s:%d", c->path, sl);
+        else snprintf(buf, len, "%s", c->path);
+        break;
     }
 }
 
@@ -675,7 +692,11 @@ static int read_file(load_ctx *c, config_t *cfg)
         const char *sf = config_setting_source_file(s);
         const char *file = sf ? sf : c->path;
         int is_section = 0;
-        for (int j = 0; SECTIONS[j]; j++) is_section |= strcmp(SECTIONS[j], name) == 0;
+        for (int j = 0; SECTIONS[j]; j++)
+            if (strcmp(SECTIONS[j], name) == 0) {
+                is_section = 1;
+                c->sec_line[j] = line;
+            }
         if (is_section) {
             if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
                 setting_text(s, text, sizeof text);
@@ -759,9 +780,11 @@ static int derive(load_ctx *c)
     int req[3] = {kL, kD, kH};
     for (int i = 0; i < 3; i++)
         if (!given(c, req[i]) && c->src[req[i]] != SRC_PRESET) {
+            char loc[512];
+            location(c, req[i], loc, sizeof loc);
             snprintf(c->err, c->err_len,
                      "%s: %s is missing: required when model.size is not given (allowed: %s, or set model.size)",
-                     c->path, KEY_DOCS[req[i]].key, KEY_DOCS[req[i]].allowed);
+                     loc, KEY_DOCS[req[i]].key, KEY_DOCS[req[i]].allowed);
             return -1;
         }
     int k = key_index("model.mlp_hidden");
@@ -789,10 +812,7 @@ static int derive(load_ctx *c)
         c->src[k] = SRC_DERIVED;
     }
     k = key_index("train.global_batch");
-    if (given(c, k)) {
-        d->global_batch_line = c->src[k] == SRC_FILE ? c->line[k] : -1;
-        d->train.grad_accum = 0; /* derived by t6_deck_resolve_world */
-    }
+    if (given(c, k)) d->global_batch_line = c->src[k] == SRC_FILE ? c->line[k] : -1;
     /* K/V heads */
     int kG = key_index("model.n_kv_head");
     switch (m->attention) {
@@ -811,9 +831,11 @@ static int derive(load_ctx *c)
         break;
     case T6_ATTN_GQA:
         if (!given(c, kG)) {
+            char loc[512];
+            location(c, kG, loc, sizeof loc);
             snprintf(c->err, c->err_len,
                      "%s: model.n_kv_head is missing: required for attention \"gqa\" (allowed: a divisor of model.n_head = %d)",
-                     c->path, m->n_head);
+                     loc, m->n_head);
             return -1;
         }
         break;
@@ -842,14 +864,16 @@ static int validate(load_ctx *c)
     if (m->attention == T6_ATTN_GQA && m->n_head % m->n_kv_head) {
         k = blame(c, 2, "model.n_kv_head", "model.n_head");
         snprintf(allowed, sizeof allowed, "model.n_kv_head dividing model.n_head");
-        return fail(c, k, NULL, allowed, "model.n_head = %d is not a multiple of model.n_kv_head = %d",
-                    m->n_head, m->n_kv_head);
+        if (k == key_index("model.n_kv_head"))
+            return fail(c, k, NULL, allowed, "does not divide model.n_head = %d", m->n_head);
+        return fail(c, k, NULL, allowed, "not a multiple of model.n_kv_head = %d", m->n_kv_head);
     }
     if (d->train.seq_len > m->block_size) {
         k = blame(c, 2, "train.seq_len", "model.block_size");
         snprintf(allowed, sizeof allowed, "train.seq_len <= model.block_size");
-        return fail(c, k, NULL, allowed, "train.seq_len = %d exceeds model.block_size = %d", d->train.seq_len,
-                    m->block_size);
+        if (k == key_index("train.seq_len"))
+            return fail(c, k, NULL, allowed, "larger than model.block_size = %d", m->block_size);
+        return fail(c, k, NULL, allowed, "smaller than train.seq_len = %d", d->train.seq_len);
     }
     int kA = key_index("train.grad_accum"), kB = key_index("train.global_batch");
     if (given(c, kA) && given(c, kB)) {
@@ -861,21 +885,26 @@ static int validate(load_ctx *c)
         k = blame(c, 2, "train.global_batch", "train.micro_batch");
         snprintf(allowed, sizeof allowed, "train.global_batch a multiple of train.micro_batch = %d",
                  d->train.micro_batch);
-        return fail(c, k, NULL, allowed, "train.global_batch = %d is not divisible by train.micro_batch = %d",
-                    d->train.global_batch, d->train.micro_batch);
+        if (k == kB)
+            return fail(c, k, NULL, allowed, "not divisible by train.micro_batch = %d", d->train.micro_batch);
+        return fail(c, k, NULL, allowed, "does not divide train.global_batch = %d", d->train.global_batch);
     }
+    if (given(c, kB)) d->train.grad_accum = 0; /* derived by t6_deck_resolve_world */
     if (d->optim.min_lr > d->optim.lr) {
         k = blame(c, 2, "optim.min_lr", "optim.lr");
         fmt_float(allowed, sizeof allowed, d->optim.lr);
         char a2[300];
         snprintf(a2, sizeof a2, "0..optim.lr = %s", allowed);
-        return fail(c, k, NULL, a2, "optim.min_lr exceeds optim.lr");
+        if (k == key_index("optim.min_lr")) return fail(c, k, NULL, a2, "larger than optim.lr");
+        fmt_float(allowed, sizeof allowed, d->optim.min_lr);
+        return fail(c, k, NULL, "optim.lr >= optim.min_lr", "smaller than optim.min_lr = %s", allowed);
     }
     if (d->optim.warmup_steps > d->optim.decay_steps) {
         k = blame(c, 2, "optim.warmup_steps", "optim.decay_steps");
         snprintf(allowed, sizeof allowed, "optim.warmup_steps <= optim.decay_steps");
-        return fail(c, k, NULL, allowed, "optim.warmup_steps = %ld exceeds optim.decay_steps = %ld",
-                    d->optim.warmup_steps, d->optim.decay_steps);
+        if (k == key_index("optim.warmup_steps"))
+            return fail(c, k, NULL, allowed, "larger than optim.decay_steps = %ld", d->optim.decay_steps);
+        return fail(c, k, NULL, allowed, "smaller than optim.warmup_steps = %ld", d->optim.warmup_steps);
     }
     if (d->backend.precision == T6_PREC_BF16 && d->backend.device != T6_BACKEND_CUDA) {
         k = blame(c, 2, "backend.precision", "backend.device");

@@ -136,7 +136,8 @@ static int check(t6_deck *d, int ranks)
     printf("tokens per optimizer step: %lld (x seq_len %d)\n", tokens, d->train.seq_len);
     printf("tokens over max_steps: %s\n", t6_fmt_count(b1, sizeof b1, tokens * d->train.max_steps));
     double fpt = t6_flops_per_token(m, pl.n_params, d->train.seq_len);
-    printf("FLOPs per token: %.6g (6N + 12*L*h*dh*T, T = %d)\n", fpt, d->train.seq_len);
+    printf("FLOPs per token: %.0f (6N + 12*L*h*dh*T = 6*%zu + 12*%d*%d*%d*%d)\n", fpt, pl.n_params, m->n_layer,
+           m->n_head, m->head_dim, d->train.seq_len);
     printf("FLOPs per optimizer step: %.6g\n", fpt * (double)tokens);
 
     long kv = t6_kv_cache_numbers_per_token_layer(m);
