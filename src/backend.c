@@ -1,4 +1,5 @@
 /* backend.c -- picks the backend a deck asks for (CPU always, CUDA when built). */
+#include "config.h"   /* T6_HAVE_CUDA */
 #include "backend.h"
 
 #include "util.h"
