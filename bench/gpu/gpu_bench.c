@@ -8,6 +8,8 @@
  *
  * Usage: gpu_bench MODEL [micro_batch] [steps] [warmup]
  *   MODEL: t6_small t6_medium mha_small mha_medium (paper shapes, t6-model.md) */
+#include "config.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,6 +13,8 @@
  *         clipping whose losses must track the CPU run.
  *
  * Exit 0 when every check passes, 1 otherwise. Usage: gpu_check [ops|model|all]. */
+#include "config.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
