@@ -1,1 +1,12 @@
-# tests/train/local.mk -- tests of this area (see tests/local.mk).
+# tests/train/local.mk -- tests of the training loop, data, checkpoints and metrics
+# (issue #5). Shell tests drive the t6 binary on the tiny demo model; mkcorpus
+# writes small corpora for the error tests.
+EXTRA_DIST += tests/train/common.sh
+check_PROGRAMS += tests/train/mkcorpus
+tests_train_mkcorpus_SOURCES = tests/train/mkcorpus.c
+tests_train_mkcorpus_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
+check_PROGRAMS += tests/train/units
+tests_train_units_SOURCES = tests/train/units.c
+tests_train_units_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
+TESTS += tests/train/units.sh tests/train/exact-resume.sh
+EXTRA_DIST += tests/train/units.sh tests/train/exact-resume.sh
