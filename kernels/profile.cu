@@ -20,6 +20,7 @@ static long g_calls[PROF_OPS];
 static cudaEvent_t g_ev0[PROF_POOL], g_ev1[PROF_POOL];
 static int g_id[PROF_POOL], g_used = 0, g_init = 0;
 static t6_backend *g_be = NULL;
+static int g_active = 0;            /* events only while active (t6_cuda_prof_reset .. report) */
 
 static void prof_flush(void)
 {
@@ -40,6 +41,7 @@ template <int ID, typename R, typename... A> struct prof_wrap<ID, R (*)(t6_backe
     {
         typedef R (*fn_t)(t6_backend *, A...);
         fn_t f = (fn_t)g_fn[ID];
+        if (!g_active) return f(be, a...);
         if (g_used == PROF_POOL) prof_flush();
         int k = g_used++;
         g_id[k] = ID;
@@ -104,12 +106,14 @@ extern "C" void t6_cuda_prof_enable(t6_backend *be)
 extern "C" void t6_cuda_prof_reset(void)
 {
     prof_flush();
+    g_active = 1;
     for (int i = 0; i < PROF_OPS; i++) { g_ms[i] = 0.0; g_calls[i] = 0; }
 }
 
 extern "C" void t6_cuda_prof_report(FILE *f, int steps)
 {
     prof_flush();
+    g_active = 0;
     double tot = 0.0;
     for (int i = 0; i < PROF_OPS; i++) tot += g_ms[i];
     if (steps < 1) steps = 1;

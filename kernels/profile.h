@@ -9,6 +9,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Wraps be's compute ops; call BEFORE creating the model (it copies the ops pointer).
+ * Timing runs between t6_cuda_prof_reset() and t6_cuda_prof_report(). */
 void t6_cuda_prof_enable(t6_backend *be);
 void t6_cuda_prof_reset(void);
 void t6_cuda_prof_report(FILE *f, int steps);

@@ -51,6 +51,7 @@ int main(int argc, char **argv)
 
     t6_backend_config bc = {T6_BACKEND_CUDA, T6_PREC_BF16, 0};
     t6_backend *be = t6_backend_create(&bc, 0);
+    t6_cuda_prof_enable(be);          /* wrappers pass straight through until reset */
     t6_model *m = t6_model_create(&c, be, B, T);
     const t6_param_layout *pl = t6_model_layout(m);
     t6_model_init_params(m, 1337);
@@ -66,7 +67,7 @@ int main(int argc, char **argv)
     float loss = 0.0f;
     for (int it = 0; it < warmup + steps + 3; it++) {
         int profiling = it >= warmup + steps;        /* 3 extra steps with per-op events */
-        if (it == warmup + steps) { t6_cuda_prof_enable(be); t6_cuda_prof_reset(); }
+        if (it == warmup + steps) t6_cuda_prof_reset();
         for (int i = 0; i < N; i++) {
             s = s * 6364136223846793005ull + 1442695040888963407ull;
             tok[i] = (int32_t)((s >> 33) % 50257);
