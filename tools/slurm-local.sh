@@ -149,7 +149,7 @@ cmd_start() {
     fi
     dir=$(cd "$dir" && pwd)
     chmod 0755 "$dir"
-    mkdir -p "$dir/munge" "$dir/run" "$dir/log" "$dir/state" "$dir/spool"
+    mkdir -p "$dir/munge" "$dir/run" "$dir/log" "$dir/state" "$dir/spool" "$dir/tmp"
     # munged insists that its key and socket directories are private to it.
     chmod 0700 "$dir/munge"
 
@@ -193,6 +193,8 @@ CredType=cred/munge
 AuthInfo=socket=${sock},cred_expire=10
 StateSaveLocation=${dir}/state
 SlurmdSpoolDir=${dir}/spool/slurmd-%n
+# Job-private temporary files (the PMIx plugin puts its socket dirs here).
+TmpFS=${dir}/tmp
 SlurmctldPidFile=${dir}/run/slurmctld.pid
 SlurmdPidFile=${dir}/run/slurmd.pid
 SlurmctldLogFile=${dir}/log/slurmctld.log

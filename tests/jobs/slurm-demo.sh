@@ -1,0 +1,151 @@
+#!/bin/bash
+# tests/jobs/slurm-demo.sh -- the job scripts on a real Slurm: starts a throw-away
+# single-host cluster (tools/slurm-local.sh), submits jobs/t6_small_a100.slurm itself
+# with its GPU parts switched off by variables (T6_GPUS_PER_NODE=0) and its resources
+# overridden on the sbatch command line, running input/demo.cfg, twice at once:
+#   A  runs undisturbed to the end;
+#   B  is preempted twice: `scancel --signal=USR1` (signal to the job step, i.e. t6)
+#      and later `scancel --batch --signal=USR1` (signal to the batch shell, the path
+#      Slurm's --signal=B:USR1@... takes before the time limit). Each time t6 must
+#      checkpoint and exit 0, the script must requeue the job, and the requeued job
+#      must resume from the checkpoint.
+# Then checks that both finished at the same step with valid checkpoints and
+# metrics, and that B's final loss equals A's (resume is exact). Skips (77) only when
+# the daemons cannot run here. Everything is torn down on exit, also on failure.
+set -u
+
+srcdir=${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+builddir=${T6_BUILDDIR:-$srcdir}
+t6=$builddir/t6
+steps=40
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+[ -x "$t6" ] || fail "no t6 binary at $t6 (build first)"
+for c in h5dump h5ls; do
+    command -v "$c" >/dev/null || { echo "SKIP: $c missing (hdf5-tools; tools/install-deps.sh)"; exit 77; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/t6-jobs-test.XXXXXX") || fail "mktemp"
+cluster=
+cleanup() {
+    local rc=$?
+    if [ -n "$cluster" ]; then
+        if [ "$rc" -ne 0 ]; then
+            echo "---- job output ----" >&2
+            tail -n 40 "$work"/out/*.out >&2 2>/dev/null
+            tail -n 20 "$cluster"/log/slurmctld.log "$cluster"/log/slurmd.log >&2 2>/dev/null
+        fi
+        "$srcdir/tools/slurm-local.sh" stop "$cluster" >/dev/null 2>&1
+    fi
+    rm -rf "$work"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+cluster=$("$srcdir/tools/slurm-local.sh" start "$work/cluster")
+rc=$?
+if [ "$rc" -eq 77 ]; then cluster=; exit 77; fi
+[ "$rc" -eq 0 ] || { cluster=$work/cluster; fail "tools/slurm-local.sh start failed ($rc)"; }
+. "$cluster/env.sh"
+mkdir -p "$work/out" "$work/runs"
+
+# The same script users submit; only variables and command-line overrides differ.
+# OMP_NUM_THREADS: one CPU per job so that A and B run side by side on two cores,
+# and with the same thread count (the CPU backend is deterministic per thread count).
+export T6_HOME=$srcdir T6_BIN=$t6 T6_DECK=input/demo.cfg T6_GPUS_PER_NODE=0 T6_RUN_ROOT=$work/runs
+export T6_EXTRA_SET="train.max_steps=$steps optim.decay_steps=$steps optim.warmup_steps=5 \
+train.eval_interval=20 train.eval_iters=2 train.log_interval=5 output.checkpoint_interval=10"
+submit() {
+    sbatch --parsable --job-name="$1" --nodes=1 --ntasks-per-node=1 --cpus-per-task=1 \
+        --gpus-per-node=0 --mem=0 --time=10 --output="$work/out/%x-%j.out" \
+        "$srcdir/jobs/t6_small_a100.slurm"
+}
+A=$(submit t6-test-a) || fail "sbatch A failed"
+B=$(submit t6-test-b) || fail "sbatch B failed"
+echo "submitted A=$A (undisturbed) and B=$B (preempted twice)"
+
+field() { scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+status_of() { cat "$work/runs/$1/t6.status" 2>/dev/null; }
+
+# wait_until SECONDS WHAT COMMAND...: polls every second, fails on timeout.
+wait_until() {
+    local t=$1 what=$2
+    shift 2
+    while [ "$t" -gt 0 ]; do
+        "$@" && return 0
+        sleep 1
+        t=$((t - 1))
+    done
+    fail "timed out waiting for $what (A: $(field "$A" JobState), B: $(field "$B" JobState) restarts $(field "$B" Restarts), B status: $(status_of "t6-test-b-$B"))"
+}
+running_past() {
+    # t6.status of run $1 says "running N" with N >= $2, and the job has restarted $3 times
+    local s
+    s=$(status_of "$1")
+    [ "$(field "$B" Restarts)" = "$3" ] || return 1
+    case "$s" in "running "*) [ "${s#running }" -ge "$2" ] ;; *) return 1 ;; esac
+}
+done_state() {
+    case "$(field "$1" JobState)" in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY) return 0 ;; esac
+    return 1
+}
+
+runB=t6-test-b-$B
+runA=t6-test-a-$A
+wait_until 180 "B to pass step 12" running_past "$runB" 12 0
+scancel --signal=USR1 "$B" || fail "scancel --signal=USR1 $B"
+echo "B: sent USR1 to the job step at '$(status_of "$runB")'"
+wait_until 180 "B to be requeued and pass step 24" running_past "$runB" 24 1
+scancel --batch --signal=USR1 "$B" || fail "scancel --batch --signal=USR1 $B"
+echo "B: sent USR1 to the batch shell at '$(status_of "$runB")'"
+wait_until 240 "A to end" done_state "$A"
+wait_until 240 "B to end" done_state "$B"
+
+# ---- checks ---------------------------------------------------------------------
+h5scalar() { h5dump -a "$2" "$1" 2>/dev/null | sed -n 's/^ *(0): *//p' | head -n 1; }
+last_of() { # last element of a 1-D dataset
+    local n
+    n=$(h5ls "$1/$2" 2>/dev/null | sed -n 's/.*Dataset {\([0-9]*\)\/.*/\1/p')
+    [ -n "$n" ] && [ "$n" -gt 0 ] || return 1
+    h5dump -m %.9g -d "$2" -s $((n - 1)) -c 1 "$1" 2>/dev/null | sed -n "s/^ *($((n - 1))): *//p"
+}
+check_run() { # check_run JOBID RUN EXPECTED_RESTARTS
+    local j=$1 run=$work/runs/$2 r=$3 st ck steps_list
+    [ "$(field "$j" JobState)" = COMPLETED ] || fail "job $j ended $(field "$j" JobState) (exit $(field "$j" ExitCode))"
+    [ "$(field "$j" ExitCode)" = "0:0" ] || fail "job $j exit code $(field "$j" ExitCode)"
+    [ "$(field "$j" Restarts)" = "$r" ] || fail "job $j restarted $(field "$j" Restarts) times, expected $r"
+    st=$(status_of "$2")
+    [ "$st" = "finished $steps" ] || fail "$2/t6.status is '$st', expected 'finished $steps'"
+    ck=$run/checkpoints/ckpt_$(printf '%08d' "$steps").h5
+    [ -f "$ck" ] || fail "no final checkpoint $ck (have: $(ls "$run/checkpoints" 2>/dev/null | tr '\n' ' '))"
+    h5ls "$ck" >/dev/null 2>&1 || fail "$ck is not a readable HDF5 file"
+    [ "$(h5scalar "$ck" step)" = "$steps" ] || fail "$ck: attribute step is '$(h5scalar "$ck" step)', expected $steps"
+    [ "$(h5scalar "$ck" complete)" = 1 ] || fail "$ck: attribute complete is not 1"
+    [ -f "$run/metrics.h5" ] || fail "no $run/metrics.h5"
+    # /train/step: exactly 1..steps, once each (a resumed run must not leave
+    # duplicate or missing rows).
+    steps_list=$(h5dump -d /train/step -y -w 0 "$run/metrics.h5" 2>/dev/null |
+        sed -n '/DATA {/,/}/p' | tr -cs '0-9' '\n' | sed '/^$/d' | tr '\n' ' ')
+    [ "$steps_list" = "$(seq -s ' ' 1 "$steps") " ] || fail "$run/metrics.h5 /train/step is '$steps_list'"
+    for ds in /train/loss /train/lr /train/grad_norm; do
+        last_of "$run/metrics.h5" "$ds" >/dev/null || fail "$run/metrics.h5 lacks $ds"
+    done
+    last_of "$run/metrics.h5" /eval/val_loss >/dev/null || fail "$run/metrics.h5 lacks /eval/val_loss"
+}
+check_run "$A" "$runA" 0
+check_run "$B" "$runB" 2
+
+outB=$(ls "$work"/out/t6-test-b-"$B".out)
+[ "$(grep -c 'requeueing job' "$outB")" -eq 2 ] || fail "B's log does not show two requeues"
+[ "$(grep -c 'status: .stopped' "$outB")" -eq 2 ] || fail "B's log does not show two clean stops"
+grep -q 'got SIGUSR1' "$outB" || fail "B's batch shell never forwarded SIGUSR1"
+[ "$(grep -c 'requeue' "$work/runs/$runB/jobs.log")" -eq 2 ] || fail "$runB/jobs.log does not record two requeues"
+
+lossA=$(last_of "$work/runs/$runA/metrics.h5" /train/loss)
+lossB=$(last_of "$work/runs/$runB/metrics.h5" /train/loss)
+first=$(h5dump -m %.9g -d /train/loss -s 0 -c 1 "$work/runs/$runA/metrics.h5" | sed -n 's/^ *(0): *//p')
+echo "final loss: A $lossA, B (resumed twice) $lossB; A's first $first"
+[ -n "$lossA" ] && [ "$lossA" = "$lossB" ] || fail "resumed run's final loss $lossB differs from the undisturbed run's $lossA"
+awk -v a="$first" -v b="$lossA" 'BEGIN { exit !(b < a) }' || fail "loss did not fall ($first -> $lossA)"
+echo "PASS: Slurm demo job finished at step $steps undisturbed and after two preemptions"
