@@ -19,6 +19,9 @@
 
 int t6_cuda_attention_mma_fwd(t6_backend *be, void *out, float *lse, const void *q, const void *k,
                               const void *v, int B, int T, int h, int G, int dh);
+int t6_cuda_attention_mma_bwd(t6_backend *be, void *dq, void *dk, void *dv, const void *dout, const float *lse,
+                              const float *D, const void *q, const void *k, const void *v, int B, int T, int h,
+                              int G, int dh);
 
 template <typename T, int DH>
 __global__ void __launch_bounds__(ATT_BQ) k_attn_fwd(T *out, float *lse, const T *q, const T *k, const T *v,
@@ -222,6 +225,7 @@ void t6_cuda_attention_bwd(t6_backend *be, void *dq, void *dk, void *dv, const v
     T6_ACT_DISPATCH(be, TT, {
         k_attn_dot<TT><<<t6_blocks(rows * 32, 256), 256, 0, cu_stream(be)>>>(D, (const TT *)dout, (const TT *)out, B, T, h, dh);
         CUDA_CHECK_LAUNCH();
+        if (t6_cuda_attention_mma_bwd(be, dq, dk, dv, dout, lse, D, q, k, v, B, T, h, G, dh)) break;
         DH_DISPATCH(dh, k_attn_dq<TT, DHC><<<gq, ATT_BQ, 0, cu_stream(be)>>>((TT *)dq, (const TT *)dout, lse, D,
                                                                          (const TT *)q, (const TT *)k, (const TT *)v,
                                                                          T, h, G, scale));
