@@ -334,6 +334,23 @@ t6_job_requeue() {
     return 0
 }
 
+# PBS has no advance-warning signal: the wall-time limit (qstat, else the job
+# script's "#PBS -l walltime=" line) in seconds, or nothing.
+t6_pbs_walltime() {
+    local w=
+    if command -v qstat >/dev/null 2>&1; then
+        w=$(qstat -f "$PBS_JOBID" 2>/dev/null | sed -n 's/^ *Resource_List.walltime = *//p' | head -n 1)
+    fi
+    if [ -z "$w" ]; then
+        local script=${T6_JOB_SCRIPT:-}
+        case "$script" in /*) ;; ?*) script=$T6_HOME/$script ;; esac
+        [ -r "$script" ] && w=$(sed -n 's/^#PBS .*walltime=\([0-9:]*\).*/\1/p' "$script" | head -n 1)
+    fi
+    [ -n "$w" ] || return 0
+    # [[HH:]MM:]SS -> seconds
+    echo "$w" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'
+}
+
 t6_job_main() {
     set -u
     t6_job_detect
@@ -374,12 +391,19 @@ t6_job_main() {
     trap 't6_job_forward TERM' TERM
     trap 't6_job_forward INT' INT
     local watchdog=
+    [ -z "${T6_TIME_LIMIT:-}" ] && [ "$T6_SCHEDULER" = pbs ] && T6_TIME_LIMIT=$(t6_pbs_walltime)
     if [ -n "${T6_TIME_LIMIT:-}" ]; then
         # Schedulers without Slurm's --signal (PBS): signal ourselves a margin before
         # the wall-time limit so that the checkpoint is written in time.
         local delay=$((T6_TIME_LIMIT - ${T6_SIGNAL_MARGIN:-300}))
         [ "$delay" -lt 1 ] && delay=1
-        (sleep "$delay" && kill -USR1 $$) &
+        # The sleep is killed with the watchdog (no day-long orphan after the job).
+        (
+            trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+            sleep "$delay" &
+            sp=$!
+            wait "$sp" && kill -USR1 $$
+        ) &
         watchdog=$!
     fi
     "${LAUNCH[@]}" &
@@ -414,4 +438,46 @@ t6_job_main() {
         return "$rc"
         ;;
     esac
+}
+
+# ---------------------------------------------------------------------------------
+# t6-prep jobs (CPU only, one process with many threads)
+# ---------------------------------------------------------------------------------
+t6_prep_main() {
+    set -u
+    t6_job_detect
+    T6_HOME=${T6_HOME:-${SLURM_SUBMIT_DIR:-${PBS_O_WORKDIR:-$PWD}}}
+    T6_HOME=$(cd "$T6_HOME" && pwd) || t6_die "T6_HOME=$T6_HOME does not exist"
+    t6_job_modules
+    local bin=${T6_PREP_BIN:-} c
+    if [ -z "$bin" ]; then
+        for c in "$T6_HOME/build/t6-prep" "$T6_HOME/t6-prep"; do
+            [ -x "$c" ] && { bin=$c; break; }
+        done
+        [ -n "$bin" ] || bin=$(command -v t6-prep) ||
+            t6_die "no t6-prep binary: looked at $T6_HOME/build/t6-prep, $T6_HOME/t6-prep and PATH; set T6_PREP_BIN"
+    fi
+    [ -n "${T6_PREP_INPUT:-}" ] ||
+        t6_die "T6_PREP_INPUT is not set: the FineWeb-Edu parquet files or their directory (doc/running.md)"
+    local vocab=${T6_VOCAB_DIR:-$T6_HOME/data/gpt2}
+    [ -r "$vocab/encoder.json" ] && [ -r "$vocab/vocab.bpe" ] ||
+        t6_die "no GPT-2 vocabulary in $vocab (get it with tools/fetch-gpt2-vocab.sh $vocab, or set T6_VOCAB_DIR)"
+    local out=${T6_PREP_OUT:-$T6_HOME/data/fineweb_edu}
+    local threads=${T6_PREP_THREADS:-${SLURM_CPUS_PER_TASK:-${NCPUS:-$(nproc)}}}
+    export OMP_NUM_THREADS=$threads
+    local args=("$bin" --vocab "$vocab" -o "$out" --name "${T6_PREP_NAME:-fineweb_edu}"
+        --layout "${T6_PREP_LAYOUT:-fineweb}" -j "$threads" --progress-interval 60)
+    local a
+    # shellcheck disable=SC2206
+    [ -n "${T6_PREP_ARGS:-}" ] && args+=($T6_PREP_ARGS)
+    # T6_PREP_INPUT may name several files or directories (whitespace-separated).
+    for a in $T6_PREP_INPUT; do args+=("$a"); done
+    args+=("$@")
+    t6_log "prep job $T6_JOB_ID ($T6_SCHEDULER) on $(hostname): $threads threads"
+    t6_log "run: $(t6_quote "${args[@]}")"
+    if [ "${T6_DRY_RUN:-0}" = 1 ]; then
+        t6_quote "${args[@]}"
+        return 0
+    fi
+    "${args[@]}"
 }
