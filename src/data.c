@@ -292,7 +292,7 @@ void t6_data_val_batch(t6_data *d, int it, int32_t *tokens, int32_t *targets)
 {
     const size_t T = (size_t)d->T;
     for (int b = 0; b < d->B; b++) {
-        uint64_t k = ((uint64_t)it * (uint64_t)d->world + (uint64_t)d->rank) * (uint64_t)d->B + (uint64_t)b;
+        uint64_t k = (uint64_t)it * (uint64_t)d->B + (uint64_t)b;
         uint64_t start;
         shard *s = locate_window(&d->val, k % d->val.n_windows, T, &start);
         read_window(d, s, start, tokens + (size_t)b * T, targets + (size_t)b * T);

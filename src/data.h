@@ -36,8 +36,9 @@ void t6_data_train_batch(t6_data *d, int micro, int32_t *tokens, int32_t *target
 void t6_data_advance(t6_data *d);
 
 int t6_data_has_val(const t6_data *d);
-/* Validation batch `it` (0 .. eval_iters-1) of this rank: the same sequences at
- * every evaluation (the first non-overlapping windows of the val split). */
+/* Validation batch `it` (0 .. eval_iters-1, counted over all ranks: the loop gives
+ * rank r the batches r, r+world, ...): the same sequences at every evaluation and
+ * for any world size (the first non-overlapping windows of the val split). */
 void t6_data_val_batch(t6_data *d, int it, int32_t *tokens, int32_t *targets);
 
 /* Loader state kept in checkpoints. */

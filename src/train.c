@@ -199,12 +199,13 @@ static int resume(t6_run *r, int required)
     return 1;
 }
 
-/* Mean val loss over eval_iters batches on every rank. NaN without a val split. */
+/* Mean val loss over eval_iters batches, shared out over the ranks (so the value
+ * does not depend on the world size). NaN without a val split. */
 static double evaluate(t6_run *r)
 {
     if (!t6_data_has_val(r->data) || r->deck->train.eval_iters <= 0) return NAN;
     double acc[2] = {0.0, 0.0};
-    for (int it = 0; it < r->deck->train.eval_iters; it++) {
+    for (int it = r->dist.rank; it < r->deck->train.eval_iters; it += r->dist.world) {
         t6_data_val_batch(r->data, it, r->tok, r->tgt);
         acc[0] += (double)t6_model_forward(r->model, r->tok, r->tgt, 0, 0.0f);
         acc[1] += 1.0;
@@ -325,8 +326,8 @@ static int run_eval(t6_run *r)
     }
     double val = evaluate(r);
     if (r->dist.rank == 0) {
-        printf("eval step %ld: val loss %.6f, ppl %.4f (%d batches x %d ranks)\n", r->step, val, exp(val),
-               r->deck->train.eval_iters, r->dist.world);
+        printf("eval step %ld: val loss %.6f, ppl %.4f (%d batches)\n", r->step, val, exp(val),
+               r->deck->train.eval_iters);
         status_set("finished", r->step, 1);
     }
     return 0;

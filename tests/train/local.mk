@@ -8,5 +8,7 @@ tests_train_mkcorpus_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_L
 check_PROGRAMS += tests/train/units
 tests_train_units_SOURCES = tests/train/units.c
 tests_train_units_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
-TESTS += tests/train/units.sh tests/train/exact-resume.sh
-EXTRA_DIST += tests/train/units.sh tests/train/exact-resume.sh
+TRAIN_TESTS = tests/train/units.sh tests/train/exact-resume.sh tests/train/mpi-accum.sh \
+  tests/train/ckpt-kill.sh tests/train/sigusr1.sh
+TESTS += $(TRAIN_TESTS)
+EXTRA_DIST += $(TRAIN_TESTS)
