@@ -19,3 +19,5 @@ EXTRA_DIST += \
   tests/deck/doc-sync.sh \
   tests/deck/help.sh \
   tests/deck/decks
+# The harness wrapper of compiled tests (LOG_COMPILER in Makefile.am) must ship too.
+EXTRA_DIST += tests/run-test.sh
