@@ -19,9 +19,11 @@
  *   A (16x16, row-major): a0 (g, 2c..2c+1), a1 (g+8, 2c..), a2 (g, 2c+8..), a3 (g+8, 2c+8..)
  *   B (16x8, k x n):      b0 (k = 2c..2c+1, n = g), b1 (k = 2c+8.., n = g)
  *   C (16x8 fp32):        c0,c1 (g, 2c..2c+1), c2,c3 (g+8, 2c..2c+1)
- * so B[k][n] = X[n][k] for a row-major X is one 32-bit load of X's row n, and the C
- * tiles 2j, 2j+1 of one product are exactly the A fragment j of the next. Shared tiles
- * use a row pitch of 72 elements (144 B), which spreads those loads over all 32 banks. */
+ * The C tiles 2j, 2j+1 of one product are exactly the A fragment j of the next, so P
+ * and dS never leave registers. B operands come from shared tiles through ldmatrix
+ * (.trans where the tile is stored k-major), tiles arrive by cp.async into a double
+ * buffer (the next tile loads while this one is used), and the row pitch of 72
+ * elements (144 B) keeps ldmatrix free of bank conflicts. */
 #include "cuda_common.cuh"
 
 #include <math.h>
@@ -49,6 +51,32 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi)
 
 __device__ __forceinline__ uint32_t ld32(const bf16 *p) { return *(const uint32_t *)p; }
 
+__device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
+
+/* ldmatrix x4: lane L gives the row address of matrix L/8, row L%8. */
+__device__ __forceinline__ void ldsm_x4(uint32_t r[4], const bf16 *p)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_u32(p)));
+}
+__device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], const bf16 *p)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_u32(p)));
+}
+
+/* B fragments of n-tiles nt, nt+1 (columns n0 = 8*nt ..) at k-chunk kc from a shared
+ * tile X stored [n][k] (B[k][n] = X[n][k]): r0,r1 = b0,b1 of nt; r2,r3 of nt+1. */
+__device__ __forceinline__ void ldB_nk(uint32_t r[4], const bf16 *X, int nt, int kc, int lane)
+{
+    ldsm_x4(r, X + (nt * 8 + ((lane >> 4) & 1) * 8 + (lane & 7)) * LDS + kc * 16 + ((lane >> 3) & 1) * 8);
+}
+/* The same from a tile stored [k][n] (B[k][n] = X[k][n]), transposed by ldmatrix. */
+__device__ __forceinline__ void ldB_kn(uint32_t r[4], const bf16 *X, int nt, int kc, int lane)
+{
+    ldsm_x4_t(r, X + (kc * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)) * LDS + nt * 8 + ((lane >> 4) & 1) * 8);
+}
+
 /* A fragments (4 k-chunks of 16 over dh = 64) of rows r and r+8 of a row-major matrix
  * in global memory with row stride `stride` elements; rows >= nrows read as zero. */
 __device__ __forceinline__ void load_a_rows(uint32_t a[4][4], const bf16 *base, size_t stride, int r, int nrows,
@@ -65,30 +93,32 @@ __device__ __forceinline__ void load_a_rows(uint32_t a[4][4], const bf16 *base, 
     }
 }
 
-/* Stage a 64 x 64 tile (rows r0.., row stride `stride`) into shared memory, row-major
- * (dst) and/or transposed (dstT[d][row]); rows >= nrows become zero. 128 threads. */
-__device__ __forceinline__ void stage_tile(bf16 *dst, bf16 *dstT, const bf16 *base, size_t stride, int r0,
-                                           int nrows)
+/* Asynchronous copy of a 64 x 64 tile (rows r0.., row stride `stride` elements) into a
+ * shared tile of pitch LDS; rows >= nrows are zero-filled by the copy engine. 128 threads;
+ * completes at the caller's cp.async.wait_group. */
+__device__ __forceinline__ void stage_async(bf16 *dst, const bf16 *base, size_t stride, int r0, int nrows)
 {
-    for (int e = threadIdx.x; e < FT * (DH / 8); e += blockDim.x) {
-        int r = e >> 3, c8 = (e & 7) * 8;
-        uint4 val = make_uint4(0, 0, 0, 0);
-        if (r0 + r < nrows) val = *(const uint4 *)(base + (size_t)(r0 + r) * stride + c8);
-        if (dst) *(uint4 *)(dst + r * LDS + c8) = val;
-        if (dstT) {
-            const bf16 *vv = (const bf16 *)&val;
 #pragma unroll
-            for (int j = 0; j < 8; j++) dstT[(c8 + j) * LDS + r] = vv[j];
-        }
+    for (int it = 0; it < FT * (DH / 8) / 128; it++) {
+        int e = threadIdx.x + it * 128;
+        int r = e >> 3, c8 = (e & 7) * 8;
+        bool ok = r0 + r < nrows;
+        const bf16 *src = ok ? base + (size_t)(r0 + r) * stride + c8 : base;
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n"
+                     :: "r"(smem_u32(dst + r * LDS + c8)), "l"(src), "r"(ok ? 16 : 0));
     }
 }
+__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n"); }
+template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N)); }
+
+#define TILE (FT * LDS)
 
 /* ---------------------------------------------------------------- forward */
 __global__ void __launch_bounds__(128) k_fa_fwd(bf16 *out, float *lse, const bf16 *q, const bf16 *k,
                                                 const bf16 *v, int T, int h, int G, float scale)
 {
-    __shared__ __align__(16) bf16 sK[FT * LDS];
-    __shared__ __align__(16) bf16 sVt[DH * LDS];
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    bf16 *sm = (bf16 *)smem_raw;                           /* [2 stages][K, V] */
     const int b = blockIdx.z, i = blockIdx.y, gk = i / (h / G);
     const int qt = gridDim.x - 1 - blockIdx.x;           /* longest tiles first */
     const int q0 = qt * FT;
@@ -99,6 +129,9 @@ __global__ void __launch_bounds__(128) k_fa_fwd(bf16 *out, float *lse, const bf1
     const bf16 *kb = k + (size_t)b * T * kstride + (size_t)gk * DH;
     const bf16 *vb = v + (size_t)b * T * kstride + (size_t)gk * DH;
 
+    stage_async(sm, kb, kstride, 0, T);
+    stage_async(sm + TILE, vb, kstride, 0, T);
+    cp_commit();
     uint32_t qa[4][4];
     load_a_rows(qa, qb, qstride, r, T, c);
     float o[8][4];
@@ -107,20 +140,29 @@ __global__ void __launch_bounds__(128) k_fa_fwd(bf16 *out, float *lse, const bf1
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
 
     for (int kt = 0; kt <= qt; kt++) {
+        if (kt < qt) {
+            bf16 *nb = sm + ((kt + 1) & 1) * 2 * TILE;
+            stage_async(nb, kb, kstride, (kt + 1) * FT, T);
+            stage_async(nb + TILE, vb, kstride, (kt + 1) * FT, T);
+            cp_commit();
+            cp_wait<1>();
+        } else {
+            cp_wait<0>();
+        }
         __syncthreads();
-        stage_tile(sK, NULL, kb, kstride, kt * FT, T);
-        stage_tile(NULL, sVt, vb, kstride, kt * FT, T);
-        __syncthreads();
+        const bf16 *sK = sm + (kt & 1) * 2 * TILE, *sV = sK + TILE;
         float s[8][4];
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
-            s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+        for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
 #pragma unroll
-            for (int kc = 0; kc < 4; kc++) {
-                const bf16 *kp = sK + (nt * 8 + g) * LDS + kc * 16 + 2 * c;
-                mma16816(s[nt], qa[kc], ld32(kp), ld32(kp + 8));
+        for (int kc = 0; kc < 4; kc++)
+#pragma unroll
+            for (int nt = 0; nt < 8; nt += 2) {
+                uint32_t bb[4];
+                ldB_nk(bb, sK, nt, kc, lane);
+                mma16816(s[nt], qa[kc], bb[0], bb[1]);
+                mma16816(s[nt + 1], qa[kc], bb[2], bb[3]);
             }
-        }
         const bool diag = kt == qt;
 #pragma unroll
         for (int nt = 0; nt < 8; nt++)
@@ -145,8 +187,8 @@ __global__ void __launch_bounds__(128) k_fa_fwd(bf16 *out, float *lse, const bf1
             float sum = 0.0f;
 #pragma unroll
             for (int nt = 0; nt < 8; nt++) {
-                float p0 = s[nt][2 * hr] == -INFINITY ? 0.0f : __expf(s[nt][2 * hr] - mn);
-                float p1 = s[nt][2 * hr + 1] == -INFINITY ? 0.0f : __expf(s[nt][2 * hr + 1] - mn);
+                float p0 = __expf(s[nt][2 * hr] - mn);      /* exp(-inf) = 0 on the mask */
+                float p1 = __expf(s[nt][2 * hr + 1] - mn);
                 s[nt][2 * hr] = p0;
                 s[nt][2 * hr + 1] = p1;
                 sum += p0 + p1;
@@ -163,11 +205,14 @@ __global__ void __launch_bounds__(128) k_fa_fwd(bf16 *out, float *lse, const bf1
             uint32_t pa[4] = {pack_bf16(s[2 * j][0], s[2 * j][1]), pack_bf16(s[2 * j][2], s[2 * j][3]),
                               pack_bf16(s[2 * j + 1][0], s[2 * j + 1][1]), pack_bf16(s[2 * j + 1][2], s[2 * j + 1][3])};
 #pragma unroll
-            for (int dt = 0; dt < 8; dt++) {
-                const bf16 *vp = sVt + (dt * 8 + g) * LDS + j * 16 + 2 * c;
-                mma16816(o[dt], pa, ld32(vp), ld32(vp + 8));
+            for (int dt = 0; dt < 8; dt += 2) {
+                uint32_t bb[4];
+                ldB_kn(bb, sV, dt, j, lane);                 /* B[key][d] = V[key][d] */
+                mma16816(o[dt], pa, bb[0], bb[1]);
+                mma16816(o[dt + 1], pa, bb[2], bb[3]);
             }
         }
+        __syncthreads();                                   /* buffer kt&1 is refilled next */
     }
 #pragma unroll
     for (int hr = 0; hr < 2; hr++) {
@@ -187,8 +232,9 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
                                                 const float *D, const bf16 *q, const bf16 *k, const bf16 *v,
                                                 int T, int h, int G, float scale)
 {
-    __shared__ __align__(16) bf16 sQ[FT * LDS], sQt[DH * LDS], sO[FT * LDS], sOt[DH * LDS];
-    __shared__ float sL[FT], sD[FT];
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    bf16 *sm = (bf16 *)smem_raw;                           /* [2 stages][Q, dO] */
+    float *sLD = (float *)(smem_raw + 4 * TILE * sizeof(bf16));   /* [2 stages][lse 64, D 64] */
     const int b = blockIdx.z, gk = blockIdx.y, hpg = h / G;
     const int kt = gridDim.x - 1 - blockIdx.x;
     const int s0 = kt * FT;
@@ -197,7 +243,25 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
     const size_t qstride = (size_t)h * DH, kstride = (size_t)G * DH;
     const bf16 *kb = k + (size_t)b * T * kstride + (size_t)gk * DH;
     const bf16 *vb = v + (size_t)b * T * kstride + (size_t)gk * DH;
+    const int nqt = (T + FT - 1) / FT, per_head = nqt - kt, total = hpg * per_head;
 
+    /* tile u: query head gk*hpg + u/per_head, query tile kt + u%per_head */
+    auto issue = [&](int u, int buf) {
+        const int i = gk * hpg + u / per_head, t0 = (kt + u % per_head) * FT;
+        const bf16 *qb = q + (size_t)b * T * qstride + (size_t)i * DH;
+        const bf16 *ob = dout + (size_t)b * T * qstride + (size_t)i * DH;
+        stage_async(sm + buf * 2 * TILE, qb, qstride, t0, T);
+        stage_async(sm + buf * 2 * TILE + TILE, ob, qstride, t0, T);
+        const float *lb = lse + ((size_t)b * h + i) * T, *db = D + ((size_t)b * h + i) * T;
+        float *dst = sLD + buf * 2 * FT;
+        for (int e = threadIdx.x; e < FT; e += blockDim.x) {
+            bool ok = t0 + e < T;
+            dst[e] = ok ? lb[t0 + e] : INFINITY;
+            dst[FT + e] = ok ? db[t0 + e] : 0.0f;
+        }
+    };
+    issue(0, 0);
+    cp_commit();
     uint32_t ka[4][4], va[4][4];
     load_a_rows(ka, kb, kstride, key, T, c);
     load_a_rows(va, vb, kstride, key, T, c);
@@ -206,66 +270,68 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
     for (int dt = 0; dt < 8; dt++)
 #pragma unroll
         for (int e = 0; e < 4; e++) dkacc[dt][e] = dvacc[dt][e] = 0.0f;
-    const int nqt = (T + FT - 1) / FT;
 
-    for (int ii = 0; ii < hpg; ii++) {
-        const int i = gk * hpg + ii;
-        const bf16 *qb = q + (size_t)b * T * qstride + (size_t)i * DH;
-        const bf16 *ob = dout + (size_t)b * T * qstride + (size_t)i * DH;
-        const float *lb = lse + ((size_t)b * h + i) * T, *db = D + ((size_t)b * h + i) * T;
-        for (int qt = kt; qt < nqt; qt++) {
-            const int t0 = qt * FT;
-            __syncthreads();
-            stage_tile(sQ, sQt, qb, qstride, t0, T);
-            stage_tile(sO, sOt, ob, qstride, t0, T);
-            for (int e = threadIdx.x; e < FT; e += blockDim.x) {
-                bool ok = t0 + e < T;
-                sL[e] = ok ? lb[t0 + e] : INFINITY;
-                sD[e] = ok ? db[t0 + e] : 0.0f;
+    for (int u = 0; u < total; u++) {
+        if (u + 1 < total) {
+            issue(u + 1, (u + 1) & 1);
+            cp_commit();
+            cp_wait<1>();
+        } else {
+            cp_wait<0>();
+        }
+        __syncthreads();
+        const bf16 *sQ = sm + (u & 1) * 2 * TILE, *sO = sQ + TILE;
+        const float *sL = sLD + (u & 1) * 2 * FT, *sD = sL + FT;
+        const int t0 = (kt + u % per_head) * FT;
+        float st[8][4], dpt[8][4];
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) st[nt][e] = dpt[nt][e] = 0.0f;
+#pragma unroll
+        for (int kc = 0; kc < 4; kc++)
+#pragma unroll
+            for (int nt = 0; nt < 8; nt += 2) {
+                uint32_t bq[4], bo[4];
+                ldB_nk(bq, sQ, nt, kc, lane);                /* B[d][query] = Q[query][d] */
+                mma16816(st[nt], ka[kc], bq[0], bq[1]);
+                mma16816(st[nt + 1], ka[kc], bq[2], bq[3]);
+                ldB_nk(bo, sO, nt, kc, lane);
+                mma16816(dpt[nt], va[kc], bo[0], bo[1]);
+                mma16816(dpt[nt + 1], va[kc], bo[2], bo[3]);
             }
-            __syncthreads();
-            float st[8][4], dpt[8][4];
+        const bool diag = t0 == s0;
 #pragma unroll
-            for (int nt = 0; nt < 8; nt++) {
-                st[nt][0] = st[nt][1] = st[nt][2] = st[nt][3] = 0.0f;
-                dpt[nt][0] = dpt[nt][1] = dpt[nt][2] = dpt[nt][3] = 0.0f;
+        for (int nt = 0; nt < 8; nt++)
 #pragma unroll
-                for (int kc = 0; kc < 4; kc++) {
-                    const bf16 *qp = sQ + (nt * 8 + g) * LDS + kc * 16 + 2 * c;
-                    mma16816(st[nt], ka[kc], ld32(qp), ld32(qp + 8));
-                    const bf16 *op = sO + (nt * 8 + g) * LDS + kc * 16 + 2 * c;
-                    mma16816(dpt[nt], va[kc], ld32(op), ld32(op + 8));
-                }
+            for (int e = 0; e < 4; e++) {
+                int ql = nt * 8 + 2 * c + (e & 1);
+                int kk = key + (e >= 2 ? 8 : 0);
+                float p = __expf(st[nt][e] * scale - sL[ql]);
+                if (diag && t0 + ql < kk) p = 0.0f;
+                st[nt][e] = p;                                  /* P^T */
+                dpt[nt][e] = p * (dpt[nt][e] - sD[ql]);         /* dS^T */
             }
-            const bool diag = qt == kt;
 #pragma unroll
-            for (int nt = 0; nt < 8; nt++)
+        for (int j = 0; j < 4; j++) {
+            uint32_t pa[4] = {pack_bf16(st[2 * j][0], st[2 * j][1]), pack_bf16(st[2 * j][2], st[2 * j][3]),
+                              pack_bf16(st[2 * j + 1][0], st[2 * j + 1][1]),
+                              pack_bf16(st[2 * j + 1][2], st[2 * j + 1][3])};
+            uint32_t sa[4] = {pack_bf16(dpt[2 * j][0], dpt[2 * j][1]), pack_bf16(dpt[2 * j][2], dpt[2 * j][3]),
+                              pack_bf16(dpt[2 * j + 1][0], dpt[2 * j + 1][1]),
+                              pack_bf16(dpt[2 * j + 1][2], dpt[2 * j + 1][3])};
 #pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    int ql = nt * 8 + 2 * c + (e & 1);
-                    int kk = key + (e >= 2 ? 8 : 0);
-                    float p = __expf(st[nt][e] * scale - sL[ql]);
-                    if (diag && t0 + ql < kk) p = 0.0f;
-                    st[nt][e] = p;                                  /* P^T */
-                    dpt[nt][e] = p * (dpt[nt][e] - sD[ql]);         /* dS^T */
-                }
-#pragma unroll
-            for (int j = 0; j < 4; j++) {
-                uint32_t pa[4] = {pack_bf16(st[2 * j][0], st[2 * j][1]), pack_bf16(st[2 * j][2], st[2 * j][3]),
-                                  pack_bf16(st[2 * j + 1][0], st[2 * j + 1][1]),
-                                  pack_bf16(st[2 * j + 1][2], st[2 * j + 1][3])};
-                uint32_t sa[4] = {pack_bf16(dpt[2 * j][0], dpt[2 * j][1]), pack_bf16(dpt[2 * j][2], dpt[2 * j][3]),
-                                  pack_bf16(dpt[2 * j + 1][0], dpt[2 * j + 1][1]),
-                                  pack_bf16(dpt[2 * j + 1][2], dpt[2 * j + 1][3])};
-#pragma unroll
-                for (int dt = 0; dt < 8; dt++) {
-                    const bf16 *op = sOt + (dt * 8 + g) * LDS + j * 16 + 2 * c;
-                    mma16816(dvacc[dt], pa, ld32(op), ld32(op + 8));
-                    const bf16 *qp = sQt + (dt * 8 + g) * LDS + j * 16 + 2 * c;
-                    mma16816(dkacc[dt], sa, ld32(qp), ld32(qp + 8));
-                }
+            for (int dt = 0; dt < 8; dt += 2) {
+                uint32_t bo[4], bq[4];
+                ldB_kn(bo, sO, dt, j, lane);                 /* B[query][d] = dO[query][d] */
+                mma16816(dvacc[dt], pa, bo[0], bo[1]);
+                mma16816(dvacc[dt + 1], pa, bo[2], bo[3]);
+                ldB_kn(bq, sQ, dt, j, lane);
+                mma16816(dkacc[dt], sa, bq[0], bq[1]);
+                mma16816(dkacc[dt + 1], sa, bq[2], bq[3]);
             }
         }
+        __syncthreads();
     }
 #pragma unroll
     for (int hr = 0; hr < 2; hr++) {
@@ -286,7 +352,8 @@ __global__ void __launch_bounds__(128) k_fa_dq(bf16 *dq, const bf16 *dout, const
                                                const bf16 *q, const bf16 *k, const bf16 *v, int T, int h, int G,
                                                float scale)
 {
-    __shared__ __align__(16) bf16 sK[FT * LDS], sKt[DH * LDS], sV[FT * LDS];
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    bf16 *sm = (bf16 *)smem_raw;                           /* [2 stages][K, V] */
     const int b = blockIdx.z, i = blockIdx.y, gk = i / (h / G);
     const int qt = gridDim.x - 1 - blockIdx.x;
     const int q0 = qt * FT;
@@ -299,6 +366,9 @@ __global__ void __launch_bounds__(128) k_fa_dq(bf16 *dq, const bf16 *dout, const
     const bf16 *vb = v + (size_t)b * T * kstride + (size_t)gk * DH;
     const float *lb = lse + ((size_t)b * h + i) * T, *db = D + ((size_t)b * h + i) * T;
 
+    stage_async(sm, kb, kstride, 0, T);
+    stage_async(sm + TILE, vb, kstride, 0, T);
+    cp_commit();
     uint32_t qa[4][4], oa[4][4];
     load_a_rows(qa, qb, qstride, r, T, c);
     load_a_rows(oa, ob, qstride, r, T, c);
@@ -314,23 +384,34 @@ __global__ void __launch_bounds__(128) k_fa_dq(bf16 *dq, const bf16 *dout, const
     for (int dt = 0; dt < 8; dt++) dqacc[dt][0] = dqacc[dt][1] = dqacc[dt][2] = dqacc[dt][3] = 0.0f;
 
     for (int kt = 0; kt <= qt; kt++) {
+        if (kt < qt) {
+            bf16 *nb = sm + ((kt + 1) & 1) * 2 * TILE;
+            stage_async(nb, kb, kstride, (kt + 1) * FT, T);
+            stage_async(nb + TILE, vb, kstride, (kt + 1) * FT, T);
+            cp_commit();
+            cp_wait<1>();
+        } else {
+            cp_wait<0>();
+        }
         __syncthreads();
-        stage_tile(sK, sKt, kb, kstride, kt * FT, T);
-        stage_tile(sV, NULL, vb, kstride, kt * FT, T);
-        __syncthreads();
+        const bf16 *sK = sm + (kt & 1) * 2 * TILE, *sV = sK + TILE;
         float s[8][4], dp[8][4];
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
-            s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
-            dp[nt][0] = dp[nt][1] = dp[nt][2] = dp[nt][3] = 0.0f;
+        for (int nt = 0; nt < 8; nt++)
 #pragma unroll
-            for (int kc = 0; kc < 4; kc++) {
-                const bf16 *kp = sK + (nt * 8 + g) * LDS + kc * 16 + 2 * c;
-                mma16816(s[nt], qa[kc], ld32(kp), ld32(kp + 8));
-                const bf16 *vp = sV + (nt * 8 + g) * LDS + kc * 16 + 2 * c;
-                mma16816(dp[nt], oa[kc], ld32(vp), ld32(vp + 8));
+            for (int e = 0; e < 4; e++) s[nt][e] = dp[nt][e] = 0.0f;
+#pragma unroll
+        for (int kc = 0; kc < 4; kc++)
+#pragma unroll
+            for (int nt = 0; nt < 8; nt += 2) {
+                uint32_t bk[4], bv[4];
+                ldB_nk(bk, sK, nt, kc, lane);                /* B[d][key] = K[key][d] */
+                mma16816(s[nt], qa[kc], bk[0], bk[1]);
+                mma16816(s[nt + 1], qa[kc], bk[2], bk[3]);
+                ldB_nk(bv, sV, nt, kc, lane);
+                mma16816(dp[nt], oa[kc], bv[0], bv[1]);
+                mma16816(dp[nt + 1], oa[kc], bv[2], bv[3]);
             }
-        }
         const bool diag = kt == qt;
 #pragma unroll
         for (int nt = 0; nt < 8; nt++)
@@ -349,11 +430,14 @@ __global__ void __launch_bounds__(128) k_fa_dq(bf16 *dq, const bf16 *dout, const
             uint32_t sa[4] = {pack_bf16(dp[2 * j][0], dp[2 * j][1]), pack_bf16(dp[2 * j][2], dp[2 * j][3]),
                               pack_bf16(dp[2 * j + 1][0], dp[2 * j + 1][1]), pack_bf16(dp[2 * j + 1][2], dp[2 * j + 1][3])};
 #pragma unroll
-            for (int dt = 0; dt < 8; dt++) {
-                const bf16 *kp = sKt + (dt * 8 + g) * LDS + j * 16 + 2 * c;
-                mma16816(dqacc[dt], sa, ld32(kp), ld32(kp + 8));
+            for (int dt = 0; dt < 8; dt += 2) {
+                uint32_t bk[4];
+                ldB_kn(bk, sK, dt, j, lane);                 /* B[key][d] = K[key][d] */
+                mma16816(dqacc[dt], sa, bk[0], bk[1]);
+                mma16816(dqacc[dt + 1], sa, bk[2], bk[3]);
             }
         }
+        __syncthreads();
     }
 #pragma unroll
     for (int hr = 0; hr < 2; hr++) {
@@ -367,6 +451,8 @@ __global__ void __launch_bounds__(128) k_fa_dq(bf16 *dq, const bf16 *dout, const
 }
 
 /* ---------------------------------------------------------------- dispatch */
+#define SMEM_KV (4 * TILE * sizeof(bf16))                          /* 2 stages x 2 tiles: 36,864 B */
+#define SMEM_DKV (4 * TILE * sizeof(bf16) + 4 * FT * sizeof(float))  /* + lse/D: 37,888 B */
 static int mma_applies(t6_backend *be, int dh, const void *const *ptrs, int n)
 {
     static int forced_generic = -1;
@@ -386,7 +472,7 @@ int t6_cuda_attention_mma_fwd(t6_backend *be, void *out, float *lse, const void 
     const void *ptrs[] = {out, q, k, v};
     if (!mma_applies(be, dh, ptrs, 4)) return 0;
     dim3 grid((T + FT - 1) / FT, h, B);
-    k_fa_fwd<<<grid, 128, 0, cu_stream(be)>>>((bf16 *)out, lse, (const bf16 *)q, (const bf16 *)k,
+    k_fa_fwd<<<grid, 128, SMEM_KV, cu_stream(be)>>>((bf16 *)out, lse, (const bf16 *)q, (const bf16 *)k,
                                                (const bf16 *)v, T, h, G, 1.0f / sqrtf((float)dh));
     CUDA_CHECK_LAUNCH();
     return 1;
@@ -400,10 +486,10 @@ int t6_cuda_attention_mma_bwd(t6_backend *be, void *dq, void *dk, void *dv, cons
     if (!mma_applies(be, dh, ptrs, 7)) return 0;
     float scale = 1.0f / sqrtf((float)dh);
     dim3 gkv((T + FT - 1) / FT, G, B), gq((T + FT - 1) / FT, h, B);
-    k_fa_dkv<<<gkv, 128, 0, cu_stream(be)>>>((bf16 *)dk, (bf16 *)dv, (const bf16 *)dout, lse, D, (const bf16 *)q,
+    k_fa_dkv<<<gkv, 128, SMEM_DKV, cu_stream(be)>>>((bf16 *)dk, (bf16 *)dv, (const bf16 *)dout, lse, D, (const bf16 *)q,
                                               (const bf16 *)k, (const bf16 *)v, T, h, G, scale);
     CUDA_CHECK_LAUNCH();
-    k_fa_dq<<<gq, 128, 0, cu_stream(be)>>>((bf16 *)dq, (const bf16 *)dout, lse, D, (const bf16 *)q,
+    k_fa_dq<<<gq, 128, SMEM_KV, cu_stream(be)>>>((bf16 *)dq, (const bf16 *)dout, lse, D, (const bf16 *)q,
                                             (const bf16 *)k, (const bf16 *)v, T, h, G, scale);
     CUDA_CHECK_LAUNCH();
     return 1;

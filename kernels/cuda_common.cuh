@@ -32,6 +32,9 @@ typedef struct {
     double *red_host;              /* pinned result */
     void *nccl_comm;               /* ncclComm_t when initialised */
     int nccl_world;
+    void *rope_tab;                /* float2 cos/sin table (rope.cu) */
+    int rope_T, rope_dh;
+    double rope_base;
     void *lt_cache;                /* cuBLASLt plans per shape (matmul.cu) */
 } t6_cuda_impl;
 

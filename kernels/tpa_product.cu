@@ -34,11 +34,15 @@ __global__ void k_tpa_bwd(T *dA, T *dBf, const T *dout, const T *A, const T *Bf,
     for (int j = threadIdx.x; j < h * dh; j += blockDim.x) sG[j] = t6_ld(dout + n * h * dh + j);
     __syncthreads();
     float invR = 1.0f / R;
-    for (int e = threadIdx.x; e < h * R; e += blockDim.x) {       /* dA[i,r] = sum_j G[i,j] B[r,j] */
+    /* dA[i,r] = sum_j G[i,j] B[r,j]: one warp per (i, r), lanes along j (no bank
+     * conflicts: a thread-per-output loop would stride sG by dh, one bank) */
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    for (int e = warp; e < h * R; e += nw) {
         int i = e / R, r = e - i * R;
         float acc = 0.0f;
-        for (int j = 0; j < dh; j++) acc += sG[i * dh + j] * sB[r * dh + j];
-        t6_st(dA + n * h * R + e, acc * invR);
+        for (int j = lane; j < dh; j += 32) acc += sG[i * dh + j] * sB[r * dh + j];
+        acc = t6_warp_sum(acc);
+        if (lane == 0) t6_st(dA + n * h * R + e, acc * invR);
     }
     for (int e = threadIdx.x; e < R * dh; e += blockDim.x) {      /* dB[r,j] = sum_i A[i,r] G[i,j] */
         int r = e / dh, j = e - r * dh;
