@@ -285,7 +285,9 @@ static void setup(t6_run *r, t6_deck *deck)
         t6_mkdir_p(deck->output.run_dir);
         t6_mkdir_p(r->ckpt_dir);
         snprintf(g_status.path, sizeof g_status.path, "%s/t6.status", deck->output.run_dir);
-        g_status.active = 1;
+        /* the status file tells job scripts where training stands: an evaluation of
+         * the same run_dir leaves it alone */
+        g_status.active = deck->job == T6_JOB_TRAIN;
         atexit(status_atexit);
         t6_ckpt_clean_temp(r->ckpt_dir);
     }
@@ -328,7 +330,6 @@ static int run_eval(t6_run *r)
     if (r->dist.rank == 0) {
         printf("eval step %ld: val loss %.6f, ppl %.4f (%d batches)\n", r->step, val, exp(val),
                r->deck->train.eval_iters);
-        status_set("finished", r->step, 1);
     }
     return 0;
 }
