@@ -447,8 +447,16 @@ typedef struct {
     uint32_t pos, right, lid, rid;
 } heap_ent;
 
+/* front cache: pieces of up to 8 bytes that are one token, in 128 kB (fits L2) */
+#define FRONT_SLOTS (1u << 13)
+typedef struct {
+    uint64_t w;
+    uint32_t id, len;
+} front_slot;
+
 struct t6_bpe_state {
     const t6_bpe *b;
+    front_slot *front;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jstack;
@@ -472,6 +480,7 @@ t6_bpe_state *t6_bpe_state_new(const t6_bpe *b)
         pcre2_jit_stack_assign(s->mctx, NULL, s->jstack);
     }
     s->cache = t6_calloc(CACHE_SLOTS, sizeof *s->cache);
+    s->front = t6_calloc(FRONT_SLOTS, sizeof *s->front);
     s->use_cache = 1;
     s->heap_threshold = 128;
     return s;
@@ -484,6 +493,7 @@ void t6_bpe_state_free(t6_bpe_state *s)
     pcre2_match_context_free(s->mctx);
     if (s->jstack) pcre2_jit_stack_free(s->jstack);
     free(s->cache);
+    free(s->front);
     free(s->ids);
     free(s->rank);
     free(s->next);
@@ -621,8 +631,23 @@ static void encode_piece(t6_bpe_state *s, const unsigned char *p, size_t n, t6_t
         out->v[out->n++] = b->byte_id[p[0]];
         return;
     }
+    front_slot *fs = NULL;
+    uint64_t w = 0;
+    if (n <= 8 && s->use_cache) {
+        memcpy(&w, p, n);
+        fs = &s->front[((w ^ n) * 0x9E3779B97F4A7C15ull) >> (64 - 13)];
+        if (fs->len == n && fs->w == w) {
+            out->v[out->n++] = fs->id;
+            return;
+        }
+    }
     uint32_t id = vocab_lookup(b, p, n);
     if (id != NO_ID) {
+        if (fs) {
+            fs->w = w;
+            fs->len = (uint32_t)n;
+            fs->id = id;
+        }
         out->v[out->n++] = id;
         return;
     }

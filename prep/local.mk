@@ -8,7 +8,7 @@ PREP_LIBS = libt6prep.a libt6core.a $(PCRE2_LIBS) $(JANSSON_LIBS) $(SNAPPY_LIBS)
 
 noinst_LIBRARIES += libt6prep.a
 libt6prep_a_CPPFLAGS = $(PREP_CPPFLAGS)
-libt6prep_a_SOURCES = prep/bpe.c prep/bpe.h
+libt6prep_a_SOURCES = prep/bpe.c prep/bpe.h prep/parquet.c prep/parquet.h prep/readers.c prep/readers.h
 
 bin_PROGRAMS += t6-prep
 t6_prep_CPPFLAGS = $(PREP_CPPFLAGS)

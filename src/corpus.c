@@ -298,6 +298,11 @@ int t6_corpus_writer_append(t6_corpus_writer *w, const uint32_t *tokens, size_t 
 
 uint64_t t6_corpus_writer_tokens(const t6_corpus_writer *w) { return w->n_written + w->buf_n; }
 
+void t6_corpus_writer_set_source(t6_corpus_writer *w, const char *source)
+{
+    snprintf(w->meta.source, sizeof w->meta.source, "%s", source);
+}
+
 static void writer_free(t6_corpus_writer *w)
 {
     free(w->buf);

@@ -32,6 +32,8 @@ t6_corpus_writer *t6_corpus_writer_open(const char *path, const t6_corpus_meta *
 int t6_corpus_writer_append(t6_corpus_writer *w, const uint32_t *tokens, size_t n,
                             char *err, size_t err_len);
 uint64_t t6_corpus_writer_tokens(const t6_corpus_writer *w);
+/* Replaces meta.source (known only at the end, e.g. the inputs a shard came from). */
+void t6_corpus_writer_set_source(t6_corpus_writer *w, const char *source);
 /* Writes counts, flushes, fsyncs and renames into place. Frees w. */
 int t6_corpus_writer_close(t6_corpus_writer *w, char *err, size_t err_len);
 /* Removes the temporary file. Frees w. */

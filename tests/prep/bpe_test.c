@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     int ai = 2, nvec = 0;
     for (; ai < argc && strcmp(argv[ai], "--") != 0; ai++) {
         json_error_t je;
-        json_t *root = json_load_file(argv[ai], 0, &je);
+        json_t *root = json_load_file(argv[ai], JSON_ALLOW_NUL, &je);
         if (!root) { fprintf(stderr, "FAIL %s:%d: %s\n", argv[ai], je.line, je.text); return 1; }
         json_t *vecs = json_object_get(root, "vectors"), *v;
         size_t i;
