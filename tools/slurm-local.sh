@@ -17,8 +17,12 @@
 # Must run as root (slurmd starts jobs as their owners). Exit status 77 with a line
 # "SKIP: ..." on stderr when the daemons cannot run here (not root, packages missing,
 # daemons refusing to start), so tests can report a skip, not a pass.
-# Environment: T6_SLURM_CPUS (CPUs of the node, default nproc), T6_SLURM_TIMEOUT
-# (seconds to wait for the node, default 60), T6_SLURM_KEEP=1 (stop keeps DIR).
+# Environment: T6_SLURM_CPUS (CPUs of the node, default nproc), T6_SLURM_GPUS (GPUs
+# the node claims to have, default 0: empty files stand in for the devices, for
+# checking the GPU scripts' resource requests and GPU binding), T6_SLURM_MEM_MB (memory it claims, default the
+# host's), T6_SLURM_TIMEOUT (seconds to wait for the node, default 60),
+# T6_SLURM_KEEP=1 (stop keeps DIR). A node claiming more than the host has is
+# accepted (SlurmdParameters=config_overrides): jobs then share the real cores.
 set -u
 
 prog=slurm-local.sh
@@ -153,7 +157,13 @@ cmd_start() {
     # munged insists that its key and socket directories are private to it.
     chmod 0700 "$dir/munge"
 
-    local cpus=${T6_SLURM_CPUS:-$(nproc)}
+    local cpus=${T6_SLURM_CPUS:-$(nproc)} gpus=${T6_SLURM_GPUS:-0} mem gres=
+    mem=${T6_SLURM_MEM_MB:-$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)}
+    [ "$gpus" -gt 0 ] && gres="Gres=gpu:$gpus"
+    # CPU binding (task/affinity) needs the CPUs to exist; a node claiming more than
+    # the host has runs without it (srun then warns that binding is unsupported).
+    local taskplugin=task/affinity
+    [ "$cpus" -gt "$(nproc)" ] && taskplugin=task/none
     local host node=t6node ports
     host=$(hostname -s 2>/dev/null || hostname)
     ports=$(pick_ports) || die "no free TCP ports found in 20000-39999"
@@ -203,7 +213,7 @@ SlurmctldDebug=info
 SlurmdDebug=info
 # No cgroups: works in containers and on hosts without a delegated cgroup tree.
 ProctrackType=proctrack/linuxproc
-TaskPlugin=task/affinity
+TaskPlugin=${taskplugin}
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
@@ -225,7 +235,9 @@ MinJobAge=300
 KillWait=10
 MessageTimeout=10
 GresTypes=gpu
-NodeName=${node} NodeHostname=${host} NodeAddr=127.0.0.1 CPUs=${cpus} State=UNKNOWN
+# The node as configured, even where it claims more CPUs/GPUs than the host has.
+SlurmdParameters=config_overrides
+NodeName=${node} NodeHostname=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${mem} ${gres} State=UNKNOWN
 PartitionName=local Nodes=${node} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
     # Read only when a cgroup plugin is configured; kept so the directory is complete
@@ -237,6 +249,19 @@ ConstrainCores=no
 ConstrainDevices=no
 ConstrainRAMSpace=no
 EOF
+    # Fake GPUs: character devices standing in for /dev/nvidiaN (numbered like
+    # /dev/null, so nothing can be done with them). Slurm only checks that they are
+    # devices; it then hands them out and sets CUDA_VISIBLE_DEVICES as on a GPU node.
+    # Where mknod is not allowed, plain files: the counts still work, the binding not.
+    : >"$dir/gres.conf"
+    if [ "$gpus" -gt 0 ]; then
+        mkdir -p "$dir/dev"
+        local g
+        for g in $(seq 0 $((gpus - 1))); do
+            mknod "$dir/dev/nvidia$g" c 1 3 2>/dev/null || : >"$dir/dev/nvidia$g"
+        done
+        echo "NodeName=${node} Name=gpu File=${dir}/dev/nvidia[0-$((gpus - 1))]" >"$dir/gres.conf"
+    fi
     cat >"$dir/env.sh" <<EOF
 # Source me: points Slurm's commands at the cluster in $dir.
 export SLURM_CONF=$dir/slurm.conf
@@ -258,7 +283,7 @@ EOF
         cmd_stop "$dir"
         skip "the local slurmd never registered as idle (log above)"
     fi
-    say "cluster up in $dir (ports $ports-$((ports + 1)), node $node, $cpus CPUs)"
+    say "cluster up in $dir (ports $ports-$((ports + 1)), node $node, $cpus CPUs, $gpus GPUs)"
     echo "$dir"
 }
 

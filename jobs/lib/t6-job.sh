@@ -161,14 +161,9 @@ t6_job_environment() {
         # NVLink SHARP (multicast) all-reduce: off unless the site enables it, since
         # it needs the fabric manager / IMEX set up right and misbehaves otherwise.
         export NCCL_NVLS_ENABLE=${NCCL_NVLS_ENABLE:-0}
-        # Fail loudly instead of hanging when a peer dies (NCCL >= 2.14 name, and the
-        # older one).
-        export TORCH_NCCL_ASYNC_ERROR_HANDLING=${TORCH_NCCL_ASYNC_ERROR_HANDLING:-1}
-        export NCCL_ASYNC_ERROR_HANDLING=${NCCL_ASYNC_ERROR_HANDLING:-1}
         export NCCL_DEBUG=${NCCL_DEBUG:-WARN}
         # Multi-node: NCCL picks InfiniBand/RoCE itself; NCCL_SOCKET_IFNAME and
         # NCCL_IB_HCA are left to the site (doc/running.md).
-        export CUDA_DEVICE_MAX_CONNECTIONS=${CUDA_DEVICE_MAX_CONNECTIONS:-1}
     fi
 }
 
@@ -193,6 +188,13 @@ t6_job_t6_args() {
         --set "output.run_dir=$T6_RUN_DIR"
         --set "output.resume=${T6_RESUME:-auto}"
         --set "backend.device=$T6_BACKEND")
+    # The paper decks ask for bf16, which only the CUDA backend has; a CPU run of the
+    # same deck (T6_GPUS_PER_NODE=0) gets fp32 unless T6_PRECISION says otherwise.
+    if [ -n "${T6_PRECISION:-}" ]; then
+        T6_ARGS+=(--set "backend.precision=$T6_PRECISION")
+    elif [ "$T6_BACKEND" = cpu ]; then
+        T6_ARGS+=(--set "backend.precision=fp32")
+    fi
     [ -n "${T6_MAX_STEPS:-}" ] && T6_ARGS+=(--set "train.max_steps=$T6_MAX_STEPS")
     local kv
     # T6_EXTRA_SET: whitespace-separated section.key=value overrides.
@@ -221,7 +223,7 @@ t6_job_launch_line() {
         LAUNCH=(srun --nodes="$T6_NODES" --ntasks="$T6_NTASKS" --ntasks-per-node="$T6_TASKS_PER_NODE"
             --cpus-per-task="$T6_CPUS_PER_TASK" --cpu-bind=cores --kill-on-bad-exit=1)
         # Each rank sees exactly its GPU (t6 takes local_rank % visible devices).
-        [ "$T6_GPUS_PER_NODE" -gt 0 ] && LAUNCH+=(--gpus-per-task=1 --gpu-bind=closest)
+        [ "$T6_GPUS_PER_NODE" -gt 0 ] && LAUNCH+=(--gpus-per-task=1)
         local mpi=${T6_SRUN_MPI:-}
         if [ -z "$mpi" ]; then
             # PMIx when this Slurm has it (Open MPI 4/5 talk to it directly).
@@ -247,8 +249,7 @@ t6_job_launch_line() {
             local v
             # Open MPI does not pass the environment to remote nodes by itself.
             for v in OMP_NUM_THREADS OMP_PLACES OMP_PROC_BIND PATH LD_LIBRARY_PATH \
-                NCCL_NVLS_ENABLE NCCL_DEBUG NCCL_ASYNC_ERROR_HANDLING NCCL_SOCKET_IFNAME \
-                NCCL_IB_HCA CUDA_DEVICE_MAX_CONNECTIONS; do
+                NCCL_NVLS_ENABLE NCCL_DEBUG NCCL_SOCKET_IFNAME NCCL_IB_HCA; do
                 [ -n "${!v+x}" ] && LAUNCH+=(-x "$v")
             done
             ;;
