@@ -30,7 +30,6 @@ void *t6_cuda_scratch2(t6_backend *be, size_t bytes)
     t6_cuda_impl *im = cu_impl(be);
     if (bytes > im->scratch2_bytes) {
         if (im->scratch2) CUDA_CHECK(cudaFreeAsync(im->scratch2, im->stream));
-    if (im->rope_tab) CUDA_CHECK(cudaFreeAsync(im->rope_tab, im->stream));
         CUDA_CHECK(cudaMallocAsync(&im->scratch2, bytes, im->stream));
         im->scratch2_bytes = bytes;
     }
@@ -153,8 +152,8 @@ extern "C" void t6_cuda_backend_destroy(t6_backend *be)
     t6_cuda_matmul_destroy(be);
     if (im->scratch) CUDA_CHECK(cudaFreeAsync(im->scratch, im->stream));
     if (im->scratch2) CUDA_CHECK(cudaFreeAsync(im->scratch2, im->stream));
-    if (im->rope_tab) CUDA_CHECK(cudaFreeAsync(im->rope_tab, im->stream));
     CUDA_CHECK(cudaStreamSynchronize(im->stream));
+    if (im->rope_tab) CUDA_CHECK(cudaFree(im->rope_tab));
     CUDA_CHECK(cudaFree(im->red_partials));
     CUDA_CHECK(cudaFreeHost(im->red_host));
     CUDA_CHECK(cudaStreamDestroy(im->stream));

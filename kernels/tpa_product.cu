@@ -1,64 +1,88 @@
 /* tpa_product.cu -- the TPA factor product out[n,i,:] = (1/R) sum_r A[n,i,r] Bf[n,r,:]
- * (A: (N,h,R), Bf: (N,R,dh), out: (N,h,dh)) and its backward. One block per token:
- * the token's factors (h*R + R*dh numbers) sit in shared memory, so every output is a
- * short R-term dot product; the backward computes dA (h*R dots over dh) and dBf (R*dh
- * dots over h) from the same staged token. */
+ * (A: (N,h,R), Bf: (N,R,dh), out: (N,h,dh)) and its backward. Memory-bound: a block
+ * stages the factors of TOK consecutive tokens (contiguous in memory, so the loads are
+ * coalesced) in shared memory as float and writes the outputs two elements at a time.
+ * The backward keeps dout rows at a pitch of dh+1 floats, so both the per-(i,r) dot
+ * products over dh (dA) and the per-(r,j) sums over heads (dBf) read shared memory
+ * without bank conflicts and without shuffles. */
 #include "cuda_common.cuh"
 
 template <typename T>
-__global__ void k_tpa_fwd(T *out, const T *A, const T *Bf, int h, int R, int dh)
+__global__ void __launch_bounds__(256) k_tpa_fwd(T *out, const T *A, const T *Bf, int N, int h, int R, int dh, int tok)
 {
     extern __shared__ float sm[];
-    float *sA = sm, *sB = sm + h * R;
-    size_t n = blockIdx.x;
-    for (int j = threadIdx.x; j < h * R; j += blockDim.x) sA[j] = t6_ld(A + n * h * R + j);
-    for (int j = threadIdx.x; j < R * dh; j += blockDim.x) sB[j] = t6_ld(Bf + n * R * dh + j);
+    const int n0 = blockIdx.x * tok, nt = min(tok, N - n0);
+    const int na = h * R, nb = R * dh, no = h * dh;
+    float *sA = sm, *sB = sm + tok * na;
+    for (int e = threadIdx.x; e < nt * na; e += blockDim.x) sA[e] = t6_ld(A + (size_t)n0 * na + e);
+    for (int e = threadIdx.x; e < nt * nb; e += blockDim.x) sB[e] = t6_ld(Bf + (size_t)n0 * nb + e);
     __syncthreads();
-    float invR = 1.0f / R;
-    for (int e = threadIdx.x; e < h * dh; e += blockDim.x) {
-        int i = e / dh, j = e - i * dh;
-        float acc = 0.0f;
-        for (int r = 0; r < R; r++) acc += sA[i * R + r] * sB[r * dh + j];
-        t6_st(out + n * h * dh + e, acc * invR);
+    const float invR = 1.0f / R;
+    const int half = no / 2;                         /* dh is even: pairs never straddle rows */
+    for (int e = threadIdx.x; e < nt * half; e += blockDim.x) {
+        int n = e / half, rem = (e - n * half) * 2;
+        int i = rem / dh, j = rem - i * dh;
+        const float *a = sA + n * na + i * R, *b = sB + n * nb + j;
+        float acc0 = 0.0f, acc1 = 0.0f;
+        for (int r = 0; r < R; r++) { acc0 += a[r] * b[r * dh]; acc1 += a[r] * b[r * dh + 1]; }
+        T *o = out + (size_t)(n0 + n) * no + rem;
+        t6_st(o, acc0 * invR);
+        t6_st(o + 1, acc1 * invR);
     }
 }
 
 template <typename T>
-__global__ void k_tpa_bwd(T *dA, T *dBf, const T *dout, const T *A, const T *Bf, int h, int R, int dh)
+__global__ void __launch_bounds__(256) k_tpa_bwd(T *dA, T *dBf, const T *dout, const T *A, const T *Bf, int N,
+                                                 int h, int R, int dh, int tok)
 {
     extern __shared__ float sm[];
-    float *sA = sm, *sB = sm + h * R, *sG = sB + R * dh;
-    size_t n = blockIdx.x;
-    for (int j = threadIdx.x; j < h * R; j += blockDim.x) sA[j] = t6_ld(A + n * h * R + j);
-    for (int j = threadIdx.x; j < R * dh; j += blockDim.x) sB[j] = t6_ld(Bf + n * R * dh + j);
-    for (int j = threadIdx.x; j < h * dh; j += blockDim.x) sG[j] = t6_ld(dout + n * h * dh + j);
+    const int n0 = blockIdx.x * tok, nt = min(tok, N - n0);
+    const int na = h * R, nb = R * dh, no = h * dh, P = dh + 1;
+    float *sA = sm, *sB = sA + tok * na, *sG = sB + tok * R * P;
+    for (int e = threadIdx.x; e < nt * na; e += blockDim.x) sA[e] = t6_ld(A + (size_t)n0 * na + e);
+    for (int e = threadIdx.x; e < nt * nb; e += blockDim.x) {
+        int n = e / nb, rj = e - n * nb, r = rj / dh, j = rj - r * dh;
+        sB[(n * R + r) * P + j] = t6_ld(Bf + (size_t)n0 * nb + e);
+    }
+    for (int e = threadIdx.x; e < nt * no; e += blockDim.x) {
+        int n = e / no, ij = e - n * no, i = ij / dh, j = ij - i * dh;
+        sG[(n * h + i) * P + j] = t6_ld(dout + (size_t)n0 * no + e);
+    }
     __syncthreads();
-    float invR = 1.0f / R;
-    /* dA[i,r] = sum_j G[i,j] B[r,j]: one warp per (i, r), lanes along j (no bank
-     * conflicts: a thread-per-output loop would stride sG by dh, one bank) */
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    for (int e = warp; e < h * R; e += nw) {
-        int i = e / R, r = e - i * R;
+    const float invR = 1.0f / R;
+    for (int e = threadIdx.x; e < nt * na; e += blockDim.x) {     /* dA[n,i,r] = sum_j G[i,j] B[r,j] */
+        int n = e / na, ir = e - n * na, i = ir / R, r = ir - i * R;
+        const float *g = sG + (n * h + i) * P, *b = sB + (n * R + r) * P;
         float acc = 0.0f;
-        for (int j = lane; j < dh; j += 32) acc += sG[i * dh + j] * sB[r * dh + j];
-        acc = t6_warp_sum(acc);
-        if (lane == 0) t6_st(dA + n * h * R + e, acc * invR);
+        for (int j = 0; j < dh; j++) acc += g[j] * b[j];
+        t6_st(dA + (size_t)n0 * na + e, acc * invR);
     }
-    for (int e = threadIdx.x; e < R * dh; e += blockDim.x) {      /* dB[r,j] = sum_i A[i,r] G[i,j] */
-        int r = e / dh, j = e - r * dh;
+    for (int e = threadIdx.x; e < nt * nb; e += blockDim.x) {     /* dB[n,r,j] = sum_i A[i,r] G[i,j] */
+        int n = e / nb, rj = e - n * nb, r = rj / dh, j = rj - r * dh;
+        const float *a = sA + n * na + r, *g = sG + n * h * P + j;
         float acc = 0.0f;
-        for (int i = 0; i < h; i++) acc += sA[i * R + r] * sG[i * dh + j];
-        t6_st(dBf + n * R * dh + e, acc * invR);
+        for (int i = 0; i < h; i++) acc += a[i * R] * g[i * P];
+        t6_st(dBf + (size_t)n0 * nb + e, acc * invR);
     }
+}
+
+static int tokens_per_block(size_t bytes_per_token)
+{
+    int tok = (int)((44u * 1024u) / bytes_per_token);
+    return tok < 1 ? 1 : (tok > 8 ? 8 : tok);
 }
 
 void t6_cuda_tpa_product_fwd(t6_backend *be, void *out, const void *A, const void *Bf,
                              int N, int h, int R, int dh)
 {
     if (N <= 0) return;
-    size_t smem = (size_t)(h * R + R * dh) * sizeof(float);
+    size_t per = (size_t)(h * R + R * dh) * sizeof(float);
+    int tok = tokens_per_block(per);
+    T6_CHECK(dh % 2 == 0, NULL, "tpa_product_fwd: head_dim %d must be even", dh);
+    T6_CHECK(per <= 48 * 1024, "TPA with fewer heads or a smaller rank", "tpa_product_fwd: h=%d R=%d dh=%d needs %zu bytes of shared memory per token", h, R, dh, per);
     T6_ACT_DISPATCH(be, T, {
-        k_tpa_fwd<T><<<N, 256, smem, cu_stream(be)>>>((T *)out, (const T *)A, (const T *)Bf, h, R, dh);
+        k_tpa_fwd<T><<<(N + tok - 1) / tok, 256, per * tok, cu_stream(be)>>>((T *)out, (const T *)A, (const T *)Bf,
+                                                                             N, h, R, dh, tok);
         CUDA_CHECK_LAUNCH();
     });
 }
@@ -67,11 +91,12 @@ void t6_cuda_tpa_product_bwd(t6_backend *be, void *dA, void *dBf, const void *do
                              const void *A, const void *Bf, int N, int h, int R, int dh)
 {
     if (N <= 0) return;
-    size_t smem = (size_t)(h * R + R * dh + h * dh) * sizeof(float);
-    T6_CHECK(smem <= 48 * 1024, "TPA with fewer heads or a smaller rank", "tpa_product_bwd: h=%d R=%d dh=%d needs %zu bytes of shared memory (max 49152)", h, R, dh, smem);
+    size_t per = (size_t)(h * R + R * (dh + 1) + h * (dh + 1)) * sizeof(float);
+    T6_CHECK(per <= 48 * 1024, "TPA with fewer heads or a smaller rank", "tpa_product_bwd: h=%d R=%d dh=%d needs %zu bytes of shared memory per token (max 49152)", h, R, dh, per);
+    int tok = tokens_per_block(per);
     T6_ACT_DISPATCH(be, T, {
-        k_tpa_bwd<T><<<N, 256, smem, cu_stream(be)>>>((T *)dA, (T *)dBf, (const T *)dout, (const T *)A,
-                                                      (const T *)Bf, h, R, dh);
+        k_tpa_bwd<T><<<(N + tok - 1) / tok, 256, per * tok, cu_stream(be)>>>((T *)dA, (T *)dBf, (const T *)dout,
+                                                                             (const T *)A, (const T *)Bf, N, h, R, dh, tok);
         CUDA_CHECK_LAUNCH();
     });
 }

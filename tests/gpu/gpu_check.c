@@ -145,9 +145,9 @@ static void t_embed(ctx *c)
     free(wte); free(dout); free(dw0);
 }
 
-static void t_rmsnorm(ctx *c)
+static void t_rmsnorm(ctx *c, int d)
 {
-    const int N = 67, d = 99;
+    const int N = 67;
     float *x = rnd((size_t)N * d, 2.0f, c->bf), *dy = rnd((size_t)N * d, 1.0f, c->bf), *di0 = rnd((size_t)N * d, 1.0f, c->bf);
     t6_backend *b[2] = {c->cpu, c->gpu};
     float *res[2][3];
@@ -313,9 +313,8 @@ static void t_attention(ctx *c, int B, int T, int h, int G, int dh)
     free(q); free(k_); free(v); free(dout);
 }
 
-static void t_elementwise(ctx *c)
+static void t_elementwise(ctx *c, size_t n)
 {
-    const size_t n = 1001;
     float *a = rnd(n, 4.0f, c->bf), *bb = rnd(n, 2.0f, c->bf), *g = rnd(n, 1.0f, c->bf);
     t6_backend *b[2] = {c->cpu, c->gpu};
     float *res[2][4];
@@ -415,7 +414,8 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     ctx c = {cpu, gpu, bf, bf ? "bf16" : "fp32", bf ? 1.5e-2 : 1e-5};
     printf("== ops, %s ==\n", c.prec);
     t_embed(&c);
-    t_rmsnorm(&c);
+    t_rmsnorm(&c, 99);
+    t_rmsnorm(&c, 136);      /* the bf16 vector path (d % 8 == 0) */
     t_matmul(&c, 77, 93, 51);
     t_matmul(&c, 333, 130, 515);
     t_rope(&c, 16);
@@ -427,7 +427,8 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_attention(&c, 1, 150, 5, 5, 64);
     t_attention(&c, 2, 45, 4, 1, 16);
     t_attention(&c, 1, 200, 3, 3, 32);
-    t_elementwise(&c);
+    t_elementwise(&c, 1001);
+    t_elementwise(&c, 8008); /* the bf16 vector path (n % 8 == 0) */
     t_cross_entropy(&c, 13, 1003);
     t_cross_entropy(&c, 7, 50304);
     t_optim(&c);
