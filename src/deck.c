@@ -233,6 +233,8 @@ typedef struct {
     const char *file[N_KEYS];   /* source file of a SRC_FILE value (differs under @include) */
     const char *set[N_KEYS];    /* the --set argument of a SRC_SET value */
     int sec_line[8];            /* line of each group of SECTIONS in the file, 0 = absent */
+    const char *dir;            /* the deck's folder ("" for the current one): @include base */
+    char owned[N_KEYS][256];    /* file names of values from @include'd files */
     char *err;
     size_t err_len;
 } load_ctx;
@@ -518,6 +520,16 @@ static int store(load_ctx *c, int k, const value *v, const char *valtext)
     return 0;
 }
 
+/* The name of a file libconfig read: the deck itself, or an @include'd file, whose
+ * name libconfig keeps as written (relative to the deck's folder). */
+static const char *source_name(const load_ctx *c, const char *sf, char *buf, size_t len)
+{
+    if (!sf || strcmp(sf, c->path) == 0) return c->path;
+    if (sf[0] == '/' || !c->dir[0]) snprintf(buf, len, "%s", sf);
+    else snprintf(buf, len, "%s/%s", c->dir, sf);
+    return buf;
+}
+
 /* A value from a libconfig setting: type-checked against the key's kind. */
 static int take_setting(load_ctx *c, int k, const config_setting_t *s, int from_file)
 {
@@ -527,8 +539,7 @@ static int take_setting(load_ctx *c, int k, const config_setting_t *s, int from_
     if (from_file) {
         c->src[k] = SRC_FILE;
         c->line[k] = config_setting_source_line(s);
-        const char *sf = config_setting_source_file(s);
-        c->file[k] = sf ? sf : c->path;
+        c->file[k] = source_name(c, config_setting_source_file(s), c->owned[k], sizeof c->owned[k]);
     }
     int t = config_setting_type(s);
     value v = {0};
@@ -689,8 +700,8 @@ static int read_file(load_ctx *c, config_t *cfg)
         config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
         const char *name = config_setting_name(s);
         int line = config_setting_source_line(s);
-        const char *sf = config_setting_source_file(s);
-        const char *file = sf ? sf : c->path;
+        char fbuf[1024];
+        const char *file = source_name(c, config_setting_source_file(s), fbuf, sizeof fbuf);
         int is_section = 0;
         for (int j = 0; SECTIONS[j]; j++)
             if (strcmp(SECTIONS[j], name) == 0) {
@@ -711,10 +722,10 @@ static int read_file(load_ctx *c, config_t *cfg)
                 int k = key_index(key);
                 if (k < 0) {
                     setting_text(e, text, sizeof text);
-                    const char *ef = config_setting_source_file(e);
                     snprintf(c->err, c->err_len,
                              "%s:%d: unknown key %s = %s; did you mean %s? (allowed: the keys of doc/deck.md)",
-                             ef ? ef : c->path, config_setting_source_line(e), key, text, nearest_key(key));
+                             source_name(c, config_setting_source_file(e), fbuf, sizeof fbuf),
+                             config_setting_source_line(e), key, text, nearest_key(key));
                     return -1;
                 }
                 if (take_setting(c, k, e, 1)) return -1;
@@ -949,30 +960,29 @@ int t6_deck_load(t6_deck *deck, const char *path, const char *const *overrides, 
     char *dir = t6_strdup(path);
     char *slash = strrchr(dir, '/');
     if (slash) { *slash = '\0'; config_set_include_dir(&cfg, dir); }
+    c.dir = slash ? dir : "";
     if (!config_read_file(&cfg, path)) {
         if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
             snprintf(err, err_len, "%s: cannot read the deck: %s (allowed: a readable libconfig file)", path,
                      strerror(errno ? errno : ENOENT));
-        else
+        else {
+            char fbuf[1024];
             snprintf(err, err_len, "%s:%d: %s (libconfig syntax; see doc/deck.md)",
-                     config_error_file(&cfg) ? config_error_file(&cfg) : path, config_error_line(&cfg),
+                     source_name(&c, config_error_file(&cfg), fbuf, sizeof fbuf), config_error_line(&cfg),
                      config_error_text(&cfg));
+        }
         config_destroy(&cfg);
         free(dir);
         goto fail;
     }
     int rc = read_file(&c, &cfg);
-    /* file names of @include'd files live in cfg: copy them before destroying it */
-    char *owned[N_KEYS] = {0};
-    for (int k = 0; k < N_KEYS; k++)
-        if (c.src[k] == SRC_FILE && c.file[k] != c.path) c.file[k] = owned[k] = t6_strdup(c.file[k]);
     config_destroy(&cfg);
     free(dir);
+    c.dir = "";
     if (rc == 0)
         for (int i = 0; i < n_overrides && rc == 0; i++) rc = apply_override(&c, overrides[i]);
     if (rc == 0) rc = derive(&c);
     if (rc == 0) rc = validate(&c);
-    for (int k = 0; k < N_KEYS; k++) free(owned[k]);
     if (rc == 0) return 0;
 fail:
     t6_deck_free(deck);
