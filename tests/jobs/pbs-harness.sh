@@ -13,6 +13,8 @@
 set -u
 
 srcdir=${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# The scripts report canonical paths (make check passes e.g. build/..).
+srcdir=$(cd "$srcdir" && pwd) || exit 1
 H=$(mktemp -d "${TMPDIR:-/tmp}/t6-pbs-harness.XXXXXX") || exit 1
 trap 'rm -rf "$H"' EXIT
 mkdir -p "$H/bin" "$H/home" "$H/calls" "$H/work"

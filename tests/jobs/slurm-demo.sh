@@ -15,6 +15,8 @@
 set -u
 
 srcdir=${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# The scripts report canonical paths (make check passes e.g. build/..).
+srcdir=$(cd "$srcdir" && pwd) || exit 1
 builddir=${T6_BUILDDIR:-$srcdir}
 t6=$builddir/t6
 steps=40

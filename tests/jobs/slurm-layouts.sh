@@ -12,6 +12,8 @@
 set -u
 
 srcdir=${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# The scripts report canonical paths (make check passes e.g. build/..).
+srcdir=$(cd "$srcdir" && pwd) || exit 1
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/t6-jobs-layout.XXXXXX") || fail "mktemp"

@@ -8,6 +8,8 @@
 set -u
 
 srcdir=${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# The scripts report canonical paths (make check passes e.g. build/..).
+srcdir=$(cd "$srcdir" && pwd) || exit 1
 builddir=${T6_BUILDDIR:-$srcdir}
 data=${T6_DATA:-$srcdir/../shared/data}
 fail() { echo "FAIL: $*" >&2; exit 1; }
