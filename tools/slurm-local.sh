@@ -271,12 +271,12 @@ EOF
 
     "$slurmctld" -f "$dir/slurm.conf" -i 2>>"$dir/log/slurmctld.log" ||
         { show_logs "$dir"; cmd_stop "$dir"; skip "slurmctld would not start here (log above)"; }
-    wait_for 20 "slurmctld" scontrol ping ||
+    wait_for 20 "slurmctld" timeout 5 scontrol ping ||
         { show_logs "$dir"; cmd_stop "$dir"; skip "slurmctld did not answer (log above)"; }
     "$slurmd" -f "$dir/slurm.conf" -N "$node" 2>>"$dir/log/slurmd.log" ||
         { show_logs "$dir"; cmd_stop "$dir"; skip "slurmd would not start here (log above)"; }
     local t=${T6_SLURM_TIMEOUT:-60}
-    node_idle() { sinfo -h -n "$node" -o %t | grep -qx 'idle'; }
+    node_idle() { timeout 5 sinfo -h -n "$node" -o %t | grep -qx idle; }
     if ! wait_for "$t" "node $node to become idle" node_idle; then
         sinfo -N -l >&2
         show_logs "$dir"

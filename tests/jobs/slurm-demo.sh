@@ -59,7 +59,7 @@ export T6_HOME=$srcdir T6_BIN=$t6 T6_DECK=input/demo.cfg T6_GPUS_PER_NODE=0 T6_R
 export T6_EXTRA_SET="train.max_steps=$steps optim.decay_steps=$steps optim.warmup_steps=5 \
 train.eval_interval=20 train.eval_iters=2 train.log_interval=5 output.checkpoint_interval=10"
 submit() {
-    sbatch --parsable --job-name="$1" --nodes=1 --ntasks-per-node=1 --cpus-per-task=1 \
+    timeout 30 sbatch --parsable --job-name="$1" --nodes=1 --ntasks-per-node=1 --cpus-per-task=1 \
         --gpus-per-node=0 --mem=0 --time=10 --output="$work/out/%x-%j.out" \
         "$srcdir/jobs/t6_small_a100.slurm"
 }
@@ -67,14 +67,16 @@ A=$(submit t6-test-a) || fail "sbatch A failed"
 B=$(submit t6-test-b) || fail "sbatch B failed"
 echo "submitted A=$A (undisturbed) and B=$B (preempted twice)"
 
-field() { scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+field() { timeout 20 scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 status_of() { cat "$work/runs/$1/t6.status" 2>/dev/null; }
 
-# wait_until SECONDS WHAT COMMAND...: polls every second, fails on timeout.
+# wait_until SECONDS WHAT COMMAND...: polls every second, fails on timeout or when
+# the whole test has run for 300 s (so a stuck cluster cannot hold up make check).
+deadline=$((SECONDS + 300))
 wait_until() {
     local t=$1 what=$2
     shift 2
-    while [ "$t" -gt 0 ]; do
+    while [ "$t" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do
         "$@" && return 0
         sleep 1
         t=$((t - 1))
@@ -96,10 +98,10 @@ done_state() {
 runB=t6-test-b-$B
 runA=t6-test-a-$A
 wait_until 180 "B to pass step 12" running_past "$runB" 12 0
-scancel --signal=USR1 "$B" || fail "scancel --signal=USR1 $B"
+timeout 20 scancel --signal=USR1 "$B" || fail "scancel --signal=USR1 $B"
 echo "B: sent USR1 to the job step at '$(status_of "$runB")'"
 wait_until 180 "B to be requeued and pass step 24" running_past "$runB" 24 1
-scancel --batch --signal=USR1 "$B" || fail "scancel --batch --signal=USR1 $B"
+timeout 20 scancel --batch --signal=USR1 "$B" || fail "scancel --batch --signal=USR1 $B"
 echo "B: sent USR1 to the batch shell at '$(status_of "$runB")'"
 wait_until 240 "A to end" done_state "$A"
 wait_until 240 "B to end" done_state "$B"

@@ -62,11 +62,11 @@ for s in t6_small_a100 t6_medium_h100 t6_large_h100 t6_xl_h100_multinode; do
     extra=()
     [ "$s" = t6_xl_h100_multinode ] && extra=(--nodes=1)
     jobs[$s]=$(T6_HOME=$srcdir T6_BIN=$work/t6 T6_RUN_ROOT=$work/runs \
-        sbatch --parsable --output="$work/out/%x-%j.out" "${extra[@]}" "$srcdir/jobs/$s.slurm") ||
+        timeout 30 sbatch --parsable --output="$work/out/%x-%j.out" "${extra[@]}" "$srcdir/jobs/$s.slurm") ||
         fail "sbatch rejected jobs/$s.slurm"
 done
 
-field() { scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+field() { timeout 20 scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 all_done() {
     local s
     for s in "${!jobs[@]}"; do

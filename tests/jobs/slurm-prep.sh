@@ -43,10 +43,10 @@ if [ "$rc" -eq 77 ]; then cluster=; exit 77; fi
 
 j=$(T6_HOME=$srcdir T6_PREP_BIN=$builddir/t6-prep T6_PREP_INPUT="$in1 $in2" T6_VOCAB_DIR=$data/gpt2 \
     T6_PREP_OUT=$work/corpus T6_PREP_ARGS="--shard-tokens 100000" \
-    sbatch --parsable --cpus-per-task=1 --mem=0 --time=5 --output="$work/%x-%j.out" \
+    timeout 30 sbatch --parsable --cpus-per-task=1 --mem=0 --time=5 --output="$work/%x-%j.out" \
     "$srcdir/jobs/prep_fineweb_edu.slurm") || fail "sbatch rejected jobs/prep_fineweb_edu.slurm"
 
-field() { scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+field() { timeout 20 scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 t=120
 while :; do
     case "$(field "$j" JobState)" in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL) break ;; esac
