@@ -51,6 +51,12 @@ __device__ __forceinline__ float t6_ld(const float *p) { return *p; }
 __device__ __forceinline__ float t6_ld(const __nv_bfloat16 *p) { return __bfloat162float(*p); }
 __device__ __forceinline__ void t6_st(float *p, float v) { *p = v; }
 __device__ __forceinline__ void t6_st(__nv_bfloat16 *p, float v) { *p = __float2bfloat16(v); }
+/* two consecutive elements; p must be aligned to 2 elements */
+__device__ __forceinline__ void t6_st2(float *p, float a, float b) { *(float2 *)p = make_float2(a, b); }
+__device__ __forceinline__ void t6_st2(__nv_bfloat16 *p, float a, float b)
+{
+    *(__nv_bfloat162 *)p = __floats2bfloat162_rn(a, b);
+}
 __device__ __forceinline__ float t6_cvt(float v) { return v; }
 __device__ __forceinline__ float t6_cvt(__nv_bfloat16 v) { return __bfloat162float(v); }
 

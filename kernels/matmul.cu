@@ -4,11 +4,17 @@
  * activations out, and the weight gradient written straight into the fp32 gradient
  * buffer with beta = 1 (accumulation over micro-steps costs no extra pass). fp32
  * precision: everything float with plain fp32 compute (no TF32), for the parity tests.
- * Algorithms from the heuristic are cached per shape, since the model calls the same
- * dozen shapes every step. */
+ * Algorithms are chosen once per shape and cached, since the model calls the same
+ * dozen shapes every step: the heuristic's top candidates are timed on the real inputs
+ * (into a scratch output, so no result is disturbed) and the fastest kept;
+ * T6_CUBLASLT_AUTOTUNE=0 keeps the heuristic's first choice. When the benchmark's
+ * profiler is active every GEMM is timed per shape (t6_cuda_matmul_prof_report). */
 #include "cuda_common.cuh"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "profile.h"
 
 #define LT_WORKSPACE (32u << 20)
 #define LT_CACHE 128
@@ -21,7 +27,15 @@ typedef struct {
     cublasLtMatmulDesc_t op;
     cublasLtMatrixLayout_t la, lb, lc;
     cublasLtMatmulAlgo_t algo;
+    double prof_ms;       /* GPU time while profiling */
+    long prof_calls;
 } lt_plan;
+
+#define LT_CANDIDATES 8
+#define PROF_RING 4096
+static struct { cudaEvent_t a, b; int plan; } g_ring[PROF_RING];
+static int g_ring_used = 0, g_ring_init = 0;
+static lt_plan *g_ring_plans = NULL;      /* plan array the ring indexes (one backend) */
 
 typedef struct {
     lt_plan plans[LT_CACHE];
@@ -58,6 +72,81 @@ void t6_cuda_matmul_destroy(t6_backend *be)
     if (im->lt) CUBLAS_CHECK(cublasLtDestroy(im->lt));
 }
 
+static void prof_flush(void)
+{
+    if (!g_ring_used) return;
+    CUDA_CHECK(cudaEventSynchronize(g_ring[g_ring_used - 1].b));
+    for (int i = 0; i < g_ring_used; i++) {
+        float ms = 0.0f;
+        CUDA_CHECK(cudaEventElapsedTime(&ms, g_ring[i].a, g_ring[i].b));
+        g_ring_plans[g_ring[i].plan].prof_ms += ms;
+        g_ring_plans[g_ring[i].plan].prof_calls++;
+    }
+    g_ring_used = 0;
+}
+
+static int autotune_enabled(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("T6_CUBLASLT_AUTOTUNE");
+        on = !(e && e[0] == '0');
+    }
+    return on;
+}
+
+/* Times each candidate (1 warm-up + 3 runs, beta = 0 into a scratch D) and returns the
+ * index of the fastest; candidates that fail to run are skipped. */
+static int autotune(t6_backend *be, lt_plan *p, const cublasLtMatmulHeuristicResult_t *res, int nres,
+                    const void *A, const void *B, size_t dbytes)
+{
+    t6_cuda_impl *im = cu_impl(be);
+    void *D = NULL;
+    CUDA_CHECK(cudaMallocAsync(&D, dbytes, im->stream));
+    cudaEvent_t e0, e1;
+    CUDA_CHECK(cudaEventCreate(&e0));
+    CUDA_CHECK(cudaEventCreate(&e1));
+    float alpha = 1.0f, beta = 0.0f, best_ms = 1e30f;
+    int best = 0;
+    for (int r = 0; r < nres; r++) {
+        if (cublasLtMatmul(im->lt, p->op, &alpha, A, p->la, B, p->lb, &beta, D, p->lc, D, p->lc, &res[r].algo,
+                           im->lt_workspace, im->lt_workspace_bytes, im->stream) != CUBLAS_STATUS_SUCCESS)
+            continue;
+        CUDA_CHECK(cudaEventRecord(e0, im->stream));
+        for (int it = 0; it < 3; it++)
+            CUBLAS_CHECK(cublasLtMatmul(im->lt, p->op, &alpha, A, p->la, B, p->lb, &beta, D, p->lc, D, p->lc,
+                                        &res[r].algo, im->lt_workspace, im->lt_workspace_bytes, im->stream));
+        CUDA_CHECK(cudaEventRecord(e1, im->stream));
+        CUDA_CHECK(cudaEventSynchronize(e1));
+        float ms = 0.0f;
+        CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+        if (ms < best_ms) { best_ms = ms; best = r; }
+    }
+    CUDA_CHECK(cudaEventDestroy(e0));
+    CUDA_CHECK(cudaEventDestroy(e1));
+    CUDA_CHECK(cudaFreeAsync(D, im->stream));
+    return best;
+}
+
+extern "C" void t6_cuda_matmul_prof_report(t6_backend *be, FILE *f, int steps)
+{
+    lt_cache *c = cache_of(be);
+    if (!c) return;
+    if (g_ring_plans == c->plans) prof_flush();
+    if (steps < 1) steps = 1;
+    fprintf(f, "  GEMM shapes (column-major m x n x k, cuBLASLt):\n");
+    for (int i = 0; i < c->n_plans; i++) {
+        lt_plan *p = &c->plans[i];
+        if (!p->prof_calls) continue;
+        double flop = 2.0 * p->m * p->n * p->k * (double)p->prof_calls;
+        fprintf(f, "    m=%6d n=%6d k=%6d op%c%c out=%s beta=%d  %8.3f ms/step %4ld calls/step %6.1f TFLOP/s\n",
+                p->m, p->n, p->k, p->ta ? 'T' : 'N', p->tb ? 'T' : 'N', p->cd == CUDA_R_32F ? "f32" : "bf16",
+                p->beta_nonzero, p->prof_ms / steps, p->prof_calls / steps, flop / (p->prof_ms * 1e-3) / 1e12);
+        p->prof_ms = 0.0;
+        p->prof_calls = 0;
+    }
+}
+
 /* Column-major D(m x n, ldc) = alpha op(A) op(B) + beta D. */
 static void lt_gemm(t6_backend *be, int ta, int tb, int m, int n, int k,
                     const void *A, int lda, const void *B, int ldb, void *D, int ldc,
@@ -78,6 +167,7 @@ static void lt_gemm(t6_backend *be, int ta, int tb, int m, int n, int k,
     }
     if (!p) {
         if (c->n_plans == LT_CACHE) {
+            if (g_ring_plans == c->plans) prof_flush();
             /* evict everything: shapes changed wholesale (tests with many sizes) */
             for (int j = 0; j < c->n_plans; j++) {
                 cublasLtMatmulDescDestroy(c->plans[j].op);
@@ -103,21 +193,42 @@ static void lt_gemm(t6_backend *be, int ta, int tb, int m, int n, int k,
         size_t ws = im->lt_workspace_bytes;
         CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                           &ws, sizeof ws));
-        cublasLtMatmulHeuristicResult_t res;
+        cublasLtMatmulHeuristicResult_t res[LT_CANDIDATES];
         int nres = 0;
-        CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(im->lt, p->op, p->la, p->lb, p->lc, p->lc, pref, 1,
-                                                    &res, &nres));
+        int want = autotune_enabled() && ab == CUDA_R_16BF ? LT_CANDIDATES : 1;
+        CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(im->lt, p->op, p->la, p->lb, p->lc, p->lc, pref, want,
+                                                    res, &nres));
         cublasLtMatmulPreferenceDestroy(pref);
         if (nres == 0)
             t6_fatal("cuBLASLt has no algorithm for m=%d n=%d k=%d (ta=%d tb=%d lda=%d ldb=%d ldc=%d)",
                      m, n, k, ta, tb, lda, ldb, ldc);
-        p->algo = res.algo;
+        int pick = 0;
+        if (nres > 1) {
+            size_t esz = cd == CUDA_R_32F ? 4 : 2;
+            pick = autotune(be, p, res, nres, A, B, (size_t)ldc * n * esz);
+        }
+        p->algo = res[pick].algo;
         p->used = 1;
         c->n_plans++;
     }
     float alpha = 1.0f;
+    int prof = t6_cuda_prof_active();
+    if (prof) {
+        if (!g_ring_init) {
+            for (int i = 0; i < PROF_RING; i++) {
+                CUDA_CHECK(cudaEventCreate(&g_ring[i].a));
+                CUDA_CHECK(cudaEventCreate(&g_ring[i].b));
+            }
+            g_ring_init = 1;
+        }
+        if (g_ring_plans != c->plans) { prof_flush(); g_ring_plans = c->plans; }
+        if (g_ring_used == PROF_RING) prof_flush();
+        g_ring[g_ring_used].plan = (int)(p - c->plans);
+        CUDA_CHECK(cudaEventRecord(g_ring[g_ring_used].a, im->stream));
+    }
     CUBLAS_CHECK(cublasLtMatmul(im->lt, p->op, &alpha, A, p->la, B, p->lb, &beta, D, p->lc, D, p->lc,
                                 &p->algo, im->lt_workspace, im->lt_workspace_bytes, im->stream));
+    if (prof) CUDA_CHECK(cudaEventRecord(g_ring[g_ring_used++].b, im->stream));
 }
 
 void t6_cuda_matmul_fwd(t6_backend *be, void *out, const void *inp, const void *w,

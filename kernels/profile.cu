@@ -103,6 +103,8 @@ extern "C" void t6_cuda_prof_enable(t6_backend *be)
     g_be = be;
 }
 
+extern "C" int t6_cuda_prof_active(void) { return g_active; }
+
 extern "C" void t6_cuda_prof_reset(void)
 {
     prof_flush();
@@ -128,6 +130,7 @@ extern "C" void t6_cuda_prof_report(FILE *f, int steps)
         g_ms[best] = -1.0;     /* printed */
     }
     fprintf(f, "  %-20s %10.3f\n", "total (GPU)", tot / steps);
+    if (g_be) t6_cuda_matmul_prof_report(g_be, f, steps);
     for (int i = 0; i < PROF_OPS; i++) { g_ms[i] = 0.0; g_calls[i] = 0; }
 }
 
