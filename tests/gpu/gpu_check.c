@@ -430,7 +430,8 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_elementwise(&c, 1001);
     t_elementwise(&c, 8008); /* the bf16 vector path (n % 8 == 0) */
     t_cross_entropy(&c, 13, 1003);
-    t_cross_entropy(&c, 7, 50304);
+    t_cross_entropy(&c, 7, 50304);  /* the bf16 vector path */
+    t_cross_entropy(&c, 5, 1000);
     t_optim(&c);
 }
 
