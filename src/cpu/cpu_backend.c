@@ -4,7 +4,9 @@
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "cpu_ops.h"
@@ -60,7 +62,7 @@ void t6_cpu_swiglu_fwd(t6_backend *be, void *out_, const void *h1_, const void *
 {
     float *out = out_;
     const float *h1 = h1_, *h2 = h2_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= T6_CPU_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float a = h1[i];
         float silu = a / (1.0f + expf(-a));
@@ -73,7 +75,7 @@ void t6_cpu_swiglu_bwd(t6_backend *be, void *dh1_, void *dh2_, const void *dout_
 {
     float *dh1 = dh1_, *dh2 = dh2_;
     const float *dout = dout_, *h1 = h1_, *h2 = h2_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= T6_CPU_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float a = h1[i];
         float sig = 1.0f / (1.0f + expf(-a));
@@ -90,11 +92,32 @@ void t6_cpu_add_inplace(t6_backend *be, void *x_, const void *y_, size_t n)
 {
     float *x = x_;
     const float *y = y_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= T6_CPU_PAR_MIN)
     for (size_t i = 0; i < n; i++) x[i] += y[i];
 }
 
 /* ---- construction ---- */
+
+#ifdef T6_HAVE_BLAS
+/* OpenBLAS picks its kernels at load time from the CPU model; a model newer than the
+ * library (e.g. Emerald Rapids with Debian 12's 0.3.21) gets the generic SSE3
+ * "Prescott" kernels, 5-10x slower than the AVX-512 ones (bench/cpu/RESULTS.md). The
+ * choice is made before main, so all we can do is say how to fix it. */
+static void warn_generic_openblas(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    static int warned = 0;   /* once per process */
+    if (warned || getenv("OPENBLAS_CORETYPE")) return;
+    const char *core = openblas_get_corename();
+    if (!core || strcasecmp(core, "prescott") != 0) return;
+    const char *fix = __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
+    if (!fix) return;
+    warned = 1;
+    fprintf(stderr, "%s: warning: OpenBLAS does not recognize this CPU and uses its slow generic kernels\n"
+            "  hint: export OPENBLAS_CORETYPE=%s before starting the program\n", t6_progname(), fix);
+#endif
+}
+#endif
 
 static const t6_ops cpu_ops = {
     .alloc = cpu_alloc,
@@ -150,6 +173,7 @@ t6_backend *t6_cpu_backend_create(const t6_backend_config *cfg)
      * single-threaded inside our fixed OpenMP tiling (cpu_matmul.c). */
     impl->blas_threaded = mm && strcmp(mm, "blas-threaded") == 0;
     openblas_set_num_threads(impl->blas_threaded ? omp_get_max_threads() : 1);
+    warn_generic_openblas();
 #else
     impl->use_blas = 0;
 #endif

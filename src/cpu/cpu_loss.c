@@ -12,7 +12,7 @@ void t6_cpu_cross_entropy(t6_backend *be, float *losses, void *logits_, const in
 {
     float *logits = logits_;
     int bad = -1;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * V >= T6_CPU_PAR_MIN)
     for (int n = 0; n < N; n++) {
         float *z = logits + (size_t)n * V;
         const int tgt = targets[n];

@@ -16,74 +16,90 @@
 #endif
 
 /* Tile sizes of the blocked path: a 64x64 output tile of fp32 (16 KiB) plus the packed
- * A (KB x MB) and B (KB x NB) panels (64 KiB each) stay in L2; the 4x8 micro-tile of
- * accumulators stays in registers. */
-enum { MB = 64, NB = 64, KB = 256, MR = 4, NR = 8 };
+ * A (KB x MB) and B (KB x NB) panels (64 KiB each) stay in L2; the 4x16 micro-tile of
+ * accumulators (one AVX-512 register per row) stays in registers. */
+enum { MB = 64, NB = 64, KB = 256, MR = 4, NR = 16 };
+
+/* Below ~4M multiply-adds waking a second thread costs more than it saves (and much
+ * more on a loaded machine). The tiling never depends on this: only who runs the tiles. */
+#define PARALLEL_WORTH(M, Nn, K) ((double)(M) * (double)(Nn) * (double)(K) >= 4.0e6)
+
+/* One MB x NB output tile, all of K: packs panels of A and B, then runs the register
+ * micro-kernel. Every Ct element accumulates k = 0..K-1 in increasing order. Compiled
+ * for several instruction sets (chosen at load time by the CPU); the choice may change
+ * rounding between MACHINES (FMA contraction) but never between runs or thread counts. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#endif
+static void gemm_tile(int m0, int n0, int mb, int nb, int K, const float *A, long a_rs, long a_cs,
+                      const float *B, long b_rs, long b_cs, float *Ap, float *Bp, float *Ct)
+{
+    memset(Ct, 0, sizeof(float) * MB * NB);
+    for (int k0 = 0; k0 < K; k0 += KB) {
+        const int kb = K - k0 < KB ? K - k0 : KB;
+        /* pack A as Ap[kk][i] (zero rows beyond mb) */
+        if (mb < MB) memset(Ap, 0, sizeof(float) * KB * MB);
+        if (a_cs == 1) {
+            for (int i = 0; i < mb; i++) {
+                const float *src = A + (long)(m0 + i) * a_rs + k0;
+                for (int kk = 0; kk < kb; kk++) Ap[kk * MB + i] = src[kk];
+            }
+        } else {
+            for (int kk = 0; kk < kb; kk++) {
+                const float *src = A + (long)(k0 + kk) * a_cs + (long)m0 * a_rs;
+                for (int i = 0; i < mb; i++) Ap[kk * MB + i] = src[(long)i * a_rs];
+            }
+        }
+        /* pack B as Bp[kk][j] (zero columns beyond nb) */
+        if (nb < NB) memset(Bp, 0, sizeof(float) * KB * NB);
+        if (b_cs == 1) {
+            for (int kk = 0; kk < kb; kk++)
+                memcpy(Bp + kk * NB, B + (long)(k0 + kk) * b_rs + n0, sizeof(float) * nb);
+        } else {
+            for (int j = 0; j < nb; j++) {
+                const float *src = B + (long)(n0 + j) * b_cs + (long)k0 * b_rs;
+                for (int kk = 0; kk < kb; kk++) Bp[kk * NB + j] = src[(long)kk * b_rs];
+            }
+        }
+        /* micro-kernel: an MR x NR block of accumulators in registers */
+        for (int i0 = 0; i0 < mb; i0 += MR) {
+            for (int j0 = 0; j0 < nb; j0 += NR) {
+                float acc[MR][NR];
+                for (int r = 0; r < MR; r++)
+                    for (int j = 0; j < NR; j++) acc[r][j] = Ct[(i0 + r) * NB + j0 + j];
+                for (int kk = 0; kk < kb; kk++) {
+                    const float *bp = Bp + kk * NB + j0;
+                    const float *ap = Ap + kk * MB + i0;
+                    for (int r = 0; r < MR; r++) {
+                        const float a = ap[r];
+                        for (int j = 0; j < NR; j++) acc[r][j] += a * bp[j];
+                    }
+                }
+                for (int r = 0; r < MR; r++)
+                    for (int j = 0; j < NR; j++) Ct[(i0 + r) * NB + j0 + j] = acc[r][j];
+            }
+        }
+    }
+}
 
 void t6_cpu_gemm_blocked(int M, int Nn, int K, const float *A, long a_rs, long a_cs,
                          const float *B, long b_rs, long b_cs, float *Cm, long ldc, int accumulate)
 {
     const int tiles_m = (M + MB - 1) / MB, tiles_n = (Nn + NB - 1) / NB;
     const long n_tiles = (long)tiles_m * tiles_n;
-#pragma omp parallel
+#pragma omp parallel if (n_tiles > 1 && PARALLEL_WORTH(M, Nn, K))
     {
         float *Ap = NULL, *Bp = NULL, *Ct = NULL;
         T6_CHECK(posix_memalign((void **)&Ap, 64, sizeof(float) * KB * MB) == 0 &&
                  posix_memalign((void **)&Bp, 64, sizeof(float) * KB * NB) == 0 &&
                  posix_memalign((void **)&Ct, 64, sizeof(float) * MB * NB) == 0,
                  NULL, "out of memory in the blocked matmul");
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (long tile = 0; tile < n_tiles; tile++) {
             const int m0 = (int)(tile / tiles_n) * MB, n0 = (int)(tile % tiles_n) * NB;
             const int mb = M - m0 < MB ? M - m0 : MB;
             const int nb = Nn - n0 < NB ? Nn - n0 : NB;
-            memset(Ct, 0, sizeof(float) * MB * NB);
-            for (int k0 = 0; k0 < K; k0 += KB) {
-                const int kb = K - k0 < KB ? K - k0 : KB;
-                /* pack A as Ap[kk][i] (zero rows beyond mb) */
-                if (mb < MB) memset(Ap, 0, sizeof(float) * KB * MB);
-                if (a_cs == 1) {
-                    for (int i = 0; i < mb; i++) {
-                        const float *src = A + (long)(m0 + i) * a_rs + k0;
-                        for (int kk = 0; kk < kb; kk++) Ap[kk * MB + i] = src[kk];
-                    }
-                } else {
-                    for (int kk = 0; kk < kb; kk++) {
-                        const float *src = A + (long)(k0 + kk) * a_cs + (long)m0 * a_rs;
-                        for (int i = 0; i < mb; i++) Ap[kk * MB + i] = src[(long)i * a_rs];
-                    }
-                }
-                /* pack B as Bp[kk][j] (zero columns beyond nb) */
-                if (nb < NB) memset(Bp, 0, sizeof(float) * KB * NB);
-                if (b_cs == 1) {
-                    for (int kk = 0; kk < kb; kk++)
-                        memcpy(Bp + kk * NB, B + (long)(k0 + kk) * b_rs + n0, sizeof(float) * nb);
-                } else {
-                    for (int j = 0; j < nb; j++) {
-                        const float *src = B + (long)(n0 + j) * b_cs + (long)k0 * b_rs;
-                        for (int kk = 0; kk < kb; kk++) Bp[kk * NB + j] = src[(long)kk * b_rs];
-                    }
-                }
-                /* micro-kernel: each Ct element accumulates k in increasing order */
-                for (int i0 = 0; i0 < mb; i0 += MR) {
-                    for (int j0 = 0; j0 < nb; j0 += NR) {
-                        float acc[MR][NR];
-                        for (int r = 0; r < MR; r++)
-                            for (int j = 0; j < NR; j++) acc[r][j] = Ct[(i0 + r) * NB + j0 + j];
-                        for (int kk = 0; kk < kb; kk++) {
-                            const float *bp = Bp + kk * NB + j0;
-                            const float *ap = Ap + kk * MB + i0;
-                            for (int r = 0; r < MR; r++) {
-                                const float a = ap[r];
-#pragma omp simd
-                                for (int j = 0; j < NR; j++) acc[r][j] += a * bp[j];
-                            }
-                        }
-                        for (int r = 0; r < MR; r++)
-                            for (int j = 0; j < NR; j++) Ct[(i0 + r) * NB + j0 + j] = acc[r][j];
-                    }
-                }
-            }
+            gemm_tile(m0, n0, mb, nb, K, A, a_rs, a_cs, B, b_rs, b_cs, Ap, Bp, Ct);
             for (int i = 0; i < mb; i++) {
                 float *dst = Cm + (long)(m0 + i) * ldc + n0;
                 const float *src = Ct + i * NB;
@@ -131,7 +147,7 @@ static void blas_gemm(t6_backend *be, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, in
     }
     const int tiles_m = (M + BLAS_TM - 1) / BLAS_TM, tiles_n = (Nn + BLAS_TN - 1) / BLAS_TN;
     const int n_tiles = tiles_m * tiles_n;
-#pragma omp parallel for schedule(dynamic, 1) if (n_tiles > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n_tiles > 1 && PARALLEL_WORTH(M, Nn, K))
     for (int tile = 0; tile < n_tiles; tile++) {
         const int m0 = (tile / tiles_n) * BLAS_TM, n0 = (tile % tiles_n) * BLAS_TN;
         const int mb = M - m0 < BLAS_TM ? M - m0 : BLAS_TM;

@@ -14,7 +14,7 @@ void t6_cpu_embed_fwd(t6_backend *be, void *out_, const void *wte_, const int32_
 {
     float *out = out_;
     const float *wte = wte_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * d >= T6_CPU_PAR_MIN)
     for (int n = 0; n < N; n++)
         memcpy(out + (size_t)n * d, wte + (size_t)tokens[n] * d, sizeof(float) * d);
 }
@@ -26,7 +26,7 @@ void t6_cpu_embed_bwd(t6_backend *be, float *dwte, const void *dout_, const int3
     const float *dout = dout_;
     enum { CHUNK = 16 };
     const int n_chunks = (d + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * d >= T6_CPU_PAR_MIN)
     for (int ch = 0; ch < n_chunks; ch++) {
         const int j0 = ch * CHUNK, j1 = j0 + CHUNK < d ? j0 + CHUNK : d;
         for (int n = 0; n < N; n++) {
@@ -43,7 +43,7 @@ void t6_cpu_rmsnorm_fwd(t6_backend *be, void *out_, float *rstd, const void *inp
 {
     float *out = out_;
     const float *inp = inp_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * d >= T6_CPU_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * d;
         float *y = out + (size_t)n * d;
@@ -61,7 +61,7 @@ void t6_cpu_rmsnorm_bwd(t6_backend *be, void *dinp_, const void *dout_, const vo
 {
     float *dinp = dinp_;
     const float *dout = dout_, *inp = inp_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * d >= T6_CPU_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * d, *dy = dout + (size_t)n * d;
         float *dx = dinp + (size_t)n * d;
@@ -101,7 +101,7 @@ static void rope_apply(void *x_, int B, int T, int rows, int dh, double base, fl
     const int half = dh / 2;
     float *tab = rope_table(T, dh, base);
     const long n_vec = (long)B * T * rows;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n_vec * dh >= T6_CPU_PAR_MIN)
     for (long v = 0; v < n_vec; v++) {
         const int t = (int)((v / rows) % T);
         const float *cs = tab + (size_t)t * 2 * half, *sn = cs + half;

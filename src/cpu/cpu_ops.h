@@ -13,6 +13,10 @@
 
 #include "backend.h"
 
+/* Elementwise loops shorter than this run on one thread (a parallel region costs a few
+ * microseconds; the split never changes what each element computes). */
+#define T6_CPU_PAR_MIN 32768
+
 /* Private state of the CPU backend. */
 typedef struct {
     int threads;        /* OpenMP threads used by the ops (0: OpenMP default) */

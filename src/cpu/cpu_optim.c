@@ -11,7 +11,7 @@ void t6_cpu_adamw(t6_backend *be, float *param, void *compute, const float *grad
 {
     const float bc1 = 1.0f - powf(beta1, (float)step);
     const float bc2 = 1.0f - powf(beta2, (float)step);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= T6_CPU_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         const float g = grad[i] * grad_scale;
         const float mi = beta1 * m[i] + (1.0f - beta1) * g;
@@ -50,6 +50,6 @@ double t6_cpu_sum_squares(t6_backend *be, const float *x, size_t n)
 
 void t6_cpu_scale(t6_backend *be, float *x, float s, size_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= T6_CPU_PAR_MIN)
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }

@@ -8,7 +8,7 @@ void t6_cpu_tpa_product_fwd(t6_backend *be, void *out_, const void *A_, const vo
     float *out = out_;
     const float *A = A_, *Bf = Bf_;
     const float rr = (float)R;   /* divide (not multiply by 1/R), as the reference's div_ */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * h * dh * R >= T6_CPU_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *a = A + (size_t)n * h * R, *b = Bf + (size_t)n * R * dh;
         float *o = out + (size_t)n * h * dh;
@@ -32,7 +32,7 @@ void t6_cpu_tpa_product_bwd(t6_backend *be, void *dA_, void *dBf_, const void *d
     float *dA = dA_, *dBf = dBf_;
     const float *dout = dout_, *A = A_, *Bf = Bf_;
     const float rr = (float)R;   /* divide (not multiply by 1/R), as the reference's div_ */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * h * dh * R >= T6_CPU_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *a = A + (size_t)n * h * R, *b = Bf + (size_t)n * R * dh;
         const float *g = dout + (size_t)n * h * dh;

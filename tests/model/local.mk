@@ -1,6 +1,6 @@
 # tests/model/local.mk -- tests of the model and the CPU backend (see tests/local.mk).
 T6_MODEL_TEST_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
-EXTRA_DIST += tests/model/tmodel.h
+EXTRA_DIST += tests/model/tmodel.h bench/cpu/RESULTS.md
 
 check_PROGRAMS += tests/model/gradcheck
 tests_model_gradcheck_SOURCES = tests/model/gradcheck.c tests/model/tmodel.h
@@ -21,3 +21,15 @@ check_PROGRAMS += tests/model/threads
 tests_model_threads_SOURCES = tests/model/threads.c tests/model/tmodel.h
 tests_model_threads_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/threads
+
+# The CPU benchmark (bench/cpu/): compiled with the tests (so it keeps building) but
+# never run by make check; `make bench-cpu` builds it alone.
+check_PROGRAMS += bench/cpu/bench_cpu
+bench_cpu_bench_cpu_SOURCES = bench/cpu/bench_cpu.c
+bench_cpu_bench_cpu_LDADD = $(T6_MODEL_TEST_LDADD)
+.PHONY: bench-cpu
+bench-cpu: bench/cpu/bench_cpu
+check_PROGRAMS += bench/cpu/bench_matmul
+bench_cpu_bench_matmul_SOURCES = bench/cpu/bench_matmul.c
+bench_cpu_bench_matmul_LDADD = $(T6_MODEL_TEST_LDADD)
+bench-cpu: bench/cpu/bench_matmul
