@@ -40,6 +40,8 @@ static lt_plan *g_ring_plans = NULL;      /* plan array the ring indexes (one ba
 typedef struct {
     lt_plan plans[LT_CACHE];
     int n_plans;
+    void *pad[3];          /* padded copies of A, B, D (see gemm below) */
+    size_t pad_bytes[3];
 } lt_cache;
 
 static lt_cache *cache_of(t6_backend *be) { return (lt_cache *)cu_impl(be)->lt_cache; }
@@ -65,6 +67,8 @@ void t6_cuda_matmul_destroy(t6_backend *be)
             cublasLtMatrixLayoutDestroy(p->lb);
             cublasLtMatrixLayoutDestroy(p->lc);
         }
+        for (int j = 0; j < 3; j++)
+            if (c->pad[j]) CUDA_CHECK(cudaFree(c->pad[j]));
         free(c);
         im->lt_cache = NULL;
     }
@@ -231,12 +235,67 @@ static void lt_gemm(t6_backend *be, int ta, int tb, int m, int n, int k,
     if (prof) CUDA_CHECK(cudaEventRecord(g_ring[g_ring_used++].b, im->stream));
 }
 
+/* cuBLASLt's fast kernels need 16-byte aligned pointers and leading dimensions; the
+ * model has dimensions that are not (SwiGLU hidden 2730 at d = 1024, TPA A-factor
+ * widths h*R such as 204 or 68), and those GEMMs ran at a third of the speed. Such an
+ * operand is copied into a buffer with the leading dimension rounded up to 16 bytes
+ * (cudaMemcpy2DAsync), and a padded output is copied back: a few tens of microseconds
+ * of copying against hundreds saved. */
+static int misaligned(const void *p, int ld, size_t esz) { return ((uintptr_t)p & 15) || ((size_t)ld * esz) % 16; }
+
+static void *pad_buf(t6_backend *be, int slot, size_t bytes)
+{
+    lt_cache *c = cache_of(be);
+    if (bytes > c->pad_bytes[slot]) {
+        if (c->pad[slot]) CUDA_CHECK(cudaFree(c->pad[slot]));    /* synchronising: earlier users done */
+        CUDA_CHECK(cudaMalloc(&c->pad[slot], bytes));
+        c->pad_bytes[slot] = bytes;
+    }
+    return c->pad[slot];
+}
+
+static void gemm(t6_backend *be, int ta, int tb, int m, int n, int k, const void *A, int lda, const void *B, int ldb,
+                 void *D, int ldc, cudaDataType_t ab, cudaDataType_t cd, float beta)
+{
+    if (m <= 0 || n <= 0) return;
+    cudaStream_t st = cu_stream(be);
+    size_t ea = ab == CUDA_R_16BF ? 2 : 4, ec = cd == CUDA_R_16BF ? 2 : 4;
+    if (misaligned(A, lda, ea)) {
+        int rows = ta ? k : m, cols = ta ? m : k, l2 = (int)(((size_t)rows * ea + 15) / 16 * 16 / ea);
+        void *P = pad_buf(be, 0, (size_t)l2 * cols * ea);
+        CUDA_CHECK(cudaMemcpy2DAsync(P, (size_t)l2 * ea, A, (size_t)lda * ea, (size_t)rows * ea, cols,
+                                     cudaMemcpyDeviceToDevice, st));
+        A = P;
+        lda = l2;
+    }
+    if (misaligned(B, ldb, ea)) {
+        int rows = tb ? n : k, cols = tb ? k : n, l2 = (int)(((size_t)rows * ea + 15) / 16 * 16 / ea);
+        void *P = pad_buf(be, 1, (size_t)l2 * cols * ea);
+        CUDA_CHECK(cudaMemcpy2DAsync(P, (size_t)l2 * ea, B, (size_t)ldb * ea, (size_t)rows * ea, cols,
+                                     cudaMemcpyDeviceToDevice, st));
+        B = P;
+        ldb = l2;
+    }
+    if (!misaligned(D, ldc, ec)) {
+        lt_gemm(be, ta, tb, m, n, k, A, lda, B, ldb, D, ldc, ab, cd, beta);
+        return;
+    }
+    int l2 = (int)(((size_t)m * ec + 15) / 16 * 16 / ec);
+    void *P = pad_buf(be, 2, (size_t)l2 * n * ec);
+    if (beta != 0.0f)
+        CUDA_CHECK(cudaMemcpy2DAsync(P, (size_t)l2 * ec, D, (size_t)ldc * ec, (size_t)m * ec, n,
+                                     cudaMemcpyDeviceToDevice, st));
+    lt_gemm(be, ta, tb, m, n, k, A, lda, B, ldb, P, l2, ab, cd, beta);
+    CUDA_CHECK(cudaMemcpy2DAsync(D, (size_t)ldc * ec, P, (size_t)l2 * ec, (size_t)m * ec, n,
+                                 cudaMemcpyDeviceToDevice, st));
+}
+
 void t6_cuda_matmul_fwd(t6_backend *be, void *out, const void *inp, const void *w,
                         int N, int C, int OC, int accumulate)
 {
     cudaDataType_t t = cu_bf16(be) ? CUDA_R_16BF : CUDA_R_32F;
     /* out^T (OC x N) = w (col-major C x OC, op T) * inp^T (C x N) */
-    lt_gemm(be, 1, 0, OC, N, C, w, C, inp, C, out, OC, t, t, accumulate ? 1.0f : 0.0f);
+    gemm(be, 1, 0, OC, N, C, w, C, inp, C, out, OC, t, t, accumulate ? 1.0f : 0.0f);
 }
 
 void t6_cuda_matmul_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp,
@@ -244,7 +303,7 @@ void t6_cuda_matmul_bwd(t6_backend *be, void *dinp, float *dw, const void *dout,
 {
     cudaDataType_t t = cu_bf16(be) ? CUDA_R_16BF : CUDA_R_32F;
     if (dinp) /* dinp^T (C x N) = w^T (C x OC) * dout^T (OC x N) */
-        lt_gemm(be, 0, 0, C, N, OC, w, C, dout, OC, dinp, C, t, t, accumulate_dinp ? 1.0f : 0.0f);
+        gemm(be, 0, 0, C, N, OC, w, C, dout, OC, dinp, C, t, t, accumulate_dinp ? 1.0f : 0.0f);
     if (dw)   /* dw^T (C x OC) += inp^T (C x N) * dout (N x OC) */
-        lt_gemm(be, 0, 1, C, OC, N, inp, C, dout, OC, dw, C, t, CUDA_R_32F, 1.0f);
+        gemm(be, 0, 1, C, OC, N, inp, C, dout, OC, dw, C, t, CUDA_R_32F, 1.0f);
 }
