@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "ckpt.h"     /* t6_mkdir_p */
 #include "corpus.h"
 #include "util.h"
 
@@ -61,21 +61,6 @@ static uint64_t hash3(uint64_t seed, uint64_t stream, uint64_t k)
 static uint64_t below(uint64_t h, uint64_t n) { return h % n; }
 
 /* ---- files ---- */
-static void mkdir_p(const char *path)
-{
-    char *p = t6_strdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = '\0';
-            mkdir(p, 0777);
-            *s = '/';
-        }
-    }
-    if (mkdir(p, 0777) != 0 && errno != EEXIST)
-        t6_fatal_hint("check output.run_dir and its permissions", "cannot create directory '%s': %s", p, strerror(errno));
-    free(p);
-}
-
 static void add_shard(split *sp, const char *path, const char *key)
 {
     sp->s = t6_realloc(sp->s, (size_t)(sp->n + 1) * sizeof *sp->s);
@@ -99,7 +84,7 @@ static void resolve_entry(split *sp, const char *entry, const char *key, const t
         snprintf(path, sizeof path, "%s/demo_%s.h5", dir, which);
         if (dist->rank == 0 && access(path, R_OK) != 0) {
             char err[512];
-            mkdir_p(dir);
+            t6_mkdir_p(dir);
             if (t6_demo_corpus_write(path, which, err, sizeof err) != 0)
                 t6_fatal("%s = \"%s\": cannot write the demo corpus '%s': %s", key, entry, path, err);
         }

@@ -403,7 +403,7 @@ static int run_train(t6_run *r)
     if (r->last_ckpt_step != r->step) save_checkpoint(r);   /* e.g. resumed at max_steps */
     if (r->dist.rank == 0) {
         t6_metrics_flush(r->metrics);
-        if (stopped) {
+        if (stopped && r->step < tc->max_steps) {
             printf("stopped by signal at step %ld (checkpoint written); resume with the same deck\n", r->step);
             status_set("stopped", r->step, 1);
         } else {
