@@ -684,10 +684,9 @@ static int encode_ordinary(t6_bpe_state *s, const char *text, size_t n, t6_tokve
                         : pcre2_match(b->re, (PCRE2_SPTR)text, n, at, PCRE2_NO_UTF_CHECK, s->md, s->mctx);
         size_t ms, me;
         if (rc < 0) {
-            /* Every character matches one alternative, so this only happens on a
-             * PCRE2 resource error; fall back to one piece per character run. */
-            ms = at;
-            me = n;
+            /* Every character matches one alternative, so this is a PCRE2 resource
+             * error (e.g. JIT stack): report it rather than emit wrong tokens. */
+            return -2;
         } else {
             ms = ov[0];
             me = ov[1];
@@ -712,7 +711,7 @@ int t6_bpe_encode(t6_bpe_state *s, const char *text, size_t n, int allow_special
     for (;;) {
         const char *hit = n - at >= el ? memmem(text + at, n - at, EOT_TEXT, el) : NULL;
         size_t stop = hit ? (size_t)(hit - text) : n;
-        encode_ordinary(s, text + at, stop - at, out);
+        if (encode_ordinary(s, text + at, stop - at, out) != 0) return -2;
         if (!hit) break;
         t6_tokvec_reserve(out, 1);
         out->v[out->n++] = (uint32_t)s->b->eot;

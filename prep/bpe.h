@@ -43,7 +43,8 @@ void t6_bpe_state_set_cache(t6_bpe_state *s, int on);
 /* Appends the tokens of text[0..n) to out. allow_special: the literal "<|endoftext|>"
  * becomes 50256 (tiktoken encode(allowed_special={...})); 0: plain text
  * (encode_ordinary, what the data pipeline uses). text must be valid UTF-8: returns -1
- * (and appends nothing) when it is not; see t6_utf8_sanitize. */
+ * (and appends nothing) when it is not; see t6_utf8_sanitize. -2: PCRE2 failed to
+ * match (a resource limit; never seen with the GPT-2 pattern), output incomplete. */
 int t6_bpe_encode(t6_bpe_state *s, const char *text, size_t n, int allow_special, t6_tokvec *out);
 
 /* Bytes of ids[0..n) into buf (up to cap bytes); returns the full length needed, or

@@ -14,3 +14,6 @@ bin_PROGRAMS += t6-prep
 t6_prep_CPPFLAGS = $(PREP_CPPFLAGS)
 t6_prep_SOURCES = prep/main.c
 t6_prep_LDADD = $(PREP_LIBS)
+
+# fuzz targets are built with clang by fuzz/build.sh (see doc/prep.md), not by make
+EXTRA_DIST += fuzz/build.sh fuzz/fuzz_bpe.c fuzz/fuzz_parquet.c fuzz/fuzz_jsonl.c tests/prep/cmp_gpt3_encoder.js

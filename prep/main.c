@@ -526,7 +526,7 @@ int main(int argc, char **argv)
             /* the delimiter travels with the document, so a document is one append */
             t6_tokvec_reserve(&vecs[tid], 2);
             if (eotm == EOT_PREFIX) vecs[tid].v[vecs[tid].n++] = eot;
-            t6_bpe_encode(states[tid], t, n, 0, &vecs[tid]);
+            if (t6_bpe_encode(states[tid], t, n, 0, &vecs[tid]) != 0) b->status = 2;
             t6_tokvec_reserve(&vecs[tid], 1);
             if (eotm == EOT_SUFFIX) vecs[tid].v[vecs[tid].n++] = eot;
             b->tn = vecs[tid].n - b->tstart;
@@ -534,6 +534,9 @@ int main(int argc, char **argv)
         /* 3. write in input order */
         for (size_t d = 0; d < nd; d++) {
             bdoc *b = &docs[d];
+            if (b->status == 2)
+                t6_fatal("'%s': document %" PRIu64 ": the tokenizer's regular expression failed (PCRE2 resource limit)",
+                         P->files[b->src], b->rec + 1);
             if (b->status) {
                 snprintf(err, sizeof err, "'%s': document %" PRIu64 ": invalid UTF-8", P->files[b->src], b->rec + 1);
                 if (o->bad_utf8 == BAD_ERROR) t6_fatal_hint("--invalid-utf8 replace keeps such documents (U+FFFD, as Python)", "%s", err);

@@ -322,7 +322,7 @@ t6_parquet *t6_parquet_open(const unsigned char *data, size_t n, const char *col
             int et;
             uint64_t cnt;
             tc_list_header(&t, &et, &cnt);
-            if (t.bad || et != T_STRUCT) { t.bad = 1; break; }
+            if (t.bad || et != T_STRUCT || sch) { t.bad = 1; break; } /* (a second schema list is corrupt) */
             sch = t6_calloc(cnt ? cnt : 1, sizeof *sch);
             for (uint64_t i = 0; i < cnt && !t.bad; i++) {
                 schema_el *e = &sch[nsch++];

@@ -1,0 +1,30 @@
+#!/bin/sh
+# fuzz/build.sh [OUTDIR] -- builds the libFuzzer targets (clang, ASan + UBSan) and seed
+# corpora into OUTDIR (default fuzz/out). Needs clang and libclang-rt-14-dev.
+# Then, e.g.:  T6_VOCAB=../shared/data/gpt2 fuzz/out/fuzz_bpe -max_total_time=60 fuzz/out/seeds-bpe
+set -eu
+src=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$src/fuzz/out}
+mkdir -p "$out"
+CC=${CC:-clang}
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/src -I$src/prep -I$src/fuzz"
+libs="$(pkg-config --libs libpcre2-8 jansson libzstd zlib libarchive) -lsnappy"
+common="$src/prep/bpe.c $src/prep/parquet.c $src/prep/readers.c $src/src/util.c"
+for t in bpe parquet jsonl; do
+    $CC $flags -o "$out/fuzz_$t" "$src/fuzz/fuzz_$t.c" $common $libs
+    mkdir -p "$out/seeds-$t"
+done
+# seeds: text and JSONL from the repository's own fixtures, Parquet files from mkparquet
+cp "$src/tests/prep/hard_cases.txt" "$out/seeds-bpe/"
+printf 'hello world\n' > "$out/seeds-bpe/hello"
+head -c 2000 "$src/tests/prep/hard_cases.json" > "$out/seeds-jsonl/a"
+printf '{"text":"a\\u00e9\\ud83d\\ude00","id":1}\n{"text":null}\n{"x":1}\n' > "$out/seeds-jsonl/b"
+gcc=${GCC:-gcc}
+$gcc -O1 -I"$src/src" -I"$src/prep" -o "$out/mkparquet" "$src/tests/prep/mkparquet.c" -ljansson -lsnappy -lzstd -lz
+head -40 "$src/tests/prep/hard_cases.txt" > "$out/seed.txt"
+i=0
+for codec in none snappy gzip zstd; do for page in v1 v2; do for extra in "" "--dict --nulls --rows-per-page 5 --rows-per-group 17"; do
+    i=$((i + 1))
+    "$out/mkparquet" "$out/seed.txt" "$out/seeds-parquet/s$i.parquet" /dev/null --codec $codec --page $page $extra
+done; done; done
+echo "fuzz targets in $out"
