@@ -235,13 +235,16 @@ static void lt_gemm(t6_backend *be, int ta, int tb, int m, int n, int k,
     if (prof) CUDA_CHECK(cudaEventRecord(g_ring[g_ring_used++].b, im->stream));
 }
 
-/* cuBLASLt's fast kernels need 16-byte aligned pointers and leading dimensions; the
- * model has dimensions that are not (SwiGLU hidden 2730 at d = 1024, TPA A-factor
- * widths h*R such as 204 or 68), and those GEMMs ran at a third of the speed. Such an
- * operand is copied into a buffer with the leading dimension rounded up to 16 bytes
- * (cudaMemcpy2DAsync), and a padded output is copied back: a few tens of microseconds
- * of copying against hundreds saved. */
+/* cuBLASLt's fast Hopper kernels want every dimension a multiple of 8 and 16-byte
+ * aligned pointers and leading dimensions. The model has dimensions that are not
+ * (SwiGLU hidden 2730 at d = 1024, TPA A-factor widths h*R such as 204, 68, 282, 94),
+ * and those GEMMs ran at a third of the speed of their neighbours (bench/gpu results
+ * v4). In bf16 precision such a product is computed on zero-padded copies: each
+ * operand that needs it is copied into a buffer whose extents are rounded up to 8 with
+ * zeros outside the matrix (zeros add nothing to the products), and a padded output is
+ * copied back. The copies cost a fraction of what the slow kernels lost. */
 static int misaligned(const void *p, int ld, size_t esz) { return ((uintptr_t)p & 15) || ((size_t)ld * esz) % 16; }
+static int up8(int x) { return (x + 7) & ~7; }
 
 static void *pad_buf(t6_backend *be, int slot, size_t bytes)
 {
@@ -254,40 +257,98 @@ static void *pad_buf(t6_backend *be, int slot, size_t bytes)
     return c->pad[slot];
 }
 
+/* dst (col-major, rows_p x cols_p, ld rows_p) = src (rows x cols, ld lds) padded with zeros */
+template <typename E>
+__global__ void k_pad(E *dst, const E *src, int lds, int rows, int cols, int rows_p, int cols_p)
+{
+    size_t total = (size_t)rows_p * cols_p;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        int col = (int)(i / rows_p), row = (int)(i - (size_t)col * rows_p);
+        dst[i] = (row < rows && col < cols) ? src[(size_t)col * lds + row] : (E)0;
+    }
+}
+/* dst (rows x cols, ld ldd) = the top-left corner of src (ld lds) */
+template <typename E>
+__global__ void k_unpad(E *dst, int ldd, const E *src, int lds, int rows, int cols)
+{
+    size_t total = (size_t)rows * cols;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        int col = (int)(i / rows), row = (int)(i - (size_t)col * rows);
+        dst[(size_t)col * ldd + row] = src[(size_t)col * lds + row];
+    }
+}
+
+static void pad_copy(t6_backend *be, void *dst, const void *src, int lds, int rows, int cols, int rows_p, int cols_p,
+                     size_t esz)
+{
+    size_t total = (size_t)rows_p * cols_p;
+    unsigned g = t6_blocks(total, 256);
+    if (g > 132u * 32) g = 132u * 32;
+    if (esz == 2)
+        k_pad<uint16_t><<<g, 256, 0, cu_stream(be)>>>((uint16_t *)dst, (const uint16_t *)src, lds, rows, cols, rows_p, cols_p);
+    else
+        k_pad<uint32_t><<<g, 256, 0, cu_stream(be)>>>((uint32_t *)dst, (const uint32_t *)src, lds, rows, cols, rows_p, cols_p);
+    CUDA_CHECK_LAUNCH();
+}
+
+static void unpad_copy(t6_backend *be, void *dst, int ldd, const void *src, int lds, int rows, int cols, size_t esz)
+{
+    size_t total = (size_t)rows * cols;
+    unsigned g = t6_blocks(total, 256);
+    if (g > 132u * 32) g = 132u * 32;
+    if (esz == 2)
+        k_unpad<uint16_t><<<g, 256, 0, cu_stream(be)>>>((uint16_t *)dst, ldd, (const uint16_t *)src, lds, rows, cols);
+    else
+        k_unpad<uint32_t><<<g, 256, 0, cu_stream(be)>>>((uint32_t *)dst, ldd, (const uint32_t *)src, lds, rows, cols);
+    CUDA_CHECK_LAUNCH();
+}
+
+static int pad_enabled(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("T6_GEMM_PAD");
+        on = !(e && e[0] == '0');
+    }
+    return on;
+}
+
 static void gemm(t6_backend *be, int ta, int tb, int m, int n, int k, const void *A, int lda, const void *B, int ldb,
                  void *D, int ldc, cudaDataType_t ab, cudaDataType_t cd, float beta)
 {
     if (m <= 0 || n <= 0) return;
-    cudaStream_t st = cu_stream(be);
-    size_t ea = ab == CUDA_R_16BF ? 2 : 4, ec = cd == CUDA_R_16BF ? 2 : 4;
-    if (misaligned(A, lda, ea)) {
-        int rows = ta ? k : m, cols = ta ? m : k, l2 = (int)(((size_t)rows * ea + 15) / 16 * 16 / ea);
-        void *P = pad_buf(be, 0, (size_t)l2 * cols * ea);
-        CUDA_CHECK(cudaMemcpy2DAsync(P, (size_t)l2 * ea, A, (size_t)lda * ea, (size_t)rows * ea, cols,
-                                     cudaMemcpyDeviceToDevice, st));
-        A = P;
-        lda = l2;
-    }
-    if (misaligned(B, ldb, ea)) {
-        int rows = tb ? n : k, cols = tb ? k : n, l2 = (int)(((size_t)rows * ea + 15) / 16 * 16 / ea);
-        void *P = pad_buf(be, 1, (size_t)l2 * cols * ea);
-        CUDA_CHECK(cudaMemcpy2DAsync(P, (size_t)l2 * ea, B, (size_t)ldb * ea, (size_t)rows * ea, cols,
-                                     cudaMemcpyDeviceToDevice, st));
-        B = P;
-        ldb = l2;
-    }
-    if (!misaligned(D, ldc, ec)) {
+    if (ab != CUDA_R_16BF || !pad_enabled() || k <= 0) {
         lt_gemm(be, ta, tb, m, n, k, A, lda, B, ldb, D, ldc, ab, cd, beta);
         return;
     }
-    int l2 = (int)(((size_t)m * ec + 15) / 16 * 16 / ec);
-    void *P = pad_buf(be, 2, (size_t)l2 * n * ec);
-    if (beta != 0.0f)
-        CUDA_CHECK(cudaMemcpy2DAsync(P, (size_t)l2 * ec, D, (size_t)ldc * ec, (size_t)m * ec, n,
-                                     cudaMemcpyDeviceToDevice, st));
-    lt_gemm(be, ta, tb, m, n, k, A, lda, B, ldb, P, l2, ab, cd, beta);
-    CUDA_CHECK(cudaMemcpy2DAsync(D, (size_t)ldc * ec, P, (size_t)l2 * ec, (size_t)m * ec, n,
-                                 cudaMemcpyDeviceToDevice, st));
+    const size_t ea = 2, ec = cd == CUDA_R_16BF ? 2 : 4;
+    const int m8 = up8(m), n8 = up8(n), k8 = up8(k);
+    {
+        int rows = ta ? k : m, cols = ta ? m : k, rp = ta ? k8 : m8, cp = ta ? m8 : k8;
+        if (rp != rows || cp != cols || misaligned(A, lda, ea)) {
+            void *P = pad_buf(be, 0, (size_t)rp * cp * ea);
+            pad_copy(be, P, A, lda, rows, cols, rp, cp, ea);
+            A = P;
+            lda = rp;
+        }
+    }
+    {
+        int rows = tb ? n : k, cols = tb ? k : n, rp = tb ? n8 : k8, cp = tb ? k8 : n8;
+        if (rp != rows || cp != cols || misaligned(B, ldb, ea)) {
+            void *P = pad_buf(be, 1, (size_t)rp * cp * ea);
+            pad_copy(be, P, B, ldb, rows, cols, rp, cp, ea);
+            B = P;
+            ldb = rp;
+        }
+    }
+    if (m8 == m && n8 == n && !misaligned(D, ldc, ec)) {
+        lt_gemm(be, ta, tb, m, n, k8, A, lda, B, ldb, D, ldc, ab, cd, beta);
+        return;
+    }
+    void *P = pad_buf(be, 2, (size_t)m8 * n8 * ec);
+    if (beta != 0.0f) pad_copy(be, P, D, ldc, m, n, m8, n8, ec);
+    lt_gemm(be, ta, tb, m8, n8, k8, A, lda, B, ldb, P, m8, ab, cd, beta);
+    unpad_copy(be, D, ldc, P, m8, m, n, ec);
 }
 
 void t6_cuda_matmul_fwd(t6_backend *be, void *out, const void *inp, const void *w,
