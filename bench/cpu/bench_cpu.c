@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <omp.h>
 
 #include "config.h"
@@ -19,6 +20,15 @@
 #include "params.h"
 #include "rng.h"
 #include "util.h"
+
+/* CPU seconds of the whole process (all threads): on a shared machine this moves far
+ * less than wall time when other jobs compete for the cores. */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 int main(int argc, char **argv)
 {
@@ -53,10 +63,11 @@ int main(int argc, char **argv)
     }
     const size_t n_params = t6_model_layout(m)->n_params;
     const double flops_tok = t6_flops_per_token(c, n_params, T);
-    double tf = 0.0, tb = 0.0;
+    double tf = 0.0, tb = 0.0, tcpu = 0.0;
     float loss = 0.0f;
     for (int s = 0; s <= steps; s++) {
         t6_model_zero_grad(m);
+        const double c0 = cpu_seconds();
         const double t0 = t6_now();
         loss = t6_model_forward(m, x, y, 1, 1.0f);
         const double t1 = t6_now();
@@ -65,9 +76,12 @@ int main(int argc, char **argv)
         if (s > 0) {   /* step 0 warms up caches and page faults */
             tf += t1 - t0;
             tb += t2 - t1;
+            tcpu += cpu_seconds() - c0;
         }
     }
+#ifdef T6_HAVE_BLAS
     const char *mm = getenv("T6_CPU_MATMUL");
+#endif
     printf("deck %s: %s L=%d d=%d h=%d dh=%d V=%d, %zu parameters, B=%d T=%d, %d threads, matmul %s\n",
            deck_path, t6_attn_name(c->attention), c->n_layer, c->n_embd, c->n_head, c->head_dim, c->vocab_size,
            n_params, B, T, omp_get_max_threads(),
@@ -78,8 +92,10 @@ int main(int argc, char **argv)
 #endif
     );
     const double step = (tf + tb) / steps;
-    printf("  loss %.4f  fwd %.1f ms  bwd %.1f ms  fwd+bwd %.1f ms/step  %.0f tokens/s  %.2f GFLOP/s (model FLOPs)\n",
-           loss, 1e3 * tf / steps, 1e3 * tb / steps, 1e3 * step, N / step, flops_tok * N / step / 1e9);
+    printf("  loss %.4f  fwd %.1f ms  bwd %.1f ms  fwd+bwd %.1f ms/step  %.0f tokens/s  %.2f GFLOP/s (model FLOPs)\n"
+           "  CPU time %.1f ms/step (all threads): %.0f tokens per CPU-second\n",
+           loss, 1e3 * tf / steps, 1e3 * tb / steps, 1e3 * step, N / step, flops_tok * N / step / 1e9,
+           1e3 * tcpu / steps, N / (tcpu / steps));
     free(x);
     free(y);
     t6_model_destroy(m);

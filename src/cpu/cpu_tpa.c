@@ -18,6 +18,7 @@ void t6_cpu_tpa_product_fwd(t6_backend *be, void *out_, const void *A_, const vo
             for (int r = 0; r < R; r++) {
                 const float air = a[i * R + r];
                 const float *br = b + (size_t)r * dh;
+#pragma omp simd
                 for (int j = 0; j < dh; j++) oi[j] += air * br[j];
             }
             for (int j = 0; j < dh; j++) oi[j] /= rr;
@@ -41,6 +42,7 @@ void t6_cpu_tpa_product_bwd(t6_backend *be, void *dA_, void *dBf_, const void *d
             for (int r = 0; r < R; r++) {
                 const float *gi = g + (size_t)i * dh, *br = b + (size_t)r * dh;
                 float s = 0.0f;
+#pragma omp simd reduction(+ : s)
                 for (int j = 0; j < dh; j++) s += gi[j] * br[j];
                 da[i * R + r] = s / rr;
             }
@@ -50,6 +52,7 @@ void t6_cpu_tpa_product_bwd(t6_backend *be, void *dA_, void *dBf_, const void *d
             for (int i = 0; i < h; i++) {
                 const float air = a[i * R + r];
                 const float *gi = g + (size_t)i * dh;
+#pragma omp simd
                 for (int j = 0; j < dh; j++) dbr[j] += air * gi[j];
             }
             for (int j = 0; j < dh; j++) dbr[j] /= rr;
