@@ -1,10 +1,10 @@
 #!/bin/sh
 # fuzz/build.sh [OUTDIR] -- builds the libFuzzer targets (clang, ASan + UBSan) and seed
-# corpora into OUTDIR (default fuzz/out). Needs clang and libclang-rt-14-dev.
-# Then, e.g.:  T6_VOCAB=../shared/data/gpt2 fuzz/out/fuzz_bpe -max_total_time=60 fuzz/out/seeds-bpe
+# corpora into OUTDIR (default $TMPDIR/t6-fuzz). Needs clang and libclang-rt-14-dev.
+# Then, e.g.:  T6_VOCAB=../shared/data/gpt2 /tmp/t6-fuzz/fuzz_bpe -max_total_time=60 /tmp/t6-fuzz/seeds-bpe
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$src/fuzz/out}
+out=${1:-${TMPDIR:-/tmp}/t6-fuzz}
 mkdir -p "$out"
 CC=${CC:-clang}
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/src -I$src/prep -I$src/fuzz"

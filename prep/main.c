@@ -311,6 +311,17 @@ typedef struct {
     size_t nrepl;
 } bdoc;
 
+typedef struct {
+    size_t len, idx;
+} lenidx;
+
+static int by_len_desc(const void *a, const void *b)
+{
+    const lenidx *x = a, *y = b;
+    if (x->len != y->len) return x->len < y->len ? 1 : -1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
 static void skip_note(prep *P, const char *why)
 {
     P->skipped++;
@@ -463,7 +474,8 @@ int main(int argc, char **argv)
     char *arena = t6_malloc(batch_bytes + 1);
     size_t arena_cap = batch_bytes + 1;
     bdoc *docs = NULL;
-    size_t docs_cap = 0;
+    size_t docs_cap = 0, order_cap = 0;
+    lenidx *order = NULL;
     uint32_t eot = (uint32_t)t6_bpe_eot(P->bpe);
 
     progress pg = {isatty(2), t6_now(), 0, 0};
@@ -505,14 +517,18 @@ int main(int argc, char **argv)
             fprintf(stderr, "\nt6-prep: interrupted by signal %d; removing unfinished shards\n", (int)interrupted);
             exit(130);
         }
-        /* 2. tokenize in parallel */
+        /* 2. tokenize in parallel, longest documents first so that one big document
+         * does not finish last on its own (the write order below is the input order) */
         for (int i = 0; i < nt; i++) vecs[i].n = 0;
+        if (nd > order_cap) order = t6_realloc(order, (order_cap = nd) * sizeof *order);
+        for (size_t d = 0; d < nd; d++) order[d] = (lenidx){docs[d].len, d};
+        qsort(order, nd, sizeof *order, by_len_desc);
         bad_mode bm = o->bad_utf8;
         eot_mode eotm = o->eot;
 #pragma omp parallel for schedule(dynamic, 1)
-        for (size_t d = 0; d < nd; d++) {
+        for (size_t k = 0; k < nd; k++) {
             int tid = omp_get_thread_num();
-            bdoc *b = &docs[d];
+            bdoc *b = &docs[order[k].idx];
             const char *t = arena + b->off;
             size_t n = b->len;
             b->tid = tid;

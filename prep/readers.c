@@ -2,8 +2,10 @@
 #define _GNU_SOURCE 1 /* memmem */
 #include "readers.h"
 
+#ifndef T6_NO_ARCHIVE /* (defined only for the static benchmark build, doc/prep.md) */
 #include <archive.h>
 #include <archive_entry.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -77,7 +79,9 @@ struct t6_reader {
     size_t map_len;
     t6_parquet *pq;
     /* archive */
+#ifndef T6_NO_ARCHIVE
     struct archive *outer, *inner;
+#endif
     char inner_name[1024];
     char iobuf[65536];
 };
@@ -91,6 +95,7 @@ static void grow(t6_reader *r, size_t need)
     r->cap = c;
 }
 
+#ifndef T6_NO_ARCHIVE
 static ssize_t inner_read(struct archive *a, void *client, const void **buff)
 {
     t6_reader *r = client;
@@ -104,6 +109,7 @@ static int is_nested(const char *name)
     return ends_with(name, ".tar") || ends_with(name, ".xz") || ends_with(name, ".tgz") || ends_with(name, ".tar.gz") ||
            ends_with(name, ".zip") || ends_with(name, ".tar.zst");
 }
+#endif
 
 t6_reader *t6_reader_open(const char *path, const t6_reader_opts *o, char *err, size_t err_len)
 {
@@ -147,6 +153,11 @@ t6_reader *t6_reader_open(const char *path, const t6_reader_opts *o, char *err, 
         break;
     }
     case T6_FMT_ARCHIVE:
+#ifdef T6_NO_ARCHIVE
+        seterr(err, err_len, "'%s': built without libarchive", path);
+        t6_reader_close(r);
+        return NULL;
+#else
         r->outer = archive_read_new();
         archive_read_support_filter_all(r->outer);
         archive_read_support_format_all(r->outer);
@@ -156,6 +167,7 @@ t6_reader *t6_reader_open(const char *path, const t6_reader_opts *o, char *err, 
             return NULL;
         }
         break;
+#endif
     default:
         break;
     }
@@ -295,6 +307,7 @@ static int jsonl_next(t6_reader *r, const char **text, size_t *len, char *err, s
 }
 
 /* ---- archive ---- */
+#ifndef T6_NO_ARCHIVE
 static int read_entry(t6_reader *r, struct archive *a, const char *name, const char **text, size_t *len, char *err, size_t err_len)
 {
     r->len = 0;
@@ -363,6 +376,8 @@ static int archive_next(t6_reader *r, const char **text, size_t *len, char *err,
     }
 }
 
+#endif
+
 int t6_reader_next(t6_reader *r, const char **text, size_t *len, char *err, size_t err_len)
 {
     switch (r->fmt) {
@@ -374,7 +389,9 @@ int t6_reader_next(t6_reader *r, const char **text, size_t *len, char *err, size
         if (rc == 2) seterr(err, err_len, "'%s': row %llu: null '%s' value", r->path, (unsigned long long)r->record, r->o.field);
         return rc;
     }
+#ifndef T6_NO_ARCHIVE
     case T6_FMT_ARCHIVE: return archive_next(r, text, len, err, err_len);
+#endif
     default: return 0;
     }
 }
@@ -385,7 +402,9 @@ uint64_t t6_reader_pos(const t6_reader *r)
     case T6_FMT_TEXT: { off_t o = ftello(r->f); return o < 0 ? 0 : (uint64_t)o; }
     case T6_FMT_JSONL: { z_off_t o = gzoffset(r->gz); return o < 0 ? 0 : (uint64_t)o; }
     case T6_FMT_PARQUET: return t6_parquet_pos(r->pq);
+#ifndef T6_NO_ARCHIVE
     case T6_FMT_ARCHIVE: { la_int64_t o = archive_filter_bytes(r->outer, -1); return o < 0 ? 0 : (uint64_t)o; }
+#endif
     default: return 0;
     }
 }
@@ -397,8 +416,10 @@ void t6_reader_close(t6_reader *r)
     if (r->gz) gzclose(r->gz);
     if (r->pq) t6_parquet_close(r->pq);
     if (r->map) munmap(r->map, r->map_len);
+#ifndef T6_NO_ARCHIVE
     if (r->inner) archive_read_free(r->inner);
     if (r->outer) archive_read_free(r->outer);
+#endif
     free(r->scratch);
     free(r->buf);
     free(r);
