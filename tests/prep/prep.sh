@@ -54,6 +54,23 @@ $P -o "$WORK/zip" --name sp --layout owt --val-fraction 0 --member-ext .txt "$TX
 z=$(sum "$WORK"/zip/*.h5); echo "inaugural: $z"
 case "$z" in *" tokens 59 documents "*) ;; *) fail "inaugural.zip: expected 59 documents";; esac
 
+# -- gzip JSONL (C4) and Dolma JSONL; text split on a delimiter ------------------------
+if [ -d "$TXT/web-jsonl" ]; then
+    $P -o "$WORK/web" --name web "$TXT"/web-jsonl/c4-sample.0*.json.gz "$TXT"/web-jsonl/cc_en_head-*.jsonl >/dev/null
+    w=$(sum "$WORK"/web/*.h5); echo "web-jsonl: $w"
+    case "$w" in *" tokens 50 documents "*) ;; *) fail "web-jsonl: expected 3 x 10 C4 + 2 x 10 Dolma documents";; esac
+fi
+if [ -f "$TXT/cs336-fixtures/tinystories_sample.txt" ]; then
+    f="$TXT/cs336-fixtures/tinystories_sample.txt"
+    n=$(grep -o '<|endoftext|>' "$f" | wc -l)
+    # the bytes after the last delimiter (here one newline) are a document of their own
+    [ "$(tail -c 13 "$f")" = "<|endoftext|>" ] || n=$((n + 1))
+    $P -o "$WORK/ts2" --name st --eot suffix --val none --delimiter '<|endoftext|>' "$f" >/dev/null
+    d=$(sum "$WORK"/ts2/*.h5); echo "tinystories split on <|endoftext|>: $d (expected $n documents)"
+    case "$d" in *" tokens $n documents "*) ;; *) fail "delimiter split: expected $n documents";; esac
+    "$SUM" -c suffix "$WORK"/ts2/*.h5 >/dev/null || fail "delimiter split: eot not appended"
+fi
+
 # -- OpenWebText layouts: directory of .txt == tar of .xz tar subsets -----------------
 mkdir -p "$WORK/owt/docs"
 split -l 200 -a 3 -d "$TXT/tinyshakespeare/input.txt" "$WORK/owt/docs/doc"
