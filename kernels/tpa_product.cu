@@ -4,7 +4,8 @@
  * coalesced) in shared memory as float and writes the outputs two elements at a time.
  * The backward keeps dout rows at a pitch of dh+1 floats, so both the per-(i,r) dot
  * products over dh (dA) and the per-(r,j) sums over heads (dBf) read shared memory
- * without bank conflicts and without shuffles. */
+ * without bank conflicts and without shuffles. bf16 buffers with dh % 8 == 0 are read
+ * and written as 16-byte vectors (k_tpa_fwd8 / k_tpa_bwd8). */
 #include "cuda_common.cuh"
 
 template <typename T>
@@ -71,6 +72,92 @@ __global__ void __launch_bounds__(256) k_tpa_bwd(T *dA, T *dBf, const T *dout, c
     }
 }
 
+/* ---- bf16, dh % 8 == 0, 16-byte aligned Bf/dout/out: 16-byte loads and stores ---- */
+
+/* rows of dh bf16 (contiguous, 16-byte aligned) -> shared floats at pitch P */
+__device__ __forceinline__ void stage_rows8(float *dst, const __nv_bfloat16 *src, int nrows, int dh, int P)
+{
+    const int vpr = dh / 8;
+    const uint4 *s4 = (const uint4 *)src;
+    for (int e = threadIdx.x; e < nrows * vpr; e += blockDim.x) {
+        int row = e / vpr, c8 = (e - row * vpr) * 8;
+        uint4 u = s4[e];
+        const __nv_bfloat162 *p2 = (const __nv_bfloat162 *)&u;
+        float *d = dst + row * P + c8;
+#pragma unroll
+        for (int k = 0; k < 4; k++) { float2 t = __bfloat1622float2(p2[k]); d[2 * k] = t.x; d[2 * k + 1] = t.y; }
+    }
+}
+
+__global__ void __launch_bounds__(256) k_tpa_fwd8(__nv_bfloat16 *out, const __nv_bfloat16 *A, const __nv_bfloat16 *Bf,
+                                                  int N, int h, int R, int dh, int tok)
+{
+    extern __shared__ float sm[];
+    const int n0 = blockIdx.x * tok, nt = min(tok, N - n0);
+    const int na = h * R, nb = R * dh, vpr = dh / 8;
+    float *sA = sm, *sB = sm + ((tok * na + 3) & ~3);     /* float4-aligned */
+    for (int e = threadIdx.x; e < nt * na; e += blockDim.x) sA[e] = __bfloat162float(A[(size_t)n0 * na + e]);
+    stage_rows8(sB, Bf + (size_t)n0 * nb, nt * R, dh, dh);
+    __syncthreads();
+    const float invR = 1.0f / R;
+    uint4 *o4 = (uint4 *)(out + (size_t)n0 * h * dh);
+    for (int e = threadIdx.x; e < nt * h * vpr; e += blockDim.x) {   /* e = (n, i, chunk) in memory order */
+        int ni = e / vpr, c8 = (e - ni * vpr) * 8;
+        int n = ni / h;
+        const float *a = sA + ni * R, *b = sB + n * nb + c8;
+        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int r = 0; r < R; r++) {
+            float ar = a[r];
+            const float4 b0 = *(const float4 *)(b + r * dh), b1 = *(const float4 *)(b + r * dh + 4);
+            acc[0] += ar * b0.x; acc[1] += ar * b0.y; acc[2] += ar * b0.z; acc[3] += ar * b0.w;
+            acc[4] += ar * b1.x; acc[5] += ar * b1.y; acc[6] += ar * b1.z; acc[7] += ar * b1.w;
+        }
+        uint4 u;
+        __nv_bfloat162 *p2 = (__nv_bfloat162 *)&u;
+#pragma unroll
+        for (int k = 0; k < 4; k++) p2[k] = __floats2bfloat162_rn(acc[2 * k] * invR, acc[2 * k + 1] * invR);
+        o4[e] = u;
+    }
+}
+
+__global__ void __launch_bounds__(256) k_tpa_bwd8(__nv_bfloat16 *dA, __nv_bfloat16 *dBf, const __nv_bfloat16 *dout,
+                                                  const __nv_bfloat16 *A, const __nv_bfloat16 *Bf, int N, int h, int R,
+                                                  int dh, int tok)
+{
+    extern __shared__ float sm[];
+    const int n0 = blockIdx.x * tok, nt = min(tok, N - n0);
+    const int na = h * R, nb = R * dh, P = dh + 1;
+    float *sA = sm, *sB = sA + tok * na, *sG = sB + tok * R * P;
+    for (int e = threadIdx.x; e < nt * na; e += blockDim.x) sA[e] = __bfloat162float(A[(size_t)n0 * na + e]);
+    stage_rows8(sB, Bf + (size_t)n0 * nb, nt * R, dh, P);
+    stage_rows8(sG, dout + (size_t)n0 * h * dh, nt * h, dh, P);
+    __syncthreads();
+    const float invR = 1.0f / R;
+    for (int e = threadIdx.x; e < nt * na; e += blockDim.x) {     /* dA[n,i,r] = sum_j G[i,j] B[r,j] */
+        int n = e / na, ir = e - n * na, i = ir / R, r = ir - i * R;
+        const float *g = sG + (n * h + i) * P, *b = sB + (n * R + r) * P;
+        float acc = 0.0f;
+        for (int j = 0; j < dh; j++) acc += g[j] * b[j];
+        dA[(size_t)n0 * na + e] = __float2bfloat16(acc * invR);
+    }
+    for (int e = threadIdx.x; e < nt * nb / 2; e += blockDim.x) { /* dB[n,r,j..j+1] = sum_i A[i,r] G[i,j..] */
+        int e2 = e * 2;
+        int n = e2 / nb, rj = e2 - n * nb, r = rj / dh, j = rj - r * dh;
+        const float *a = sA + n * na + r, *g = sG + n * h * P + j;
+        float acc0 = 0.0f, acc1 = 0.0f;
+        for (int i = 0; i < h; i++) { float ai = a[i * R]; acc0 += ai * g[i * P]; acc1 += ai * g[i * P + 1]; }
+        *(__nv_bfloat162 *)(dBf + (size_t)n0 * nb + e2) = __floats2bfloat162_rn(acc0 * invR, acc1 * invR);
+    }
+}
+
+static int vec_ok(const t6_backend *be, int dh, const void *const *p, int np)
+{
+    if (!cu_bf16(be) || dh % 8) return 0;
+    for (int k = 0; k < np; k++)
+        if ((uintptr_t)p[k] & 15) return 0;
+    return 1;
+}
+
 static int tokens_per_block(size_t bytes_per_token)
 {
     int tok = (int)((44u * 1024u) / bytes_per_token);
@@ -86,6 +173,13 @@ void t6_cuda_tpa_product_fwd(t6_backend *be, void *out, const void *A, const voi
     int paired = ((uintptr_t)out % (2 * be->act_bytes)) == 0;   /* 2-element stores */
     T6_CHECK(dh % 2 == 0, NULL, "tpa_product_fwd: head_dim %d must be even", dh);
     T6_CHECK(per <= 48 * 1024, "TPA with fewer heads or a smaller rank", "tpa_product_fwd: h=%d R=%d dh=%d needs %zu bytes of shared memory per token", h, R, dh, per);
+    const void *vp[] = {out, Bf};
+    if (vec_ok(be, dh, vp, 2)) {
+        k_tpa_fwd8<<<(N + tok - 1) / tok, 256, per * tok + 16, cu_stream(be)>>>((__nv_bfloat16 *)out, (const __nv_bfloat16 *)A,
+                                                                           (const __nv_bfloat16 *)Bf, N, h, R, dh, tok);
+        CUDA_CHECK_LAUNCH();
+        return;
+    }
     T6_ACT_DISPATCH(be, T, {
         k_tpa_fwd<T><<<(N + tok - 1) / tok, 256, per * tok, cu_stream(be)>>>((T *)out, (const T *)A, (const T *)Bf,
                                                                              N, h, R, dh, tok, paired);
@@ -100,6 +194,14 @@ void t6_cuda_tpa_product_bwd(t6_backend *be, void *dA, void *dBf, const void *do
     size_t per = (size_t)(h * R + R * (dh + 1) + h * (dh + 1)) * sizeof(float);
     T6_CHECK(per <= 48 * 1024, "TPA with fewer heads or a smaller rank", "tpa_product_bwd: h=%d R=%d dh=%d needs %zu bytes of shared memory per token (max 49152)", h, R, dh, per);
     int tok = tokens_per_block(per);
+    const void *vp[] = {dBf, Bf, dout};
+    if (vec_ok(be, dh, vp, 3)) {
+        k_tpa_bwd8<<<(N + tok - 1) / tok, 256, per * tok, cu_stream(be)>>>((__nv_bfloat16 *)dA, (__nv_bfloat16 *)dBf,
+                                                                           (const __nv_bfloat16 *)dout, (const __nv_bfloat16 *)A,
+                                                                           (const __nv_bfloat16 *)Bf, N, h, R, dh, tok);
+        CUDA_CHECK_LAUNCH();
+        return;
+    }
     T6_ACT_DISPATCH(be, T, {
         k_tpa_bwd<T><<<(N + tok - 1) / tok, 256, per * tok, cu_stream(be)>>>((T *)dA, (T *)dBf, (const T *)dout,
                                                                              (const T *)A, (const T *)Bf, N, h, R, dh, tok);
