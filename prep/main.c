@@ -487,7 +487,7 @@ int main(int argc, char **argv)
     while (!input_done) {
         /* 1. read a batch */
         size_t nd = 0, used = 0;
-        while (used < batch_bytes && !interrupted) {
+        while (used < batch_bytes && nd < (1u << 20) && !interrupted) { /* (many empty documents too) */
             if (!r) {
                 if (fi >= P->n_files) { input_done = 1; break; }
                 r = t6_reader_open(P->files[fi], &o->ro, err, sizeof err);
@@ -594,6 +594,19 @@ int main(int argc, char **argv)
         t6_tokvec_free(&vecs[i]);
         free(fix[i]);
     }
+    free(states);
+    free(vecs);
+    free(fix);
+    free(fixcap);
+    free(docs);
+    free(order);
+    free(arena);
+    for (int i = 0; i < P->n_files; i++) free(P->files[i]);
+    for (int i = 0; i < P->n_written; i++) free(P->written[i]);
+    free(P->files);
+    free(P->sizes);
+    free(P->written);
     t6_bpe_free(P->bpe);
+    free(P);
     return 0;
 }
