@@ -257,49 +257,70 @@ static void *pad_buf(t6_backend *be, int slot, size_t bytes)
     return c->pad[slot];
 }
 
-/* dst (col-major, rows_p x cols_p, ld rows_p) = src (rows x cols, ld lds) padded with zeros */
-template <typename E>
-__global__ void k_pad(E *dst, const E *src, int lds, int rows, int cols, int rows_p, int cols_p)
+/* dst (col-major, rows_p x cols_p, ld rows_p) = src (rows x cols, ld lds) padded with
+ * zeros. Blocks walk columns (y) and rows (x) so there is no per-element division, in
+ * units U of 2 or 4 bytes (4 whenever the extents and pointers allow: bf16 pairs). */
+template <typename U>
+__global__ void k_pad(U *dst, const U *src, int lds, int rows, int cols, int rows_p, int cols_p)
 {
-    size_t total = (size_t)rows_p * cols_p;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
-        int col = (int)(i / rows_p), row = (int)(i - (size_t)col * rows_p);
-        dst[i] = (row < rows && col < cols) ? src[(size_t)col * lds + row] : (E)0;
+    for (int col = blockIdx.y; col < cols_p; col += gridDim.y) {
+        U *d = dst + (size_t)col * rows_p;
+        const U *s = src + (size_t)col * lds;
+        const bool cv = col < cols;
+        for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < rows_p; r += gridDim.x * blockDim.x)
+            d[r] = (cv && r < rows) ? s[r] : (U)0;
     }
 }
 /* dst (rows x cols, ld ldd) = the top-left corner of src (ld lds) */
-template <typename E>
-__global__ void k_unpad(E *dst, int ldd, const E *src, int lds, int rows, int cols)
+template <typename U>
+__global__ void k_unpad(U *dst, int ldd, const U *src, int lds, int rows, int cols)
 {
-    size_t total = (size_t)rows * cols;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
-        int col = (int)(i / rows), row = (int)(i - (size_t)col * rows);
-        dst[(size_t)col * ldd + row] = src[(size_t)col * lds + row];
+    for (int col = blockIdx.y; col < cols; col += gridDim.y) {
+        U *d = dst + (size_t)col * ldd;
+        const U *s = src + (size_t)col * lds;
+        for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < rows; r += gridDim.x * blockDim.x) d[r] = s[r];
     }
+}
+
+static dim3 copy_grid(int rows_u, int cols)
+{
+    int gx = (rows_u + 255) / 256;
+    if (gx > 16) gx = 16;
+    int gy = cols < 16384 ? cols : 16384;
+    return dim3(gx < 1 ? 1 : gx, gy < 1 ? 1 : gy);
+}
+
+/* 4-byte units when every extent and pointer is a whole number of them */
+static int units4(size_t esz, const void *a, const void *b, int x, int y, int z)
+{
+    if (esz == 4) return 1;
+    return !((uintptr_t)a & 3) && !((uintptr_t)b & 3) && !(x & 1) && !(y & 1) && !(z & 1);
 }
 
 static void pad_copy(t6_backend *be, void *dst, const void *src, int lds, int rows, int cols, int rows_p, int cols_p,
                      size_t esz)
 {
-    size_t total = (size_t)rows_p * cols_p;
-    unsigned g = t6_blocks(total, 256);
-    if (g > 132u * 32) g = 132u * 32;
-    if (esz == 2)
-        k_pad<uint16_t><<<g, 256, 0, cu_stream(be)>>>((uint16_t *)dst, (const uint16_t *)src, lds, rows, cols, rows_p, cols_p);
-    else
-        k_pad<uint32_t><<<g, 256, 0, cu_stream(be)>>>((uint32_t *)dst, (const uint32_t *)src, lds, rows, cols, rows_p, cols_p);
+    if (units4(esz, dst, src, lds, rows, rows_p)) {
+        int f = (int)(4 / esz);
+        k_pad<uint32_t><<<copy_grid(rows_p / f, cols_p), 256, 0, cu_stream(be)>>>(
+            (uint32_t *)dst, (const uint32_t *)src, lds / f, rows / f, cols, rows_p / f, cols_p);
+    } else {
+        k_pad<uint16_t><<<copy_grid(rows_p, cols_p), 256, 0, cu_stream(be)>>>(
+            (uint16_t *)dst, (const uint16_t *)src, lds, rows, cols, rows_p, cols_p);
+    }
     CUDA_CHECK_LAUNCH();
 }
 
 static void unpad_copy(t6_backend *be, void *dst, int ldd, const void *src, int lds, int rows, int cols, size_t esz)
 {
-    size_t total = (size_t)rows * cols;
-    unsigned g = t6_blocks(total, 256);
-    if (g > 132u * 32) g = 132u * 32;
-    if (esz == 2)
-        k_unpad<uint16_t><<<g, 256, 0, cu_stream(be)>>>((uint16_t *)dst, ldd, (const uint16_t *)src, lds, rows, cols);
-    else
-        k_unpad<uint32_t><<<g, 256, 0, cu_stream(be)>>>((uint32_t *)dst, ldd, (const uint32_t *)src, lds, rows, cols);
+    if (units4(esz, dst, src, ldd, lds, rows)) {
+        int f = (int)(4 / esz);
+        k_unpad<uint32_t><<<copy_grid(rows / f, cols), 256, 0, cu_stream(be)>>>(
+            (uint32_t *)dst, ldd / f, (const uint32_t *)src, lds / f, rows / f, cols);
+    } else {
+        k_unpad<uint16_t><<<copy_grid(rows, cols), 256, 0, cu_stream(be)>>>(
+            (uint16_t *)dst, ldd, (const uint16_t *)src, lds, rows, cols);
+    }
     CUDA_CHECK_LAUNCH();
 }
 
