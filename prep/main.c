@@ -315,6 +315,61 @@ typedef struct {
     size_t len, idx;
 } lenidx;
 
+/* a batch of documents: their bytes back to back in arena */
+typedef struct {
+    char *arena;
+    size_t cap, used;
+    bdoc *docs;
+    size_t nd, docs_cap;
+} batch;
+
+/* where reading stands over all input files */
+typedef struct {
+    t6_reader *r;
+    int fi, done;
+    uint64_t done_bytes, rec;
+} input;
+
+static void skip_note(prep *P, const char *why);
+
+/* Reads documents into bt until it holds batch_bytes (or 1M documents) or the input
+ * ends. Runs on one thread while others tokenize the previous batch: it touches only
+ * the reader, bt and the skip counters. */
+static void read_batch(prep *P, input *in, batch *bt, size_t batch_bytes)
+{
+    char err[1024];
+    while (bt->used < batch_bytes && bt->nd < (1u << 20) && !interrupted) {
+        if (!in->r) {
+            if (in->fi >= P->n_files) { in->done = 1; break; }
+            in->r = t6_reader_open(P->files[in->fi], &P->o.ro, err, sizeof err);
+            if (!in->r) t6_fatal("%s", err);
+        }
+        const char *text;
+        size_t len;
+        int rc = t6_reader_next(in->r, &text, &len, err, sizeof err);
+        if (rc < 0) t6_fatal("%s", err);
+        if (rc == 0) {
+            t6_reader_close(in->r);
+            in->r = NULL;
+            in->done_bytes += P->sizes[in->fi];
+            in->fi++;
+            continue;
+        }
+        in->rec++;
+        if (rc == 2) { skip_note(P, err); continue; }
+        if (bt->used + len + 1 > bt->cap) {
+            size_t c = bt->used + len + 1;
+            if (c < batch_bytes + 1) c = batch_bytes + 1;
+            bt->arena = t6_realloc(bt->arena, bt->cap = c);
+        }
+        memcpy(bt->arena + bt->used, text, len);
+        if (bt->nd == bt->docs_cap) bt->docs = t6_realloc(bt->docs, (bt->docs_cap = bt->docs_cap ? 2 * bt->docs_cap : 4096) * sizeof *bt->docs);
+        bt->docs[bt->nd++] = (bdoc){.off = bt->used, .len = len, .src = in->fi, .rec = in->rec - 1};
+        bt->used += len;
+        P->bytes += len;
+    }
+}
+
 static int by_len_desc(const void *a, const void *b)
 {
     const lenidx *x = a, *y = b;
@@ -471,81 +526,63 @@ int main(int argc, char **argv)
     size_t *fixcap = t6_calloc((size_t)nt, sizeof *fixcap);
     for (int i = 0; i < nt; i++) states[i] = t6_bpe_state_new(P->bpe);
     size_t batch_bytes = (size_t)(o->batch_mb * 1e6);
-    char *arena = t6_malloc(batch_bytes + 1);
-    size_t arena_cap = batch_bytes + 1;
-    bdoc *docs = NULL;
-    size_t docs_cap = 0, order_cap = 0;
+    size_t order_cap = 0;
     lenidx *order = NULL;
     uint32_t eot = (uint32_t)t6_bpe_eot(P->bpe);
 
     progress pg = {isatty(2), t6_now(), 0, 0};
     for (int i = 0; i < P->n_files; i++) pg.total += P->sizes[i];
-    uint64_t done_bytes = 0, rec = 0;
-    int fi = 0;
-    t6_reader *r = NULL;
-    int input_done = 0;
-    while (!input_done) {
-        /* 1. read a batch */
-        size_t nd = 0, used = 0;
-        while (used < batch_bytes && nd < (1u << 20) && !interrupted) { /* (many empty documents too) */
-            if (!r) {
-                if (fi >= P->n_files) { input_done = 1; break; }
-                r = t6_reader_open(P->files[fi], &o->ro, err, sizeof err);
-                if (!r) t6_fatal("%s", err);
-            }
-            const char *text;
-            size_t len;
-            int rc = t6_reader_next(r, &text, &len, err, sizeof err);
-            if (rc < 0) t6_fatal("%s", err);
-            if (rc == 0) {
-                t6_reader_close(r);
-                r = NULL;
-                done_bytes += P->sizes[fi];
-                fi++;
-                continue;
-            }
-            rec++;
-            if (rc == 2) { skip_note(P, err); continue; }
-            if (used + len > arena_cap) arena = t6_realloc(arena, arena_cap = used + len + 1); /* one big document */
-            memcpy(arena + used, text, len);
-            if (nd == docs_cap) docs = t6_realloc(docs, (docs_cap = docs_cap ? 2 * docs_cap : 4096) * sizeof *docs);
-            docs[nd++] = (bdoc){.off = used, .len = len, .src = fi, .rec = rec - 1};
-            used += len;
-            P->bytes += len;
-        }
+    input in = {0};
+    batch bt[2] = {{0}, {0}};
+    int cur = 0;
+    read_batch(P, &in, &bt[0], batch_bytes);
+    for (;;) {
+        batch *a = &bt[cur], *next = &bt[cur ^ 1];
+        next->nd = next->used = 0;
         if (interrupted) {
             fprintf(stderr, "\nt6-prep: interrupted by signal %d; removing unfinished shards\n", (int)interrupted);
             exit(130);
         }
-        /* 2. tokenize in parallel, longest documents first so that one big document
-         * does not finish last on its own (the write order below is the input order) */
+        size_t nd = a->nd;
+        bdoc *docs = a->docs;
+        const char *arena = a->arena;
+        /* 1+2. one thread reads the next batch while the others tokenize this one,
+         * longest documents first so that one big document does not finish last on
+         * its own (the write order below is the input order) */
         for (int i = 0; i < nt; i++) vecs[i].n = 0;
         if (nd > order_cap) order = t6_realloc(order, (order_cap = nd) * sizeof *order);
         for (size_t d = 0; d < nd; d++) order[d] = (lenidx){docs[d].len, d};
         qsort(order, nd, sizeof *order, by_len_desc);
         bad_mode bm = o->bad_utf8;
         eot_mode eotm = o->eot;
-#pragma omp parallel for schedule(dynamic, 1)
-        for (size_t k = 0; k < nd; k++) {
-            int tid = omp_get_thread_num();
-            bdoc *b = &docs[order[k].idx];
-            const char *t = arena + b->off;
-            size_t n = b->len;
-            b->tid = tid;
-            b->tstart = vecs[tid].n;
-            b->hash = content_hash(t, n);
-            if (t6_utf8_valid_prefix(t, n) != n) {
-                if (bm != BAD_REPLACE) { b->status = 1; b->tn = 0; continue; }
-                n = t6_utf8_sanitize(t, n, &fix[tid], &fixcap[tid], &b->nrepl);
-                t = fix[tid];
+#pragma omp parallel
+        {
+#pragma omp single nowait
+            {
+                if (!in.done) read_batch(P, &in, next, batch_bytes);
             }
-            /* the delimiter travels with the document, so a document is one append */
-            t6_tokvec_reserve(&vecs[tid], 2);
-            if (eotm == EOT_PREFIX) vecs[tid].v[vecs[tid].n++] = eot;
-            if (t6_bpe_encode(states[tid], t, n, 0, &vecs[tid]) != 0) b->status = 2;
-            t6_tokvec_reserve(&vecs[tid], 1);
-            if (eotm == EOT_SUFFIX) vecs[tid].v[vecs[tid].n++] = eot;
-            b->tn = vecs[tid].n - b->tstart;
+#pragma omp for schedule(dynamic, 1)
+            for (size_t k = 0; k < nd; k++) {
+                int tid = omp_get_thread_num();
+                bdoc *b = &docs[order[k].idx];
+                const char *t = arena + b->off;
+                size_t n = b->len;
+                b->tid = tid;
+                b->tstart = vecs[tid].n;
+                b->hash = content_hash(t, n);
+                if (t6_utf8_valid_prefix(t, n) != n) {
+                    if (bm != BAD_REPLACE) { b->status = 1; b->tn = 0; continue; }
+                    n = t6_utf8_sanitize(t, n, &fix[tid], &fixcap[tid], &b->nrepl);
+                    t = fix[tid];
+                }
+                /* the delimiter travels with the document, so a document is one append */
+                t6_tokvec_reserve(&vecs[tid], 2);
+                if (eotm == EOT_PREFIX) vecs[tid].v[vecs[tid].n++] = eot;
+                if (t6_bpe_encode(states[tid], t, n, 0, &vecs[tid]) != 0) b->status = 2;
+                t6_tokvec_reserve(&vecs[tid], 1);
+                if (eotm == EOT_SUFFIX) vecs[tid].v[vecs[tid].n++] = eot;
+                b->tn = vecs[tid].n - b->tstart;
+            }
         }
         /* 3. write in input order */
         for (size_t d = 0; d < nd; d++) {
@@ -569,7 +606,9 @@ int main(int argc, char **argv)
             emit(P, s, vecs[b->tid].v + b->tstart, b->tn, b->src);
             P->docs++;
         }
-        show(P, &pg, done_bytes + (r ? t6_reader_pos(r) : 0), 0);
+        show(P, &pg, in.done_bytes + (in.r ? t6_reader_pos(in.r) : 0), 0);
+        cur ^= 1;
+        if (in.done && bt[cur].nd == 0) break;
     }
     close_shard(P, &P->val);
     close_shard(P, &P->train);
@@ -598,9 +637,11 @@ int main(int argc, char **argv)
     free(vecs);
     free(fix);
     free(fixcap);
-    free(docs);
+    for (int k = 0; k < 2; k++) {
+        free(bt[k].docs);
+        free(bt[k].arena);
+    }
     free(order);
-    free(arena);
     for (int i = 0; i < P->n_files; i++) free(P->files[i]);
     for (int i = 0; i < P->n_written; i++) free(P->written[i]);
     free(P->files);
