@@ -9,6 +9,8 @@
 #      Slurm's --signal=B:USR1@... takes before the time limit). Each time t6 must
 #      checkpoint and exit 0, the script must requeue the job, and the requeued job
 #      must resume from the checkpoint.
+#   C  runs 2 MPI ranks (srun --mpi=pmix, one task per rank) once A and B are done,
+#      and is preempted once: both ranks must agree on the stop step.
 # Then checks that both finished at the same step with valid checkpoints and
 # metrics, and that B's final loss equals A's (resume is exact). Skips (77) only when
 # the daemons cannot run here. Everything is torn down on exit, also on failure.
@@ -19,7 +21,7 @@ srcdir=${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 srcdir=$(cd "$srcdir" && pwd) || exit 1
 builddir=${T6_BUILDDIR:-$srcdir}
 t6=$builddir/t6
-steps=40
+steps=60
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 [ -x "$t6" ] || fail "no t6 binary at $t6 (build first)"
@@ -55,11 +57,12 @@ mkdir -p "$work/out" "$work/runs"
 # The same script users submit; only variables and command-line overrides differ.
 # OMP_NUM_THREADS: one CPU per job so that A and B run side by side on two cores,
 # and with the same thread count (the CPU backend is deterministic per thread count).
+C=
 export T6_HOME=$srcdir T6_BIN=$t6 T6_DECK=input/demo.cfg T6_GPUS_PER_NODE=0 T6_RUN_ROOT=$work/runs
 export T6_EXTRA_SET="train.max_steps=$steps optim.decay_steps=$steps optim.warmup_steps=5 \
 train.eval_interval=20 train.eval_iters=2 train.log_interval=5 output.checkpoint_interval=10"
-submit() {
-    timeout 30 sbatch --parsable --job-name="$1" --nodes=1 --ntasks-per-node=1 --cpus-per-task=1 \
+submit() { # submit NAME [RANKS]
+    timeout 30 sbatch --parsable --job-name="$1" --nodes=1 --ntasks-per-node="${2:-1}" --cpus-per-task=1 \
         --gpus-per-node=0 --mem=0 --time=10 --output="$work/out/%x-%j.out" \
         "$srcdir/jobs/t6_small_a100.slurm"
 }
@@ -76,19 +79,21 @@ deadline=$((SECONDS + 300))
 wait_until() {
     local t=$1 what=$2
     shift 2
-    while [ "$t" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do
+    local n=$((t * 5))
+    while [ "$n" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do
         "$@" && return 0
-        sleep 1
-        t=$((t - 1))
+        sleep 0.2
+        n=$((n - 1))
     done
-    fail "timed out waiting for $what (A: $(field "$A" JobState), B: $(field "$B" JobState) restarts $(field "$B" Restarts), B status: $(status_of "t6-test-b-$B"))"
+    fail "timed out waiting for $what (A: $(field "$A" JobState), B: $(field "$B" JobState) restarts $(field "$B" Restarts), B status: $(status_of "t6-test-b-$B"), C: ${C:+$(field "$C" JobState)})"
 }
 running_past() {
-    # t6.status of run $1 says "running N" with N >= $2, and the job has restarted $3 times
+    # t6.status of run $1 (job $4, default B) says "running N" with N >= $2, and the
+    # job has restarted $3 times
     local s
     s=$(status_of "$1")
-    [ "$(field "$B" Restarts)" = "$3" ] || return 1
-    case "$s" in "running "*) [ "${s#running }" -ge "$2" ] ;; *) return 1 ;; esac
+    case "$s" in "running "*) [ "${s#running }" -ge "$2" ] || return 1 ;; *) return 1 ;; esac
+    [ "$(field "${4:-$B}" Restarts)" = "$3" ]
 }
 done_state() {
     case "$(field "$1" JobState)" in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY) return 0 ;; esac
@@ -97,14 +102,22 @@ done_state() {
 
 runB=t6-test-b-$B
 runA=t6-test-a-$A
-wait_until 180 "B to pass step 12" running_past "$runB" 12 0
+wait_until 180 "B to pass step 15" running_past "$runB" 15 0
 timeout 20 scancel --signal=USR1 "$B" || fail "scancel --signal=USR1 $B"
 echo "B: sent USR1 to the job step at '$(status_of "$runB")'"
-wait_until 180 "B to be requeued and pass step 24" running_past "$runB" 24 1
+wait_until 180 "B to be requeued and pass step 30" running_past "$runB" 30 1
 timeout 20 scancel --batch --signal=USR1 "$B" || fail "scancel --batch --signal=USR1 $B"
 echo "B: sent USR1 to the batch shell at '$(status_of "$runB")'"
 wait_until 240 "A to end" done_state "$A"
 wait_until 240 "B to end" done_state "$B"
+# C only now, so that it cannot run to the end unobserved while A and B are watched.
+C=$(submit t6-test-c 2) || fail "sbatch C failed"
+echo "submitted C=$C (2 ranks, preempted once)"
+runC=t6-test-c-$C
+wait_until 180 "C to pass step 15" running_past "$runC" 15 0 "$C"
+timeout 20 scancel --signal=USR1 "$C" || fail "scancel --signal=USR1 $C"
+echo "C: sent USR1 to both ranks at '$(status_of "$runC")'"
+wait_until 240 "C to end" done_state "$C"
 
 # ---- checks ---------------------------------------------------------------------
 h5scalar() { h5dump -a "$2" "$1" 2>/dev/null | sed -n 's/^ *(0): *//p' | head -n 1; }
@@ -139,6 +152,10 @@ check_run() { # check_run JOBID RUN EXPECTED_RESTARTS
 }
 check_run "$A" "$runA" 0
 check_run "$B" "$runB" 2
+check_run "$C" "$runC" 1
+grep -q '2 rank(s)' "$work/out/t6-test-c-$C.out" || fail "C did not run as 2 MPI ranks"
+ckC=$work/runs/$runC/checkpoints/ckpt_$(printf '%08d' "$steps").h5
+[ "$(h5scalar "$ckC" world_size)" = 2 ] || fail "$ckC: world_size '$(h5scalar "$ckC" world_size)', expected 2"
 
 outB=$(ls "$work"/out/t6-test-b-"$B".out)
 [ "$(grep -c 'requeueing job' "$outB")" -eq 2 ] || fail "B's log does not show two requeues"
@@ -152,4 +169,4 @@ first=$(h5dump -m %.9g -d /train/loss -s 0 -c 1 "$work/runs/$runA/metrics.h5" | 
 echo "final loss: A $lossA, B (resumed twice) $lossB; A's first $first"
 [ -n "$lossA" ] && [ "$lossA" = "$lossB" ] || fail "resumed run's final loss $lossB differs from the undisturbed run's $lossA"
 awk -v a="$first" -v b="$lossA" 'BEGIN { exit !(b < a) }' || fail "loss did not fall ($first -> $lossA)"
-echo "PASS: Slurm demo job finished at step $steps undisturbed and after two preemptions"
+echo "PASS: Slurm demo jobs finished at step $steps undisturbed, after two preemptions, and on 2 ranks after one"
