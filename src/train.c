@@ -56,7 +56,7 @@ static struct {
     long step;
 } g_status;
 
-static void status_write(const char *line)
+static void status_write(const char *line, int durable)
 {
     if (!g_status.active) return;
     char tmp[4300];
@@ -68,7 +68,7 @@ static void status_write(const char *line)
     }
     fprintf(f, "%s\n", line);
     fflush(f);
-    fsync(fileno(f));
+    if (durable) fsync(fileno(f));   /* final states must survive a node crash */
     fclose(f);
     if (rename(tmp, g_status.path) != 0)
         fprintf(stderr, "%s: warning: cannot rename status file onto '%s': %s\n", t6_progname(), g_status.path, strerror(errno));
@@ -79,13 +79,13 @@ static void status_set(const char *state, long step, int final)
     char line[64];
     snprintf(line, sizeof line, "%s %ld", state, step);
     g_status.step = step;
-    status_write(line);
+    status_write(line, final);
     if (final) g_status.final = 1;
 }
 
 static void status_atexit(void)
 {
-    if (g_status.active && !g_status.final) status_write("failed");
+    if (g_status.active && !g_status.final) status_write("failed", 1);
 }
 
 /* ---- pieces of the loop ------------------------------------------------------------ */
@@ -93,6 +93,7 @@ static void save_checkpoint(t6_run *r)
 {
     const size_t n = r->pl->n_params;
     if (r->dist.rank == 0) {
+        status_set("running", r->step, 0);
         t6_ckpt_tensors t = {t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float))};
         t6_model_get_params(r->model, t.params);
         r->be->ops->to_host(r->be, t.m, r->opt.m, n * sizeof(float));
@@ -389,8 +390,8 @@ static int run_train(t6_run *r)
                        tc->max_steps, loss, st.lr, st.grad_norm, st.clipped ? " (clipped)" : "", 1000.0 * dt, tps, mfus);
                 fflush(stdout);
                 t6_metrics_flush(r->metrics);
+                status_set("running", r->step, 0);   /* at log cadence: cheap on parallel file systems */
             }
-            status_set("running", r->step, 0);
         }
         if (tc->eval_interval > 0 && (r->step % tc->eval_interval == 0 || r->step == tc->max_steps))
             eval_and_record(r);
