@@ -14,8 +14,7 @@ EXTRA_DIST += kernels/cuda_backend.cu kernels/cuda_check.h kernels/cuda_common.c
 	kernels/matmul.cu kernels/convert.cu kernels/embed.cu kernels/rmsnorm.cu kernels/rope.cu \
 	kernels/tpa_product.cu kernels/attention.cu kernels/attention_mma.cu kernels/swiglu.cu \
 	kernels/cross_entropy.cu kernels/adamw.cu kernels/norms.cu kernels/nccl.cu \
-	kernels/profile.cu kernels/profile.h tests/gpu/run.sh tests/gpu/gpu_check.c \
-	bench/gpu/run.sh bench/gpu/gpu_bench.c
+	kernels/profile.cu kernels/profile.h tests/gpu/run.sh tests/gpu/gpu_check.c
 NVCCFLAGS = -O3 -std=c++17 $(CUDA_GENCODE) -Xcompiler -fPIC,-Wall -I$(top_srcdir)/src -I$(top_builddir) --expt-relaxed-constexpr
 .cu.$(OBJEXT):
 	$(AM_V_CC)$(NVCC) $(NVCCFLAGS) $(DEFS) -c -o $@ $<
