@@ -164,6 +164,14 @@ cmd_start() {
     # the host has runs without it (srun then warns that binding is unsupported).
     local taskplugin=task/affinity
     [ "$cpus" -gt "$(nproc)" ] && taskplugin=task/none
+    # The host's real layout (sockets, cores, threads) when no CPU count is forced, so
+    # that srun --cpu-bind=cores lays tasks out on the cores that exist.
+    local topo="CPUs=${cpus}"
+    if [ -z "${T6_SLURM_CPUS:-}" ]; then
+        local hw
+        hw=$("$slurmd" -C 2>/dev/null | sed -n '1s/^NodeName=[^ ]* //p' | sed 's/ *RealMemory=[0-9]*//')
+        case "$hw" in CPUs=*) topo=$hw ;; esac
+    fi
     local host node=t6node ports
     host=$(hostname -s 2>/dev/null || hostname)
     ports=$(pick_ports) || die "no free TCP ports found in 20000-39999"
@@ -237,7 +245,7 @@ MessageTimeout=10
 GresTypes=gpu
 # The node as configured, even where it claims more CPUs/GPUs than the host has.
 SlurmdParameters=config_overrides
-NodeName=${node} NodeHostname=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${mem} ${gres} State=UNKNOWN
+NodeName=${node} NodeHostname=${host} NodeAddr=127.0.0.1 ${topo} RealMemory=${mem} ${gres} State=UNKNOWN
 PartitionName=local Nodes=${node} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
     # Read only when a cgroup plugin is configured; kept so the directory is complete

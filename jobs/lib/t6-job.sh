@@ -119,6 +119,8 @@ t6_job_layout() {
     [ -n "$cpus_node" ] || cpus_node=$(nproc 2>/dev/null || echo 1)
 
     T6_GPUS_PER_NODE=${T6_GPUS_PER_NODE:-0}
+    # Slurm writes typed requests as "h100:8".
+    T6_GPUS_PER_NODE=${T6_GPUS_PER_NODE##*:}
     case "$T6_GPUS_PER_NODE" in '' | *[!0-9]*) t6_die "T6_GPUS_PER_NODE=$T6_GPUS_PER_NODE is not a count" ;; esac
     if [ -z "${T6_TASKS_PER_NODE:-}" ]; then
         # One rank per GPU; without GPUs what the scheduler gave (or one).

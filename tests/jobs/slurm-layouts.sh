@@ -58,13 +58,19 @@ EOF
 chmod +x "$work/t6"
 
 declare -A jobs
-for s in t6_small_a100 t6_medium_h100 t6_large_h100 t6_xl_h100_multinode; do
-    extra=()
-    [ "$s" = t6_xl_h100_multinode ] && extra=(--nodes=1)
-    jobs[$s]=$(T6_HOME=$srcdir T6_BIN=$work/t6 T6_RUN_ROOT=$work/runs \
-        timeout 30 sbatch --parsable --output="$work/out/%x-%j.out" "${extra[@]}" "$srcdir/jobs/$s.slurm") ||
-        fail "sbatch rejected jobs/$s.slurm"
-done
+submit() { # submit LABEL SCRIPT [SBATCH OPTIONS...]
+    local label=$1 s=$2
+    shift 2
+    jobs[$label]=$(T6_HOME=$srcdir T6_BIN=$work/t6 T6_RUN_ROOT=$work/runs \
+        timeout 30 sbatch --parsable --output="$work/out/%x-%j.out" "$@" "$srcdir/jobs/$s.slurm") ||
+        fail "sbatch rejected jobs/$s.slurm $*"
+}
+submit t6_small_a100 t6_small_a100
+submit t6_medium_h100 t6_medium_h100
+submit t6_large_h100 t6_large_h100
+submit t6_xl_h100_multinode t6_xl_h100_multinode --nodes=1
+# Fewer GPUs on the sbatch line: the ranks follow (SLURM_GPUS_PER_NODE).
+submit medium_on_4 t6_medium_h100 --gpus-per-node=4 --ntasks-per-node=4
 
 field() { timeout 20 scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 all_done() {
@@ -80,7 +86,7 @@ until all_done; do
     t=$((t - 1))
 done
 
-check() { # check SCRIPT NAME RANKS CORES DECK
+check() { # check LABEL NAME RANKS CORES DECK
     local s=$1 name=$2 n=$3 cores=$4 deck=$5 j=${jobs[$1]} run r cvds=
     run=$work/runs/$name-$j
     [ "$(field "$j" JobState)" = COMPLETED ] && [ "$(field "$j" ExitCode)" = 0:0 ] ||
@@ -106,4 +112,5 @@ check t6_small_a100 t6-small 4 8 input/t6_small.cfg
 check t6_medium_h100 t6-medium 8 12 input/t6_medium.cfg
 check t6_large_h100 t6-large 8 12 input/t6_large.cfg
 check t6_xl_h100_multinode t6-xl 8 12 input/t6_xl.cfg
+check medium_on_4 t6-medium 4 12 input/t6_medium.cfg
 echo "PASS: the GPU job scripts run one rank per GPU on a (fake) 8-GPU Slurm node"
