@@ -7,7 +7,8 @@
  *  - causality: changing token t+1 leaves the logits at positions <= t unchanged;
  *  - GQA with G = h is MHA (same parameters, same function); GQA/MQA with G < h equal
  *    MHA whose K/V heads are copies of the shared ones (head i reads kv head i/(h/G));
- *  - attention and cross-entropy ops against naive double-precision versions. */
+ *  - attention and cross-entropy ops against naive double-precision versions;
+ *  - AdamW, sum_squares and scale against scalar double formulas. */
 #include "tmodel.h"
 
 static double maxabs_diff(const float *a, const float *b, size_t n)
@@ -309,12 +310,45 @@ static void test_ops_naive(t6_backend *be)
     free(q); free(k); free(v); free(o); free(lse); free(z); free(z0);
 }
 
+/* ---- optimizer ops ---- */
+static void test_optim_ops(t6_backend *be)
+{
+    const size_t n = 70001;   /* not a multiple of any chunk */
+    float *p = t6_malloc(n * 4), *g = t6_malloc(n * 4), *m = t6_calloc(n, 4), *v = t6_calloc(n, 4);
+    double *pd = t6_malloc(n * 8), *md = t6_calloc(n, 8), *vd = t6_calloc(n, 8);
+    fill(p, n, 21, 1.0f);
+    fill(g, n, 22, 0.1f);
+    for (size_t i = 0; i < n; i++) pd[i] = p[i];
+    const double lr = 1e-2, b1 = 0.9, b2 = 0.95, eps = 1e-8, wd = 0.1, gs = 0.5;
+    for (long step = 1; step <= 3; step++) {
+        be->ops->adamw(be, p, NULL, g, m, v, n, (float)lr, (float)b1, (float)b2, (float)eps, (float)wd, step, (float)gs);
+        for (size_t i = 0; i < n; i++) {
+            const double gg = (double)g[i] * gs;
+            md[i] = b1 * md[i] + (1 - b1) * gg;
+            vd[i] = b2 * vd[i] + (1 - b2) * gg * gg;
+            pd[i] -= lr * wd * pd[i];
+            pd[i] -= lr * (md[i] / (1 - pow(b1, step))) / (sqrt(vd[i] / (1 - pow(b2, step))) + eps);
+        }
+    }
+    double err = 0.0;
+    for (size_t i = 0; i < n; i++) err = fmax(err, fabs(pd[i] - p[i]));
+    tm_check(err <= 1e-5, "AdamW op == PyTorch-order formula in double over 3 steps (max |dp| %.2e)", err);
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++) ss += (double)g[i] * g[i];
+    const double got = be->ops->sum_squares(be, g, n);
+    tm_check(fabs(got - ss) <= 1e-12 * ss, "sum_squares == double sum (%.12g vs %.12g)", got, ss);
+    be->ops->scale(be, g, 2.0f, n);
+    tm_check(fabs(be->ops->sum_squares(be, g, n) - 4.0 * ss) <= 1e-9 * ss, "scale by 2 quadruples the sum of squares");
+    free(p); free(g); free(m); free(v); free(pd); free(md); free(vd);
+}
+
 int main(void)
 {
     t6_backend *be = tm_cpu_backend(0);
     test_tpa_contains_mha(be);
     test_rope(be);
     test_ops_naive(be);
+    test_optim_ops(be);
     t6_backend_destroy(be);
     test_causality();
     test_gqa_equals_mha();
