@@ -284,8 +284,14 @@ t6_job_forward() {
     # as SIGUSR1 so that srun/mpirun do not start killing ranks themselves; t6 treats
     # both the same way (checkpoint, exit 0).
     T6_SIGNALLED=$1
-    t6_log "got SIG$1 at $(date '+%F %T'); asking t6 (pid $T6_CHILD) to checkpoint and stop"
-    [ -n "$T6_CHILD" ] && kill -USR1 "$T6_CHILD" 2>/dev/null
+    if [ -n "$T6_CHILD" ] && kill -0 "$T6_CHILD" 2>/dev/null; then
+        t6_log "got SIG$1 at $(date '+%F %T'); asking t6 (pid $T6_CHILD) to checkpoint and stop"
+        kill -USR1 "$T6_CHILD" 2>/dev/null
+    else
+        # Before the launch (or after t6 has ended): remembered, so that t6 is not
+        # started and the job is requeued as it is.
+        t6_log "got SIG$1 at $(date '+%F %T') with no t6 running"
+    fi
 }
 
 t6_job_requeue() {
@@ -356,6 +362,11 @@ t6_pbs_walltime() {
 
 t6_job_main() {
     set -u
+    # From the start: Slurm's warning signal may come at any time, and bash's default
+    # for SIGUSR1 would end the script without a requeue.
+    trap 't6_job_forward USR1' USR1
+    trap 't6_job_forward TERM' TERM
+    trap 't6_job_forward INT' INT
     t6_job_detect
     T6_HOME=${T6_HOME:-${SLURM_SUBMIT_DIR:-${PBS_O_WORKDIR:-$PWD}}}
     T6_HOME=$(cd "$T6_HOME" && pwd) || t6_die "T6_HOME=$T6_HOME does not exist"
@@ -390,9 +401,12 @@ t6_job_main() {
     echo "$(date '+%F %T') job $T6_JOB_ID start on $(hostname) (restart ${SLURM_RESTART_COUNT:-${T6_RESTART_COUNT:-0}})" \
         >>"$T6_RUN_DIR/jobs.log"
 
-    trap 't6_job_forward USR1' USR1
-    trap 't6_job_forward TERM' TERM
-    trap 't6_job_forward INT' INT
+    if [ -n "$T6_SIGNALLED" ]; then
+        t6_log "asked to stop before t6 started; requeueing without running it"
+        echo "$(date '+%F %T') job $T6_JOB_ID stopped before launch" >>"$T6_RUN_DIR/jobs.log"
+        t6_job_requeue "before-launch" || return 1
+        return 0
+    fi
     local watchdog=
     [ -z "${T6_TIME_LIMIT:-}" ] && [ "$T6_SCHEDULER" = pbs ] && T6_TIME_LIMIT=$(t6_pbs_walltime)
     if [ -n "${T6_TIME_LIMIT:-}" ]; then
@@ -419,7 +433,6 @@ t6_job_main() {
         rc=$?
         kill -0 "$T6_CHILD" 2>/dev/null || break
     done
-    trap - USR1 TERM INT
     [ -n "$watchdog" ] && { kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null; }
 
     local status=

@@ -69,7 +69,12 @@ EOF
 cat >"$H/bin/t6" <<'EOF'
 #!/bin/bash
 # Fake t6: only `t6 --check` runs outside mpirun (the pre-flight check).
-[ "${1:-}" = --check ] && { echo "parameters: 1"; exit 0; }
+if [ "${1:-}" = --check ]; then
+    # HARNESS_CHECK_SIGNAL: the batch system's signal arrives during the pre-flight.
+    [ -n "${HARNESS_CHECK_SIGNAL:-}" ] && kill -USR1 "$PPID"
+    echo "parameters: 1"
+    exit 0
+fi
 echo "fake t6 started outside mpirun: $*" >&2; exit 8
 EOF
 chmod +x "$H/bin"/*
@@ -88,6 +93,7 @@ run_pbs() {
         cd "$H/home" || exit 99
         env -i PATH="$H/bin:/usr/bin:/bin" HOME="$H/home" \
             HARNESS_DIR="$H" HARNESS_MODE="$mode" PBS_JOBID_NUM="$num" \
+            HARNESS_CHECK_SIGNAL="${HARNESS_CHECK_SIGNAL:-}" \
             PBS_JOBID="$num.pbsserver" PBS_JOBNAME="$(sed -n 's/^#PBS -N //p' "$srcdir/$script")" \
             PBS_O_WORKDIR="$srcdir" PBS_O_HOST=login1 PBS_QUEUE=gpu PBS_ENVIRONMENT=PBS_BATCH \
             PBS_NODEFILE="$H/nodefile.$num" NCPUS=96 OMP_NUM_THREADS=12 TMPDIR="$H/work" \
@@ -181,6 +187,12 @@ rc=$(run_pbs jobs/t6_medium_h100.pbs 1006 1 wait-signal HARNESS_WALLTIME=00:00:0
 [ -f "$H/calls/mpirun.0.signal" ] && ok "walltime: SIGUSR1 reached the launcher 2 s before the 3 s limit" ||
     { fail "walltime: no SIGUSR1 reached mpirun"; cat "$H/out.1006" >&2; }
 [ "$rc" = 0 ] && [ -f "$H/calls/qsub.0.args" ] && ok "walltime: clean stop resubmitted" || fail "walltime: exit $rc / no resubmission"
+
+# A signal before t6 starts (during the pre-flight check): no launch, a successor.
+rc=$(HARNESS_CHECK_SIGNAL=1 run_pbs jobs/t6_medium_h100.pbs 1007 1 finished)
+[ "$rc" = 0 ] && ok "early signal: exit 0" || { fail "early signal: exit $rc"; cat "$H/out.1007" >&2; }
+[ ! -f "$H/calls/mpirun.0.args" ] && ok "early signal: t6 not launched" || fail "early signal: t6 launched anyway"
+[ -f "$H/calls/qsub.0.args" ] && ok "early signal: successor submitted" || fail "early signal: no successor"
 
 # ---- 5. XL, two nodes, Open MPI and MPICH ---------------------------------------------
 rc=$(run_pbs jobs/t6_xl_h100_multinode.pbs 2001 2 finished)
