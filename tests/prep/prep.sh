@@ -78,9 +78,9 @@ split -l 200 -a 3 -d "$TXT/tinyshakespeare/input.txt" "$WORK/owt/docs/doc"
 (cd "$WORK/owt/docs" && ls | head -100 > ../l1 && ls | tail -n +101 > ../l2)
 mkdir -p "$WORK/owt/subsets"
 (cd "$WORK/owt/docs" && tar -cJf ../subsets/urlsf_subset00-1_data.xz -T ../l1 && tar -cJf ../subsets/urlsf_subset00-2_data.xz -T ../l2)
-(cd "$WORK/owt" && tar -cf openwebtext.tar subsets/urlsf_subset00-1_data.xz subsets/urlsf_subset00-2_data.xz)
+(cd "$WORK/owt" && mv subsets openwebtext && tar -cJf openwebtext.tar.xz openwebtext/urlsf_subset00-1_data.xz openwebtext/urlsf_subset00-2_data.xz)
 $P -o "$WORK/o1" --name owt --layout owt --val-fraction 0.05 "$WORK/owt/docs" >/dev/null
-$P -o "$WORK/o2" --name owt --layout owt --val-fraction 0.05 -j 1 "$WORK/owt/openwebtext.tar" >/dev/null
+$P -o "$WORK/o2" --name owt --layout owt --val-fraction 0.05 -j 1 "$WORK/owt/openwebtext.tar.xz" >/dev/null
 ls "$WORK/o1"
 for s in train val; do
     x=$(sum "$WORK"/o1/owt_${s}_*.h5); y=$(sum "$WORK"/o2/owt_${s}_*.h5)
