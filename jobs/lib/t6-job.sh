@@ -239,9 +239,10 @@ t6_job_launch_line() {
         local mpirun=${T6_MPIRUN:-mpirun} flavor hostfile=
         flavor=$(t6_mpi_flavor)
         if [ -n "${PBS_NODEFILE:-}" ] && [ -r "$PBS_NODEFILE" ]; then
-            # One line per node; the ranks per node come from the mapping options.
+            # One line per node, in PBS's order (the first is the mother superior,
+            # where rank 0 should run); ranks per node come from the mapping options.
             hostfile=$T6_RUN_DIR/hosts.$T6_JOB_ID
-            sort -u "$PBS_NODEFILE" >"$hostfile"
+            awk '!seen[$0]++' "$PBS_NODEFILE" >"$hostfile"
         fi
         case "$flavor" in
         openmpi)
