@@ -186,9 +186,16 @@ t6_job_run_dir() {
 # The command line
 # ---------------------------------------------------------------------------------
 t6_job_t6_args() {
+    local resume=${T6_RESUME:-auto}
+    # A requeued or resubmitted attempt continues from the newest checkpoint, whatever
+    # the first attempt started from (a T6_RESUME path would throw the progress away).
+    if [ "${SLURM_RESTART_COUNT:-${T6_RESTART_COUNT:-0}}" -gt 0 ] && [ "$resume" != auto ]; then
+        t6_log "restart: output.resume=auto instead of T6_RESUME=$resume"
+        resume=auto
+    fi
     T6_ARGS=("$T6_BIN" "$T6_DECK"
         --set "output.run_dir=$T6_RUN_DIR"
-        --set "output.resume=${T6_RESUME:-auto}"
+        --set "output.resume=$resume"
         --set "backend.device=$T6_BACKEND")
     # The paper decks ask for bf16, which only the CUDA backend has; a CPU run of the
     # same deck (T6_GPUS_PER_NODE=0) gets fp32 unless T6_PRECISION says otherwise.
@@ -328,7 +335,7 @@ t6_job_requeue() {
             T6_RUN_DIR | T6_RESTART_COUNT | T6_HOME) ;;
             T6_DECK | T6_BIN | T6_BACKEND | T6_GPUS_PER_NODE | T6_TASKS_PER_NODE | T6_CPUS_PER_TASK | \
                 T6_EXTRA_SET | T6_MAX_STEPS | T6_MODULES | T6_ENV_FILE | T6_LAUNCHER | T6_MPIRUN | \
-                T6_MPIRUN_ARGS | T6_MPI_FLAVOR | T6_TIME_LIMIT | T6_SIGNAL_MARGIN | T6_MAX_RESTARTS | T6_RESUME)
+                T6_MPIRUN_ARGS | T6_MPI_FLAVOR | T6_TIME_LIMIT | T6_SIGNAL_MARGIN | T6_MAX_RESTARTS)
                 [ -n "${!v}" ] && vars+=",$v=${!v}" ;;
             esac
         done

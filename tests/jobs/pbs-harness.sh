@@ -161,9 +161,11 @@ if [ -f "$Q" ]; then
     [ "$(tail -n 1 "$Q")" = "$srcdir/jobs/t6_medium_h100.pbs" ] && ok "stopped: resubmits the same script" ||
         fail "stopped: resubmits '$(tail -n 1 "$Q")'"
     # The successor, as PBS would start it with those variables, reuses the run dir.
-    rc=$(run_pbs jobs/t6_medium_h100.pbs 1003 1 finished T6_RUN_DIR="$H/runs/t6-medium-1002" T6_RESTART_COUNT=1)
+    rc=$(run_pbs jobs/t6_medium_h100.pbs 1003 1 finished T6_RUN_DIR="$H/runs/t6-medium-1002" T6_RESTART_COUNT=1 \
+        T6_RESUME=/old/ckpt_00000010.h5)
     [ "$rc" = 0 ] || fail "successor: exit $rc"
     expect_seq "successor resumes in the same run dir" --set "output.run_dir=$H/runs/t6-medium-1002"
+    expect_seq "successor resumes from the newest checkpoint, not the first attempt's T6_RESUME" --set output.resume=auto
     [ ! -d "$H/runs/t6-medium-1003" ] && ok "successor: no new run dir" || fail "successor made a new run dir"
     [ -f "$H/runs/t6-medium-1002/t6.status.prev" ] && ok "successor: old status moved aside" || fail "successor: stale status not moved aside"
 else
