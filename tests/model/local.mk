@@ -33,3 +33,6 @@ check_PROGRAMS += bench/cpu/bench_matmul
 bench_cpu_bench_matmul_SOURCES = bench/cpu/bench_matmul.c
 bench_cpu_bench_matmul_LDADD = $(T6_MODEL_TEST_LDADD)
 bench-cpu: bench/cpu/bench_matmul
+
+TESTS += tests/model/blocked.sh
+EXTRA_DIST += tests/model/blocked.sh
