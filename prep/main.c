@@ -308,6 +308,9 @@ typedef struct {
     size_t tstart, tn;   /* its tokens in vec[tid] */
     int status;          /* 0 ok, 1 skipped (invalid utf-8) */
     uint64_t hash;       /* of the text: the val selection depends on content only */
+    int json;            /* a raw JSONL line: the text field is extracted by the worker */
+    uint64_t line;       /* its line number */
+    char *msg;           /* why it was skipped (status 3) */
     size_t nrepl;
 } bdoc;
 
@@ -364,7 +367,8 @@ static void read_batch(prep *P, input *in, batch *bt, size_t batch_bytes)
         }
         memcpy(bt->arena + bt->used, text, len);
         if (bt->nd == bt->docs_cap) bt->docs = t6_realloc(bt->docs, (bt->docs_cap = bt->docs_cap ? 2 * bt->docs_cap : 4096) * sizeof *bt->docs);
-        bt->docs[bt->nd++] = (bdoc){.off = bt->used, .len = len, .src = in->fi, .rec = in->rec - 1};
+        bt->docs[bt->nd++] = (bdoc){.off = bt->used, .len = len, .src = in->fi, .rec = in->rec - 1,
+                                    .json = t6_reader_is_raw_jsonl(in->r), .line = t6_reader_record(in->r)};
         bt->used += len;
         P->bytes += len;
     }
@@ -399,6 +403,7 @@ int main(int argc, char **argv)
     o->batch_mb = 32;
     o->progress_interval = 10;
     o->ro.field = "text";
+    o->ro.jsonl_raw = 1;
     enum { O_VOCAB = 256, O_NAME, O_LAYOUT, O_EOT, O_VAL, O_VALF, O_SEED, O_SHARD, O_FORMAT, O_FIELD, O_DELIM, O_EXT,
            O_BAD, O_STRICT, O_MAXDOC, O_BATCH, O_PINT, O_FORCE, O_VERSION };
     static const struct option lo[] = {
@@ -523,6 +528,8 @@ int main(int argc, char **argv)
     t6_bpe_state **states = t6_calloc((size_t)nt, sizeof *states);
     t6_tokvec *vecs = t6_calloc((size_t)nt, sizeof *vecs);
     char **fix = t6_calloc((size_t)nt, sizeof *fix);
+    char **jscr = t6_calloc((size_t)nt, sizeof *jscr);
+    size_t *jcap = t6_calloc((size_t)nt, sizeof *jcap);
     size_t *fixcap = t6_calloc((size_t)nt, sizeof *fixcap);
     for (int i = 0; i < nt; i++) states[i] = t6_bpe_state_new(P->bpe);
     size_t batch_bytes = (size_t)(o->batch_mb * 1e6);
@@ -555,6 +562,7 @@ int main(int argc, char **argv)
         qsort(order, nd, sizeof *order, by_len_desc);
         bad_mode bm = o->bad_utf8;
         eot_mode eotm = o->eot;
+        const char *field = o->ro.field;
 #pragma omp parallel
         {
 #pragma omp single nowait
@@ -569,6 +577,15 @@ int main(int argc, char **argv)
                 size_t n = b->len;
                 b->tid = tid;
                 b->tstart = vecs[tid].n;
+                b->tn = 0;
+                if (b->json) {
+                    char why[512];
+                    if (t6_jsonl_line(t, n, field, &jscr[tid], &jcap[tid], &t, &n, why, sizeof why) != 1) {
+                        b->status = 3;
+                        b->msg = t6_strdup(why);
+                        continue;
+                    }
+                }
                 b->hash = content_hash(t, n);
                 if (t6_utf8_valid_prefix(t, n) != n) {
                     if (bm != BAD_REPLACE) { b->status = 1; b->tn = 0; continue; }
@@ -590,8 +607,15 @@ int main(int argc, char **argv)
             if (b->status == 2)
                 t6_fatal("'%s': document %" PRIu64 ": the tokenizer's regular expression failed (PCRE2 resource limit)",
                          P->files[b->src], b->rec + 1);
+            if (b->status == 3) {
+                snprintf(err, sizeof err, "'%s': line %" PRIu64 ": %s", P->files[b->src], b->line, b->msg);
+                free(b->msg);
+                skip_note(P, err);
+                continue;
+            }
             if (b->status) {
-                snprintf(err, sizeof err, "'%s': document %" PRIu64 ": invalid UTF-8", P->files[b->src], b->rec + 1);
+                snprintf(err, sizeof err, "'%s': %s %" PRIu64 ": invalid UTF-8", P->files[b->src], b->json ? "line" : "document",
+                         b->json ? b->line : b->rec + 1);
                 if (o->bad_utf8 == BAD_ERROR) t6_fatal_hint("--invalid-utf8 replace keeps such documents (U+FFFD, as Python)", "%s", err);
                 skip_note(P, err);
                 continue;
@@ -632,7 +656,10 @@ int main(int argc, char **argv)
         t6_bpe_state_free(states[i]);
         t6_tokvec_free(&vecs[i]);
         free(fix[i]);
+        free(jscr[i]);
     }
+    free(jscr);
+    free(jcap);
     free(states);
     free(vecs);
     free(fix);

@@ -303,6 +303,11 @@ static int jsonl_next(t6_reader *r, const char **text, size_t *len, char *err, s
             seterr(err, err_len, "'%s': line %llu: NUL byte in the line (binary data?)", r->path, (unsigned long long)r->line);
             return 2;
         }
+        if (r->o.jsonl_raw) {
+            *text = r->buf;
+            *len = n;
+            return 1;
+        }
         char why[400];
         int rc = t6_jsonl_line(r->buf, n, r->o.field, &r->scratch, &r->scap, text, len, why, sizeof why);
         if (rc == 2) seterr(err, err_len, "'%s': line %llu: %s", r->path, (unsigned long long)r->line, why);
@@ -412,6 +417,9 @@ uint64_t t6_reader_pos(const t6_reader *r)
     default: return 0;
     }
 }
+
+uint64_t t6_reader_record(const t6_reader *r) { return r->fmt == T6_FMT_JSONL ? r->line : r->record; }
+int t6_reader_is_raw_jsonl(const t6_reader *r) { return r->fmt == T6_FMT_JSONL && r->o.jsonl_raw; }
 
 void t6_reader_close(t6_reader *r)
 {

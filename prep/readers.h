@@ -17,6 +17,8 @@ typedef struct {
     const char *delimiter;  /* text: split documents on this string (NULL: whole file) */
     const char *member_ext; /* archives: only members ending so (NULL: all regular files) */
     size_t max_doc;         /* larger documents are skipped (counted) */
+    int jsonl_raw;          /* JSONL: hand out whole lines, the caller decodes them with
+                               t6_jsonl_line (so that threads can share the JSON work) */
 } t6_reader_opts;
 
 t6_format t6_guess_format(const char *path);
@@ -28,6 +30,10 @@ t6_reader *t6_reader_open(const char *path, const t6_reader_opts *o, char *err, 
  * reason in err (the caller counts it); 0: end of input; -1: fatal error in err. */
 int t6_reader_next(t6_reader *r, const char **text, size_t *len, char *err, size_t err_len);
 uint64_t t6_reader_pos(const t6_reader *r); /* input bytes consumed (for progress) */
+/* Line number of the last JSONL record (1-based), else the record count. */
+uint64_t t6_reader_record(const t6_reader *r);
+/* Whether the documents handed out are raw JSONL lines (opts.jsonl_raw and a JSONL file). */
+int t6_reader_is_raw_jsonl(const t6_reader *r);
 void t6_reader_close(t6_reader *r);
 
 /* JSONL: extracts field from one line. 1: text set (points into *scratch or the line);
