@@ -2,27 +2,22 @@
  * q: (B,T,h,dh); k, v: (B,T,G,dh), query head i reads kv head i / (h/G); out (B,T,h,dh);
  * lse (B,h,T) = log sum_s exp(score_s) of the scaled scores, kept for the backward.
  *
- * Backward in two passes so that no two threads ever add into the same element:
- *  1) per query row (b,i,t): dq_t = scale * sum_{s<=t} dS_ts k_s, where
- *     p_ts = exp(score_ts - lse_t), dP_ts = dout_t·v_s, D_t = dout_t·out_t,
- *     dS_ts = p_ts (dP_ts - D_t);
- *  2) per key row (b,g,s): dk_s = scale * sum_{i in g} sum_{t>=s} dS_ts q_t,
- *     dv_s = sum_{i in g} sum_{t>=s} p_ts dout_t (recomputing p and dS). */
+ * Work is split by (batch, query head); within one, queries go in blocks of QB rows
+ * and each block is three small matrix products (S = Q K^T over the keys it can see,
+ * softmax by rows, O = P V) on the calling thread (t6_cpu_gemm_serial: OpenBLAS or the
+ * blocked tiles). The backward recomputes P = exp(scale S - lse) per block:
+ *   dP = dO V^T,  dS = P (dP - D) with D_t = dO_t·O_t,
+ *   dQ = scale dS K,  dK_i += scale dS^T Q,  dV_i += P^T dO   (per query head i),
+ * and a last pass sums the per-head dK_i, dV_i of each kv group in head order, so no two
+ * threads ever add into one element and the result is the same for any thread count. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu_ops.h"
 #include "util.h"
 
-/* Vectorized dot product: the partial-sum order is fixed by the compiled vector
- * width and n, so it never depends on the thread count. */
-static inline float dotf(const float *a, const float *b, int n)
-{
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (int j = 0; j < n; j++) s += a[j] * b[j];
-    return s;
-}
+enum { QB = 64 };   /* query rows per block: QB x T scores per thread */
 
 void t6_cpu_attention_fwd(t6_backend *be, void *out_, float *lse, const void *q_, const void *k_,
                           const void *v_, int B, int T, int h, int G, int dh)
@@ -32,37 +27,42 @@ void t6_cpu_attention_fwd(t6_backend *be, void *out_, float *lse, const void *q_
     const float *q = q_, *k = k_, *v = v_;
     const int hpg = h / G;
     const float scale = 1.0f / sqrtf((float)dh);
-    const long rows = (long)B * h * T;
-#pragma omp parallel
+    const long ldq = (long)h * dh, ldk = (long)G * dh;
+    const long tasks = (long)B * h;
+#pragma omp parallel if (tasks > 1)
     {
-        float *p = t6_malloc(sizeof(float) * (size_t)T);
-#pragma omp for schedule(dynamic, 16)
-        for (long row = 0; row < rows; row++) {
-            const int t = (int)(row % T), i = (int)((row / T) % h), b = (int)(row / ((long)T * h));
-            const int g = i / hpg;
-            const float *qt = q + (((size_t)b * T + t) * h + i) * dh;
-            float mx = -INFINITY;
-            for (int s = 0; s <= t; s++) {
-                const float *ks = k + (((size_t)b * T + s) * G + g) * dh;
-                p[s] = dotf(qt, ks, dh) * scale;
-                if (p[s] > mx) mx = p[s];
+        float *S = t6_malloc(sizeof(float) * QB * (size_t)T);
+#pragma omp for schedule(dynamic, 1)
+        for (long task = 0; task < tasks; task++) {
+            const int b = (int)(task / h), i = (int)(task % h), g = i / hpg;
+            const float *Q = q + (size_t)b * T * ldq + (size_t)i * dh;
+            const float *K = k + (size_t)b * T * ldk + (size_t)g * dh;
+            const float *V = v + (size_t)b * T * ldk + (size_t)g * dh;
+            float *O = out + (size_t)b * T * ldq + (size_t)i * dh;
+            float *L = lse + ((size_t)b * h + i) * T;
+            for (int r0 = 0; r0 < T; r0 += QB) {
+                const int rows = T - r0 < QB ? T - r0 : QB, nk = r0 + rows;   /* keys 0..nk-1 */
+                /* S = Q_blk K^T */
+                t6_cpu_gemm_serial(be, rows, nk, dh, Q + r0 * ldq, ldq, 1, K, 1, ldk, S, nk, 0);
+                for (int r = 0; r < rows; r++) {
+                    const int t = r0 + r;
+                    float *row = S + (size_t)r * nk;
+                    float mx = -INFINITY;
+                    for (int s = 0; s <= t; s++) mx = fmaxf(mx, row[s] * scale);
+                    float sum = 0.0f;
+                    for (int s = 0; s <= t; s++) {
+                        row[s] = expf(row[s] * scale - mx);
+                        sum += row[s];
+                    }
+                    for (int s = 0; s <= t; s++) row[s] /= sum;
+                    for (int s = t + 1; s < nk; s++) row[s] = 0.0f;   /* causal mask */
+                    L[t] = mx + logf(sum);
+                }
+                /* O_blk = P V */
+                t6_cpu_gemm_serial(be, rows, dh, nk, S, nk, 1, V, ldk, 1, O + r0 * ldq, ldq, 0);
             }
-            float sum = 0.0f;
-            for (int s = 0; s <= t; s++) {
-                p[s] = expf(p[s] - mx);
-                sum += p[s];
-            }
-            float *ot = out + (((size_t)b * T + t) * h + i) * dh;
-            for (int j = 0; j < dh; j++) ot[j] = 0.0f;
-            for (int s = 0; s <= t; s++) {
-                const float *vs = v + (((size_t)b * T + s) * G + g) * dh;
-                const float w = p[s] / sum;
-    #pragma omp simd
-            for (int j = 0; j < dh; j++) ot[j] += w * vs[j];
-            }
-            lse[((size_t)b * h + i) * T + t] = mx + logf(sum);
         }
-        free(p);
+        free(S);
     }
 }
 
@@ -74,55 +74,64 @@ void t6_cpu_attention_bwd(t6_backend *be, void *dq_, void *dk_, void *dv_, const
     const float *dout = dout_, *out = out_, *q = q_, *k = k_, *v = v_;
     const int hpg = h / G;
     const float scale = 1.0f / sqrtf((float)dh);
-    float *D = t6_malloc(sizeof(float) * (size_t)B * h * T);   /* D[b,i,t] = dout_t·out_t */
-    const long qrows = (long)B * h * T;
-
-    /* pass 1: D and dq, one query row per iteration */
-#pragma omp parallel for schedule(dynamic, 16)
-    for (long row = 0; row < qrows; row++) {
-        const int t = (int)(row % T), i = (int)((row / T) % h), b = (int)(row / ((long)T * h));
-        const int g = i / hpg;
-        const size_t qoff = (((size_t)b * T + t) * h + i) * dh;
-        const float *qt = q + qoff, *gt = dout + qoff;
-        const float Dt = dotf(gt, out + qoff, dh);
-        const float l = lse[((size_t)b * h + i) * T + t];
-        D[((size_t)b * h + i) * T + t] = Dt;
-        float *dqt = dq + qoff;
-        for (int j = 0; j < dh; j++) dqt[j] = 0.0f;
-        for (int s = 0; s <= t; s++) {
-            const size_t koff = (((size_t)b * T + s) * G + g) * dh;
-            const float pts = expf(dotf(qt, k + koff, dh) * scale - l);
-            const float dS = pts * (dotf(gt, v + koff, dh) - Dt);
-            const float c = dS * scale;
-#pragma omp simd
-            for (int j = 0; j < dh; j++) dqt[j] += c * k[koff + j];
-        }
-    }
-
-    /* pass 2: dk and dv, one key row per iteration */
-    const long krows = (long)B * G * T;
-#pragma omp parallel for schedule(dynamic, 16)
-    for (long row = 0; row < krows; row++) {
-        const int s = (int)(row % T), g = (int)((row / T) % G), b = (int)(row / ((long)T * G));
-        const size_t koff = (((size_t)b * T + s) * G + g) * dh;
-        const float *ks = k + koff, *vs = v + koff;
-        float *dks = dk + koff, *dvs = dv + koff;
-        for (int j = 0; j < dh; j++) dks[j] = dvs[j] = 0.0f;
-        for (int i = g * hpg; i < (g + 1) * hpg; i++) {
-            for (int t = s; t < T; t++) {
-                const size_t qoff = (((size_t)b * T + t) * h + i) * dh;
-                const float *qt = q + qoff, *gt = dout + qoff;
-                const float l = lse[((size_t)b * h + i) * T + t];
-                const float pts = expf(dotf(qt, ks, dh) * scale - l);
-                const float dS = pts * (dotf(gt, vs, dh) - D[((size_t)b * h + i) * T + t]);
-                const float c = dS * scale;
-#pragma omp simd
-                for (int j = 0; j < dh; j++) {
-                    dks[j] += c * qt[j];
-                    dvs[j] += pts * gt[j];
+    const long ldq = (long)h * dh, ldk = (long)G * dh;
+    const long tasks = (long)B * h;
+    /* per query head dK_i, dV_i laid out like q: (B, T, h, dh) */
+    float *dkh = t6_calloc((size_t)B * T * ldq, sizeof(float));
+    float *dvh = t6_calloc((size_t)B * T * ldq, sizeof(float));
+#pragma omp parallel if (tasks > 1)
+    {
+        float *P = t6_malloc(sizeof(float) * QB * (size_t)T);
+        float *dS = t6_malloc(sizeof(float) * QB * (size_t)T);
+#pragma omp for schedule(dynamic, 1)
+        for (long task = 0; task < tasks; task++) {
+            const int b = (int)(task / h), i = (int)(task % h), g = i / hpg;
+            const size_t qo = (size_t)b * T * ldq + (size_t)i * dh, ko = (size_t)b * T * ldk + (size_t)g * dh;
+            const float *Q = q + qo, *O = out + qo, *dO = dout + qo, *K = k + ko, *V = v + ko;
+            float *dQ = dq + qo, *dKh = dkh + qo, *dVh = dvh + qo;
+            const float *L = lse + ((size_t)b * h + i) * T;
+            for (int r0 = 0; r0 < T; r0 += QB) {
+                const int rows = T - r0 < QB ? T - r0 : QB, nk = r0 + rows;
+                t6_cpu_gemm_serial(be, rows, nk, dh, Q + r0 * ldq, ldq, 1, K, 1, ldk, P, nk, 0);
+                t6_cpu_gemm_serial(be, rows, nk, dh, dO + r0 * ldq, ldq, 1, V, 1, ldk, dS, nk, 0);
+                for (int r = 0; r < rows; r++) {
+                    const int t = r0 + r;
+                    float *p = P + (size_t)r * nk, *ds = dS + (size_t)r * nk;
+                    const float *dot = dO + t * ldq, *ot = O + t * ldq;
+                    float Dt = 0.0f;
+                    for (int j = 0; j < dh; j++) Dt += dot[j] * ot[j];
+                    for (int s = 0; s <= t; s++) {
+                        p[s] = expf(p[s] * scale - L[t]);
+                        ds[s] = p[s] * (ds[s] - Dt) * scale;   /* scale folded in for dQ, dK */
+                    }
+                    for (int s = t + 1; s < nk; s++) p[s] = ds[s] = 0.0f;
                 }
+                /* dQ_blk = dS K;  dK_i[0:nk] += dS^T Q_blk;  dV_i[0:nk] += P^T dO_blk */
+                t6_cpu_gemm_serial(be, rows, dh, nk, dS, nk, 1, K, ldk, 1, dQ + r0 * ldq, ldq, 0);
+                t6_cpu_gemm_serial(be, nk, dh, rows, dS, 1, nk, Q + r0 * ldq, ldq, 1, dKh, ldq, 1);
+                t6_cpu_gemm_serial(be, nk, dh, rows, P, 1, nk, dO + r0 * ldq, ldq, 1, dVh, ldq, 1);
             }
         }
+        free(P);
+        free(dS);
     }
-    free(D);
+    /* dK, dV of kv head g = sum over its query heads, in head order */
+    const long krows = (long)B * T * G;
+#pragma omp parallel for schedule(static) if (krows * dh >= T6_CPU_PAR_MIN)
+    for (long row = 0; row < krows; row++) {
+        const long bt = row / G;
+        const int g = (int)(row % G);
+        float *dkr = dk + (size_t)row * dh, *dvr = dv + (size_t)row * dh;
+        const float *sk = dkh + (size_t)bt * ldq + (size_t)g * hpg * dh;
+        const float *sv = dvh + (size_t)bt * ldq + (size_t)g * hpg * dh;
+        memcpy(dkr, sk, sizeof(float) * dh);
+        memcpy(dvr, sv, sizeof(float) * dh);
+        for (int e = 1; e < hpg; e++)
+            for (int j = 0; j < dh; j++) {
+                dkr[j] += sk[(size_t)e * dh + j];
+                dvr[j] += sv[(size_t)e * dh + j];
+            }
+    }
+    free(dkh);
+    free(dvh);
 }

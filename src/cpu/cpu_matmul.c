@@ -114,6 +114,53 @@ void t6_cpu_gemm_blocked(int M, int Nn, int K, const float *A, long a_rs, long a
     }
 }
 
+/* Serial C[M,Nn] (=|+=) A(m,k) B(k,n) for callers already inside a parallel region
+ * (the attention): single-threaded OpenBLAS when the backend uses it, else the
+ * blocked tiles on this thread. Strided views as in t6_cpu_gemm_blocked; with BLAS one
+ * of each pair of strides must be 1. */
+void t6_cpu_gemm_serial(const t6_backend *be, int M, int Nn, int K, const float *A, long a_rs, long a_cs,
+                        const float *B, long b_rs, long b_cs, float *Cm, long ldc, int accumulate)
+{
+    if (M <= 0 || Nn <= 0) return;
+#ifdef T6_HAVE_BLAS
+    const t6_cpu_impl *impl = be->impl;
+    if (impl->use_blas && !impl->blas_threaded && (a_cs == 1 || a_rs == 1) && (b_cs == 1 || b_rs == 1)) {
+        if (K <= 0) {
+            if (!accumulate)
+                for (int i = 0; i < M; i++) memset(Cm + (long)i * ldc, 0, sizeof(float) * Nn);
+            return;
+        }
+        const CBLAS_TRANSPOSE ta = a_cs == 1 ? CblasNoTrans : CblasTrans;
+        const CBLAS_TRANSPOSE tb = b_cs == 1 ? CblasNoTrans : CblasTrans;
+        const long lda = a_cs == 1 ? a_rs : a_cs, ldb = b_cs == 1 ? b_rs : b_cs;
+        cblas_sgemm(CblasRowMajor, ta, tb, M, Nn, K, 1.0f, A, (int)(lda > 0 ? lda : 1), B, (int)(ldb > 0 ? ldb : 1),
+                    accumulate ? 1.0f : 0.0f, Cm, (int)ldc);
+        return;
+    }
+#endif
+    float *Ap = NULL, *Bp = NULL, *Ct = NULL;
+    T6_CHECK(posix_memalign((void **)&Ap, 64, sizeof(float) * KB * MB) == 0 &&
+             posix_memalign((void **)&Bp, 64, sizeof(float) * KB * NB) == 0 &&
+             posix_memalign((void **)&Ct, 64, sizeof(float) * MB * NB) == 0,
+             NULL, "out of memory in the blocked matmul");
+    for (int m0 = 0; m0 < M; m0 += MB)
+        for (int n0 = 0; n0 < Nn; n0 += NB) {
+            const int mb = M - m0 < MB ? M - m0 : MB, nb = Nn - n0 < NB ? Nn - n0 : NB;
+            gemm_tile(m0, n0, mb, nb, K, A, a_rs, a_cs, B, b_rs, b_cs, Ap, Bp, Ct);
+            for (int i = 0; i < mb; i++) {
+                float *dst = Cm + (long)(m0 + i) * ldc + n0;
+                const float *src = Ct + i * NB;
+                if (accumulate)
+                    for (int j = 0; j < nb; j++) dst[j] += src[j];
+                else
+                    memcpy(dst, src, sizeof(float) * nb);
+            }
+        }
+    free(Ap);
+    free(Bp);
+    free(Ct);
+}
+
 void t6_cpu_set_use_blas(t6_backend *be, int use_blas)
 {
     t6_cpu_impl *impl = be->impl;

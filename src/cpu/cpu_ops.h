@@ -33,6 +33,9 @@ void t6_cpu_matmul_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, 
  * sum_k A(m,k) B(k,n) with A(m,k) = A[m*a_rs + k*a_cs], B(k,n) = B[k*b_rs + n*b_cs]. */
 void t6_cpu_gemm_blocked(int M, int Nn, int K, const float *A, long a_rs, long a_cs,
                          const float *B, long b_rs, long b_cs, float *Cm, long ldc, int accumulate);
+/* The same product on the calling thread only (for use inside parallel regions). */
+void t6_cpu_gemm_serial(const t6_backend *be, int M, int Nn, int K, const float *A, long a_rs, long a_cs,
+                        const float *B, long b_rs, long b_cs, float *Cm, long ldc, int accumulate);
 /* Route matmuls through BLAS (when compiled in) or the blocked loops. */
 void t6_cpu_set_use_blas(t6_backend *be, int use_blas);
 

@@ -257,7 +257,8 @@ static void test_gqa_equals_mha(void)
 /* ---- attention and cross-entropy ops against naive double versions ---- */
 static void test_ops_naive(t6_backend *be)
 {
-    const int B = 2, T = 13, h = 6, G = 3, dh = 5;   /* awkward sizes on purpose */
+    /* awkward sizes on purpose: T spans three 64-row query blocks, the last partial */
+    const int B = 2, T = 131, h = 6, G = 3, dh = 5;
     const size_t QN = (size_t)B * T * h * dh, KN = (size_t)B * T * G * dh;
     float *q = t6_malloc(QN * 4), *k = t6_malloc(KN * 4), *v = t6_malloc(KN * 4), *o = t6_malloc(QN * 4);
     float *lse = t6_malloc(sizeof(float) * B * h * T);
@@ -270,7 +271,7 @@ static void test_ops_naive(t6_backend *be)
         for (int i = 0; i < h; i++)
             for (int t = 0; t < T; t++) {
                 const int g = i / (h / G);
-                double sc[64], mx = -1e300, sum = 0.0;
+                double sc[256], mx = -1e300, sum = 0.0;
                 for (int s = 0; s <= t; s++) {
                     double dot = 0;
                     for (int j = 0; j < dh; j++)
@@ -287,6 +288,54 @@ static void test_ops_naive(t6_backend *be)
                 }
             }
     tm_check(err <= 1e-5 && lerr <= 1e-5, "attention op == naive causal softmax in double (out %.2e, lse %.2e)", err, lerr);
+
+    /* backward against the textbook formulas in double */
+    float *dout = t6_malloc(QN * 4), *dq = t6_malloc(QN * 4), *dk = t6_malloc(KN * 4), *dv = t6_malloc(KN * 4);
+    fill(dout, QN, 15, 1.0f);
+    be->ops->attention_bwd(be, dq, dk, dv, dout, o, lse, q, k, v, B, T, h, G, dh);
+    double *rdq = t6_calloc(QN, 8), *rdk = t6_calloc(KN, 8), *rdv = t6_calloc(KN, 8), *P = t6_malloc(sizeof(double) * T);
+    const double sc = 1.0 / sqrt((double)dh);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < h; i++)
+            for (int t = 0; t < T; t++) {
+                const int g = i / (h / G);
+                const size_t qo = (((size_t)b * T + t) * h + i) * dh;
+                double mx = -1e300, sum = 0.0, D = 0.0;
+                for (int s = 0; s <= t; s++) {
+                    double dot = 0;
+                    for (int j = 0; j < dh; j++) dot += (double)q[qo + j] * k[(((size_t)b * T + s) * G + g) * dh + j];
+                    P[s] = dot * sc;
+                    mx = fmax(mx, P[s]);
+                }
+                for (int s = 0; s <= t; s++) sum += exp(P[s] - mx);
+                for (int s = 0; s <= t; s++) P[s] = exp(P[s] - mx) / sum;
+                /* D = dout_t . out_t with out_t the exact softmax average */
+                for (int j = 0; j < dh; j++) {
+                    double oj = 0.0;
+                    for (int s = 0; s <= t; s++) oj += P[s] * v[(((size_t)b * T + s) * G + g) * dh + j];
+                    D += (double)dout[qo + j] * oj;
+                }
+                for (int s = 0; s <= t; s++) {
+                    const size_t ko = (((size_t)b * T + s) * G + g) * dh;
+                    double dp = 0.0;
+                    for (int j = 0; j < dh; j++) dp += (double)dout[qo + j] * v[ko + j];
+                    const double ds = P[s] * (dp - D) * sc;
+                    for (int j = 0; j < dh; j++) {
+                        rdq[qo + j] += ds * k[ko + j];
+                        rdk[ko + j] += ds * q[qo + j];
+                        rdv[ko + j] += P[s] * dout[qo + j];
+                    }
+                }
+            }
+    double eq = 0, ek = 0, ev = 0;
+    for (size_t x = 0; x < QN; x++) eq = fmax(eq, fabs(rdq[x] - dq[x]));
+    for (size_t x = 0; x < KN; x++) {
+        ek = fmax(ek, fabs(rdk[x] - dk[x]));
+        ev = fmax(ev, fabs(rdv[x] - dv[x]));
+    }
+    tm_check(eq <= 1e-4 && ek <= 1e-4 && ev <= 1e-4,
+             "attention backward == textbook formulas in double, GQA sums over heads (dq %.1e, dk %.1e, dv %.1e)", eq, ek, ev);
+    free(dout); free(dq); free(dk); free(dv); free(rdq); free(rdk); free(rdv); free(P);
 
     const int N = 5, V = 37;
     float *z = t6_malloc(sizeof(float) * N * V), *z0 = t6_malloc(sizeof(float) * N * V), losses[5];

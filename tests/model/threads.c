@@ -54,9 +54,9 @@ static void test_threads(void)
         c.n_head = 6;
         c.n_kv_head = c.attention == T6_ATTN_MQA ? 1 : c.attention == T6_ATTN_GQA ? 3 : 6;
         c.vocab_size = 333;
-        c.block_size = 64;
+        c.block_size = 128;
         c.mlp_hidden = 8 * c.n_embd / 3;
-        const int B = 3, T = 37;
+        const int B = 3, T = 70;   /* two query blocks of the attention, the second partial */
         run_result r1 = run(&c, 1, B, T), r2 = run(&c, 2, B, T);
         t6_param_layout pl;
         t6_param_layout_init(&pl, &c);
