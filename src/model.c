@@ -215,6 +215,11 @@ float *t6_model_grads(t6_model *m) { return m->grads; }
 
 /* ---- parameters ---- */
 
+void *t6_model_compute_weights(t6_model *m)
+{
+    return m->wcompute == (void *)m->params ? NULL : m->wcompute;
+}
+
 void t6_model_sync_compute_weights(t6_model *m)
 {
     m->ops->params_to_compute(m->be, m->wcompute, m->params, m->layout.n_params);

@@ -31,6 +31,9 @@ float *t6_model_grads(t6_model *m);
 void t6_model_get_params(t6_model *m, float *host);
 void t6_model_set_params(t6_model *m, const float *host);
 void t6_model_get_grads(t6_model *m, float *host);
+/* The compute copy of the weights (bf16 on CUDA) for the adamw op to refresh in the
+ * same pass; NULL where the compute weights are the master parameters. */
+void *t6_model_compute_weights(t6_model *m);
 /* Refresh the compute copy after the master parameters changed outside adamw. */
 void t6_model_sync_compute_weights(t6_model *m);
 

@@ -261,9 +261,9 @@ static double train_step(t6_run *r, t6_optim_stats *st)
         t6_fatal_hint("lower optim.lr, raise warmup, or check the data",
                       "the training loss is %f at step %ld", loss, r->step + 1);
     double lr = t6_schedule_lr(&r->deck->optim, r->step);
-    void *compute = NULL;
-    t6_optim_step(&r->opt, t6_model_params(r->model), compute, t6_model_grads(r->model), lr, st);
-    if (!r->be->weights_are_master) t6_model_sync_compute_weights(r->model);
+    /* adamw refreshes the bf16 compute copy in the same pass over the parameters */
+    t6_optim_step(&r->opt, t6_model_params(r->model), t6_model_compute_weights(r->model),
+                  t6_model_grads(r->model), lr, st);
     t6_data_advance(r->data);
     return loss;
 }
