@@ -58,6 +58,10 @@ mkdir -p "$work/out" "$work/runs"
 # OMP_NUM_THREADS: one CPU per job so that A and B run side by side on two cores,
 # and with the same thread count (the CPU backend is deterministic per thread count).
 C=
+# Open MPI's shared-memory transport copies large messages with CMA (process_vm_readv);
+# inside containers that call can fail for srun-launched ranks ("Read -1, expected N,
+# errno = 3", then a segfault in ob1), so the CPU test turns single-copy off.
+export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
 export T6_HOME=$srcdir T6_BIN=$t6 T6_DECK=input/demo.cfg T6_GPUS_PER_NODE=0 T6_RUN_ROOT=$work/runs
 export T6_EXTRA_SET="train.max_steps=$steps optim.decay_steps=$steps optim.warmup_steps=5 \
 train.eval_interval=20 train.eval_iters=2 train.log_interval=5 output.checkpoint_interval=10"
