@@ -1,6 +1,6 @@
 #!/bin/sh
 # fuzz/build.sh [OUTDIR] -- builds the libFuzzer targets (clang, ASan + UBSan) and seed
-# corpora into OUTDIR (default $TMPDIR/t6-fuzz). Needs clang and libclang-rt-14-dev.
+# corpora into OUTDIR (default $TMPDIR/t6-fuzz). Needs clang and libclang-rt-14-dev (tools/install-deps.sh --fuzz).
 # Then, e.g.:  T6_VOCAB=../shared/data/gpt2 /tmp/t6-fuzz/fuzz_bpe -max_total_time=60 /tmp/t6-fuzz/seeds-bpe
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)

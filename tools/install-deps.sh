@@ -4,10 +4,16 @@
 # packages. Run as root (or through sudo).
 #   tools/install-deps.sh            build + test dependencies (incl. local Slurm for tests)
 #   tools/install-deps.sh --minimal  only what building t6 and t6-prep needs
+#   tools/install-deps.sh --fuzz     also clang + its runtime for the fuzz targets (fuzz/)
 set -euo pipefail
 
-minimal=0
-[ "${1:-}" = "--minimal" ] && minimal=1
+minimal=0 fuzz=0
+case "${1:-}" in
+    --minimal) minimal=1 ;;
+    --fuzz) fuzz=1 ;;
+    "") ;;
+    *) echo "usage: tools/install-deps.sh [--minimal|--fuzz]" >&2; exit 2 ;;
+esac
 
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then
@@ -29,6 +35,7 @@ test_pkgs=(
 
 pkgs=("${build_pkgs[@]}")
 [ "$minimal" -eq 1 ] || pkgs+=("${test_pkgs[@]}")
+[ "$fuzz" -eq 1 ] && pkgs+=(clang libclang-rt-14-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do
