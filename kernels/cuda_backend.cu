@@ -114,6 +114,19 @@ static const t6_ops cuda_ops = {
     t6_cuda_scale,
 };
 
+/* Datasheet dense bf16 tensor-core peak of the GPUs the job scripts target, so MFU is
+ * reported without configuration; 0 (MFU n/a) elsewhere and in fp32 precision, where
+ * no single peak is meaningful. T6_PEAK_FLOPS overrides it (src/train.c). */
+static double bf16_peak_flops(int dev, t6_precision precision)
+{
+    cudaDeviceProp p;
+    if (precision != T6_PREC_BF16 || cudaGetDeviceProperties(&p, dev) != cudaSuccess) return 0.0;
+    const int pcie = strstr(p.name, "PCIe") != NULL;
+    if (p.major == 9 && p.minor == 0) return pcie ? 756e12 : 989e12;  /* H100 PCIe / H100 SXM, H200 */
+    if (p.major == 8 && p.minor == 0) return 312e12;                  /* A100 */
+    return 0.0;
+}
+
 extern "C" t6_backend *t6_cuda_backend_create(const t6_backend_config *cfg, int local_rank)
 {
     int ndev = 0;
@@ -133,6 +146,7 @@ extern "C" t6_backend *t6_cuda_backend_create(const t6_backend_config *cfg, int 
     be->act_bytes = cfg->precision == T6_PREC_BF16 ? 2 : 4;
     be->weights_are_master = 0;
     be->device_index = dev;
+    be->peak_flops = bf16_peak_flops(dev, cfg->precision);
     be->impl = im;
     im->device = dev;
     CUDA_CHECK(cudaStreamCreateWithFlags(&im->stream, cudaStreamNonBlocking));

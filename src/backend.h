@@ -113,6 +113,7 @@ struct t6_backend {
     size_t act_bytes;            /* 4 (float) or 2 (bf16) */
     int weights_are_master;      /* 1: compute weights == fp32 master params */
     int device_index;            /* CUDA device, -1 on CPU */
+    double peak_flops;           /* dense peak FLOP/s of the device at this precision, for MFU; 0 = unknown */
     void *impl;                  /* backend-private state (cuBLASLt handles, streams...) */
 };
 

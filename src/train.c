@@ -303,7 +303,7 @@ static void setup(t6_run *r, t6_deck *deck)
     r->tgt = t6_malloc((size_t)r->B * (size_t)r->T * sizeof(int32_t));
     r->flops_per_token = t6_flops_per_token(&deck->model, r->pl->n_params, r->T);
     const char *peak = getenv("T6_PEAK_FLOPS");
-    r->peak_flops = peak ? atof(peak) : 0.0;
+    r->peak_flops = peak ? atof(peak) : r->be->peak_flops;
 }
 
 static void teardown(t6_run *r)
