@@ -29,15 +29,6 @@
 #define NO_ID UINT32_MAX
 #define EOT_TEXT "<|endoftext|>"
 
-static void seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || !len) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- token vector ------------------------------------------------------------ */
 void t6_tokvec_reserve(t6_tokvec *t, size_t extra)
@@ -168,7 +159,7 @@ static char *slurp(const char *path, size_t *n, char *err, size_t err_len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        seterr(err, err_len, "cannot open '%s': %s", path, strerror(errno));
+        t6_seterr(err, err_len, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 20, len = 0;
@@ -181,7 +172,7 @@ static char *slurp(const char *path, size_t *n, char *err, size_t err_len)
     int bad = ferror(f);
     fclose(f);
     if (bad) {
-        seterr(err, err_len, "error reading '%s'", path);
+        t6_seterr(err, err_len, "error reading '%s'", path);
         free(buf);
         return NULL;
     }
@@ -233,7 +224,7 @@ t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
     json_t *root = json_loadb(je, ne, 0, &jerr);
     free(je);
     if (!root || !json_is_object(root)) {
-        seterr(err, err_len, "'%s': line %d: %s", pe, root ? 1 : jerr.line, root ? "not a JSON object" : jerr.text);
+        t6_seterr(err, err_len, "'%s': line %d: %s", pe, root ? 1 : jerr.line, root ? "not a JSON object" : jerr.text);
         json_decref(root);
         free(jv);
         free(b);
@@ -241,7 +232,7 @@ t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
     }
     size_t n = json_object_size(root);
     if (n < 257 || n > (1u << 24)) {
-        seterr(err, err_len, "'%s': %zu entries is not a plausible vocabulary", pe, n);
+        t6_seterr(err, err_len, "'%s': %zu entries is not a plausible vocabulary", pe, n);
         goto fail_json;
     }
     b->vocab_size = (int)n;
@@ -255,13 +246,13 @@ t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
     json_t *val;
     json_object_foreach(root, key, val) {
         if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= (json_int_t)n) {
-            seterr(err, err_len, "'%s': entry \"%.40s\" has id outside [0, %zu)", pe, key, n);
+            t6_seterr(err, err_len, "'%s': entry \"%.40s\" has id outside [0, %zu)", pe, key, n);
             free(seen);
             goto fail_json;
         }
         uint32_t id = (uint32_t)json_integer_value(val);
         if (seen[id]++) {
-            seterr(err, err_len, "'%s': id %u appears twice", pe, id);
+            t6_seterr(err, err_len, "'%s': id %u appears twice", pe, id);
             free(seen);
             goto fail_json;
         }
@@ -277,7 +268,7 @@ t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
         }
         long bl = unalphabet(byte_of_cp, key, kl, (unsigned char *)b->bytes + total);
         if (bl <= 0) {
-            seterr(err, err_len, "'%s': entry \"%.40s\" uses characters outside GPT-2's byte alphabet", pe, key);
+            t6_seterr(err, err_len, "'%s': entry \"%.40s\" uses characters outside GPT-2's byte alphabet", pe, key);
             free(seen);
             goto fail_json;
         }
@@ -289,7 +280,7 @@ t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
     json_decref(root);
     root = NULL;
     if (b->eot < 0) {
-        seterr(err, err_len, "'%s': no \"" EOT_TEXT "\" entry", pe);
+        t6_seterr(err, err_len, "'%s': no \"" EOT_TEXT "\" entry", pe);
         goto fail;
     }
 
@@ -302,7 +293,7 @@ t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
         if ((int)id == b->eot) continue;
         const unsigned char *p = (const unsigned char *)b->bytes + b->off[id];
         if (vocab_lookup(b, p, b->len[id]) != NO_ID) {
-            seterr(err, err_len, "'%s': two ids (%u and %u) for the same bytes", pe, vocab_lookup(b, p, b->len[id]), id);
+            t6_seterr(err, err_len, "'%s': two ids (%u and %u) for the same bytes", pe, vocab_lookup(b, p, b->len[id]), id);
             goto fail;
         }
         size_t i = hash_bytes(p, b->len[id]) & b->map_mask;
@@ -313,7 +304,7 @@ t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
         unsigned char ch = (unsigned char)c2;
         b->byte_id[c2] = vocab_lookup(b, &ch, 1);
         if (b->byte_id[c2] == NO_ID) {
-            seterr(err, err_len, "'%s': byte 0x%02x has no token", pe, c2);
+            t6_seterr(err, err_len, "'%s': byte 0x%02x has no token", pe, c2);
             goto fail;
         }
     }
@@ -333,22 +324,22 @@ t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
             if (ll == 0) goto next;
             char *sp = memchr(line, ' ', ll);
             if (!sp || ll > 512) {
-                seterr(err, err_len, "'%s':%d: expected two tokens separated by a space", pv, lineno);
+                t6_seterr(err, err_len, "'%s':%d: expected two tokens separated by a space", pv, lineno);
                 goto fail;
             }
             long la = unalphabet(byte_of_cp, line, (size_t)(sp - line), ab);
             long lb = la > 0 ? unalphabet(byte_of_cp, sp + 1, ll - (size_t)(sp - line) - 1, ab + la) : -1;
             if (la <= 0 || lb <= 0) {
-                seterr(err, err_len, "'%s':%d: not in GPT-2's byte alphabet", pv, lineno);
+                t6_seterr(err, err_len, "'%s':%d: not in GPT-2's byte alphabet", pv, lineno);
                 goto fail;
             }
             uint32_t id = vocab_lookup(b, ab, (size_t)(la + lb));
             if (vocab_lookup(b, ab, (size_t)la) == NO_ID || vocab_lookup(b, ab + la, (size_t)lb) == NO_ID || id == NO_ID) {
-                seterr(err, err_len, "'%s':%d: merge uses or makes a token missing from encoder.json", pv, lineno);
+                t6_seterr(err, err_len, "'%s':%d: merge uses or makes a token missing from encoder.json", pv, lineno);
                 goto fail;
             }
             if (id != expect) {
-                seterr(err, err_len, "'%s':%d: merge makes token %u, expected %u (encoder.json ids must equal merge ranks, as tiktoken requires)",
+                t6_seterr(err, err_len, "'%s':%d: merge makes token %u, expected %u (encoder.json ids must equal merge ranks, as tiktoken requires)",
                        pv, lineno, id, expect);
                 goto fail;
             }
@@ -357,7 +348,7 @@ t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
             line = nl ? nl + 1 : end;
         }
         if ((int)expect + 1 != b->vocab_size) {
-            seterr(err, err_len, "'%s': %u merges for %d tokens (expected vocab = 256 bytes + merges + <|endoftext|>)", pv,
+            t6_seterr(err, err_len, "'%s': %u merges for %d tokens (expected vocab = 256 bytes + merges + <|endoftext|>)", pv,
                    expect - 256, b->vocab_size);
             goto fail;
         }
@@ -400,7 +391,7 @@ t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
     if (!b->re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(ec, msg, sizeof msg);
-        seterr(err, err_len, "PCRE2 cannot compile the GPT-2 pattern at offset %zu: %s", (size_t)eo, (char *)msg);
+        t6_seterr(err, err_len, "PCRE2 cannot compile the GPT-2 pattern at offset %zu: %s", (size_t)eo, (char *)msg);
         goto fail;
     }
     b->jit = pcre2_jit_compile(b->re, PCRE2_JIT_COMPLETE) == 0;

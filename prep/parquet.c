@@ -15,15 +15,6 @@
 
 #define MAX_PAGE ((size_t)1 << 30)
 
-static void seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || !len) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- thrift compact protocol ------------------------------------------------------ */
 typedef struct {
@@ -291,18 +282,18 @@ t6_parquet *t6_parquet_open(const unsigned char *data, size_t n, const char *col
                             char *err, size_t err_len)
 {
     if (n < 12 || memcmp(data, "PAR1", 4) != 0) {
-        seterr(err, err_len, "'%s': not a Parquet file (%s)", name,
+        t6_seterr(err, err_len, "'%s': not a Parquet file (%s)", name,
                n < 4 ? "shorter than the 4-byte magic" : "no PAR1 magic at the start");
         return NULL;
     }
     if (memcmp(data + n - 4, "PAR1", 4) != 0) {
-        seterr(err, err_len, "'%s': truncated or corrupt Parquet file: no PAR1 magic at the end (%zu bytes; an interrupted download?)",
+        t6_seterr(err, err_len, "'%s': truncated or corrupt Parquet file: no PAR1 magic at the end (%zu bytes; an interrupted download?)",
                name, n);
         return NULL;
     }
     uint32_t ml = (uint32_t)data[n - 8] | (uint32_t)data[n - 7] << 8 | (uint32_t)data[n - 6] << 16 | (uint32_t)data[n - 5] << 24;
     if ((size_t)ml > n - 12) {
-        seterr(err, err_len, "'%s': corrupt Parquet footer: metadata length %u exceeds the file (%zu bytes)", name, ml, n);
+        t6_seterr(err, err_len, "'%s': corrupt Parquet footer: metadata length %u exceeds the file (%zu bytes)", name, ml, n);
         return NULL;
     }
     t6_parquet *p = t6_calloc(1, sizeof *p);
@@ -358,12 +349,12 @@ t6_parquet *t6_parquet_open(const unsigned char *data, size_t n, const char *col
         } else tc_skip(&t, type);
     }
     if (t.bad) {
-        seterr(err, err_len, "'%s': %s", name, t.bad == 2 ? "column data in external files (ColumnChunk.file_path) is not supported"
+        t6_seterr(err, err_len, "'%s': %s", name, t.bad == 2 ? "column data in external files (ColumnChunk.file_path) is not supported"
                                                           : "corrupt Parquet footer (thrift metadata does not decode)");
         goto fail;
     }
     if (nsch < 2) {
-        seterr(err, err_len, "'%s': Parquet schema is empty", name);
+        t6_seterr(err, err_len, "'%s': Parquet schema is empty", name);
         goto fail;
     }
     /* top-level fields: children of the root, skipping nested groups' subtrees */
@@ -376,16 +367,16 @@ t6_parquet *t6_parquet_open(const unsigned char *data, size_t n, const char *col
             if (match) {
                 found = 1;
                 if (e->nchild > 0) {
-                    seterr(err, err_len, "'%s': column '%s' is a nested group; only a top-level BYTE_ARRAY column is supported", name, column);
+                    t6_seterr(err, err_len, "'%s': column '%s' is a nested group; only a top-level BYTE_ARRAY column is supported", name, column);
                     goto fail;
                 }
                 if (e->type != 6) {
-                    seterr(err, err_len, "'%s': column '%s' has physical type %s; a text column must be BYTE_ARRAY", name, column,
+                    t6_seterr(err, err_len, "'%s': column '%s' has physical type %s; a text column must be BYTE_ARRAY", name, column,
                            type_name(e->type));
                     goto fail;
                 }
                 if (e->rep == 2) {
-                    seterr(err, err_len, "'%s': column '%s' is REPEATED (a list); only REQUIRED or OPTIONAL strings are supported", name, column);
+                    t6_seterr(err, err_len, "'%s': column '%s' is REPEATED (a list); only REQUIRED or OPTIONAL strings are supported", name, column);
                     goto fail;
                 }
                 p->max_def = e->rep == 1;
@@ -408,12 +399,12 @@ t6_parquet *t6_parquet_open(const unsigned char *data, size_t n, const char *col
                 size_t todo = 1;
                 while (todo && i < nsch) { todo += (size_t)(sch[i].nchild > 0 ? sch[i].nchild : 0); todo--; i++; }
             }
-            seterr(err, err_len, "'%s': no column '%s' (columns: %s); choose one with --field", name, column, cols);
+            t6_seterr(err, err_len, "'%s': no column '%s' (columns: %s); choose one with --field", name, column, cols);
             goto fail;
         }
     }
     if (rg_missing >= 0) {
-        seterr(err, err_len, "'%s': row group %lld has no chunk for column '%s'", name, (long long)rg_missing, column);
+        t6_seterr(err, err_len, "'%s': row group %lld has no chunk for column '%s'", name, (long long)rg_missing, column);
         goto fail;
     }
     free(sch);
@@ -433,13 +424,13 @@ static const unsigned char *decompress(t6_parquet *p, int codec, const unsigned 
 {
     if (codec == 0) {
         if (n != want) {
-            seterr(err, err_len, "'%s': uncompressed page of %zu bytes claims %zu", p->name, n, want);
+            t6_seterr(err, err_len, "'%s': uncompressed page of %zu bytes claims %zu", p->name, n, want);
             return NULL;
         }
         return src;
     }
     if (want > MAX_PAGE) {
-        seterr(err, err_len, "'%s': page of %zu bytes uncompressed is beyond the 1 GiB limit (corrupt?)", p->name, want);
+        t6_seterr(err, err_len, "'%s': page of %zu bytes uncompressed is beyond the 1 GiB limit (corrupt?)", p->name, want);
         return NULL;
     }
     if (*cap < want + 1) {
@@ -450,20 +441,20 @@ static const unsigned char *decompress(t6_parquet *p, int codec, const unsigned 
         size_t ul;
         if (snappy_uncompressed_length((const char *)src, n, &ul) != SNAPPY_OK || ul != want ||
             snappy_uncompress((const char *)src, n, (char *)*buf, &ul) != SNAPPY_OK || ul != want) {
-            seterr(err, err_len, "'%s': corrupt SNAPPY page", p->name);
+            t6_seterr(err, err_len, "'%s': corrupt SNAPPY page", p->name);
             return NULL;
         }
     } else if (codec == 6) {
         size_t r = ZSTD_decompress(*buf, want, src, n);
         if (ZSTD_isError(r) || r != want) {
-            seterr(err, err_len, "'%s': corrupt ZSTD page (%s)", p->name, ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size mismatch");
+            t6_seterr(err, err_len, "'%s': corrupt ZSTD page (%s)", p->name, ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size mismatch");
             return NULL;
         }
     } else if (codec == 2) {
         z_stream z;
         memset(&z, 0, sizeof z);
         if (inflateInit2(&z, 15 + 32) != Z_OK) {
-            seterr(err, err_len, "'%s': zlib init failed", p->name);
+            t6_seterr(err, err_len, "'%s': zlib init failed", p->name);
             return NULL;
         }
         z.next_in = (unsigned char *)src;
@@ -474,11 +465,11 @@ static const unsigned char *decompress(t6_parquet *p, int codec, const unsigned 
         size_t got = want - z.avail_out;
         inflateEnd(&z);
         if ((rc != Z_STREAM_END && rc != Z_OK && rc != Z_BUF_ERROR) || got != want) {
-            seterr(err, err_len, "'%s': corrupt GZIP page", p->name);
+            t6_seterr(err, err_len, "'%s': corrupt GZIP page", p->name);
             return NULL;
         }
     } else {
-        seterr(err, err_len, "'%s': compression codec %s (%d) is not supported (supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD)",
+        t6_seterr(err, err_len, "'%s': compression codec %s (%d) is not supported (supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD)",
                p->name, codec_name(codec), codec);
         return NULL;
     }
@@ -540,7 +531,7 @@ static int next_page(t6_parquet *p, char *err, size_t err_len)
     for (;;) {
         if (p->chunk_values >= cm->num_values) return 0;
         if (p->pos >= p->chunk_end) {
-            seterr(err, err_len, "'%s': row group %zu: column chunk ends after %lld of %lld values (corrupt or truncated)", p->name,
+            t6_seterr(err, err_len, "'%s': row group %zu: column chunk ends after %lld of %lld values (corrupt or truncated)", p->name,
                    p->chunk, (long long)p->chunk_values, (long long)cm->num_values);
             return -1;
         }
@@ -570,7 +561,7 @@ static int next_page(t6_parquet *p, char *err, size_t err_len)
             } else tc_skip(&t, type);
         }
         if (t.bad || ptype < 0 || usize < 0 || csize < 0 || (size_t)csize > (size_t)(t.end - t.p)) {
-            seterr(err, err_len, "'%s': row group %zu page %d: corrupt page header%s", p->name, p->chunk, p->page_no,
+            t6_seterr(err, err_len, "'%s': row group %zu page %d: corrupt page header%s", p->name, p->chunk, p->page_no,
                    (!t.bad && csize >= 0) ? " (page runs past its column chunk; truncated?)" : "");
             return -1;
         }
@@ -579,12 +570,12 @@ static int next_page(t6_parquet *p, char *err, size_t err_len)
         p->page_no++;
         if (ptype == 1) continue; /* index page */
         if (nvals < 0 || nvals > (int64_t)MAX_PAGE) {
-            seterr(err, err_len, "'%s': row group %zu page %d: bad value count %lld", p->name, p->chunk, p->page_no, (long long)nvals);
+            t6_seterr(err, err_len, "'%s': row group %zu page %d: bad value count %lld", p->name, p->chunk, p->page_no, (long long)nvals);
             return -1;
         }
         if (ptype == 2) {
             if (enc != 0 && enc != 2) {
-                seterr(err, err_len, "'%s': dictionary page encoding %s is not supported", p->name, enc_name((int)enc));
+                t6_seterr(err, err_len, "'%s': dictionary page encoding %s is not supported", p->name, enc_name((int)enc));
                 return -1;
             }
             const unsigned char *d = decompress(p, cm->codec, body, (size_t)csize, (size_t)usize, &p->dict_buf, &p->dict_cap, err, err_len);
@@ -613,15 +604,15 @@ static int next_page(t6_parquet *p, char *err, size_t err_len)
             p->dict_n = (size_t)nvals;
             continue;
         bad_dict:
-            seterr(err, err_len, "'%s': row group %zu: corrupt dictionary page (value runs past the page)", p->name, p->chunk);
+            t6_seterr(err, err_len, "'%s': row group %zu: corrupt dictionary page (value runs past the page)", p->name, p->chunk);
             return -1;
         }
         if (ptype != 0 && ptype != 3) {
-            seterr(err, err_len, "'%s': row group %zu page %d: unknown page type %d", p->name, p->chunk, p->page_no, ptype);
+            t6_seterr(err, err_len, "'%s': row group %zu page %d: unknown page type %d", p->name, p->chunk, p->page_no, ptype);
             return -1;
         }
         if (enc != 0 && enc != 2 && enc != 8) {
-            seterr(err, err_len, "'%s': row group %zu: value encoding %s (%lld) is not supported (supported: PLAIN, PLAIN_DICTIONARY, RLE_DICTIONARY)",
+            t6_seterr(err, err_len, "'%s': row group %zu: value encoding %s (%lld) is not supported (supported: PLAIN, PLAIN_DICTIONARY, RLE_DICTIONARY)",
                    p->name, p->chunk, enc_name((int)enc), (long long)enc);
             return -1;
         }
@@ -633,7 +624,7 @@ static int next_page(t6_parquet *p, char *err, size_t err_len)
             lv = lv_end = d;
             if (p->max_def) {
                 if (defenc != 3) {
-                    seterr(err, err_len, "'%s': definition level encoding %s is not supported (only RLE)", p->name, enc_name((int)defenc));
+                    t6_seterr(err, err_len, "'%s': definition level encoding %s is not supported (only RLE)", p->name, enc_name((int)defenc));
                     return -1;
                 }
                 if (e - d < 4) goto bad_page;
@@ -653,7 +644,7 @@ static int next_page(t6_parquet *p, char *err, size_t err_len)
             const unsigned char *d = v2_compressed ? decompress(p, cm->codec, lv_end, vc, vu, &p->page_buf, &p->page_cap, err, err_len)
                                                    : (vc == vu ? lv_end : NULL);
             if (!d) {
-                if (!v2_compressed) seterr(err, err_len, "'%s': uncompressed v2 page sizes disagree", p->name);
+                if (!v2_compressed) t6_seterr(err, err_len, "'%s': uncompressed v2 page sizes disagree", p->name);
                 return -1;
             }
             vals = d;
@@ -685,7 +676,7 @@ static int next_page(t6_parquet *p, char *err, size_t err_len)
         p->chunk_values += nvals;
         return 1;
     bad_page:
-        seterr(err, err_len, "'%s': row group %zu page %d: corrupt levels or values", p->name, p->chunk, p->page_no);
+        t6_seterr(err, err_len, "'%s': row group %zu page %d: corrupt levels or values", p->name, p->chunk, p->page_no);
         return -1;
     }
 }
@@ -699,7 +690,7 @@ int t6_parquet_next(t6_parquet *p, const char **text, size_t *len, char *err, si
             if (p->page_dict) {
                 uint32_t k = p->idx[p->page_nonnull_i++];
                 if (k >= p->dict_n) {
-                    seterr(err, err_len, "'%s': row group %zu: dictionary index %u out of range (%zu entries)", p->name, p->chunk, k, p->dict_n);
+                    t6_seterr(err, err_len, "'%s': row group %zu: dictionary index %u out of range (%zu entries)", p->name, p->chunk, k, p->dict_n);
                     return -1;
                 }
                 *text = (const char *)p->dict_ptr[k];
@@ -721,7 +712,7 @@ int t6_parquet_next(t6_parquet *p, const char **text, size_t *len, char *err, si
             if (cm->dict_off > 0 && cm->dict_off < start) start = cm->dict_off;
             if (cm->type != 6 || start < 4 || cm->total_compressed < 0 || (uint64_t)start > p->meta_start ||
                 (uint64_t)cm->total_compressed > p->meta_start - (uint64_t)start || cm->num_values < 0) {
-                seterr(err, err_len, "'%s': row group %zu: column chunk offsets lie outside the file (corrupt or truncated)", p->name, p->chunk);
+                t6_seterr(err, err_len, "'%s': row group %zu: column chunk offsets lie outside the file (corrupt or truncated)", p->name, p->chunk);
                 return -1;
             }
             p->pos = (size_t)start;
@@ -739,6 +730,6 @@ int t6_parquet_next(t6_parquet *p, const char **text, size_t *len, char *err, si
         }
     }
 bad:
-    seterr(err, err_len, "'%s': row group %zu page %d: PLAIN value runs past the page (corrupt)", p->name, p->chunk, p->page_no);
+    t6_seterr(err, err_len, "'%s': row group %zu page %d: PLAIN value runs past the page (corrupt)", p->name, p->chunk, p->page_no);
     return -1;
 }

@@ -21,15 +21,6 @@
 #include "parquet.h"
 #include "util.h"
 
-static void seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || !len) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -121,7 +112,7 @@ t6_reader *t6_reader_open(const char *path, const t6_reader_opts *o, char *err, 
     snprintf(r->path, sizeof r->path, "%s", path);
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-        seterr(err, err_len, "'%s': %s", path, errno ? strerror(errno) : "not a regular file");
+        t6_seterr(err, err_len, "'%s': %s", path, errno ? strerror(errno) : "not a regular file");
         free(r);
         return NULL;
     }
@@ -137,7 +128,7 @@ t6_reader *t6_reader_open(const char *path, const t6_reader_opts *o, char *err, 
         break;
     case T6_FMT_PARQUET: {
         if (st.st_size == 0) {
-            seterr(err, err_len, "'%s': empty file (0 bytes), not a Parquet file", path);
+            t6_seterr(err, err_len, "'%s': empty file (0 bytes), not a Parquet file", path);
             free(r);
             return NULL;
         }
@@ -154,7 +145,7 @@ t6_reader *t6_reader_open(const char *path, const t6_reader_opts *o, char *err, 
     }
     case T6_FMT_ARCHIVE:
 #ifdef T6_NO_ARCHIVE
-        seterr(err, err_len, "'%s': built without libarchive", path);
+        t6_seterr(err, err_len, "'%s': built without libarchive", path);
         t6_reader_close(r);
         return NULL;
 #else
@@ -162,7 +153,7 @@ t6_reader *t6_reader_open(const char *path, const t6_reader_opts *o, char *err, 
         archive_read_support_filter_all(r->outer);
         archive_read_support_format_all(r->outer);
         if (archive_read_open_filename(r->outer, path, 1 << 16) != ARCHIVE_OK) {
-            seterr(err, err_len, "'%s': cannot read as an archive: %s", path, archive_error_string(r->outer));
+            t6_seterr(err, err_len, "'%s': cannot read as an archive: %s", path, archive_error_string(r->outer));
             t6_reader_close(r);
             return NULL;
         }
@@ -173,7 +164,7 @@ t6_reader *t6_reader_open(const char *path, const t6_reader_opts *o, char *err, 
     }
     return r;
 syserr:
-    seterr(err, err_len, "'%s': %s", path, strerror(errno));
+    t6_seterr(err, err_len, "'%s': %s", path, strerror(errno));
     t6_reader_close(r);
     return NULL;
 }
@@ -210,14 +201,14 @@ static int text_next(t6_reader *r, const char **text, size_t *len, char *err, si
             r->start = 0;
         }
         if (r->len > r->o.max_doc) {
-            seterr(err, err_len, "'%s': document %llu is larger than --max-doc-bytes %zu", r->path, (unsigned long long)r->record + 1, r->o.max_doc);
+            t6_seterr(err, err_len, "'%s': document %llu is larger than --max-doc-bytes %zu", r->path, (unsigned long long)r->record + 1, r->o.max_doc);
             return -1;
         }
         grow(r, r->len + (1 << 20));
         size_t k = fread(r->buf + r->len, 1, r->cap - r->len, r->f);
         if (k == 0) {
             if (ferror(r->f)) {
-                seterr(err, err_len, "'%s': read error: %s", r->path, strerror(errno));
+                t6_seterr(err, err_len, "'%s': read error: %s", r->path, strerror(errno));
                 return -1;
             }
             r->eof = 1;
@@ -228,7 +219,7 @@ static int text_next(t6_reader *r, const char **text, size_t *len, char *err, si
     size_t rest = r->len - r->start;
     if (dl && rest == 0) return 0;   /* nothing after the last delimiter */
     if (!dl && rest == 0 && r->record == 0) {
-        seterr(err, err_len, "'%s': empty file", r->path);
+        t6_seterr(err, err_len, "'%s': empty file", r->path);
         r->record++;
         return 2;
     }
@@ -246,15 +237,15 @@ int t6_jsonl_line(const char *line, size_t n, const char *field, char **scratch,
     json_error_t je;
     json_t *root = json_loadb(line, n, JSON_ALLOW_NUL, &je);
     if (!root) {
-        seterr(err, err_len, "invalid JSON at column %d: %s", je.column, je.text);
+        t6_seterr(err, err_len, "invalid JSON at column %d: %s", je.column, je.text);
         return 2;
     }
     int rc = 2;
     json_t *v = json_is_object(root) ? json_object_get(root, field) : NULL;
-    if (!json_is_object(root)) seterr(err, err_len, "line is JSON but not an object");
-    else if (!v) seterr(err, err_len, "missing field '%s'", field);
-    else if (json_is_null(v)) seterr(err, err_len, "field '%s' is null", field);
-    else if (!json_is_string(v)) seterr(err, err_len, "field '%s' is not a string", field);
+    if (!json_is_object(root)) t6_seterr(err, err_len, "line is JSON but not an object");
+    else if (!v) t6_seterr(err, err_len, "missing field '%s'", field);
+    else if (json_is_null(v)) t6_seterr(err, err_len, "field '%s' is null", field);
+    else if (!json_is_string(v)) t6_seterr(err, err_len, "field '%s' is not a string", field);
     else {
         size_t l = json_string_length(v);
         if (*cap < l + 1) {
@@ -281,7 +272,7 @@ static int jsonl_next(t6_reader *r, const char **text, size_t *len, char *err, s
                 int e;
                 const char *m = gzerror(r->gz, &e);
                 if (e != Z_OK && e != Z_STREAM_END) {
-                    seterr(err, err_len, "'%s': line %llu: %s (truncated or corrupt gzip?)", r->path, (unsigned long long)r->line + 1, m);
+                    t6_seterr(err, err_len, "'%s': line %llu: %s (truncated or corrupt gzip?)", r->path, (unsigned long long)r->line + 1, m);
                     return -1;
                 }
                 break;
@@ -290,7 +281,7 @@ static int jsonl_next(t6_reader *r, const char **text, size_t *len, char *err, s
             r->len += strlen(r->buf + r->len);
             if (r->len && r->buf[r->len - 1] == '\n') break;
             if (r->len > r->o.max_doc) {
-                seterr(err, err_len, "'%s': line %llu is longer than --max-doc-bytes %zu", r->path, (unsigned long long)r->line + 1, r->o.max_doc);
+                t6_seterr(err, err_len, "'%s': line %llu is longer than --max-doc-bytes %zu", r->path, (unsigned long long)r->line + 1, r->o.max_doc);
                 return -1;
             }
         }
@@ -300,7 +291,7 @@ static int jsonl_next(t6_reader *r, const char **text, size_t *len, char *err, s
         while (n && (r->buf[n - 1] == '\n' || r->buf[n - 1] == '\r' || r->buf[n - 1] == ' ' || r->buf[n - 1] == '\t')) n--;
         if (n == 0) continue; /* blank line */
         if (memchr(r->buf, '\0', n)) {
-            seterr(err, err_len, "'%s': line %llu: NUL byte in the line (binary data?)", r->path, (unsigned long long)r->line);
+            t6_seterr(err, err_len, "'%s': line %llu: NUL byte in the line (binary data?)", r->path, (unsigned long long)r->line);
             return 2;
         }
         if (r->o.jsonl_raw) {
@@ -310,7 +301,7 @@ static int jsonl_next(t6_reader *r, const char **text, size_t *len, char *err, s
         }
         char why[400];
         int rc = t6_jsonl_line(r->buf, n, r->o.field, &r->scratch, &r->scap, text, len, why, sizeof why);
-        if (rc == 2) seterr(err, err_len, "'%s': line %llu: %s", r->path, (unsigned long long)r->line, why);
+        if (rc == 2) t6_seterr(err, err_len, "'%s': line %llu: %s", r->path, (unsigned long long)r->line, why);
         return rc;
     }
 }
@@ -324,14 +315,14 @@ static int read_entry(t6_reader *r, struct archive *a, const char *name, const c
         grow(r, r->len + (1 << 16));
         la_ssize_t k = archive_read_data(a, r->buf + r->len, r->cap - r->len);
         if (k < 0) {
-            seterr(err, err_len, "'%s': member '%s': %s (truncated or corrupt archive)", r->path, name, archive_error_string(a));
+            t6_seterr(err, err_len, "'%s': member '%s': %s (truncated or corrupt archive)", r->path, name, archive_error_string(a));
             return -1;
         }
         if (k == 0) break;
         r->len += (size_t)k;
         if (r->len > r->o.max_doc) {
             archive_read_data_skip(a);
-            seterr(err, err_len, "'%s': member '%s' is larger than --max-doc-bytes %zu", r->path, name, r->o.max_doc);
+            t6_seterr(err, err_len, "'%s': member '%s' is larger than --max-doc-bytes %zu", r->path, name, r->o.max_doc);
             return 2;
         }
     }
@@ -352,7 +343,7 @@ static int archive_next(t6_reader *r, const char **text, size_t *len, char *err,
                 continue;
             }
             if (rc < ARCHIVE_WARN) {
-                seterr(err, err_len, "'%s': nested archive '%s': %s (truncated or corrupt)", r->path, r->inner_name, archive_error_string(r->inner));
+                t6_seterr(err, err_len, "'%s': nested archive '%s': %s (truncated or corrupt)", r->path, r->inner_name, archive_error_string(r->inner));
                 return -1;
             }
             if (archive_entry_filetype(e) != AE_IFREG) continue;
@@ -363,7 +354,7 @@ static int archive_next(t6_reader *r, const char **text, size_t *len, char *err,
         int rc = archive_read_next_header(r->outer, &e);
         if (rc == ARCHIVE_EOF) return 0;
         if (rc < ARCHIVE_WARN) {
-            seterr(err, err_len, "'%s': %s (truncated or corrupt archive)", r->path, archive_error_string(r->outer));
+            t6_seterr(err, err_len, "'%s': %s (truncated or corrupt archive)", r->path, archive_error_string(r->outer));
             return -1;
         }
         if (archive_entry_filetype(e) != AE_IFREG) continue;
@@ -375,7 +366,7 @@ static int archive_next(t6_reader *r, const char **text, size_t *len, char *err,
             archive_read_support_filter_all(r->inner);
             archive_read_support_format_all(r->inner);
             if (archive_read_open(r->inner, r, NULL, inner_read, NULL) != ARCHIVE_OK) {
-                seterr(err, err_len, "'%s': nested archive '%s': %s", r->path, name, archive_error_string(r->inner));
+                t6_seterr(err, err_len, "'%s': nested archive '%s': %s", r->path, name, archive_error_string(r->inner));
                 return -1;
             }
             continue;
@@ -395,7 +386,7 @@ int t6_reader_next(t6_reader *r, const char **text, size_t *len, char *err, size
     case T6_FMT_PARQUET: {
         int rc = t6_parquet_next(r->pq, text, len, err, err_len);
         r->record++;
-        if (rc == 2) seterr(err, err_len, "'%s': row %llu: null '%s' value", r->path, (unsigned long long)r->record, r->o.field);
+        if (rc == 2) t6_seterr(err, err_len, "'%s': row %llu: null '%s' value", r->path, (unsigned long long)r->record, r->o.field);
         return rc;
     }
 #ifndef T6_NO_ARCHIVE

@@ -30,15 +30,6 @@
 /* Entries per chunk of /doc_offsets. */
 #define CORPUS_CHUNK_DOCS ((size_t)1 << 16)
 
-static void seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || !len) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- HDF5 error handling --------------------------------------------------------
  * HDF5 prints its whole error stack to stderr by default. We silence it around our
@@ -107,7 +98,7 @@ static int get_str_attr(hid_t obj, const char *path, const char *name, char *out
                         char *err, size_t err_len)
 {
     if (H5Aexists(obj, name) <= 0) {
-        seterr(err, err_len, "corpus '%s': attribute '%s' is missing (not a t6-corpus file, or written by an incompatible tool)", path, name);
+        t6_seterr(err, err_len, "corpus '%s': attribute '%s' is missing (not a t6-corpus file, or written by an incompatible tool)", path, name);
         return -1;
     }
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
@@ -138,7 +129,7 @@ static int get_str_attr(hid_t obj, const char *path, const char *name, char *out
             free(buf);
         }
     }
-    if (rc < 0) seterr(err, err_len, "corpus '%s': attribute '%s' is not a readable string", path, name);
+    if (rc < 0) t6_seterr(err, err_len, "corpus '%s': attribute '%s' is not a readable string", path, name);
     if (ft >= 0) H5Tclose(ft);
     if (a >= 0) H5Aclose(a);
     return rc;
@@ -148,7 +139,7 @@ static int get_str_attr(hid_t obj, const char *path, const char *name, char *out
 static int get_int_attr(hid_t obj, const char *path, const char *name, int64_t *out, char *err, size_t err_len)
 {
     if (H5Aexists(obj, name) <= 0) {
-        seterr(err, err_len, "corpus '%s': attribute '%s' is missing (not a t6-corpus file, or written by an incompatible tool)", path, name);
+        t6_seterr(err, err_len, "corpus '%s': attribute '%s' is missing (not a t6-corpus file, or written by an incompatible tool)", path, name);
         return -1;
     }
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
@@ -157,7 +148,7 @@ static int get_int_attr(hid_t obj, const char *path, const char *name, int64_t *
     int rc = -1;
     if (ft >= 0 && H5Tget_class(ft) == H5T_INTEGER && sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1)
         rc = H5Aread(a, H5T_NATIVE_INT64, out) >= 0 ? 0 : -1;
-    if (rc < 0) seterr(err, err_len, "corpus '%s': attribute '%s' is not a scalar integer", path, name);
+    if (rc < 0) t6_seterr(err, err_len, "corpus '%s': attribute '%s' is not a scalar integer", path, name);
     if (sp >= 0) H5Sclose(sp);
     if (ft >= 0) H5Tclose(ft);
     if (a >= 0) H5Aclose(a);
@@ -212,7 +203,7 @@ static int writer_flush(t6_corpus_writer *w, char *err, size_t err_len)
 out:
     if (rc < 0) {
         h5_reason(why);
-        seterr(err, err_len, "corpus '%s': writing tokens failed: %s (disk full?)", w->tmp, why[0] ? why : "HDF5 error");
+        t6_seterr(err, err_len, "corpus '%s': writing tokens failed: %s (disk full?)", w->tmp, why[0] ? why : "HDF5 error");
         w->failed = 1;
     }
     h5_loud(q);
@@ -223,12 +214,12 @@ t6_corpus_writer *t6_corpus_writer_open(const char *path, const t6_corpus_meta *
                                         char *err, size_t err_len)
 {
     if (meta->vocab_size <= 0 || meta->eot_id < 0 || meta->eot_id >= meta->vocab_size) {
-        seterr(err, err_len, "corpus '%s': invalid metadata: vocab_size %d, eot_id %d (need 0 <= eot_id < vocab_size)",
+        t6_seterr(err, err_len, "corpus '%s': invalid metadata: vocab_size %d, eot_id %d (need 0 <= eot_id < vocab_size)",
                path, meta->vocab_size, meta->eot_id);
         return NULL;
     }
     if (strcmp(meta->split, "train") != 0 && strcmp(meta->split, "val") != 0) {
-        seterr(err, err_len, "corpus '%s': invalid split '%s' (allowed: train, val)", path, meta->split);
+        t6_seterr(err, err_len, "corpus '%s': invalid split '%s' (allowed: train, val)", path, meta->split);
         return NULL;
     }
     t6_corpus_writer *w = t6_calloc(1, sizeof *w);
@@ -251,7 +242,7 @@ t6_corpus_writer *t6_corpus_writer_open(const char *path, const t6_corpus_meta *
         h5_reason(why);
         int e = errno;
         h5_loud(q);
-        seterr(err, err_len, "corpus '%s': cannot create temporary file '%s': %s (%s); check that the directory exists and is writable",
+        t6_seterr(err, err_len, "corpus '%s': cannot create temporary file '%s': %s (%s); check that the directory exists and is writable",
                path, w->tmp, e ? strerror(e) : "error", why[0] ? why : "HDF5 error");
         free(w->buf); free(w->tmp); free(w->path); free(w);
         return NULL;
@@ -264,12 +255,12 @@ int t6_corpus_writer_append(t6_corpus_writer *w, const uint32_t *tokens, size_t 
                             char *err, size_t err_len)
 {
     if (w->failed) {
-        seterr(err, err_len, "corpus '%s': writer already failed", w->path);
+        t6_seterr(err, err_len, "corpus '%s': writer already failed", w->path);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         if (tokens[i] >= (uint32_t)w->meta.vocab_size) {
-            seterr(err, err_len, "corpus '%s': token %" PRIu32 " (document %zu, position %zu) is >= vocab_size %d",
+            t6_seterr(err, err_len, "corpus '%s': token %" PRIu32 " (document %zu, position %zu) is >= vocab_size %d",
                    w->path, tokens[i], w->n_docs, i, w->meta.vocab_size);
             return -1;
         }
@@ -329,7 +320,7 @@ int t6_corpus_writer_close(t6_corpus_writer *w, char *err, size_t err_len)
     char why[256];
     int rc = -1;
     if (w->failed) {
-        seterr(err, err_len, "corpus '%s': writer already failed; nothing written", w->path);
+        t6_seterr(err, err_len, "corpus '%s': writer already failed; nothing written", w->path);
         t6_corpus_writer_abort(w);
         return -1;
     }
@@ -389,7 +380,7 @@ int t6_corpus_writer_close(t6_corpus_writer *w, char *err, size_t err_len)
     if (e < 0 || ec < 0) {
         h5_reason(why);
         h5_loud(q);
-        seterr(err, err_len, "corpus '%s': finishing '%s' failed: %s (disk full?)", w->path, w->tmp, why[0] ? why : "HDF5 error");
+        t6_seterr(err, err_len, "corpus '%s': finishing '%s' failed: %s (disk full?)", w->path, w->tmp, why[0] ? why : "HDF5 error");
         unlink(w->tmp);
         writer_free(w);
         return -1;
@@ -397,7 +388,7 @@ int t6_corpus_writer_close(t6_corpus_writer *w, char *err, size_t err_len)
     h5_loud(q);
     int fd = open(w->tmp, O_RDONLY);
     if (fd < 0 || fsync(fd) != 0) {
-        seterr(err, err_len, "corpus '%s': fsync of '%s' failed: %s", w->path, w->tmp, strerror(errno));
+        t6_seterr(err, err_len, "corpus '%s': fsync of '%s' failed: %s", w->path, w->tmp, strerror(errno));
         if (fd >= 0) close(fd);
         unlink(w->tmp);
         writer_free(w);
@@ -405,7 +396,7 @@ int t6_corpus_writer_close(t6_corpus_writer *w, char *err, size_t err_len)
     }
     close(fd);
     if (rename(w->tmp, w->path) != 0) {
-        seterr(err, err_len, "corpus '%s': cannot rename '%s' into place: %s", w->path, w->tmp, strerror(errno));
+        t6_seterr(err, err_len, "corpus '%s': cannot rename '%s' into place: %s", w->path, w->tmp, strerror(errno));
         unlink(w->tmp);
         writer_free(w);
         return -1;
@@ -451,12 +442,12 @@ static int check_dataset(hid_t file, const char *path, const char *name, uint64_
                          hid_t *out, char *err, size_t err_len)
 {
     if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
-        seterr(err, err_len, "corpus '%s': dataset '/%s' is missing", path, name);
+        t6_seterr(err, err_len, "corpus '%s': dataset '/%s' is missing", path, name);
         return -1;
     }
     hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
     if (d < 0) {
-        seterr(err, err_len, "corpus '%s': cannot open dataset '/%s' (corrupt file?)", path, name);
+        t6_seterr(err, err_len, "corpus '%s': cannot open dataset '/%s' (corrupt file?)", path, name);
         return -1;
     }
     hid_t t = H5Dget_type(d), s = H5Dget_space(d);
@@ -468,12 +459,12 @@ static int check_dataset(hid_t file, const char *path, const char *name, uint64_
     H5Tclose(t);
     H5Sclose(s);
     if (rank != 1) {
-        seterr(err, err_len, "corpus '%s': dataset '/%s' has rank %d, expected 1", path, name, rank);
+        t6_seterr(err, err_len, "corpus '%s': dataset '/%s' has rank %d, expected 1", path, name, rank);
     } else if (!cls_ok || (size != size_a && size != size_b)) {
-        seterr(err, err_len, "corpus '%s': dataset '/%s' has an element type other than uint%d%s%s", path, name,
+        t6_seterr(err, err_len, "corpus '%s': dataset '/%s' has an element type other than uint%d%s%s", path, name,
                8 * size_a, size_b != size_a ? " or uint" : "", size_b != size_a ? (size_b == 4 ? "32" : "64") : "");
     } else if ((uint64_t)dims != n) {
-        seterr(err, err_len, "corpus '%s': dataset '/%s' holds %" PRIu64 " elements but the file's attributes say %" PRIu64
+        t6_seterr(err, err_len, "corpus '%s': dataset '/%s' holds %" PRIu64 " elements but the file's attributes say %" PRIu64
                " (interrupted or corrupt write?)", path, name, (uint64_t)dims, n);
     } else {
         if (out) *out = d;
@@ -488,15 +479,15 @@ t6_corpus *t6_corpus_open(const char *path, char *err, size_t err_len)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
-        seterr(err, err_len, "corpus '%s': %s", path, strerror(errno));
+        t6_seterr(err, err_len, "corpus '%s': %s", path, strerror(errno));
         return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
-        seterr(err, err_len, "corpus '%s': not a regular file", path);
+        t6_seterr(err, err_len, "corpus '%s': not a regular file", path);
         return NULL;
     }
     if (access(path, R_OK) != 0) {
-        seterr(err, err_len, "corpus '%s': %s", path, strerror(errno));
+        t6_seterr(err, err_len, "corpus '%s': %s", path, strerror(errno));
         return NULL;
     }
     quiet_state q = h5_quiet();
@@ -508,14 +499,14 @@ t6_corpus *t6_corpus_open(const char *path, char *err, size_t err_len)
     htri_t is = H5Fis_hdf5(path);
     if (is <= 0) {
         h5_reason(why);
-        seterr(err, err_len, "corpus '%s': not an HDF5 file (%lld bytes; empty, truncated at the start, or a different format)",
+        t6_seterr(err, err_len, "corpus '%s': not an HDF5 file (%lld bytes; empty, truncated at the start, or a different format)",
                path, (long long)st.st_size);
         goto fail;
     }
     c->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (c->file < 0) {
         h5_reason(why);
-        seterr(err, err_len, "corpus '%s': cannot open as HDF5 (%lld bytes): %s; the file is truncated or corrupt, re-create it with t6-prep",
+        t6_seterr(err, err_len, "corpus '%s': cannot open as HDF5 (%lld bytes): %s; the file is truncated or corrupt, re-create it with t6-prep",
                path, (long long)st.st_size, why[0] ? why : "unknown HDF5 error");
         goto fail;
     }
@@ -523,12 +514,12 @@ t6_corpus *t6_corpus_open(const char *path, char *err, size_t err_len)
     int64_t v;
     if (get_str_attr(c->file, path, "format", fmt, sizeof fmt, err, err_len) < 0) goto fail;
     if (strcmp(fmt, T6_CORPUS_FORMAT) != 0) {
-        seterr(err, err_len, "corpus '%s': attribute format is '%s', expected '%s'", path, fmt, T6_CORPUS_FORMAT);
+        t6_seterr(err, err_len, "corpus '%s': attribute format is '%s', expected '%s'", path, fmt, T6_CORPUS_FORMAT);
         goto fail;
     }
     if (get_int_attr(c->file, path, "format_version", &v, err, err_len) < 0) goto fail;
     if (v != T6_CORPUS_VERSION) {
-        seterr(err, err_len, "corpus '%s': format_version %lld is not supported (this build reads version %d)%s",
+        t6_seterr(err, err_len, "corpus '%s': format_version %lld is not supported (this build reads version %d)%s",
                path, (long long)v, T6_CORPUS_VERSION, v > T6_CORPUS_VERSION ? "; use a newer t6" : "; re-create it with this t6-prep");
         goto fail;
     }
@@ -540,25 +531,25 @@ t6_corpus *t6_corpus_open(const char *path, char *err, size_t err_len)
         goto fail;
     if (get_int_attr(c->file, path, "vocab_size", &v, err, err_len) < 0) goto fail;
     if (v <= 0 || v > (int64_t)1 << 31) {
-        seterr(err, err_len, "corpus '%s': vocab_size %lld out of range", path, (long long)v);
+        t6_seterr(err, err_len, "corpus '%s': vocab_size %lld out of range", path, (long long)v);
         goto fail;
     }
     c->meta.vocab_size = (int)v;
     if (get_int_attr(c->file, path, "eot_id", &v, err, err_len) < 0) goto fail;
     if (v < 0 || v >= c->meta.vocab_size) {
-        seterr(err, err_len, "corpus '%s': eot_id %lld outside the vocabulary (size %d)", path, (long long)v, c->meta.vocab_size);
+        t6_seterr(err, err_len, "corpus '%s': eot_id %lld outside the vocabulary (size %d)", path, (long long)v, c->meta.vocab_size);
         goto fail;
     }
     c->meta.eot_id = (int)v;
     if (get_int_attr(c->file, path, "n_tokens", &v, err, err_len) < 0) goto fail;
     if (v < 0) {
-        seterr(err, err_len, "corpus '%s': n_tokens %lld is negative", path, (long long)v);
+        t6_seterr(err, err_len, "corpus '%s': n_tokens %lld is negative", path, (long long)v);
         goto fail;
     }
     c->meta.n_tokens = (uint64_t)v;
     if (get_int_attr(c->file, path, "n_documents", &v, err, err_len) < 0) goto fail;
     if (v < 0) {
-        seterr(err, err_len, "corpus '%s': n_documents %lld is negative", path, (long long)v);
+        t6_seterr(err, err_len, "corpus '%s': n_documents %lld is negative", path, (long long)v);
         goto fail;
     }
     c->meta.n_documents = (uint64_t)v;
@@ -582,7 +573,7 @@ const t6_corpus_meta *t6_corpus_get_meta(const t6_corpus *c) { return &c->meta; 
 int t6_corpus_read(t6_corpus *c, uint64_t start, size_t n, int32_t *out, char *err, size_t err_len)
 {
     if (start > c->meta.n_tokens || n > c->meta.n_tokens - start) {
-        seterr(err, err_len, "corpus '%s': read of tokens [%" PRIu64 ", %" PRIu64 ") is outside [0, %" PRIu64 ")",
+        t6_seterr(err, err_len, "corpus '%s': read of tokens [%" PRIu64 ", %" PRIu64 ") is outside [0, %" PRIu64 ")",
                c->path, start, start + (uint64_t)n, c->meta.n_tokens);
         return -1;
     }
@@ -599,7 +590,7 @@ int t6_corpus_read(t6_corpus *c, uint64_t start, size_t n, int32_t *out, char *e
     if (e < 0) {
         h5_reason(why);
         h5_loud(q);
-        seterr(err, err_len, "corpus '%s': reading tokens [%" PRIu64 ", %" PRIu64 ") failed: %s (corrupt file?)",
+        t6_seterr(err, err_len, "corpus '%s': reading tokens [%" PRIu64 ", %" PRIu64 ") failed: %s (corrupt file?)",
                c->path, start, start + (uint64_t)n, why[0] ? why : "HDF5 error");
         return -1;
     }
@@ -608,7 +599,7 @@ int t6_corpus_read(t6_corpus *c, uint64_t start, size_t n, int32_t *out, char *e
      * here with a position instead of corrupting memory later. */
     for (size_t i = 0; i < n; i++) {
         if (out[i] < 0 || out[i] >= c->meta.vocab_size) {
-            seterr(err, err_len, "corpus '%s': token %d at position %" PRIu64 " is outside the vocabulary (size %d); corrupt file",
+            t6_seterr(err, err_len, "corpus '%s': token %d at position %" PRIu64 " is outside the vocabulary (size %d); corrupt file",
                    c->path, out[i], start + i, c->meta.vocab_size);
             return -1;
         }
@@ -630,7 +621,7 @@ const uint64_t *t6_corpus_doc_offsets(t6_corpus *c, char *err, size_t err_len)
         if (e < 0) {
             h5_reason(why);
             h5_loud(q);
-            seterr(err, err_len, "corpus '%s': reading /doc_offsets failed: %s (corrupt file?)", c->path,
+            t6_seterr(err, err_len, "corpus '%s': reading /doc_offsets failed: %s (corrupt file?)", c->path,
                    why[0] ? why : "HDF5 error");
             free(o);
             return NULL;
@@ -639,7 +630,7 @@ const uint64_t *t6_corpus_doc_offsets(t6_corpus *c, char *err, size_t err_len)
         for (uint64_t i = 0; i < n; i++) {
             uint64_t prev = i ? o[i - 1] : 0;
             if ((i == 0 && o[0] != 0) || o[i] < prev || o[i] > c->meta.n_tokens) {
-                seterr(err, err_len, "corpus '%s': /doc_offsets[%" PRIu64 "] = %" PRIu64
+                t6_seterr(err, err_len, "corpus '%s': /doc_offsets[%" PRIu64 "] = %" PRIu64
                        " is invalid (must start at 0, never decrease, stay <= n_tokens %" PRIu64 ")",
                        c->path, i, o[i], c->meta.n_tokens);
                 free(o);

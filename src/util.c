@@ -26,6 +26,15 @@ void t6_fatal_at(const char *file, int line, const char *hint, const char *fmt, 
     exit(1);
 }
 
+void t6_seterr(char *err, size_t len, const char *fmt, ...)
+{
+    if (!err || !len) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
 void *t6_malloc_at(size_t n, const char *file, int line)
 {
     void *p = malloc(n ? n : 1);

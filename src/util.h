@@ -19,6 +19,10 @@ void t6_fatal_at(const char *file, int line, const char *hint, const char *fmt, 
 #define T6_CHECK(cond, hint, ...) \
     do { if (!(cond)) t6_fatal_at(__FILE__, __LINE__, (hint), __VA_ARGS__); } while (0)
 
+/* Writes a formatted message into a caller's error buffer (err may be NULL): the
+ * convention of the library-style modules (corpus, readers) that report, not exit. */
+void t6_seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 void *t6_malloc_at(size_t n, const char *file, int line);
 void *t6_calloc_at(size_t n, size_t size, const char *file, int line);
 void *t6_realloc_at(void *p, size_t n, const char *file, int line);
