@@ -108,10 +108,10 @@ void t6_cuda_embed_bwd(t6_backend *be, float *dwte, const void *dout, const int3
 void t6_cuda_rmsnorm_fwd(t6_backend *be, void *out, float *rstd, const void *inp, int N, int d);
 void t6_cuda_rmsnorm_bwd(t6_backend *be, void *dinp, const void *dout, const void *inp,
                          const float *rstd, int N, int d);
-void t6_cuda_matmul_fwd(t6_backend *be, void *out, const void *inp, const void *w,
+void t6_cuda_matmul_fwd(t6_backend *be, void *out, int ld_out, const void *inp, int ld_inp, const void *w,
                         int N, int C, int OC, int accumulate);
-void t6_cuda_matmul_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp,
-                        const void *w, int N, int C, int OC, int accumulate_dinp);
+void t6_cuda_matmul_bwd(t6_backend *be, void *dinp, int ld_dinp, float *dw, const void *dout, int ld_dout,
+                        const void *inp, int ld_inp, const void *w, int N, int C, int OC, int accumulate_dinp);
 void t6_cuda_rope_fwd(t6_backend *be, void *x, int B, int T, int rows, int dh, double base);
 void t6_cuda_rope_bwd(t6_backend *be, void *dx, int B, int T, int rows, int dh, double base);
 void t6_cuda_tpa_product_fwd(t6_backend *be, void *out, const void *A, const void *Bf,

@@ -334,6 +334,19 @@ static int pad_enabled(void)
     return on;
 }
 
+/* An operand of a bf16 GEMM, column-major rows x cols with leading dimension ld, that
+ * the padded product wants as rows_p x cols_p (both rounded up to 8). It is used in
+ * place when it is 16-byte aligned and only its rows (the leading dimension) need the
+ * padding, which the buffer already has: rows_p <= ld. The pad entries it then brings
+ * (the row-major pad columns of backend.h) are finite by contract and are multiplied
+ * only by the zero pad of a copied operand, or land in pad entries of a copied output.
+ * This is how the model's SwiGLU activations, kept at a row stride of round_up(2730,
+ * 8), take part without being copied. Otherwise it is copied (zero-filled pads). */
+static int usable_in_place(const void *p, int ld, int cols, int rows_p, int cols_p, size_t esz)
+{
+    return !misaligned(p, ld, esz) && cols == cols_p && ld >= rows_p;
+}
+
 static void gemm(t6_backend *be, int ta, int tb, int m, int n, int k, const void *A, int lda, const void *B, int ldb,
                  void *D, int ldc, cudaDataType_t ab, cudaDataType_t cd, float beta)
 {
@@ -344,26 +357,36 @@ static void gemm(t6_backend *be, int ta, int tb, int m, int n, int k, const void
     }
     const size_t ea = 2, ec = cd == CUDA_R_16BF ? 2 : 4;
     const int m8 = up8(m), n8 = up8(n), k8 = up8(k);
-    {
-        int rows = ta ? k : m, cols = ta ? m : k, rp = ta ? k8 : m8, cp = ta ? m8 : k8;
-        if (rp != rows || cp != cols || misaligned(A, lda, ea)) {
-            void *P = pad_buf(be, 0, (size_t)rp * cp * ea);
-            pad_copy(be, P, A, lda, rows, cols, rp, cp, ea);
-            A = P;
-            lda = rp;
-        }
+    const int ar = ta ? k : m, ac = ta ? m : k, arp = ta ? k8 : m8, acp = ta ? m8 : k8;
+    const int br = tb ? n : k, bc = tb ? k : n, brp = tb ? n8 : k8, bcp = tb ? k8 : n8;
+    int a_in = usable_in_place(A, lda, ac, arp, acp, ea);
+    int b_in = usable_in_place(B, ldb, bc, brp, bcp, ea);
+    /* A padded k (k8 > k) must be zero in at least one operand: if both would bring
+     * their own (finite, but not necessarily zero) pads, copy the smaller one */
+    if (k8 > k && a_in && b_in) {
+        if ((size_t)arp * acp <= (size_t)brp * bcp) a_in = 0;
+        else b_in = 0;
     }
-    {
-        int rows = tb ? n : k, cols = tb ? k : n, rp = tb ? n8 : k8, cp = tb ? k8 : n8;
-        if (rp != rows || cp != cols || misaligned(B, ldb, ea)) {
-            void *P = pad_buf(be, 1, (size_t)rp * cp * ea);
-            pad_copy(be, P, B, ldb, rows, cols, rp, cp, ea);
-            B = P;
-            ldb = rp;
-        }
+    /* the output in place: only its rows may be padded (n8 == n), within its leading
+     * dimension, and the pad rows of the product must come out 0 — i.e. A's padded m
+     * rows are zeros of a copy (an in-place A over m brings its own pad values) */
+    const int a_pads_m_in_place = a_in && !ta && m8 > m;
+    const int d_in = n8 == n && !misaligned(D, ldc, ec) && ldc >= m8 && !a_pads_m_in_place;
+    if (!a_in) {
+        void *P = pad_buf(be, 0, (size_t)arp * acp * ea);
+        pad_copy(be, P, A, lda, ar, ac, arp, acp, ea);
+        A = P;
+        lda = arp;
     }
-    if (m8 == m && n8 == n && !misaligned(D, ldc, ec)) {
-        lt_gemm(be, ta, tb, m, n, k8, A, lda, B, ldb, D, ldc, ab, cd, beta);
+    if (!b_in) {
+        void *P = pad_buf(be, 1, (size_t)brp * bcp * ea);
+        pad_copy(be, P, B, ldb, br, bc, brp, bcp, ea);
+        B = P;
+        ldb = brp;
+    }
+    if (d_in) {
+        /* rows m..m8-1 of D (the alignment pad) get 0, or stay as they were + 0 */
+        lt_gemm(be, ta, tb, m8, n, k8, A, lda, B, ldb, D, ldc, ab, cd, beta);
         return;
     }
     void *P = pad_buf(be, 2, (size_t)m8 * n8 * ec);
@@ -372,20 +395,28 @@ static void gemm(t6_backend *be, int ta, int tb, int m, int n, int k, const void
     unpad_copy(be, D, ldc, P, m8, m, n, ec);
 }
 
-void t6_cuda_matmul_fwd(t6_backend *be, void *out, const void *inp, const void *w,
+/* Row-major activations with row strides (backend.h): a row-major (rows x width,
+ * stride ld) matrix is the column-major (width x rows, ld) one, so the strides are
+ * cuBLASLt's leading dimensions as they are. */
+void t6_cuda_matmul_fwd(t6_backend *be, void *out, int ld_out, const void *inp, int ld_inp, const void *w,
                         int N, int C, int OC, int accumulate)
 {
     cudaDataType_t t = cu_bf16(be) ? CUDA_R_16BF : CUDA_R_32F;
+    T6_CHECK(ld_out >= OC && ld_inp >= C, NULL, "matmul_fwd: row strides %d, %d below widths %d, %d",
+             ld_out, ld_inp, OC, C);
     /* out^T (OC x N) = w (col-major C x OC, op T) * inp^T (C x N) */
-    gemm(be, 1, 0, OC, N, C, w, C, inp, C, out, OC, t, t, accumulate ? 1.0f : 0.0f);
+    gemm(be, 1, 0, OC, N, C, w, C, inp, ld_inp, out, ld_out, t, t, accumulate ? 1.0f : 0.0f);
 }
 
-void t6_cuda_matmul_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp,
-                        const void *w, int N, int C, int OC, int accumulate_dinp)
+void t6_cuda_matmul_bwd(t6_backend *be, void *dinp, int ld_dinp, float *dw, const void *dout, int ld_dout,
+                        const void *inp, int ld_inp, const void *w, int N, int C, int OC, int accumulate_dinp)
 {
     cudaDataType_t t = cu_bf16(be) ? CUDA_R_16BF : CUDA_R_32F;
+    T6_CHECK(ld_dout >= OC && (!dinp || ld_dinp >= C) && (!dw || ld_inp >= C), NULL,
+             "matmul_bwd: row strides (dinp %d, dout %d, inp %d) below widths C %d / OC %d",
+             ld_dinp, ld_dout, ld_inp, C, OC);
     if (dinp) /* dinp^T (C x N) = w^T (C x OC) * dout^T (OC x N) */
-        gemm(be, 0, 0, C, N, OC, w, C, dout, OC, dinp, C, t, t, accumulate_dinp ? 1.0f : 0.0f);
+        gemm(be, 0, 0, C, N, OC, w, C, dout, ld_dout, dinp, ld_dinp, t, t, accumulate_dinp ? 1.0f : 0.0f);
     if (dw)   /* dw^T (C x OC) += inp^T (C x N) * dout (N x OC) */
-        gemm(be, 0, 1, C, OC, N, inp, C, dout, OC, dw, C, t, CUDA_R_32F, 1.0f);
+        gemm(be, 0, 1, C, OC, N, inp, ld_inp, dout, ld_dout, dw, C, t, CUDA_R_32F, 1.0f);
 }

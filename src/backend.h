@@ -48,13 +48,25 @@ typedef struct t6_ops {
     void (*rmsnorm_bwd)(t6_backend *be, void *dinp, const void *dout, const void *inp,
                         const float *rstd, int N, int d);
 
-    /* ---- linear: out[N,OC] (=|+=) inp[N,C] @ w[OC,C]^T ---- */
-    void (*matmul_fwd)(t6_backend *be, void *out, const void *inp, const void *w,
+    /* ---- linear: out[N,OC] (=|+=) inp[N,C] @ w[OC,C]^T ----
+     * The activation operands are row-major with an explicit row stride ("leading
+     * dimension", in elements): row n of out starts at out + n*ld_out, and so on;
+     * ld >= the row's width (OC for out/dout, C for inp/dinp). The weight w and its
+     * gradient dw are always dense (OC x C, row stride C). Columns from the width up
+     * to ld are the "pad" (the model keeps the SwiGLU activations at a row stride of
+     * round_up(mlp_hidden, 8) so that bf16 rows are 16-byte aligned for cuBLASLt):
+     *  - pads of INPUTS are never used as data, but they must hold finite values (a
+     *    backend may multiply them by zero: the model keeps them 0);
+     *  - pads of OUTPUTS are left as they are, except the alignment pad, columns
+     *    [width, min(ld, round_up(width, 8))), where a backend may store 0 (x + 0 when
+     *    accumulating), so a pad that is 0 stays 0. Nothing at or beyond
+     *    round_up(width, 8) is ever written. */
+    void (*matmul_fwd)(t6_backend *be, void *out, int ld_out, const void *inp, int ld_inp, const void *w,
                        int N, int C, int OC, int accumulate);
     /* dinp[N,C] (=|+= by accumulate_dinp) dout @ w; dw[OC,C] += dout^T @ inp.
-     * dinp may be NULL (no input gradient wanted). */
-    void (*matmul_bwd)(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp,
-                       const void *w, int N, int C, int OC, int accumulate_dinp);
+     * dinp may be NULL (no input gradient wanted). Strides as for matmul_fwd. */
+    void (*matmul_bwd)(t6_backend *be, void *dinp, int ld_dinp, float *dw, const void *dout, int ld_dout,
+                       const void *inp, int ld_inp, const void *w, int N, int C, int OC, int accumulate_dinp);
 
     /* ---- RoPE ("halves" layout, base from config) on x laid out (B, T, rows, dh),
      *      position = t; in place. bwd applies the inverse rotation to the gradient. ---- */

@@ -7,7 +7,17 @@
  *
  * Activation buffers are in the backend's act type (t6_act_at for pointer arithmetic);
  * parameters, gradients, rstd and lse are float. The logits buffer (B*T*V) is turned
- * into dlogits in place by the cross-entropy op, so it is the largest buffer, once. */
+ * into dlogits in place by the cross-entropy op, so it is the largest buffer, once.
+ *
+ * The SwiGLU activations (h1, h2, g and their gradients) are kept with a row stride of
+ * hid_ld = round_up(mlp_hidden, 8) elements: floor(8d/3) is rarely a multiple of 8
+ * (2730 at d = 1024), and bf16 rows of such a width are not 16-byte aligned, which
+ * cuBLASLt's fast kernels need; with the padded stride the CUDA GEMMs read and write
+ * these buffers in place instead of through padded copies (doc/performance.md). The
+ * pad columns start zero (alloc zero-fills), the matmuls leave them zero (backend.h),
+ * and the SwiGLU ops run over the whole N*hid_ld elements, which keeps them zero
+ * (silu(0) * 0 = 0, and the backward of a zero pad with a zero gradient is 0). The
+ * parameters are untouched: W_1, W_2, W_3 stay dense (hidden x d, d x hidden). */
 #include "model.h"
 
 #include <math.h>
@@ -26,7 +36,7 @@ typedef struct {
     void *q, *k, *v;              /* (N, h*dh), (N, G*dh), (N, G*dh); q, k after RoPE */
     void *y;                      /* attention output (N, h*dh) */
     float *lse;                   /* (B, h, T) */
-    void *h1, *h2, *g;            /* SwiGLU: W_1 n, W_2 n, silu(h1)*h2 (N, hidden) */
+    void *h1, *h2, *g;            /* SwiGLU: W_1 n, W_2 n, silu(h1)*h2 (N, hidden), row stride hid_ld */
 } layer_acts;
 
 struct t6_model {
@@ -36,6 +46,7 @@ struct t6_model {
     t6_param_layout layout;
     int B, T, N;
     int G;                        /* kv heads seen by the attention op */
+    int hid_ld;                   /* row stride of the SwiGLU activations: round_up(mlp_hidden, 8) */
 
     float *params, *grads;        /* fp32 master and gradients (device) */
     void *wcompute;               /* compute copy of the weights (== params on the CPU) */
@@ -55,7 +66,7 @@ struct t6_model {
     /* backward scratch (act type) */
     void *dresid, *dln, *dy, *dq, *dk, *dv;
     void *da_q, *da_k, *da_v, *db_q, *db_k, *db_v;
-    void *dh1, *dh2, *dg;
+    void *dh1, *dh2, *dg;         /* (N, hidden), row stride hid_ld */
 };
 
 /* ---- helpers ---- */
@@ -71,6 +82,17 @@ static const void *W(const t6_model *m, int idx)
     return t6_act_at(m->be, m->wcompute, t->offset);
 }
 static float *dW(const t6_model *m, int idx) { return m->grads + m->layout.tensors[idx].offset; }
+
+/* Linear layers on dense activations (row stride = width; only the MLP uses strides). */
+static void dense_fwd(const t6_model *m, void *out, const void *inp, const void *w, int C, int OC)
+{
+    m->ops->matmul_fwd(m->be, out, OC, inp, C, w, m->N, C, OC, 0);
+}
+static void dense_bwd(const t6_model *m, void *dinp, float *dw, const void *dout, const void *inp, const void *w,
+                      int C, int OC, int accumulate_dinp)
+{
+    m->ops->matmul_bwd(m->be, dinp, C, dw, dout, OC, inp, C, w, m->N, C, OC, accumulate_dinp);
+}
 
 /* Residual stream slice s: s = 2l is the input of layer l's attention block, 2l+1 the
  * input of its MLP block, 2L the input of the final norm. */
@@ -118,6 +140,8 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
     const int hid = cfg->mlp_hidden, V = cfg->vocab_size, G = m->G;
     const int RQ = cfg->q_rank, RK = cfg->k_rank, RV = cfg->v_rank;
     T6_CHECK(hid > 0, NULL, "model: mlp_hidden not set (floor(8*d/3) = %d expected)", 8 * d / 3);
+    const int hid_ld = (hid + 7) / 8 * 8;
+    m->hid_ld = hid_ld;
 
     m->params = m->ops->alloc(be, m->layout.n_params * sizeof(float));
     m->grads = m->ops->alloc(be, m->layout.n_params * sizeof(float));
@@ -149,9 +173,9 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
         a->v = act_alloc(m, N * G * dh);
         a->y = act_alloc(m, N * h * dh);
         a->lse = m->ops->alloc(be, (size_t)B * h * T * sizeof(float));
-        a->h1 = act_alloc(m, N * hid);
-        a->h2 = act_alloc(m, N * hid);
-        a->g = act_alloc(m, N * hid);
+        a->h1 = act_alloc(m, N * hid_ld);
+        a->h2 = act_alloc(m, N * hid_ld);
+        a->g = act_alloc(m, N * hid_ld);
     }
     m->lnf = act_alloc(m, N * d);
     m->rstdf = m->ops->alloc(be, N * sizeof(float));
@@ -175,9 +199,9 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
         m->db_k = act_alloc(m, N * RK * dh);
         m->db_v = act_alloc(m, N * RV * dh);
     }
-    m->dh1 = act_alloc(m, N * hid);
-    m->dh2 = act_alloc(m, N * hid);
-    m->dg = act_alloc(m, N * hid);
+    m->dh1 = act_alloc(m, N * hid_ld);
+    m->dh2 = act_alloc(m, N * hid_ld);
+    m->dg = act_alloc(m, N * hid_ld);
     return m;
 }
 
@@ -284,24 +308,24 @@ static void qkv_forward(t6_model *m, int l)
 
     if (is_tpa(c)) {
         /* six factor projections; RoPE on B_Q and B_K (each rank row as if a head) */
-        op->matmul_fwd(be, a->aq, a->ln1, W(m, lp->w_a_q), N, d, h * c->q_rank, 0);
-        op->matmul_fwd(be, a->bq, a->ln1, W(m, lp->w_b_q), N, d, c->q_rank * dh, 0);
+        dense_fwd(m, a->aq, a->ln1, W(m, lp->w_a_q), d, h * c->q_rank);
+        dense_fwd(m, a->bq, a->ln1, W(m, lp->w_b_q), d, c->q_rank * dh);
         op->rope_fwd(be, a->bq, B, T, c->q_rank, dh, base);
         op->tpa_product_fwd(be, a->q, a->aq, a->bq, N, h, c->q_rank, dh);
     } else {
         /* standard query projection with RoPE on q (TPA-KVonly and the MHA family) */
-        op->matmul_fwd(be, a->q, a->ln1, W(m, lp->w_q), N, d, h * dh, 0);
+        dense_fwd(m, a->q, a->ln1, W(m, lp->w_q), d, h * dh);
         op->rope_fwd(be, a->q, B, T, h, dh, base);
     }
     if (is_mha_family(c)) {
-        op->matmul_fwd(be, a->k, a->ln1, W(m, lp->w_k), N, d, m->G * dh, 0);
-        op->matmul_fwd(be, a->v, a->ln1, W(m, lp->w_v), N, d, m->G * dh, 0);
+        dense_fwd(m, a->k, a->ln1, W(m, lp->w_k), d, m->G * dh);
+        dense_fwd(m, a->v, a->ln1, W(m, lp->w_v), d, m->G * dh);
         op->rope_fwd(be, a->k, B, T, m->G, dh, base);
     } else {
-        op->matmul_fwd(be, a->ak, a->ln1, W(m, lp->w_a_k), N, d, h * c->k_rank, 0);
-        op->matmul_fwd(be, a->av, a->ln1, W(m, lp->w_a_v), N, d, h * c->v_rank, 0);
-        op->matmul_fwd(be, a->bk, a->ln1, W(m, lp->w_b_k), N, d, c->k_rank * dh, 0);
-        op->matmul_fwd(be, a->bv, a->ln1, W(m, lp->w_b_v), N, d, c->v_rank * dh, 0);
+        dense_fwd(m, a->ak, a->ln1, W(m, lp->w_a_k), d, h * c->k_rank);
+        dense_fwd(m, a->av, a->ln1, W(m, lp->w_a_v), d, h * c->v_rank);
+        dense_fwd(m, a->bk, a->ln1, W(m, lp->w_b_k), d, c->k_rank * dh);
+        dense_fwd(m, a->bv, a->ln1, W(m, lp->w_b_v), d, c->v_rank * dh);
         op->rope_fwd(be, a->bk, B, T, c->k_rank, dh, base);
         op->tpa_product_fwd(be, a->k, a->ak, a->bk, N, h, c->k_rank, dh);
         op->tpa_product_fwd(be, a->v, a->av, a->bv, N, h, c->v_rank, dh);
@@ -315,22 +339,23 @@ static void layer_forward(t6_model *m, int l)
     const t6_model_config *c = &m->cfg;
     const t6_layer_params *lp = &m->layout.layers[l];
     layer_acts *a = &m->acts[l];
-    const int N = m->N, d = c->n_embd, h = c->n_head, dh = c->head_dim, hid = c->mlp_hidden;
+    const int N = m->N, d = c->n_embd, h = c->n_head, dh = c->head_dim, hid = c->mlp_hidden, hl = m->hid_ld;
     void *x = resid_at(m, 2 * l), *xm = resid_at(m, 2 * l + 1), *xo = resid_at(m, 2 * l + 2);
 
     /* x_mid = x + W_O attn(rmsnorm(x)) */
     op->rmsnorm_fwd(be, a->ln1, a->rstd1, x, N, d);
     qkv_forward(m, l);
     op->attention_fwd(be, a->y, a->lse, a->q, a->k, a->v, m->B, m->T, h, m->G, dh);
-    op->matmul_fwd(be, xm, a->y, W(m, lp->attn_proj), N, h * dh, d, 0);
+    dense_fwd(m, xm, a->y, W(m, lp->attn_proj), h * dh, d);
     op->add_inplace(be, xm, x, (size_t)N * d);
 
-    /* x_out = x_mid + W_3 (silu(W_1 n) * W_2 n), n = rmsnorm(x_mid) */
+    /* x_out = x_mid + W_3 (silu(W_1 n) * W_2 n), n = rmsnorm(x_mid); hidden rows at
+     * stride hl, the SwiGLU over the pads too (they stay 0: see the top of the file) */
     op->rmsnorm_fwd(be, a->ln2, a->rstd2, xm, N, d);
-    op->matmul_fwd(be, a->h1, a->ln2, W(m, lp->fc1), N, d, hid, 0);
-    op->matmul_fwd(be, a->h2, a->ln2, W(m, lp->fc2), N, d, hid, 0);
-    op->swiglu_fwd(be, a->g, a->h1, a->h2, (size_t)N * hid);
-    op->matmul_fwd(be, xo, a->g, W(m, lp->mlp_proj), N, hid, d, 0);
+    op->matmul_fwd(be, a->h1, hl, a->ln2, d, W(m, lp->fc1), N, d, hid, 0);
+    op->matmul_fwd(be, a->h2, hl, a->ln2, d, W(m, lp->fc2), N, d, hid, 0);
+    op->swiglu_fwd(be, a->g, a->h1, a->h2, (size_t)N * hl);
+    op->matmul_fwd(be, xo, d, a->g, hl, W(m, lp->mlp_proj), N, hid, d, 0);
     op->add_inplace(be, xo, xm, (size_t)N * d);
 }
 
@@ -351,7 +376,7 @@ float t6_model_forward(t6_model *m, const int32_t *tokens, const int32_t *target
     op->embed_fwd(be, resid_at(m, 0), W(m, m->layout.wte), m->tokens, N, d);
     for (int l = 0; l < L; l++) layer_forward(m, l);
     op->rmsnorm_fwd(be, m->lnf, m->rstdf, resid_at(m, 2 * L), N, d);
-    op->matmul_fwd(be, m->logits, m->lnf, W(m, m->layout.wte), N, d, V, 0);   /* tied lm_head */
+    dense_fwd(m, m->logits, m->lnf, W(m, m->layout.wte), d, V);   /* tied lm_head */
 
     m->ready_for_backward = 0;
     if (!targets) return 0.0f;
@@ -398,24 +423,24 @@ static void qkv_backward(t6_model *m, int l)
     if (is_tpa(c)) {
         op->tpa_product_bwd(be, m->da_q, m->db_q, m->dq, a->aq, a->bq, N, h, c->q_rank, dh);
         op->rope_bwd(be, m->db_q, B, T, c->q_rank, dh, base);
-        op->matmul_bwd(be, m->dln, dW(m, lp->w_a_q), m->da_q, a->ln1, W(m, lp->w_a_q), N, d, h * c->q_rank, 0);
-        op->matmul_bwd(be, m->dln, dW(m, lp->w_b_q), m->db_q, a->ln1, W(m, lp->w_b_q), N, d, c->q_rank * dh, 1);
+        dense_bwd(m, m->dln, dW(m, lp->w_a_q), m->da_q, a->ln1, W(m, lp->w_a_q), d, h * c->q_rank, 0);
+        dense_bwd(m, m->dln, dW(m, lp->w_b_q), m->db_q, a->ln1, W(m, lp->w_b_q), d, c->q_rank * dh, 1);
     } else {
         op->rope_bwd(be, m->dq, B, T, h, dh, base);
-        op->matmul_bwd(be, m->dln, dW(m, lp->w_q), m->dq, a->ln1, W(m, lp->w_q), N, d, h * dh, 0);
+        dense_bwd(m, m->dln, dW(m, lp->w_q), m->dq, a->ln1, W(m, lp->w_q), d, h * dh, 0);
     }
     if (is_mha_family(c)) {
         op->rope_bwd(be, m->dk, B, T, m->G, dh, base);
-        op->matmul_bwd(be, m->dln, dW(m, lp->w_k), m->dk, a->ln1, W(m, lp->w_k), N, d, m->G * dh, 1);
-        op->matmul_bwd(be, m->dln, dW(m, lp->w_v), m->dv, a->ln1, W(m, lp->w_v), N, d, m->G * dh, 1);
+        dense_bwd(m, m->dln, dW(m, lp->w_k), m->dk, a->ln1, W(m, lp->w_k), d, m->G * dh, 1);
+        dense_bwd(m, m->dln, dW(m, lp->w_v), m->dv, a->ln1, W(m, lp->w_v), d, m->G * dh, 1);
     } else {
         op->tpa_product_bwd(be, m->da_k, m->db_k, m->dk, a->ak, a->bk, N, h, c->k_rank, dh);
         op->tpa_product_bwd(be, m->da_v, m->db_v, m->dv, a->av, a->bv, N, h, c->v_rank, dh);
         op->rope_bwd(be, m->db_k, B, T, c->k_rank, dh, base);
-        op->matmul_bwd(be, m->dln, dW(m, lp->w_a_k), m->da_k, a->ln1, W(m, lp->w_a_k), N, d, h * c->k_rank, 1);
-        op->matmul_bwd(be, m->dln, dW(m, lp->w_a_v), m->da_v, a->ln1, W(m, lp->w_a_v), N, d, h * c->v_rank, 1);
-        op->matmul_bwd(be, m->dln, dW(m, lp->w_b_k), m->db_k, a->ln1, W(m, lp->w_b_k), N, d, c->k_rank * dh, 1);
-        op->matmul_bwd(be, m->dln, dW(m, lp->w_b_v), m->db_v, a->ln1, W(m, lp->w_b_v), N, d, c->v_rank * dh, 1);
+        dense_bwd(m, m->dln, dW(m, lp->w_a_k), m->da_k, a->ln1, W(m, lp->w_a_k), d, h * c->k_rank, 1);
+        dense_bwd(m, m->dln, dW(m, lp->w_a_v), m->da_v, a->ln1, W(m, lp->w_a_v), d, h * c->v_rank, 1);
+        dense_bwd(m, m->dln, dW(m, lp->w_b_k), m->db_k, a->ln1, W(m, lp->w_b_k), d, c->k_rank * dh, 1);
+        dense_bwd(m, m->dln, dW(m, lp->w_b_v), m->db_v, a->ln1, W(m, lp->w_b_v), d, c->v_rank * dh, 1);
     }
 }
 
@@ -427,18 +452,18 @@ static void layer_backward(t6_model *m, int l)
     const t6_model_config *c = &m->cfg;
     const t6_layer_params *lp = &m->layout.layers[l];
     layer_acts *a = &m->acts[l];
-    const int N = m->N, d = c->n_embd, h = c->n_head, dh = c->head_dim, hid = c->mlp_hidden;
+    const int N = m->N, d = c->n_embd, h = c->n_head, dh = c->head_dim, hid = c->mlp_hidden, hl = m->hid_ld;
     void *x = resid_at(m, 2 * l), *xm = resid_at(m, 2 * l + 1);
 
-    /* MLP block */
-    op->matmul_bwd(be, m->dg, dW(m, lp->mlp_proj), m->dresid, a->g, W(m, lp->mlp_proj), N, hid, d, 0);
-    op->swiglu_bwd(be, m->dh1, m->dh2, m->dg, a->h1, a->h2, (size_t)N * hid);
-    op->matmul_bwd(be, m->dln, dW(m, lp->fc1), m->dh1, a->ln2, W(m, lp->fc1), N, d, hid, 0);
-    op->matmul_bwd(be, m->dln, dW(m, lp->fc2), m->dh2, a->ln2, W(m, lp->fc2), N, d, hid, 1);
+    /* MLP block (hidden rows at stride hl; the pads of dg, dh1, dh2 stay 0) */
+    op->matmul_bwd(be, m->dg, hl, dW(m, lp->mlp_proj), m->dresid, d, a->g, hl, W(m, lp->mlp_proj), N, hid, d, 0);
+    op->swiglu_bwd(be, m->dh1, m->dh2, m->dg, a->h1, a->h2, (size_t)N * hl);
+    op->matmul_bwd(be, m->dln, d, dW(m, lp->fc1), m->dh1, hl, a->ln2, d, W(m, lp->fc1), N, d, hid, 0);
+    op->matmul_bwd(be, m->dln, d, dW(m, lp->fc2), m->dh2, hl, a->ln2, d, W(m, lp->fc2), N, d, hid, 1);
     op->rmsnorm_bwd(be, m->dresid, m->dln, xm, a->rstd2, N, d);   /* + the residual path */
 
     /* attention block */
-    op->matmul_bwd(be, m->dy, dW(m, lp->attn_proj), m->dresid, a->y, W(m, lp->attn_proj), N, h * dh, d, 0);
+    dense_bwd(m, m->dy, dW(m, lp->attn_proj), m->dresid, a->y, W(m, lp->attn_proj), h * dh, d, 0);
     op->attention_bwd(be, m->dq, m->dk, m->dv, m->dy, a->y, a->lse, a->q, a->k, a->v,
                       m->B, m->T, h, m->G, dh);
     qkv_backward(m, l);
@@ -456,7 +481,7 @@ void t6_model_backward(t6_model *m)
     float *dwte = dW(m, m->layout.wte);
 
     /* lm_head (tied): logits now hold dlogits */
-    op->matmul_bwd(be, m->dln, dwte, m->logits, m->lnf, W(m, m->layout.wte), N, d, V, 0);
+    dense_bwd(m, m->dln, dwte, m->logits, m->lnf, W(m, m->layout.wte), d, V, 0);
     op->zero(be, m->dresid, (size_t)N * d * be->act_bytes);
     op->rmsnorm_bwd(be, m->dresid, m->dln, resid_at(m, 2 * L), m->rstdf, N, d);
     for (int l = L - 1; l >= 0; l--) layer_backward(m, l);

@@ -20,12 +20,12 @@ static double bench(t6_backend *be, int N, int C, int OC, int reps)
     for (size_t i = 0; i < (size_t)N * C; i++) inp[i] = (float)(i % 7) * 0.1f;
     for (size_t i = 0; i < (size_t)OC * C; i++) w[i] = (float)(i % 5) * 0.1f;
     /* warm-up: the first calls on a thread pay OpenBLAS's buffer allocation and page faults */
-    be->ops->matmul_fwd(be, out, inp, w, N, C, OC, 0);
-    be->ops->matmul_bwd(be, dinp, dw, out, inp, w, N, C, OC, 0);
+    be->ops->matmul_fwd(be, out, OC, inp, C, w, N, C, OC, 0);
+    be->ops->matmul_bwd(be, dinp, C, dw, out, OC, inp, C, w, N, C, OC, 0);
     const double t0 = t6_now();
     for (int r = 0; r < reps; r++) {
-        be->ops->matmul_fwd(be, out, inp, w, N, C, OC, 0);
-        be->ops->matmul_bwd(be, dinp, dw, out, inp, w, N, C, OC, 0);
+        be->ops->matmul_fwd(be, out, OC, inp, C, w, N, C, OC, 0);
+        be->ops->matmul_bwd(be, dinp, C, dw, out, OC, inp, C, w, N, C, OC, 0);
     }
     const double dt = (t6_now() - t0) / reps;
     free(inp); free(w); free(out); free(dinp); free(dw);

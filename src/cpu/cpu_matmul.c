@@ -205,37 +205,47 @@ static void blas_gemm(t6_backend *be, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, in
 }
 #endif
 
-void t6_cpu_matmul_fwd(t6_backend *be, void *out_, const void *inp_, const void *w_,
+/* Row strides (ld_*) apply to the activations only; w and dw are dense (row stride C).
+ * Neither path reads or writes a column beyond the width (the pads of backend.h), and
+ * both compute every element exactly as with dense rows: the blocked path packs its
+ * panels and OpenBLAS's kernels work on packed copies, so the stride never changes a
+ * summation order. */
+void t6_cpu_matmul_fwd(t6_backend *be, void *out_, int ld_out, const void *inp_, int ld_inp, const void *w_,
                        int N, int C, int OC, int accumulate)
 {
     float *out = out_;
     const float *inp = inp_, *w = w_;
+    T6_CHECK(ld_out >= OC && ld_inp >= C, NULL, "matmul_fwd: row strides %d, %d below widths %d, %d",
+             ld_out, ld_inp, OC, C);
 #ifdef T6_HAVE_BLAS
     if (use_blas(be)) {
-        blas_gemm(be, CblasNoTrans, CblasTrans, N, OC, C, inp, C, w, C, accumulate ? 1.0f : 0.0f, out, OC);
+        blas_gemm(be, CblasNoTrans, CblasTrans, N, OC, C, inp, ld_inp, w, C, accumulate ? 1.0f : 0.0f, out, ld_out);
         return;
     }
 #endif
     /* out(n,o) = sum_c inp(n,c) w(o,c) */
-    t6_cpu_gemm_blocked(N, OC, C, inp, C, 1, w, 1, C, out, OC, accumulate);
+    t6_cpu_gemm_blocked(N, OC, C, inp, ld_inp, 1, w, 1, C, out, ld_out, accumulate);
 }
 
-void t6_cpu_matmul_bwd(t6_backend *be, void *dinp_, float *dw, const void *dout_, const void *inp_,
-                       const void *w_, int N, int C, int OC, int accumulate_dinp)
+void t6_cpu_matmul_bwd(t6_backend *be, void *dinp_, int ld_dinp, float *dw, const void *dout_, int ld_dout,
+                       const void *inp_, int ld_inp, const void *w_, int N, int C, int OC, int accumulate_dinp)
 {
     float *dinp = dinp_;
     const float *dout = dout_, *inp = inp_, *w = w_;
+    T6_CHECK(ld_dout >= OC && (!dinp || ld_dinp >= C) && (!dw || ld_inp >= C), NULL,
+             "matmul_bwd: row strides (dinp %d, dout %d, inp %d) below widths C %d / OC %d",
+             ld_dinp, ld_dout, ld_inp, C, OC);
 #ifdef T6_HAVE_BLAS
     if (use_blas(be)) {
         if (dinp)
-            blas_gemm(be, CblasNoTrans, CblasNoTrans, N, C, OC, dout, OC, w, C,
-                      accumulate_dinp ? 1.0f : 0.0f, dinp, C);
-        if (dw) blas_gemm(be, CblasTrans, CblasNoTrans, OC, C, N, dout, OC, inp, C, 1.0f, dw, C);
+            blas_gemm(be, CblasNoTrans, CblasNoTrans, N, C, OC, dout, ld_dout, w, C,
+                      accumulate_dinp ? 1.0f : 0.0f, dinp, ld_dinp);
+        if (dw) blas_gemm(be, CblasTrans, CblasNoTrans, OC, C, N, dout, ld_dout, inp, ld_inp, 1.0f, dw, C);
         return;
     }
 #endif
     /* dinp(n,c) = sum_o dout(n,o) w(o,c) */
-    if (dinp) t6_cpu_gemm_blocked(N, C, OC, dout, OC, 1, w, C, 1, dinp, C, accumulate_dinp);
+    if (dinp) t6_cpu_gemm_blocked(N, C, OC, dout, ld_dout, 1, w, C, 1, dinp, ld_dinp, accumulate_dinp);
     /* dw(o,c) += sum_n dout(n,o) inp(n,c) */
-    if (dw) t6_cpu_gemm_blocked(OC, C, N, dout, 1, OC, inp, C, 1, dw, C, 1);
+    if (dw) t6_cpu_gemm_blocked(OC, C, N, dout, 1, ld_dout, inp, ld_inp, 1, dw, C, 1);
 }

@@ -25,10 +25,10 @@ typedef struct {
 } t6_cpu_impl;
 
 /* cpu_matmul.c */
-void t6_cpu_matmul_fwd(t6_backend *be, void *out, const void *inp, const void *w,
+void t6_cpu_matmul_fwd(t6_backend *be, void *out, int ld_out, const void *inp, int ld_inp, const void *w,
                        int N, int C, int OC, int accumulate);
-void t6_cpu_matmul_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp,
-                       const void *w, int N, int C, int OC, int accumulate_dinp);
+void t6_cpu_matmul_bwd(t6_backend *be, void *dinp, int ld_dinp, float *dw, const void *dout, int ld_dout,
+                       const void *inp, int ld_inp, const void *w, int N, int C, int OC, int accumulate_dinp);
 /* The hand-written path, callable directly (benchmarks, tests): C[M,Nn] (=|+=)
  * sum_k A(m,k) B(k,n) with A(m,k) = A[m*a_rs + k*a_cs], B(k,n) = B[k*b_rs + n*b_cs]. */
 void t6_cpu_gemm_blocked(int M, int Nn, int K, const float *A, long a_rs, long a_cs,

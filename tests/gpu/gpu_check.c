@@ -172,8 +172,70 @@ static void t_rmsnorm(ctx *c, int d)
     free(x); free(dy); free(di0);
 }
 
-static void t_matmul(ctx *c, int N, int C, int OC)
+/* ---- row strides (backend.h): an act buffer of rows x ld holding rows x w data ----
+ * Host image: data (or NaN where data is NULL), the alignment pad [w, min(ld, up8(w)))
+ * set to `apad`, the rest of the row NaN. After an op, pads_ok() checks the alignment
+ * pad of an output is exactly 0 and everything from up8(w) on is bit for bit what was
+ * uploaded (never written). */
+static int up8i(int x) { return (x + 7) / 8 * 8; }
+static float *strided_host(const float *data, int rows, int w, int ld, float apad)
 {
+    float *h = t6_malloc(sizeof(float) * (size_t)rows * ld + 4);
+    const int a_end = up8i(w) < ld ? up8i(w) : ld;
+    for (int n = 0; n < rows; n++)
+        for (int j = 0; j < ld; j++)
+            h[(size_t)n * ld + j] = j < w ? (data ? data[(size_t)n * w + j] : NAN) : j < a_end ? apad : NAN;
+    return h;
+}
+typedef struct { void *d; unsigned char *raw; int rows, w, ld; } sbuf;
+static sbuf up_strided(t6_backend *be, const float *data, int rows, int w, int ld, float apad)
+{
+    sbuf b = {NULL, NULL, rows, w, ld};
+    float *h = strided_host(data, rows, w, ld, apad);
+    size_t n = (size_t)rows * ld;
+    b.d = up_act(be, h, n);
+    b.raw = t6_malloc(n * be->act_bytes + 1);
+    be->ops->to_host(be, b.raw, b.d, n * be->act_bytes);
+    free(h);
+    return b;
+}
+/* the data part as a dense rows x w float array */
+static float *down_strided(t6_backend *be, const sbuf *b)
+{
+    float *all = down_act(be, b->d, (size_t)b->rows * b->ld), *o = t6_malloc(sizeof(float) * (size_t)b->rows * b->w + 4);
+    for (int n = 0; n < b->rows; n++) memcpy(o + (size_t)n * b->w, all + (size_t)n * b->ld, sizeof(float) * b->w);
+    free(all);
+    return o;
+}
+static void pads_ok(t6_backend *be, const sbuf *b, const char *what, const char *prec)
+{
+    size_t n = (size_t)b->rows * b->ld, es = be->act_bytes;
+    float *all = down_act(be, b->d, n);
+    unsigned char *raw = t6_malloc(n * es + 1);
+    be->ops->to_host(be, raw, b->d, n * es);
+    const int a_end = up8i(b->w) < b->ld ? up8i(b->w) : b->ld;
+    long bad_align = 0, bad_beyond = 0;
+    for (int r = 0; r < b->rows; r++) {
+        for (int j = b->w; j < a_end; j++) bad_align += all[(size_t)r * b->ld + j] != 0.0f;
+        size_t o = ((size_t)r * b->ld + a_end) * es, len = (size_t)(b->ld - a_end) * es;
+        if (len && memcmp(raw + o, b->raw + o, len)) bad_beyond++;
+    }
+    int ok = !bad_align && !bad_beyond;
+    g_checks++;
+    if (!ok) g_fail++;
+    printf("%-4s %-5s %-34s w=%d ld=%d: alignment pad 0 (%ld bad), pad beyond untouched (%ld bad rows)\n",
+           ok ? "ok" : "FAIL", prec, what, b->w, b->ld, bad_align, bad_beyond);
+    free(all);
+    free(raw);
+}
+static void free_sbuf(t6_backend *be, sbuf *b) { be->ops->free(be, b->d); free(b->raw); }
+
+/* matmul with row strides ldi = C + ei (inp, dinp) and ldo = OC + eo (out, dout): the
+ * inputs' alignment pads hold a finite non-zero value (must not be used as data), the
+ * outputs' hold 0 (must stay 0), and past the alignment pad everything is NaN */
+static void t_matmul(ctx *c, int N, int C, int OC, int ei, int eo)
+{
+    const int ldi = C + ei, ldo = OC + eo;
     float *x = rnd((size_t)N * C, 1.0f, c->bf), *w = rnd((size_t)OC * C, 0.5f, c->bf);
     float *o0 = rnd((size_t)N * OC, 1.0f, c->bf), *dout = rnd((size_t)N * OC, 1.0f, c->bf);
     float *dw0 = rnd((size_t)OC * C, 1.0f, 0), *di0 = rnd((size_t)N * C, 1.0f, c->bf);
@@ -181,28 +243,35 @@ static void t_matmul(ctx *c, int N, int C, int OC)
     float *res[2][5];
     for (int k = 0; k < 2; k++) {
         t6_backend *be = b[k];
-        void *dx = up_act(be, x, (size_t)N * C), *dwt = up_act(be, w, (size_t)OC * C);
-        void *out = be->ops->alloc(be, (size_t)N * OC * be->act_bytes), *out2 = up_act(be, o0, (size_t)N * OC);
-        void *ddo = up_act(be, dout, (size_t)N * OC), *di = be->ops->alloc(be, (size_t)N * C * be->act_bytes);
-        void *di2 = up_act(be, di0, (size_t)N * C);
+        sbuf dx = up_strided(be, x, N, C, ldi, 3.0f), ddo = up_strided(be, dout, N, OC, ldo, -5.0f);
+        sbuf out = up_strided(be, NULL, N, OC, ldo, 0.0f), out2 = up_strided(be, o0, N, OC, ldo, 0.0f);
+        sbuf di = up_strided(be, NULL, N, C, ldi, 0.0f), di2 = up_strided(be, di0, N, C, ldi, 0.0f);
+        void *dwt = up_act(be, w, (size_t)OC * C);
         float *dw = up_f(be, dw0, (size_t)OC * C);
-        poison(be, out, (size_t)N * OC * be->act_bytes);
-        poison(be, di, (size_t)N * C * be->act_bytes);
-        be->ops->matmul_fwd(be, out, dx, dwt, N, C, OC, 0);
-        be->ops->matmul_fwd(be, out2, dx, dwt, N, C, OC, 1);
-        be->ops->matmul_bwd(be, di, dw, ddo, dx, dwt, N, C, OC, 0);
-        be->ops->matmul_bwd(be, di2, NULL, ddo, dx, dwt, N, C, OC, 1);
-        res[k][0] = down_act(be, out, (size_t)N * OC);
-        res[k][1] = down_act(be, out2, (size_t)N * OC);
-        res[k][2] = down_act(be, di, (size_t)N * C);
-        res[k][3] = down_act(be, di2, (size_t)N * C);
+        be->ops->matmul_fwd(be, out.d, ldo, dx.d, ldi, dwt, N, C, OC, 0);
+        be->ops->matmul_fwd(be, out2.d, ldo, dx.d, ldi, dwt, N, C, OC, 1);
+        be->ops->matmul_bwd(be, di.d, ldi, dw, ddo.d, ldo, dx.d, ldi, dwt, N, C, OC, 0);
+        be->ops->matmul_bwd(be, di2.d, ldi, NULL, ddo.d, ldo, dx.d, ldi, dwt, N, C, OC, 1);
+        res[k][0] = down_strided(be, &out);
+        res[k][1] = down_strided(be, &out2);
+        res[k][2] = down_strided(be, &di);
+        res[k][3] = down_strided(be, &di2);
         res[k][4] = down_f(be, dw, (size_t)OC * C);
-        be->ops->free(be, dx); be->ops->free(be, dwt); be->ops->free(be, out); be->ops->free(be, out2);
-        be->ops->free(be, ddo); be->ops->free(be, di); be->ops->free(be, di2); be->ops->free(be, dw);
+        if (k == 1 && eo) {
+            pads_ok(be, &out, "matmul_fwd pads", c->prec);
+            pads_ok(be, &out2, "matmul_fwd accumulate pads", c->prec);
+        }
+        if (k == 1 && ei) {
+            pads_ok(be, &di, "matmul_bwd dinp pads", c->prec);
+            pads_ok(be, &di2, "matmul_bwd dinp += pads", c->prec);
+        }
+        free_sbuf(be, &dx); free_sbuf(be, &ddo); free_sbuf(be, &out); free_sbuf(be, &out2);
+        free_sbuf(be, &di); free_sbuf(be, &di2);
+        be->ops->free(be, dwt); be->ops->free(be, dw);
     }
     char name[96];
     double tol = c->bf ? c->tol : 2e-5;
-    snprintf(name, sizeof name, "matmul_fwd %dx%dx%d", N, C, OC);
+    snprintf(name, sizeof name, "matmul_fwd %dx%dx%d ld %d/%d", N, C, OC, ldi, ldo);
     compare(name, c->prec, res[0][0], res[1][0], (size_t)N * OC, tol);
     snprintf(name, sizeof name, "matmul_fwd accumulate %dx%dx%d", N, C, OC);
     compare(name, c->prec, res[0][1], res[1][1], (size_t)N * OC, tol);
@@ -214,6 +283,80 @@ static void t_matmul(ctx *c, int N, int C, int OC)
     compare(name, c->prec, res[0][4], res[1][4], (size_t)OC * C, c->bf ? 1e-3 : 2e-5);
     for (int k = 0; k < 2; k++) for (int j = 0; j < 5; j++) free(res[k][j]);
     free(x); free(w); free(o0); free(dout); free(dw0); free(di0);
+}
+
+/* The MLP block as model.c runs it: hidden activations at row stride round_up(hid, 8)
+ * in zero-filled buffers, SwiGLU over the pads too; every output compared with the
+ * CPU, and every pad of the CUDA buffers must still be exactly 0 afterwards. */
+static void t_mlp_strided(ctx *c, int N, int d, int hid)
+{
+    const int hl = up8i(hid);
+    const size_t nh = (size_t)N * hl;
+    float *ln = rnd((size_t)N * d, 1.0f, c->bf), *dx = rnd((size_t)N * d, 1.0f, c->bf);
+    float *w1 = rnd((size_t)hid * d, 0.3f, c->bf), *w2 = rnd((size_t)hid * d, 0.3f, c->bf);
+    float *w3 = rnd((size_t)d * hid, 0.3f, c->bf);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][5];
+    const char *lbl[] = {"mlp out", "mlp dln", "mlp dW3", "mlp dW1", "mlp dW2"};
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        const size_t ab = be->act_bytes;
+        void *dln_ = up_act(be, ln, (size_t)N * d), *ddx = up_act(be, dx, (size_t)N * d);
+        void *W1 = up_act(be, w1, (size_t)hid * d), *W2 = up_act(be, w2, (size_t)hid * d);
+        void *W3 = up_act(be, w3, (size_t)d * hid);
+        void *h1 = be->ops->alloc(be, nh * ab), *h2 = be->ops->alloc(be, nh * ab), *g = be->ops->alloc(be, nh * ab);
+        void *dg = be->ops->alloc(be, nh * ab), *dh1 = be->ops->alloc(be, nh * ab), *dh2 = be->ops->alloc(be, nh * ab);
+        void *xo = be->ops->alloc(be, (size_t)N * d * ab), *gin = be->ops->alloc(be, (size_t)N * d * ab);
+        float *dw = be->ops->alloc(be, sizeof(float) * 3 * (size_t)hid * d);
+        for (int rep = 0; rep < 2; rep++) {   /* twice: the second pass starts from the buffers the first left */
+            be->ops->matmul_fwd(be, h1, hl, dln_, d, W1, N, d, hid, 0);
+            be->ops->matmul_fwd(be, h2, hl, dln_, d, W2, N, d, hid, 0);
+            be->ops->swiglu_fwd(be, g, h1, h2, nh);
+            be->ops->matmul_fwd(be, xo, d, g, hl, W3, N, hid, d, 0);
+            be->ops->matmul_bwd(be, dg, hl, dw, ddx, d, g, hl, W3, N, hid, d, 0);
+            be->ops->swiglu_bwd(be, dh1, dh2, dg, h1, h2, nh);
+            be->ops->matmul_bwd(be, gin, d, dw + (size_t)hid * d, dh1, hl, dln_, d, W1, N, d, hid, 0);
+            be->ops->matmul_bwd(be, gin, d, dw + 2 * (size_t)hid * d, dh2, hl, dln_, d, W2, N, d, hid, 1);
+        }
+        res[k][0] = down_act(be, xo, (size_t)N * d);
+        res[k][1] = down_act(be, gin, (size_t)N * d);
+        float *dwh = down_f(be, dw, 3 * (size_t)hid * d);
+        for (int j = 0; j < 3; j++) {
+            res[k][2 + j] = t6_malloc(sizeof(float) * (size_t)hid * d);
+            memcpy(res[k][2 + j], dwh + (size_t)j * hid * d, sizeof(float) * (size_t)hid * d);
+        }
+        free(dwh);
+        if (k == 1) {
+            void *hb[] = {h1, h2, g, dg, dh1, dh2};
+            const char *hn[] = {"h1", "h2", "g", "dg", "dh1", "dh2"};
+            long bad = 0;
+            char what[64] = "";
+            for (int j = 0; j < 6; j++) {
+                float *all = down_act(be, hb[j], nh);
+                long bj = 0;
+                for (int r = 0; r < N; r++)
+                    for (int q = hid; q < hl; q++) bj += all[(size_t)r * hl + q] != 0.0f;
+                if (bj && !what[0]) snprintf(what, sizeof what, " (first in %s)", hn[j]);
+                bad += bj;
+                free(all);
+            }
+            g_checks++;
+            if (bad) g_fail++;
+            printf("%-4s %-5s mlp N=%d d=%d hidden %d stride %d: pads of h1 h2 g dg dh1 dh2 all 0 (%ld non-zero%s)\n",
+                   bad ? "FAIL" : "ok", c->prec, N, d, hid, hl, bad, what);
+        }
+        void *bufs[] = {dln_, ddx, W1, W2, W3, h1, h2, g, dg, dh1, dh2, xo, gin, dw};
+        for (int j = 0; j < 14; j++) be->ops->free(be, bufs[j]);
+    }
+    char name[96];
+    for (int j = 0; j < 5; j++) {
+        snprintf(name, sizeof name, "%s hidden %d stride %d", lbl[j], hid, hl);
+        /* bf16: h1, h2, g, dg, dh1, dh2 are each rounded to bf16 on the way (the CPU keeps
+         * fp32), a chain of up to 4 roundings of 2^-9 behind every output: 3e-2 */
+        compare(name, c->prec, res[0][j], res[1][j], j < 2 ? (size_t)N * d : (size_t)hid * d, c->bf ? 3e-2 : 2e-5);
+    }
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 5; j++) free(res[k][j]);
+    free(ln); free(dx); free(w1); free(w2); free(w3);
 }
 
 static void t_rope(ctx *c, int dh)
@@ -416,8 +559,14 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_embed(&c);
     t_rmsnorm(&c, 99);
     t_rmsnorm(&c, 136);      /* the bf16 vector path (d % 8 == 0) */
-    t_matmul(&c, 77, 93, 51);
-    t_matmul(&c, 333, 130, 515);
+    t_matmul(&c, 77, 93, 51, 0, 0);
+    t_matmul(&c, 333, 130, 515, 0, 0);
+    t_matmul(&c, 77, 93, 51, 11, 13);     /* strides past the alignment pad (NaN there) */
+    t_matmul(&c, 200, 64, 170, 0, 6);     /* the model's SwiGLU layout: 170 at stride 176 */
+    t_matmul(&c, 200, 170, 64, 6, 0);
+    t_matmul(&c, 77, 93, 51, 3, 2);       /* strides that are not 16-byte aligned: copies */
+    t_mlp_strided(&c, 83, 64, 170);
+    t_mlp_strided(&c, 256, 144, 382);
     t_rope(&c, 16);
     t_rope(&c, 64);
     t_tpa(&c, 7, 3, 64);
@@ -449,6 +598,9 @@ static t6_model_config small_cfg(t6_attn_type at)
     m.block_size = 128;
     m.rope_base = 10000.0;
     m.mlp_hidden = 8 * m.n_embd / 3;
+    /* TPA and MQA with a SwiGLU width that is not a multiple of 8 (stride 384, as
+     * 2730 -> 2736 at medium size); the others keep the dense 384 */
+    if (at == T6_ATTN_TPA || at == T6_ATTN_MQA) m.mlp_hidden -= 2;
     switch (at) {
     case T6_ATTN_TPA: m.n_head = 5; m.n_kv_head = 5; break;
     case T6_ATTN_TPA_KVONLY: m.n_head = 3; m.n_kv_head = 3; break;

@@ -46,16 +46,16 @@ static void test_tpa_contains_mha(t6_backend *be)
         for (int i = 0; i < h; i++) A[((size_t)t * h + i) * R + i] = (float)R;
 
     /* MHA: q = rope(n Wq^T), k = rope(n Wk^T), v = n Wv^T */
-    op->matmul_fwd(be, q, n, Wq, N, d, h * dh, 0);
-    op->matmul_fwd(be, k, n, Wk, N, d, h * dh, 0);
-    op->matmul_fwd(be, v, n, Wv, N, d, h * dh, 0);
+    op->matmul_fwd(be, q, h * dh, n, d, Wq, N, d, h * dh, 0);
+    op->matmul_fwd(be, k, h * dh, n, d, Wk, N, d, h * dh, 0);
+    op->matmul_fwd(be, v, h * dh, n, d, Wv, N, d, h * dh, 0);
     op->rope_fwd(be, q, B, T, h, dh, 10000.0);
     op->rope_fwd(be, k, B, T, h, dh, 10000.0);
     op->attention_fwd(be, y, lse, q, k, v, B, T, h, h, dh);
     /* TPA: B factors from the same weights (W_B = W), RoPE on B, then A·B/R */
-    op->matmul_fwd(be, bq, n, Wq, N, d, R * dh, 0);
-    op->matmul_fwd(be, bk, n, Wk, N, d, R * dh, 0);
-    op->matmul_fwd(be, bv, n, Wv, N, d, R * dh, 0);
+    op->matmul_fwd(be, bq, R * dh, n, d, Wq, N, d, R * dh, 0);
+    op->matmul_fwd(be, bk, R * dh, n, d, Wk, N, d, R * dh, 0);
+    op->matmul_fwd(be, bv, R * dh, n, d, Wv, N, d, R * dh, 0);
     op->rope_fwd(be, bq, B, T, R, dh, 10000.0);
     op->rope_fwd(be, bk, B, T, R, dh, 10000.0);
     op->tpa_product_fwd(be, q2, A, bq, N, h, R, dh);
@@ -75,16 +75,16 @@ static void test_tpa_contains_mha(t6_backend *be)
     op->attention_bwd(be, dq, dk, dv, dy, y, lse, q, k, v, B, T, h, h, dh);
     op->rope_bwd(be, dq, B, T, h, dh, 10000.0);
     op->rope_bwd(be, dk, B, T, h, dh, 10000.0);
-    op->matmul_bwd(be, NULL, dWm, dq, n, Wq, N, d, h * dh, 0);
-    op->matmul_bwd(be, NULL, dWm + WN, dk, n, Wk, N, d, h * dh, 0);
-    op->matmul_bwd(be, NULL, dWm + 2 * WN, dv, n, Wv, N, d, h * dh, 0);
+    op->matmul_bwd(be, NULL, d, dWm, dq, h * dh, n, d, Wq, N, d, h * dh, 0);
+    op->matmul_bwd(be, NULL, d, dWm + WN, dk, h * dh, n, d, Wk, N, d, h * dh, 0);
+    op->matmul_bwd(be, NULL, d, dWm + 2 * WN, dv, h * dh, n, d, Wv, N, d, h * dh, 0);
     op->attention_bwd(be, dq, dk, dv, dy, y2, lse2, q2, k2, v2, B, T, h, h, dh);
     float *dsrc[3] = {dq, dk, dv};
     float *bsrc[3] = {bq, bk, bv};
     for (int w = 0; w < 3; w++) {
         op->tpa_product_bwd(be, dA, dB, dsrc[w], A, bsrc[w], N, h, R, dh);
         if (w < 2) op->rope_bwd(be, dB, B, T, R, dh, 10000.0);
-        op->matmul_bwd(be, NULL, dWt + w * WN, dB, n, Wq, N, d, R * dh, 0);
+        op->matmul_bwd(be, NULL, d, dWt + w * WN, dB, R * dh, n, d, Wq, N, d, R * dh, 0);
     }
     const double gd = maxabs_diff(dWm, dWt, 3 * WN);
     tm_check(gd <= 1e-5, "section 4: gradients of W_B (TPA) == gradients of W_Q, W_K, W_V (MHA) (max diff %.2e)", gd);

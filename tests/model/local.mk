@@ -17,6 +17,11 @@ tests_model_init_SOURCES = tests/model/init.c tests/model/tmodel.h
 tests_model_init_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/init
 
+check_PROGRAMS += tests/model/strides
+tests_model_strides_SOURCES = tests/model/strides.c tests/model/tmodel.h
+tests_model_strides_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/strides
+
 check_PROGRAMS += tests/model/threads
 tests_model_threads_SOURCES = tests/model/threads.c tests/model/tmodel.h
 tests_model_threads_LDADD = $(T6_MODEL_TEST_LDADD)

@@ -107,8 +107,8 @@ static void test_matmul_paths(void)
             for (size_t i = 0; i < (size_t)N * OC; i++) out[i] = 1.0f;   /* accumulate onto 1 */
             for (size_t i = 0; i < (size_t)N * C; i++) dinp[i] = 0.5f;
             for (size_t i = 0; i < (size_t)OC * C; i++) dw[i] = 0.25f;
-            be->ops->matmul_fwd(be, out, inp, w, N, C, OC, 1);
-            be->ops->matmul_bwd(be, dinp, dw, dout, inp, w, N, C, OC, 1);
+            be->ops->matmul_fwd(be, out, OC, inp, C, w, N, C, OC, 1);
+            be->ops->matmul_bwd(be, dinp, C, dw, dout, OC, inp, C, w, N, C, OC, 1);
             e_out = e_dinp = e_dw = 0;
             for (int a = 0; a < N; a++)
                 for (int o = 0; o < OC; o++) {
