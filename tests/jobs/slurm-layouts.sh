@@ -30,6 +30,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
+# Known before start returns, so a test interrupted mid-start still stops the daemons.
+cluster=$work/cluster
 cluster=$(T6_SLURM_CPUS=96 T6_SLURM_GPUS=8 T6_SLURM_MEM_MB=500000 "$srcdir/tools/slurm-local.sh" start "$work/cluster")
 rc=$?
 if [ "$rc" -eq 77 ]; then cluster=; exit 77; fi

@@ -35,6 +35,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
+# Known before start returns, so a test interrupted mid-start still stops the daemons.
+cluster=$work/cluster
 cluster=$("$srcdir/tools/slurm-local.sh" start "$work/cluster")
 rc=$?
 if [ "$rc" -eq 77 ]; then cluster=; exit 77; fi
