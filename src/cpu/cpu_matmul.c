@@ -81,6 +81,43 @@ static void gemm_tile(int m0, int n0, int mb, int nb, int K, const float *A, lon
     }
 }
 
+/* Per-thread packing buffers of the blocked GEMM (64-byte aligned for vector loads). */
+typedef struct {
+    float *Ap, *Bp, *Ct;
+} tile_scratch;
+
+static tile_scratch tile_scratch_alloc(void)
+{
+    tile_scratch sc = {NULL, NULL, NULL};
+    T6_CHECK(posix_memalign((void **)&sc.Ap, 64, sizeof(float) * KB * MB) == 0 &&
+             posix_memalign((void **)&sc.Bp, 64, sizeof(float) * KB * NB) == 0 &&
+             posix_memalign((void **)&sc.Ct, 64, sizeof(float) * MB * NB) == 0,
+             NULL, "out of memory in the blocked matmul");
+    return sc;
+}
+
+static void tile_scratch_free(tile_scratch *sc)
+{
+    free(sc->Ap);
+    free(sc->Bp);
+    free(sc->Ct);
+}
+
+/* One (mb x nb) tile of C computed in scratch, then stored (=) or added (+=) into C. */
+static void tile_into(tile_scratch *sc, int m0, int n0, int mb, int nb, int K, const float *A, long a_rs,
+                      long a_cs, const float *B, long b_rs, long b_cs, float *Cm, long ldc, int accumulate)
+{
+    gemm_tile(m0, n0, mb, nb, K, A, a_rs, a_cs, B, b_rs, b_cs, sc->Ap, sc->Bp, sc->Ct);
+    for (int i = 0; i < mb; i++) {
+        float *dst = Cm + (long)(m0 + i) * ldc + n0;
+        const float *src = sc->Ct + i * NB;
+        if (accumulate)
+            for (int j = 0; j < nb; j++) dst[j] += src[j];
+        else
+            memcpy(dst, src, sizeof(float) * nb);
+    }
+}
+
 void t6_cpu_gemm_blocked(int M, int Nn, int K, const float *A, long a_rs, long a_cs,
                          const float *B, long b_rs, long b_cs, float *Cm, long ldc, int accumulate)
 {
@@ -88,29 +125,15 @@ void t6_cpu_gemm_blocked(int M, int Nn, int K, const float *A, long a_rs, long a
     const long n_tiles = (long)tiles_m * tiles_n;
 #pragma omp parallel if (n_tiles > 1 && PARALLEL_WORTH(M, Nn, K))
     {
-        float *Ap = NULL, *Bp = NULL, *Ct = NULL;
-        T6_CHECK(posix_memalign((void **)&Ap, 64, sizeof(float) * KB * MB) == 0 &&
-                 posix_memalign((void **)&Bp, 64, sizeof(float) * KB * NB) == 0 &&
-                 posix_memalign((void **)&Ct, 64, sizeof(float) * MB * NB) == 0,
-                 NULL, "out of memory in the blocked matmul");
+        tile_scratch sc = tile_scratch_alloc();
 #pragma omp for schedule(dynamic, 1)
         for (long tile = 0; tile < n_tiles; tile++) {
             const int m0 = (int)(tile / tiles_n) * MB, n0 = (int)(tile % tiles_n) * NB;
             const int mb = M - m0 < MB ? M - m0 : MB;
             const int nb = Nn - n0 < NB ? Nn - n0 : NB;
-            gemm_tile(m0, n0, mb, nb, K, A, a_rs, a_cs, B, b_rs, b_cs, Ap, Bp, Ct);
-            for (int i = 0; i < mb; i++) {
-                float *dst = Cm + (long)(m0 + i) * ldc + n0;
-                const float *src = Ct + i * NB;
-                if (accumulate)
-                    for (int j = 0; j < nb; j++) dst[j] += src[j];
-                else
-                    memcpy(dst, src, sizeof(float) * nb);
-            }
+            tile_into(&sc, m0, n0, mb, nb, K, A, a_rs, a_cs, B, b_rs, b_cs, Cm, ldc, accumulate);
         }
-        free(Ap);
-        free(Bp);
-        free(Ct);
+        tile_scratch_free(&sc);
     }
 }
 
@@ -138,27 +161,13 @@ void t6_cpu_gemm_serial(const t6_backend *be, int M, int Nn, int K, const float 
         return;
     }
 #endif
-    float *Ap = NULL, *Bp = NULL, *Ct = NULL;
-    T6_CHECK(posix_memalign((void **)&Ap, 64, sizeof(float) * KB * MB) == 0 &&
-             posix_memalign((void **)&Bp, 64, sizeof(float) * KB * NB) == 0 &&
-             posix_memalign((void **)&Ct, 64, sizeof(float) * MB * NB) == 0,
-             NULL, "out of memory in the blocked matmul");
+    tile_scratch sc = tile_scratch_alloc();
     for (int m0 = 0; m0 < M; m0 += MB)
         for (int n0 = 0; n0 < Nn; n0 += NB) {
             const int mb = M - m0 < MB ? M - m0 : MB, nb = Nn - n0 < NB ? Nn - n0 : NB;
-            gemm_tile(m0, n0, mb, nb, K, A, a_rs, a_cs, B, b_rs, b_cs, Ap, Bp, Ct);
-            for (int i = 0; i < mb; i++) {
-                float *dst = Cm + (long)(m0 + i) * ldc + n0;
-                const float *src = Ct + i * NB;
-                if (accumulate)
-                    for (int j = 0; j < nb; j++) dst[j] += src[j];
-                else
-                    memcpy(dst, src, sizeof(float) * nb);
-            }
+            tile_into(&sc, m0, n0, mb, nb, K, A, a_rs, a_cs, B, b_rs, b_cs, Cm, ldc, accumulate);
         }
-    free(Ap);
-    free(Bp);
-    free(Ct);
+    tile_scratch_free(&sc);
 }
 
 void t6_cpu_set_use_blas(t6_backend *be, int use_blas)
