@@ -5,5 +5,5 @@
 # that fakes PBS. The Slurm tests skip (77) only where the daemons cannot run.
 TESTS += tests/jobs/slurm-demo.sh tests/jobs/slurm-layouts.sh tests/jobs/slurm-prep.sh \
   tests/jobs/pbs-harness.sh
-EXTRA_DIST += tests/jobs/slurm-demo.sh tests/jobs/slurm-layouts.sh tests/jobs/slurm-prep.sh \
+EXTRA_DIST += tests/jobs/cluster.sh tests/jobs/slurm-demo.sh tests/jobs/slurm-layouts.sh tests/jobs/slurm-prep.sh \
   tests/jobs/pbs-harness.sh

@@ -19,41 +19,23 @@ set -u
 srcdir=${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 # The scripts report canonical paths (make check passes e.g. build/..).
 srcdir=$(cd "$srcdir" && pwd) || exit 1
+. "$srcdir/tests/jobs/cluster.sh"
 builddir=${T6_BUILDDIR:-$srcdir}
 t6=$builddir/t6
 steps=60
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
 [ -x "$t6" ] || fail "no t6 binary at $t6 (build first)"
 for c in h5dump h5ls; do
     command -v "$c" >/dev/null || { echo "SKIP: $c missing (hdf5-tools; tools/install-deps.sh)"; exit 77; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/t6-jobs-test.XXXXXX") || fail "mktemp"
-cluster=
-cleanup() {
-    local rc=$?
-    if [ -n "$cluster" ]; then
-        if [ "$rc" -ne 0 ]; then
-            echo "---- job output ----" >&2
-            tail -n 40 "$work"/out/*.out >&2 2>/dev/null
-            tail -n 20 "$cluster"/log/slurmctld.log "$cluster"/log/slurmd.log >&2 2>/dev/null
-        fi
-        "$srcdir/tools/slurm-local.sh" stop "$cluster" >/dev/null 2>&1
-    fi
-    rm -rf "$work"
-    exit "$rc"
+dump_on_failure() {
+    echo "---- job output ----"
+    tail -n 40 "$work"/out/*.out 2>/dev/null
+    tail -n 20 "$cluster"/log/slurmctld.log "$cluster"/log/slurmd.log 2>/dev/null
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-# Known before start returns, so a test interrupted mid-start still stops the daemons.
-cluster=$work/cluster
-cluster=$("$srcdir/tools/slurm-local.sh" start "$work/cluster")
-rc=$?
-if [ "$rc" -eq 77 ]; then cluster=; exit 77; fi
-[ "$rc" -eq 0 ] || { cluster=$work/cluster; fail "tools/slurm-local.sh start failed ($rc)"; }
-. "$cluster/env.sh"
+jobs_test_workdir t6-jobs-test
+jobs_test_start_cluster
 mkdir -p "$work/out" "$work/runs"
 
 # The same script users submit; only variables and command-line overrides differ.

@@ -14,29 +14,11 @@ set -u
 srcdir=${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 # The scripts report canonical paths (make check passes e.g. build/..).
 srcdir=$(cd "$srcdir" && pwd) || exit 1
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$srcdir/tests/jobs/cluster.sh"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/t6-jobs-layout.XXXXXX") || fail "mktemp"
-cluster=
-cleanup() {
-    local rc=$?
-    if [ -n "$cluster" ]; then
-        [ "$rc" -ne 0 ] && tail -n 30 "$work"/out/*.out >&2 2>/dev/null
-        "$srcdir/tools/slurm-local.sh" stop "$cluster" >/dev/null 2>&1
-    fi
-    rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-# Known before start returns, so a test interrupted mid-start still stops the daemons.
-cluster=$work/cluster
-cluster=$(T6_SLURM_CPUS=96 T6_SLURM_GPUS=8 T6_SLURM_MEM_MB=500000 "$srcdir/tools/slurm-local.sh" start "$work/cluster")
-rc=$?
-if [ "$rc" -eq 77 ]; then cluster=; exit 77; fi
-[ "$rc" -eq 0 ] || { cluster=$work/cluster; fail "tools/slurm-local.sh start failed ($rc)"; }
-. "$cluster/env.sh"
+dump_on_failure() { tail -n 30 "$work"/out/*.out 2>/dev/null; }
+jobs_test_workdir t6-jobs-layout
+jobs_test_start_cluster T6_SLURM_CPUS=96 T6_SLURM_GPUS=8 T6_SLURM_MEM_MB=500000
 [ -c "$cluster/dev/nvidia0" ] || { echo "SKIP: cannot make dummy GPU devices (mknod) here"; exit 77; }
 mkdir -p "$work/out" "$work/runs"
 

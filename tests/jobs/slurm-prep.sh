@@ -10,9 +10,9 @@ set -u
 srcdir=${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 # The scripts report canonical paths (make check passes e.g. build/..).
 srcdir=$(cd "$srcdir" && pwd) || exit 1
+. "$srcdir/tests/jobs/cluster.sh"
 builddir=${T6_BUILDDIR:-$srcdir}
 data=${T6_DATA:-$srcdir/../shared/data}
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 in1=$data/text/fineweb-10BT-legal-parquet/batch_000001.parquet
 in2=$data/text/fineweb-10BT-legal-parquet/batch_000002.parquet
@@ -21,27 +21,9 @@ in2=$data/text/fineweb-10BT-legal-parquet/batch_000002.parquet
 [ -x "$builddir/t6-prep" ] || fail "no t6-prep binary at $builddir/t6-prep (build first)"
 command -v h5dump >/dev/null || { echo "SKIP: h5dump missing (hdf5-tools)"; exit 77; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/t6-jobs-prep.XXXXXX") || fail "mktemp"
-cluster=
-cleanup() {
-    local rc=$?
-    if [ -n "$cluster" ]; then
-        [ "$rc" -ne 0 ] && tail -n 30 "$work"/*.out >&2 2>/dev/null
-        "$srcdir/tools/slurm-local.sh" stop "$cluster" >/dev/null 2>&1
-    fi
-    rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-# Known before start returns, so a test interrupted mid-start still stops the daemons.
-cluster=$work/cluster
-cluster=$("$srcdir/tools/slurm-local.sh" start "$work/cluster")
-rc=$?
-if [ "$rc" -eq 77 ]; then cluster=; exit 77; fi
-[ "$rc" -eq 0 ] || { cluster=$work/cluster; fail "tools/slurm-local.sh start failed ($rc)"; }
-. "$cluster/env.sh"
+dump_on_failure() { tail -n 30 "$work"/*.out 2>/dev/null; }
+jobs_test_workdir t6-jobs-prep
+jobs_test_start_cluster
 
 j=$(T6_HOME=$srcdir T6_PREP_BIN=$builddir/t6-prep T6_PREP_INPUT="$in1 $in2" T6_VOCAB_DIR=$data/gpt2 \
     T6_PREP_OUT=$work/corpus T6_PREP_ARGS="--shard-tokens 100000" \
