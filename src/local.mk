@@ -15,3 +15,10 @@ libt6core_a_SOURCES += src/corpus.c src/corpus.h
 libt6core_a_SOURCES += src/model.c src/rng.c src/rng.h
 libt6core_a_SOURCES += src/dist.c src/dist.h src/signals.c src/signals.h src/schedule.c src/schedule.h \
   src/optim.c src/optim.h src/data.c src/data.h src/ckpt.c src/ckpt.h src/metrics.c src/metrics.h
+
+# t6-plot: curves and summaries from the metrics files (src/plot/, doc/plot.md)
+libt6core_a_SOURCES += src/metrics_read.c src/metrics_read.h
+bin_PROGRAMS += t6-plot
+t6_plot_SOURCES = src/plot/plot_main.c src/plot/plot.h src/plot/plot_data.c src/plot/plot_script.c \
+  src/plot/plot_summary.c
+t6_plot_LDADD = libt6core.a $(T6_BASE_LIBS)

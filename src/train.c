@@ -355,6 +355,11 @@ static int run_train(t6_run *r)
         t6_metrics_attr_i64(r->metrics, "tokens_per_step", (int64_t)tokens_per_step);
         t6_metrics_attr_f64(r->metrics, "flops_per_token", r->flops_per_token);
         t6_metrics_attr_f64(r->metrics, "peak_flops_per_rank", r->peak_flops > 0 ? r->peak_flops : NAN);
+        /* what t6-plot puts in legends and summaries */
+        t6_metrics_attr_str(r->metrics, "attention", t6_attn_name(r->deck->model.attention));
+        t6_metrics_attr_i64(r->metrics, "n_layer", r->deck->model.n_layer);
+        t6_metrics_attr_i64(r->metrics, "n_embd", r->deck->model.n_embd);
+        t6_metrics_attr_i64(r->metrics, "n_head", r->deck->model.n_head);
         printf("t6: %s model, %s parameters, %d rank(s) x %d micro-steps x %d x %d = %llu tokens/step, "
                "%ld steps, accumulation %s\n",
                t6_attn_name(deck->model.attention), t6_fmt_count(nb, sizeof nb, (long long)r->pl->n_params),

@@ -368,6 +368,30 @@ t6_pbs_walltime() {
     echo "$w" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'
 }
 
+# ---------------------------------------------------------------------------------
+# Pictures: curves and a summary of the run at the end of every attempt
+# ---------------------------------------------------------------------------------
+# t6-plot (beside the t6 binary, or on PATH) draws <run_dir>/curves.png and prints a
+# summary into the job log when gnuplot is on the node; T6_PLOT=0 turns it off. A
+# failure here never changes the job's outcome.
+t6_job_render() {
+    [ "${T6_PLOT:-1}" = 0 ] && return 0
+    local plot bin_dir
+    bin_dir=$(dirname "$(command -v "$T6_BIN" 2>/dev/null || echo "$T6_BIN")")
+    if [ -x "$bin_dir/t6-plot" ]; then plot=$bin_dir/t6-plot
+    elif command -v t6-plot >/dev/null 2>&1; then plot=$(command -v t6-plot)
+    else t6_log "no t6-plot beside $T6_BIN or on PATH: no curves drawn"; return 0; fi
+    [ -f "$T6_RUN_DIR/metrics.h5" ] || return 0
+    "$plot" --summary "$T6_RUN_DIR" >&2 || true
+    if command -v gnuplot >/dev/null 2>&1 || [ -n "${T6_GNUPLOT:-}" ]; then
+        "$plot" "$T6_RUN_DIR" -o "$T6_RUN_DIR/curves.png" --x tokens >&2 ||
+            t6_log "t6-plot could not draw the curves (above); the run is not affected"
+    else
+        t6_log "gnuplot not on this node (package gnuplot-nox): no curves drawn; later: t6-plot $T6_RUN_DIR -o curves.png"
+    fi
+    return 0
+}
+
 t6_job_main() {
     set -u
     # From the start: Slurm's warning signal may come at any time, and bash's default
@@ -447,6 +471,7 @@ t6_job_main() {
     [ -r "$status_file" ] && read -r status <"$status_file"
     t6_log "launcher exited with $rc; t6.status: '${status:-<none>}'"
     echo "$(date '+%F %T') job $T6_JOB_ID end rc=$rc status='${status:-}'" >>"$T6_RUN_DIR/jobs.log"
+    case "$status" in finished* | stopped*) t6_job_render ;; esac
     case "$status" in
     finished*)
         t6_log "finished; metrics in $T6_RUN_DIR"

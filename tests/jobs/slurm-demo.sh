@@ -133,6 +133,10 @@ check_run() { # check_run JOBID RUN EXPECTED_RESTARTS
     [ "$(h5scalar "$ck" step)" = "$steps" ] || fail "$ck: attribute step is '$(h5scalar "$ck" step)', expected $steps"
     [ "$(h5scalar "$ck" complete)" = 1 ] || fail "$ck: attribute complete is not 1"
     [ -f "$run/metrics.h5" ] || fail "no $run/metrics.h5"
+    # the job script draws the curves at the end of each attempt (t6-plot beside t6)
+    if command -v gnuplot >/dev/null 2>&1 && [ -x "$(dirname "$t6")/t6-plot" ]; then
+        [ "$(head -c 4 "$run/curves.png" 2>/dev/null | tail -c 3)" = PNG ] || fail "no curves.png drawn in $run"
+    fi
     # /train/step: exactly 1..steps, once each (a resumed run must not leave
     # duplicate or missing rows).
     steps_list=$(h5dump -d /train/step -y -w 0 "$run/metrics.h5" 2>/dev/null |
