@@ -4,7 +4,7 @@
  * tile. Layouts: q, out (B,T,h,dh); k, v (B,T,G,dh), query head i reads kv head
  * i/(h/G); lse (B,h,T). Scale 1/sqrt(dh).
  *
- * This file holds the generic path (any act type, dh in {16,32,64}): one thread per
+ * This file holds the generic path (any act type, dh in {16,32,64,96}): one thread per
  * query row (forward, dQ) or key row (dK/dV), tiles staged in shared memory as float.
  * The backward is split into a dQ kernel (per query row) and a dK/dV kernel (per key
  * row, summing the query heads of its GQA group in a fixed order), so every output is
@@ -133,8 +133,10 @@ __global__ void __launch_bounds__(ATT_BKV) k_attn_dkv(T *dk, T *dv, const T *dou
                                                       const T *q, const T *k, const T *v,
                                                       int T_, int h, int G, float scale)
 {
+    /* query tile: ATT_BK rows, halved for dh > 64 (MLA's 96) to stay in 48 KB of static shared memory */
+    constexpr int QB = DH > 64 ? ATT_BK / 2 : ATT_BK;
     __shared__ float sKr[ATT_BKV][DH + 1], sVr[ATT_BKV][DH + 1];
-    __shared__ float sQ[ATT_BK][DH], sO[ATT_BK][DH], sL[ATT_BK], sD[ATT_BK];
+    __shared__ float sQ[QB][DH], sO[QB][DH], sL[QB], sD[QB];
     int b = blockIdx.z, g = blockIdx.y, hpg = h / G;
     int s0 = blockIdx.x * ATT_BKV;
     int s = s0 + threadIdx.x;
@@ -150,22 +152,22 @@ __global__ void __launch_bounds__(ATT_BKV) k_attn_dkv(T *dk, T *dv, const T *dou
     for (int j = 0; j < DH; j++) { dkr[j] = 0.0f; dvr[j] = 0.0f; }
     for (int ii = 0; ii < hpg; ii++) {
         int i = g * hpg + ii;
-        for (int t0 = s0; t0 < T_; t0 += ATT_BK) {
+        for (int t0 = s0; t0 < T_; t0 += QB) {
             __syncthreads();
-            for (int e = threadIdx.x; e < ATT_BK * DH; e += ATT_BKV) {
+            for (int e = threadIdx.x; e < QB * DH; e += ATT_BKV) {
                 int r = e / DH, j = e % DH, t = t0 + r;
                 size_t off = (((size_t)b * T_ + t) * h + i) * DH + j;
                 sQ[r][j] = t < T_ ? t6_ld(q + off) * scale : 0.0f;
                 sO[r][j] = t < T_ ? t6_ld(dout + off) : 0.0f;
             }
-            for (int r = threadIdx.x; r < ATT_BK; r += ATT_BKV) {
+            for (int r = threadIdx.x; r < QB; r += ATT_BKV) {
                 int t = t0 + r;
                 sL[r] = t < T_ ? lse[((size_t)b * h + i) * T_ + t] : INFINITY;
                 sD[r] = t < T_ ? D[((size_t)b * h + i) * T_ + t] : 0.0f;
             }
             __syncthreads();
             if (!valid) continue;
-            int rstart = max(0, s - t0), rend = min(ATT_BK, T_ - t0);
+            int rstart = max(0, s - t0), rend = min(QB, T_ - t0);
             for (int r = rstart; r < rend; r++) {
                 float sc = 0.0f, dp = 0.0f;
 #pragma unroll
@@ -186,7 +188,7 @@ __global__ void __launch_bounds__(ATT_BKV) k_attn_dkv(T *dk, T *dv, const T *dou
 static void check_dims(int h, int G, int dh)
 {
     T6_CHECK(G > 0 && h % G == 0, "n_head must be a multiple of n_kv_head", "attention: h=%d not divisible by G=%d", h, G);
-    T6_CHECK(dh == 16 || dh == 32 || dh == 64, "use head_dim 16, 32 or 64 on CUDA",
+    T6_CHECK(dh == 16 || dh == 32 || dh == 64 || dh == 96, "use head_dim 16, 32 or 64 on CUDA (96: MLA's query/key heads)",
              "attention: head_dim %d not supported by the CUDA kernels", dh);
 }
 
@@ -194,6 +196,7 @@ static void check_dims(int h, int G, int dh)
     switch (dh) {                                                    \
     case 16: { constexpr int DHC = 16; __VA_ARGS__; } break;         \
     case 32: { constexpr int DHC = 32; __VA_ARGS__; } break;         \
+    case 96: { constexpr int DHC = 96; __VA_ARGS__; } break;         \
     default: { constexpr int DHC = 64; __VA_ARGS__; } break;         \
     }
 

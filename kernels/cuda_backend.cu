@@ -112,6 +112,9 @@ static const t6_ops cuda_ops = {
     t6_cuda_adamw,
     t6_cuda_sum_squares,
     t6_cuda_scale,
+    t6_cuda_copy_rows,
+    t6_cuda_rmsnorm_w_fwd,
+    t6_cuda_rmsnorm_w_bwd,
 };
 
 /* Datasheet dense bf16 tensor-core peak of the GPUs the job scripts target, so MFU is

@@ -134,6 +134,12 @@ void t6_cuda_adamw(t6_backend *be, float *param, void *compute, const float *gra
                    long step, float grad_scale);
 double t6_cuda_sum_squares(t6_backend *be, const float *x, size_t n);
 void t6_cuda_scale(t6_backend *be, float *x, float s, size_t n);
+void t6_cuda_copy_rows(t6_backend *be, void *dst, int ld_dst, const void *src, int ld_src, int rows, int width,
+                       int accumulate);
+void t6_cuda_rmsnorm_w_fwd(t6_backend *be, void *out, float *rstd, const void *inp, const void *w, int N, int d,
+                           float eps);
+void t6_cuda_rmsnorm_w_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp, const void *w,
+                           const float *rstd, int N, int d);
 void t6_cuda_params_to_compute(t6_backend *be, void *compute, const float *master, size_t n);
 void t6_cuda_act_from_float(t6_backend *be, void *act, const float *host, size_t n);
 void t6_cuda_act_to_float(t6_backend *be, float *host, const void *act, size_t n);

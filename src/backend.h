@@ -116,6 +116,20 @@ typedef struct t6_ops {
                   long step, float grad_scale);
     double (*sum_squares)(t6_backend *be, const float *x, size_t n);   /* result on host */
     void (*scale)(t6_backend *be, float *x, float s, size_t n);
+
+    /* ---- MLA's building blocks (model.c, attention "mla") ---- */
+    /* Strided block copy of act elements: for r < rows, j < width,
+     * dst[r*ld_dst + j] (= or += by accumulate) src[r*ld_src + j]. dst and src do not overlap. */
+    void (*copy_rows)(t6_backend *be, void *dst, int ld_dst, const void *src, int ld_src, int rows, int width,
+                      int accumulate);
+    /* RMSNorm with a weight and a given eps (DeepSeek / LLaMA RMSNorm):
+     *   out = x * r * w, r = 1/sqrt(mean(x^2) + eps); rstd[n] = r. w: compute weights (d). */
+    void (*rmsnorm_w_fwd)(t6_backend *be, void *out, float *rstd, const void *inp, const void *w, int N, int d,
+                          float eps);
+    /* dinp (OVERWRITTEN) = r * (w*dy) - (r^3/d) x sum_j (w*dy)_j x_j;  dw[j] += sum_n dy[n,j] x[n,j] r[n].
+     * dw sums its rows in order n = 0..N-1 (deterministic). */
+    void (*rmsnorm_w_bwd)(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp, const void *w,
+                          const float *rstd, int N, int d);
 } t6_ops;
 
 struct t6_backend {

@@ -53,7 +53,7 @@ typedef struct {
 
 static const char *const E_JOB[] = {"train", "eval", NULL};
 static const char *const E_SIZE[] = {"small", "medium", "large", "xl", NULL};
-static const char *const E_ATTN[] = {"tpa", "tpa_kvonly", "mha", "mqa", "gqa", NULL};
+static const char *const E_ATTN[] = {"tpa", "tpa_kvonly", "mha", "mqa", "gqa", "mla", NULL};
 static const char *const E_SAMPLING[] = {"random", "epoch", NULL};
 static const char *const E_ACCUM[] = {"mean", "sum", NULL};
 static const char *const E_SCHED[] = {"cosine", "wsd", "constant", NULL};
@@ -74,8 +74,8 @@ static const char *const E_PREC[] = {"fp32", "bf16", NULL};
     X("model.size", "string", "none", "small, medium, large, xl",                                    \
       "paper preset: fills n_layer, n_embd and the paper's n_head for model.attention",              \
       K_SIZE, 0, D_NONE, 0, 0, 0, E_SIZE)                                                            \
-    X("model.attention", "string", "tpa", "tpa, tpa_kvonly, mha, mqa, gqa",                          \
-      "attention type: TPA (T6), TPA on K/V only, multi-head, multi-query, grouped-query",           \
+    X("model.attention", "string", "tpa", "tpa, tpa_kvonly, mha, mqa, gqa, mla",                     \
+      "attention type: TPA (T6), TPA on K/V only, multi-head, multi-query, grouped-query, multi-head latent", \
       K_ENUM, OFF(model.attention), D_VALUE, 0, 0, 0, E_ATTN)                                        \
     X("model.n_layer", "int", "from model.size", "1..1024",                                          \
       "transformer blocks L (required without model.size)",                                          \
@@ -98,6 +98,18 @@ static const char *const E_PREC[] = {"fp32", "bf16", NULL};
     X("model.n_kv_head", "int", "derived", "1..4096",                                                \
       "K/V heads: mha = n_head, mqa = 1, gqa required and dividing n_head; ignored by tpa*",         \
       K_INT, OFF(model.n_kv_head), D_DERIVED, 1, 4096, 0, NULL)                                      \
+    X("model.q_lora_rank", "int", "512", "1..65536",                                                 \
+      "MLA query latent size d'_c (q_a_proj output; mla only)",                                      \
+      K_INT, OFF(model.q_lora_rank), D_VALUE, 1, 65536, 0, NULL)                                     \
+    X("model.kv_lora_rank", "int", "256", "1..65536",                                                \
+      "MLA key/value latent size d_c, cached per token with the rotary key (mla only)",              \
+      K_INT, OFF(model.kv_lora_rank), D_VALUE, 1, 65536, 0, NULL)                                    \
+    X("model.qk_rope_head_dim", "int", "32", "2..1024, even",                                        \
+      "MLA rotary part d_R of each query/key head, shared by all heads for keys; head_dim is the non-rotary part (mla only)", \
+      K_INT, OFF(model.qk_rope_head_dim), D_VALUE, 2, 1024, 0, NULL)                                 \
+    X("model.v_head_dim", "int", "64", "1..1024, <= head_dim + qk_rope_head_dim",                    \
+      "MLA value head size (mla only)",                                                              \
+      K_INT, OFF(model.v_head_dim), D_VALUE, 1, 1024, 0, NULL)                                       \
     X("model.vocab_size", "int", "50304", "1..16777216",                                             \
       "embedding rows (GPT-2's 50257 padded to a multiple of 128); >= the corpus vocab",             \
       K_INT, OFF(model.vocab_size), D_VALUE, 1, 16777216, 0, NULL)                                   \
@@ -207,17 +219,21 @@ const t6_deck_key_doc *t6_deck_keys(int *n)
 }
 
 /* Paper presets (shared/spec/t6-model.md): L, d, and h per attention type in the
- * order of t6_attn_type (tpa, tpa_kvonly, mha, mqa, gqa with G = 2). */
-static const struct { int n_layer, n_embd, n_head[5]; } PRESETS[] = {
-    {12, 768, {34, 22, 12, 23, 22}},
-    {24, 1024, {47, 29, 16, 31, 30}},
-    {36, 1280, {61, 37, 20, 39, 38}},
-    {48, 1600, {78, 47, 25, 49, 48}},
+ * order of t6_attn_type (tpa, tpa_kvonly, mha, mqa, gqa with G = 2, mla). MLA's head
+ * counts are the released configs' (tensorgi/TPA config/train_llama_mla_*: 13 heads at
+ * small where the paper's Table 10 says 12), with the class-default latent ranks
+ * 512/256 at every size: those counts, not Table 10's, give the paper's parameter
+ * classes (../shared/spec/mla.md; input/mla_*_table10.cfg has the other reading). */
+static const struct { int n_layer, n_embd, n_head[6]; } PRESETS[] = {
+    {12, 768, {34, 22, 12, 23, 22, 13}},
+    {24, 1024, {47, 29, 16, 31, 30, 23}},
+    {36, 1280, {61, 37, 20, 39, 38, 34}},
+    {48, 1600, {78, 47, 25, 49, 48, 49}},
 };
 
 const char *t6_attn_name(t6_attn_type a)
 {
-    return (a >= 0 && a <= T6_ATTN_GQA) ? E_ATTN[a] : "?";
+    return (a >= 0 && a <= T6_ATTN_MLA) ? E_ATTN[a] : "?";
 }
 
 /* ---- load context -------------------------------------------------------------- */
@@ -828,7 +844,8 @@ static int derive(load_ctx *c)
     int kG = key_index("model.n_kv_head");
     switch (m->attention) {
     case T6_ATTN_TPA:
-    case T6_ATTN_TPA_KVONLY: m->n_kv_head = m->n_head; break;
+    case T6_ATTN_TPA_KVONLY:
+    case T6_ATTN_MLA: m->n_kv_head = m->n_head; break;
     case T6_ATTN_MHA:
         if (given(c, kG) && m->n_kv_head != m->n_head)
             return fail(c, kG, NULL, "model.n_head (or leave it out)",
@@ -871,6 +888,19 @@ static int validate(load_ctx *c)
         snprintf(allowed, sizeof allowed, "model.n_head * model.head_dim = model.n_embd for attention \"mha\"");
         return fail(c, k, NULL, allowed, "model.n_head * model.head_dim = %d * %d = %ld differs from model.n_embd = %d",
                     m->n_head, m->head_dim, (long)m->n_head * m->head_dim, m->n_embd);
+    }
+    if (m->attention == T6_ATTN_MLA && m->qk_rope_head_dim % 2) {
+        k = key_index("model.qk_rope_head_dim");
+        return fail(c, k, NULL, NULL, "odd: RoPE rotates pairs of features");
+    }
+    if (m->attention == T6_ATTN_MLA && m->v_head_dim > m->head_dim + m->qk_rope_head_dim) {
+        /* the attention ops take one head size: values are zero-padded to the query/key
+         * head size (doc/model.md), which needs v_head_dim <= head_dim + qk_rope_head_dim */
+        k = blame(c, 3, "model.v_head_dim", "model.head_dim", "model.qk_rope_head_dim");
+        snprintf(allowed, sizeof allowed, "model.v_head_dim <= model.head_dim + model.qk_rope_head_dim = %d",
+                 m->head_dim + m->qk_rope_head_dim);
+        return fail(c, k, NULL, allowed, "model.v_head_dim = %d is larger than the query/key head size %d",
+                    m->v_head_dim, m->head_dim + m->qk_rope_head_dim);
     }
     if (m->attention == T6_ATTN_GQA && m->n_head % m->n_kv_head) {
         k = blame(c, 2, "model.n_kv_head", "model.n_head");

@@ -13,6 +13,7 @@ typedef enum {
     T6_ATTN_MHA,         /* multi-head attention (LLaMA baseline) */
     T6_ATTN_MQA,         /* one K/V head shared by all query heads */
     T6_ATTN_GQA,         /* n_kv_head K/V heads, each shared by n_head/n_kv_head query heads */
+    T6_ATTN_MLA,         /* multi-head latent attention (DeepSeek-V2 baseline, doc/model.md) */
 } t6_attn_type;
 
 typedef struct {
@@ -24,7 +25,11 @@ typedef struct {
     int q_rank;        /* RQ (TPA only) */
     int k_rank;        /* RK (TPA, TPA-KVonly) */
     int v_rank;        /* RV (TPA, TPA-KVonly) */
-    int n_kv_head;     /* K/V heads: h for MHA/TPA, 1 for MQA, G for GQA */
+    int n_kv_head;     /* K/V heads: h for MHA/TPA/MLA, 1 for MQA, G for GQA */
+    int q_lora_rank;       /* MLA: query latent d'_c */
+    int kv_lora_rank;      /* MLA: key/value latent d_c */
+    int qk_rope_head_dim;  /* MLA: rotary part d_R of each query/key head (head_dim is the non-rotary part) */
+    int v_head_dim;        /* MLA: value head size */
     int vocab_size;    /* padded vocabulary (50304 for GPT-2) */
     int block_size;    /* maximum sequence length */
     int mlp_hidden;    /* derived: floor(8*d/3) */

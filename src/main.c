@@ -89,6 +89,7 @@ static const char *model_family(t6_attn_type a)
     case T6_ATTN_MHA: return "LLaMA (MHA)";
     case T6_ATTN_MQA: return "LLaMA (MQA)";
     case T6_ATTN_GQA: return "LLaMA (GQA)";
+    case T6_ATTN_MLA: return "LLaMA (MLA)";
     }
     return "?";
 }
@@ -109,6 +110,9 @@ static int check(t6_deck *d, int ranks)
            m->head_dim, m->n_kv_head);
     if (m->attention == T6_ATTN_TPA) printf("  ranks q/k/v %d/%d/%d\n", m->q_rank, m->k_rank, m->v_rank);
     if (m->attention == T6_ATTN_TPA_KVONLY) printf("  ranks k/v %d/%d\n", m->k_rank, m->v_rank);
+    if (m->attention == T6_ATTN_MLA)
+        printf("  latents q/kv %d/%d, rope head dim %d, value head dim %d (q/k heads %d)\n", m->q_lora_rank,
+               m->kv_lora_rank, m->qk_rope_head_dim, m->v_head_dim, m->head_dim + m->qk_rope_head_dim);
     printf("  vocab_size %d, block_size %d, mlp_hidden %d, rope_base %g\n", m->vocab_size, m->block_size,
            m->mlp_hidden, m->rope_base);
 
@@ -136,14 +140,21 @@ static int check(t6_deck *d, int ranks)
     printf("tokens per optimizer step: %lld (x seq_len %d)\n", tokens, d->train.seq_len);
     printf("tokens over max_steps: %s\n", t6_fmt_count(b1, sizeof b1, tokens * d->train.max_steps));
     double fpt = t6_flops_per_token(m, pl.n_params, d->train.seq_len);
-    printf("FLOPs per token: %.0f (6N + 12*L*h*dh*T = 6*%zu + 12*%d*%d*%d*%d)\n", fpt, pl.n_params, m->n_layer,
-           m->n_head, m->head_dim, d->train.seq_len);
+    if (m->attention == T6_ATTN_MLA)
+        printf("FLOPs per token: %.0f (6N + 6*L*h*(dh_qk + dh_v)*T = 6*%zu + 6*%d*%d*(%d + %d)*%d)\n", fpt, pl.n_params,
+               m->n_layer, m->n_head, m->head_dim + m->qk_rope_head_dim, m->v_head_dim, d->train.seq_len);
+    else
+        printf("FLOPs per token: %.0f (6N + 12*L*h*dh*T = 6*%zu + 12*%d*%d*%d*%d)\n", fpt, pl.n_params, m->n_layer,
+               m->n_head, m->head_dim, d->train.seq_len);
     printf("FLOPs per optimizer step: %.6g\n", fpt * (double)tokens);
 
     long kv = t6_kv_cache_numbers_per_token_layer(m);
     if (m->attention == T6_ATTN_TPA || m->attention == T6_ATTN_TPA_KVONLY)
         printf("KV cache per token per layer: %ld numbers ((k_rank + v_rank) * (n_head + head_dim) = %d * %d)\n",
                kv, m->k_rank + m->v_rank, m->n_head + m->head_dim);
+    else if (m->attention == T6_ATTN_MLA)
+        printf("KV cache per token per layer: %ld numbers (kv_lora_rank + qk_rope_head_dim = %d + %d)\n", kv,
+               m->kv_lora_rank, m->qk_rope_head_dim);
     else
         printf("KV cache per token per layer: %ld numbers (2 * n_kv_head * head_dim = 2 * %d * %d)\n", kv,
                m->n_kv_head, m->head_dim);

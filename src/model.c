@@ -37,6 +37,11 @@ typedef struct {
     void *y;                      /* attention output (N, h*dh) */
     float *lse;                   /* (B, h, T) */
     void *h1, *h2, *g;            /* SwiGLU: W_1 n, W_2 n, silu(h1)*h2 (N, hidden), row stride hid_ld */
+    /* MLA: cq = q_a ln1 (N, d'_c), cqn its norm; ckv = kv_a ln1 (N, d_c + dR); lat the
+     * latent part of ckv (N, d_c), latn its norm; kv = kv_b latn (N, h*(dh+dv));
+     * yv the attention output's value columns (N, h*dv) */
+    void *cq, *cqn, *ckv, *lat, *latn, *kv, *yv;
+    float *rstd_q, *rstd_kv;
 } layer_acts;
 
 struct t6_model {
@@ -46,6 +51,7 @@ struct t6_model {
     t6_param_layout layout;
     int B, T, N;
     int G;                        /* kv heads seen by the attention op */
+    int dha;                      /* head size seen by the attention op: head_dim, or MLA's dh + dR */
     int hid_ld;                   /* row stride of the SwiGLU activations: round_up(mlp_hidden, 8) */
 
     float *params, *grads;        /* fp32 master and gradients (device) */
@@ -67,6 +73,9 @@ struct t6_model {
     void *dresid, *dln, *dy, *dq, *dk, *dv;
     void *da_q, *da_k, *da_v, *db_q, *db_k, *db_v;
     void *dh1, *dh2, *dg;         /* (N, hidden), row stride hid_ld */
+    /* MLA backward scratch: dyv (N, h*dv), rope parts (N, h*dR) and (N, dR), and the
+     * gradients of the latents */
+    void *dyv, *pe_q, *pe_k, *dkv, *dlatn, *dlat, *dckv, *dcqn, *dcq;
 };
 
 /* ---- helpers ---- */
@@ -104,7 +113,7 @@ static void *resid_at(const t6_model *m, int s)
 static int kv_heads(const t6_model_config *c)
 {
     switch (c->attention) {
-    case T6_ATTN_MHA: case T6_ATTN_TPA: case T6_ATTN_TPA_KVONLY: return c->n_head;
+    case T6_ATTN_MHA: case T6_ATTN_TPA: case T6_ATTN_TPA_KVONLY: case T6_ATTN_MLA: return c->n_head;
     case T6_ATTN_MQA: return 1;
     case T6_ATTN_GQA: return c->n_kv_head;
     }
@@ -113,7 +122,8 @@ static int kv_heads(const t6_model_config *c)
 
 static int is_tpa(const t6_model_config *c) { return c->attention == T6_ATTN_TPA; }
 static int is_kvonly(const t6_model_config *c) { return c->attention == T6_ATTN_TPA_KVONLY; }
-static int is_mha_family(const t6_model_config *c) { return !is_tpa(c) && !is_kvonly(c); }
+static int is_mla(const t6_model_config *c) { return c->attention == T6_ATTN_MLA; }
+static int is_mha_family(const t6_model_config *c) { return !is_tpa(c) && !is_kvonly(c) && !is_mla(c); }
 
 /* ---- creation ---- */
 
@@ -122,7 +132,8 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
     T6_CHECK(B > 0 && T > 0, NULL, "model: micro-batch %d and sequence length %d must be positive", B, T);
     T6_CHECK(T <= cfg->block_size, "lower train.seq_len or raise model.block_size",
              "model: sequence length %d exceeds block_size %d", T, cfg->block_size);
-    T6_CHECK(cfg->head_dim % 2 == 0, NULL, "model: head_dim %d must be even for RoPE", cfg->head_dim);
+    T6_CHECK(cfg->head_dim % 2 == 0 || cfg->attention == T6_ATTN_MLA, NULL, "model: head_dim %d must be even for RoPE",
+             cfg->head_dim);
     t6_model *m = t6_calloc(1, sizeof *m);
     m->cfg = *cfg;
     m->be = be;
@@ -136,8 +147,14 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
     t6_param_layout_init(&m->layout, cfg);
 
     const size_t N = (size_t)m->N;
-    const int L = cfg->n_layer, d = cfg->n_embd, h = cfg->n_head, dh = cfg->head_dim;
+    const int L = cfg->n_layer, d = cfg->n_embd, h = cfg->n_head;
+    /* MLA attends with query/key heads of head_dim + qk_rope_head_dim and values
+     * zero-padded to that size (doc/model.md); everything else with head_dim */
+    const int dh = is_mla(cfg) ? cfg->head_dim + cfg->qk_rope_head_dim : cfg->head_dim;
+    m->dha = dh;
     const int hid = cfg->mlp_hidden, V = cfg->vocab_size, G = m->G;
+    const int dq_l = cfg->q_lora_rank, dkv_l = cfg->kv_lora_rank, dr = cfg->qk_rope_head_dim, dv = cfg->v_head_dim;
+    const int dnope = cfg->head_dim;
     const int RQ = cfg->q_rank, RK = cfg->k_rank, RV = cfg->v_rank;
     T6_CHECK(hid > 0, NULL, "model: mlp_hidden not set (floor(8*d/3) = %d expected)", 8 * d / 3);
     const int hid_ld = (hid + 7) / 8 * 8;
@@ -167,6 +184,17 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
             a->av = act_alloc(m, N * h * RV);
             a->bk = act_alloc(m, N * RK * dh);
             a->bv = act_alloc(m, N * RV * dh);
+        }
+        if (is_mla(cfg)) {
+            a->cq = act_alloc(m, N * dq_l);
+            a->cqn = act_alloc(m, N * dq_l);
+            a->ckv = act_alloc(m, N * (dkv_l + dr));
+            a->lat = act_alloc(m, N * dkv_l);
+            a->latn = act_alloc(m, N * dkv_l);
+            a->kv = act_alloc(m, N * h * (dnope + dv));
+            a->yv = act_alloc(m, N * h * dv);
+            a->rstd_q = m->ops->alloc(be, N * sizeof(float));
+            a->rstd_kv = m->ops->alloc(be, N * sizeof(float));
         }
         a->q = act_alloc(m, N * h * dh);
         a->k = act_alloc(m, N * G * dh);
@@ -199,6 +227,17 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
         m->db_k = act_alloc(m, N * RK * dh);
         m->db_v = act_alloc(m, N * RV * dh);
     }
+    if (is_mla(cfg)) {
+        m->dyv = act_alloc(m, N * h * dv);
+        m->pe_q = act_alloc(m, N * h * dr);
+        m->pe_k = act_alloc(m, N * dr);
+        m->dkv = act_alloc(m, N * h * (dnope + dv));
+        m->dlatn = act_alloc(m, N * dkv_l);
+        m->dlat = act_alloc(m, N * dkv_l);
+        m->dckv = act_alloc(m, N * (dkv_l + dr));
+        m->dcqn = act_alloc(m, N * dq_l);
+        m->dcq = act_alloc(m, N * dq_l);
+    }
     m->dh1 = act_alloc(m, N * hid_ld);
     m->dh2 = act_alloc(m, N * hid_ld);
     m->dg = act_alloc(m, N * hid_ld);
@@ -217,12 +256,16 @@ void t6_model_destroy(t6_model *m)
         FREE(a->aq); FREE(a->ak); FREE(a->av); FREE(a->bq); FREE(a->bk); FREE(a->bv);
         FREE(a->q); FREE(a->k); FREE(a->v); FREE(a->y); FREE(a->lse);
         FREE(a->h1); FREE(a->h2); FREE(a->g);
+        FREE(a->cq); FREE(a->cqn); FREE(a->ckv); FREE(a->lat); FREE(a->latn); FREE(a->kv); FREE(a->yv);
+        FREE(a->rstd_q); FREE(a->rstd_kv);
     }
     free(m->acts);
     FREE(m->resid); FREE(m->lnf); FREE(m->rstdf); FREE(m->logits); FREE(m->losses);
     FREE(m->dresid); FREE(m->dln); FREE(m->dy); FREE(m->dq); FREE(m->dk); FREE(m->dv);
     FREE(m->da_q); FREE(m->da_k); FREE(m->da_v); FREE(m->db_q); FREE(m->db_k); FREE(m->db_v);
     FREE(m->dh1); FREE(m->dh2); FREE(m->dg);
+    FREE(m->dyv); FREE(m->pe_q); FREE(m->pe_k); FREE(m->dkv); FREE(m->dlatn); FREE(m->dlat); FREE(m->dckv);
+    FREE(m->dcqn); FREE(m->dcq);
     FREE(m->tokens); FREE(m->targets);
     if (m->wcompute != (void *)m->params) FREE(m->wcompute);
     FREE(m->params); FREE(m->grads);
@@ -250,7 +293,8 @@ void t6_model_sync_compute_weights(t6_model *m)
 }
 
 /* U(-b, b) from the counter-based RNG (rng.h): stream = tensor index in the layout,
- * counter = element index, value = b * (2u - 1) rounded to float. Zero where b = 0. */
+ * counter = element index, value = b * (2u - 1) rounded to float. init_fill where b = 0
+ * (0, or 1 for MLA's norm weights). */
 void t6_model_init_params(t6_model *m, uint64_t seed)
 {
     const t6_param_layout *pl = &m->layout;
@@ -265,7 +309,7 @@ void t6_model_init_params(t6_model *m, uint64_t seed)
         const long n = (long)t->numel;
 #pragma omp parallel for schedule(static)
         for (long i = 0; i < n; i++)
-            host[i] = b == 0.0 ? 0.0f : (float)(b * (2.0 * t6_rng_u01(t6_rng_u64_key(key, (uint64_t)i)) - 1.0));
+            host[i] = b == 0.0 ? t->init_fill : (float)(b * (2.0 * t6_rng_u01(t6_rng_u64_key(key, (uint64_t)i)) - 1.0));
         m->ops->to_device(m->be, m->params + t->offset, host, t->numel * sizeof(float));
     }
     free(host);
@@ -332,6 +376,43 @@ static void qkv_forward(t6_model *m, int l)
     }
 }
 
+/* MLA's q, k, v (doc/model.md "MLA"): q = q_b(norm_w(q_a ln1)) per head [dh nope, dR rope];
+ * ckv = kv_a ln1 = [latent d_c, k_pe dR]; kv = kv_b(norm_w(latent)) per head [dh k_nope, dv v];
+ * RoPE on q's rope part and on k_pe (frequencies over dR); k = [k_nope, k_pe shared by
+ * all heads]; v zero-padded from dv to dh + dR (the pad columns are never written, so
+ * they stay 0 from the allocation, and so do the attention output's). */
+static void mla_qkv_forward(t6_model *m, int l)
+{
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    const t6_model_config *c = &m->cfg;
+    const t6_layer_params *lp = &m->layout.layers[l];
+    layer_acts *a = &m->acts[l];
+    const int N = m->N, B = m->B, T = m->T, d = c->n_embd, h = c->n_head, dha = m->dha;
+    const int dq_l = c->q_lora_rank, dkv_l = c->kv_lora_rank, dr = c->qk_rope_head_dim, dv = c->v_head_dim;
+    const int dnope = c->head_dim, dkvh = dnope + dv;
+    const float eps = 1e-6f;   /* the reference RMSNorm's default */
+
+    dense_fwd(m, a->cq, a->ln1, W(m, lp->q_a), d, dq_l);
+    op->rmsnorm_w_fwd(be, a->cqn, a->rstd_q, a->cq, W(m, lp->q_a_norm), N, dq_l, eps);
+    dense_fwd(m, a->q, a->cqn, W(m, lp->q_b), dq_l, h * dha);
+    op->copy_rows(be, m->pe_q, dr, act_at(m, a->q, dnope), dha, N * h, dr, 0);
+    op->rope_fwd(be, m->pe_q, B, T, h, dr, c->rope_base);
+    op->copy_rows(be, act_at(m, a->q, dnope), dha, m->pe_q, dr, N * h, dr, 0);
+
+    dense_fwd(m, a->ckv, a->ln1, W(m, lp->kv_a), d, dkv_l + dr);
+    op->copy_rows(be, a->lat, dkv_l, a->ckv, dkv_l + dr, N, dkv_l, 0);
+    op->rmsnorm_w_fwd(be, a->latn, a->rstd_kv, a->lat, W(m, lp->kv_a_norm), N, dkv_l, eps);
+    dense_fwd(m, a->kv, a->latn, W(m, lp->kv_b), dkv_l, h * dkvh);
+    op->copy_rows(be, m->pe_k, dr, act_at(m, a->ckv, dkv_l), dkv_l + dr, N, dr, 0);
+    op->rope_fwd(be, m->pe_k, B, T, 1, dr, c->rope_base);
+
+    op->copy_rows(be, a->k, dha, a->kv, dkvh, N * h, dnope, 0);
+    for (int i = 0; i < h; i++)
+        op->copy_rows(be, act_at(m, a->k, (size_t)i * dha + dnope), h * dha, m->pe_k, dr, N, dr, 0);
+    op->copy_rows(be, a->v, dha, act_at(m, a->kv, dnope), dkvh, N * h, dv, 0);
+}
+
 static void layer_forward(t6_model *m, int l)
 {
     const t6_ops *op = m->ops;
@@ -344,9 +425,16 @@ static void layer_forward(t6_model *m, int l)
 
     /* x_mid = x + W_O attn(rmsnorm(x)) */
     op->rmsnorm_fwd(be, a->ln1, a->rstd1, x, N, d);
-    qkv_forward(m, l);
-    op->attention_fwd(be, a->y, a->lse, a->q, a->k, a->v, m->B, m->T, h, m->G, dh);
-    dense_fwd(m, xm, a->y, W(m, lp->attn_proj), h * dh, d);
+    if (is_mla(c)) {
+        mla_qkv_forward(m, l);
+        op->attention_fwd(be, a->y, a->lse, a->q, a->k, a->v, m->B, m->T, h, m->G, m->dha);
+        op->copy_rows(be, a->yv, c->v_head_dim, a->y, m->dha, N * h, c->v_head_dim, 0);
+        dense_fwd(m, xm, a->yv, W(m, lp->attn_proj), h * c->v_head_dim, d);
+    } else {
+        qkv_forward(m, l);
+        op->attention_fwd(be, a->y, a->lse, a->q, a->k, a->v, m->B, m->T, h, m->G, dh);
+        dense_fwd(m, xm, a->y, W(m, lp->attn_proj), h * dh, d);
+    }
     op->add_inplace(be, xm, x, (size_t)N * d);
 
     /* x_out = x_mid + W_3 (silu(W_1 n) * W_2 n), n = rmsnorm(x_mid); hidden rows at
@@ -444,6 +532,41 @@ static void qkv_backward(t6_model *m, int l)
     }
 }
 
+/* MLA: from dq, dk, dv (attention backward, head size dh + dR) to the parameter
+ * gradients and dln (overwritten); the reverse of mla_qkv_forward. */
+static void mla_qkv_backward(t6_model *m, int l)
+{
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    const t6_model_config *c = &m->cfg;
+    const t6_layer_params *lp = &m->layout.layers[l];
+    layer_acts *a = &m->acts[l];
+    const int N = m->N, B = m->B, T = m->T, d = c->n_embd, h = c->n_head, dha = m->dha;
+    const int dq_l = c->q_lora_rank, dkv_l = c->kv_lora_rank, dr = c->qk_rope_head_dim, dv = c->v_head_dim;
+    const int dnope = c->head_dim, dkvh = dnope + dv;
+
+    /* query path: un-rotate the rope part of dq, then q_b, the norm and q_a */
+    op->copy_rows(be, m->pe_q, dr, act_at(m, m->dq, dnope), dha, N * h, dr, 0);
+    op->rope_bwd(be, m->pe_q, B, T, h, dr, c->rope_base);
+    op->copy_rows(be, act_at(m, m->dq, dnope), dha, m->pe_q, dr, N * h, dr, 0);
+    dense_bwd(m, m->dcqn, dW(m, lp->q_b), m->dq, a->cqn, W(m, lp->q_b), dq_l, h * dha, 0);
+    op->rmsnorm_w_bwd(be, m->dcq, dW(m, lp->q_a_norm), m->dcqn, a->cq, W(m, lp->q_a_norm), a->rstd_q, N, dq_l);
+    dense_bwd(m, m->dln, dW(m, lp->q_a), m->dcq, a->ln1, W(m, lp->q_a), d, dq_l, 0);
+
+    /* key/value path: dkv = [dk_nope, dv] per head; dk_pe = sum over heads (in head order) */
+    op->copy_rows(be, m->dkv, dkvh, m->dk, dha, N * h, dnope, 0);
+    op->copy_rows(be, act_at(m, m->dkv, dnope), dkvh, m->dv, dha, N * h, dv, 0);
+    for (int i = 0; i < h; i++)
+        op->copy_rows(be, m->pe_k, dr, act_at(m, m->dk, (size_t)i * dha + dnope), h * dha, N, dr, i > 0);
+    op->rope_bwd(be, m->pe_k, B, T, 1, dr, c->rope_base);
+    dense_bwd(m, m->dlatn, dW(m, lp->kv_b), m->dkv, a->latn, W(m, lp->kv_b), dkv_l, h * dkvh, 0);
+    op->rmsnorm_w_bwd(be, m->dlat, dW(m, lp->kv_a_norm), m->dlatn, a->lat, W(m, lp->kv_a_norm), a->rstd_kv, N,
+                      dkv_l);
+    op->copy_rows(be, m->dckv, dkv_l + dr, m->dlat, dkv_l, N, dkv_l, 0);
+    op->copy_rows(be, act_at(m, m->dckv, dkv_l), dkv_l + dr, m->pe_k, dr, N, dr, 0);
+    dense_bwd(m, m->dln, dW(m, lp->kv_a), m->dckv, a->ln1, W(m, lp->kv_a), d, dkv_l + dr, 1);
+}
+
 /* m->dresid holds dL/d x_out on entry and dL/d x (the layer input) on return. */
 static void layer_backward(t6_model *m, int l)
 {
@@ -463,10 +586,20 @@ static void layer_backward(t6_model *m, int l)
     op->rmsnorm_bwd(be, m->dresid, m->dln, xm, a->rstd2, N, d);   /* + the residual path */
 
     /* attention block */
-    dense_bwd(m, m->dy, dW(m, lp->attn_proj), m->dresid, a->y, W(m, lp->attn_proj), h * dh, d, 0);
-    op->attention_bwd(be, m->dq, m->dk, m->dv, m->dy, a->y, a->lse, a->q, a->k, a->v,
-                      m->B, m->T, h, m->G, dh);
-    qkv_backward(m, l);
+    if (is_mla(c)) {
+        /* dy's pad columns (dv .. dh+dR of each head) are never written: they stay 0 */
+        const int dv = c->v_head_dim;
+        dense_bwd(m, m->dyv, dW(m, lp->attn_proj), m->dresid, a->yv, W(m, lp->attn_proj), h * dv, d, 0);
+        op->copy_rows(be, m->dy, m->dha, m->dyv, dv, N * h, dv, 0);
+        op->attention_bwd(be, m->dq, m->dk, m->dv, m->dy, a->y, a->lse, a->q, a->k, a->v,
+                          m->B, m->T, h, m->G, m->dha);
+        mla_qkv_backward(m, l);
+    } else {
+        dense_bwd(m, m->dy, dW(m, lp->attn_proj), m->dresid, a->y, W(m, lp->attn_proj), h * dh, d, 0);
+        op->attention_bwd(be, m->dq, m->dk, m->dv, m->dy, a->y, a->lse, a->q, a->k, a->v,
+                          m->B, m->T, h, m->G, dh);
+        qkv_backward(m, l);
+    }
     op->rmsnorm_bwd(be, m->dresid, m->dln, x, a->rstd1, N, d);
 }
 

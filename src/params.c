@@ -23,6 +23,7 @@ static int add_tensor(t6_param_layout *pl, int cap, int layer, t6_param_group gr
     t->numel = (size_t)rows * (size_t)cols;
     t->offset = pl->n_params;
     t->init_bound = bound;
+    t->ndim = 2;
     pl->n_params += t->numel;
     pl->group_params[group] += t->numel;
     return pl->n_tensors++;
@@ -43,7 +44,7 @@ void t6_param_layout_init(t6_param_layout *pl, const t6_model_config *c)
     pl->cfg = *c;
     const int L = c->n_layer, d = c->n_embd, h = c->n_head, dh = c->head_dim;
     const int hid = c->mlp_hidden, G = c->n_kv_head;
-    const int cap = 1 + L * 11;
+    const int cap = 1 + L * 12;
     pl->tensors = t6_calloc((size_t)cap, sizeof *pl->tensors);
     pl->layers = t6_calloc((size_t)(L > 0 ? L : 1), sizeof *pl->layers);
     const double lin = 1.0 / sqrt((double)d);   /* nn.Linear default: U(+-1/sqrt(in)) */
@@ -81,8 +82,24 @@ void t6_param_layout_init(t6_param_layout *pl, const t6_model_config *c)
             ADD(w_k, T6_GROUP_ATTENTION, "attn.c_k.weight", G * dh, d, lin);
             ADD(w_v, T6_GROUP_ATTENTION, "attn.c_v.weight", G * dh, d, lin);
             break;
+        case T6_ATTN_MLA: {
+            /* PyTorch's default Linear init U(+-1/sqrt(in)); the RMSNorm weights start at 1 */
+            const int dq = c->q_lora_rank, dkv = c->kv_lora_rank, dr = c->qk_rope_head_dim, dv = c->v_head_dim;
+            ADD(q_a, T6_GROUP_ATTENTION, "attn.q_a_proj.weight", dq, d, lin);
+            ADD(q_a_norm, T6_GROUP_ATTENTION, "attn.q_a_layernorm.weight", dq, 1, 0.0);
+            ADD(q_b, T6_GROUP_ATTENTION, "attn.q_b_proj.weight", h * (dh + dr), dq, 1.0 / sqrt((double)dq));
+            ADD(kv_a, T6_GROUP_ATTENTION, "attn.kv_a_proj_with_mqa.weight", dkv + dr, d, lin);
+            ADD(kv_a_norm, T6_GROUP_ATTENTION, "attn.kv_a_layernorm.weight", dkv, 1, 0.0);
+            ADD(kv_b, T6_GROUP_ATTENTION, "attn.kv_b_proj.weight", h * (dh + dv), dkv, 1.0 / sqrt((double)dkv));
+            pl->tensors[lp->q_a_norm].init_fill = 1.0f;
+            pl->tensors[lp->q_a_norm].ndim = 1;
+            pl->tensors[lp->kv_a_norm].init_fill = 1.0f;
+            pl->tensors[lp->kv_a_norm].ndim = 1;
+            break;
         }
-        ADD(attn_proj, T6_GROUP_ATTENTION, "attn.c_proj.weight", d, h * dh, 0.0);
+        }
+        const int attn_width = c->attention == T6_ATTN_MLA ? h * c->v_head_dim : h * dh;
+        ADD(attn_proj, T6_GROUP_ATTENTION, "attn.c_proj.weight", d, attn_width, 0.0);
         ADD(fc1, T6_GROUP_MLP, "mlp.c_fc1.weight", hid, d, lin);
         ADD(fc2, T6_GROUP_MLP, "mlp.c_fc2.weight", hid, d, lin);
         ADD(mlp_proj, T6_GROUP_MLP, "mlp.c_proj.weight", d, hid, 0.0);
@@ -106,6 +123,9 @@ int t6_param_layout_find(const t6_param_layout *pl, const char *name)
 
 double t6_flops_per_token(const t6_model_config *c, size_t n_params, int seq_len)
 {
+    if (c->attention == T6_ATTN_MLA)
+        return 6.0 * (double)n_params +
+               6.0 * c->n_layer * c->n_head * (double)(c->head_dim + c->qk_rope_head_dim + c->v_head_dim) * seq_len;
     return 6.0 * (double)n_params + 12.0 * c->n_layer * c->n_head * c->head_dim * (double)seq_len;
 }
 
@@ -115,6 +135,8 @@ long t6_kv_cache_numbers_per_token_layer(const t6_model_config *c)
     case T6_ATTN_TPA:
     case T6_ATTN_TPA_KVONLY:
         return (long)(c->k_rank + c->v_rank) * (c->n_head + c->head_dim);
+    case T6_ATTN_MLA:
+        return (long)c->kv_lora_rank + c->qk_rope_head_dim;   /* the latent and the shared rotary key */
     default:
         return 2L * c->n_kv_head * c->head_dim;
     }

@@ -22,7 +22,9 @@ typedef struct {
     int rows, cols;         /* (out_features, in_features); wte: (vocab, d) */
     size_t offset;          /* elements from the start of the parameter buffer */
     size_t numel;
-    double init_bound;      /* iid U(-b, b); 0 means zero-initialized */
+    double init_bound;      /* iid U(-b, b); 0 means constant init_fill */
+    float init_fill;        /* the constant of a tensor with init_bound 0: 0, or 1 for norm weights */
+    int ndim;               /* 2 for matrices; 1 for vectors (MLA norm weights: rows = n, cols = 1) */
 } t6_param_info;
 
 /* Indices into t6_param_layout.tensors for one layer; -1 where the attention type
@@ -33,6 +35,9 @@ typedef struct {
     int w_q, w_k, w_v;         /* standard projections: w_q for MHA family and TPA-KVonly */
     int attn_proj;             /* W_O: d x (h*dh) */
     int fc1, fc2, mlp_proj;    /* SwiGLU: hidden x d, hidden x d, d x hidden */
+    /* MLA (attention "mla"): q_a d'_c x d, q_a_norm (d'_c), q_b h*(dh+dR) x d'_c,
+     * kv_a (d_c+dR) x d, kv_a_norm (d_c), kv_b h*(dh+dv) x d_c; attn_proj d x (h*dv) */
+    int q_a, q_a_norm, q_b, kv_a, kv_a_norm, kv_b;
 } t6_layer_params;
 
 typedef struct {
@@ -50,7 +55,9 @@ void t6_param_layout_free(t6_param_layout *layout);
 int t6_param_layout_find(const t6_param_layout *layout, const char *name);
 
 /* Derived figures printed by `t6 --check`. */
-double t6_flops_per_token(const t6_model_config *cfg, size_t n_params, int seq_len); /* 6N + 12*L*h*dh*T */
+/* 6N + 12*L*h*dh*T; for MLA the attention term is 6*L*h*(dh_qk + dh_v)*T with
+ * dh_qk = head_dim + qk_rope_head_dim, dh_v = v_head_dim (the same count per score/value product). */
+double t6_flops_per_token(const t6_model_config *cfg, size_t n_params, int seq_len);
 long t6_kv_cache_numbers_per_token_layer(const t6_model_config *cfg);
 
 #endif

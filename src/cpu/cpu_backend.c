@@ -119,6 +119,23 @@ static void warn_generic_openblas(void)
 }
 #endif
 
+/* dst rows (= or +=) src rows, both strided (MLA's head splits and joins). */
+static void cpu_copy_rows(t6_backend *be, void *dst_, int ld_dst, const void *src_, int ld_src, int rows, int width,
+                          int accumulate)
+{
+    float *dst = dst_;
+    const float *src = src_;
+#pragma omp parallel for schedule(static) if ((long)rows * width >= T6_CPU_PAR_MIN)
+    for (int r = 0; r < rows; r++) {
+        float *d = dst + (size_t)r * ld_dst;
+        const float *s = src + (size_t)r * ld_src;
+        if (accumulate)
+            for (int j = 0; j < width; j++) d[j] += s[j];
+        else
+            memcpy(d, s, sizeof(float) * (size_t)width);
+    }
+}
+
 static const t6_ops cpu_ops = {
     .alloc = cpu_alloc,
     .free = cpu_free,
@@ -148,6 +165,9 @@ static const t6_ops cpu_ops = {
     .adamw = t6_cpu_adamw,
     .sum_squares = t6_cpu_sum_squares,
     .scale = t6_cpu_scale,
+    .copy_rows = cpu_copy_rows,
+    .rmsnorm_w_fwd = t6_cpu_rmsnorm_w_fwd,
+    .rmsnorm_w_bwd = t6_cpu_rmsnorm_w_bwd,
 };
 
 t6_backend *t6_cpu_backend_create(const t6_backend_config *cfg)

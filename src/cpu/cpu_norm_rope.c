@@ -73,6 +73,52 @@ void t6_cpu_rmsnorm_bwd(t6_backend *be, void *dinp_, const void *dout_, const vo
     }
 }
 
+/* ---- RMSNorm with weight and eps (MLA's q_a_layernorm / kv_a_layernorm) ----
+ * y = x r w, r = 1/sqrt(mean(x^2) + eps). */
+
+void t6_cpu_rmsnorm_w_fwd(t6_backend *be, void *out_, float *rstd, const void *inp_, const void *w_, int N, int d,
+                          float eps)
+{
+    float *out = out_;
+    const float *inp = inp_, *w = w_;
+#pragma omp parallel for schedule(static) if ((long)N * d >= T6_CPU_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * d;
+        float *y = out + (size_t)n * d;
+        double ss = 0.0;
+        for (int j = 0; j < d; j++) ss += (double)x[j] * x[j];
+        const float r = (float)(1.0 / sqrt(ss / d + (double)eps));
+        /* the reference normalises in fp32, then multiplies by the weight */
+        for (int j = 0; j < d; j++) y[j] = (x[j] * r) * w[j];
+        rstd[n] = r;
+    }
+}
+
+/* With g = w * dy: dx = r g - (r^3/d) x sum_j g_j x_j (overwritten); dw += sum_n dy x r.
+ * Threads split the rows for dx and the columns for dw, so dw sums rows in order. */
+void t6_cpu_rmsnorm_w_bwd(t6_backend *be, void *dinp_, float *dw, const void *dout_, const void *inp_,
+                          const void *w_, const float *rstd, int N, int d)
+{
+    float *dinp = dinp_;
+    const float *dout = dout_, *inp = inp_, *w = w_;
+#pragma omp parallel for schedule(static) if ((long)N * d >= T6_CPU_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * d, *dy = dout + (size_t)n * d;
+        float *dx = dinp + (size_t)n * d;
+        const float r = rstd[n];
+        double dot = 0.0;
+        for (int j = 0; j < d; j++) dot += (double)(w[j] * dy[j]) * x[j];
+        const float c = (float)((double)r * r * r * dot / d);
+        for (int j = 0; j < d; j++) dx[j] = r * (w[j] * dy[j]) - c * x[j];
+    }
+#pragma omp parallel for schedule(static) if ((long)N * d >= T6_CPU_PAR_MIN)
+    for (int j = 0; j < d; j++) {
+        double acc = 0.0;
+        for (int n = 0; n < N; n++) acc += (double)dout[(size_t)n * d + j] * inp[(size_t)n * d + j] * rstd[n];
+        dw[j] += (float)acc;
+    }
+}
+
 /* ---- RoPE ----
  * Position t rotates the pair (x[i], x[i + dh/2]) by angle t * base^(-2i/dh):
  *   y1 =  x1 cos + x2 sin,   y2 = -x1 sin + x2 cos     (the reference's sign convention)

@@ -45,6 +45,10 @@ void t6_cpu_embed_bwd(t6_backend *be, float *dwte, const void *dout, const int32
 void t6_cpu_rmsnorm_fwd(t6_backend *be, void *out, float *rstd, const void *inp, int N, int d);
 void t6_cpu_rmsnorm_bwd(t6_backend *be, void *dinp, const void *dout, const void *inp,
                         const float *rstd, int N, int d);
+void t6_cpu_rmsnorm_w_fwd(t6_backend *be, void *out, float *rstd, const void *inp, const void *w, int N, int d,
+                          float eps);
+void t6_cpu_rmsnorm_w_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp, const void *w,
+                          const float *rstd, int N, int d);
 void t6_cpu_rope_fwd(t6_backend *be, void *x, int B, int T, int rows, int dh, double base);
 void t6_cpu_rope_bwd(t6_backend *be, void *dx, int B, int T, int rows, int dh, double base);
 

@@ -29,6 +29,10 @@ static t6_model_config paper(t6_attn_type a, int L, int d, int h, int G)
     c.block_size = 1024;
     c.mlp_hidden = 8 * d / 3;
     c.rope_base = 10000.0;
+    c.q_lora_rank = 512;
+    c.kv_lora_rank = 256;
+    c.qk_rope_head_dim = 32;
+    c.v_head_dim = 64;
     return c;
 }
 
@@ -42,6 +46,11 @@ static void test_counts(void)
         {"MHA small", T6_ATTN_MHA, 12, 768, 12, 12, 123568128},
         {"MHA medium", T6_ATTN_MHA, 24, 1024, 16, 16, 353452032},
         {"TPA-KVonly small", T6_ATTN_TPA_KVONLY, 12, 768, 22, 22, 124379136},
+        /* MLA (../shared/spec/mla.md): the released configs (latents 512/256 at every size) */
+        {"MLA small", T6_ATTN_MLA, 12, 768, 13, 13, 123085824},
+        {"MLA medium", T6_ATTN_MLA, 24, 1024, 23, 23, 353863680},
+        {"MLA large", T6_ATTN_MLA, 36, 1280, 34, 34, 773634048},
+        {"MLA XL", T6_ATTN_MLA, 48, 1600, 49, 49, 1558370304},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         t6_model_config c = paper(cases[i].a, cases[i].L, cases[i].d, cases[i].h, cases[i].G);
@@ -54,6 +63,23 @@ static void test_counts(void)
                                (size_t)c.n_embd * c.n_head * c.head_dim;
             tm_check(attn == per_layer * c.n_layer, "%s: attention = L * (d(RQ+RK+RV)(h+dh) + d h dh) (Table 1)", cases[i].name);
         }
+        t6_param_layout_free(&pl);
+    }
+    /* MLA under the paper's Table 10 reading (latents d_c/d'_c per size, h = 12 at small) */
+    static const struct { const char *name; int L, d, h, dkv, dq; size_t expect; } t10[] = {
+        {"MLA small (Table 10)", 12, 768, 12, 256, 512, 121512960},
+        {"MLA medium (Table 10)", 24, 1024, 23, 512, 1024, 417976320},
+        {"MLA large (Table 10)", 36, 1280, 34, 512, 1024, 909321216},
+        {"MLA XL (Table 10)", 48, 1600, 49, 512, 1024, 1810065408},
+    };
+    for (size_t i = 0; i < sizeof t10 / sizeof t10[0]; i++) {
+        t6_model_config c = paper(T6_ATTN_MLA, t10[i].L, t10[i].d, t10[i].h, t10[i].h);
+        c.kv_lora_rank = t10[i].dkv;
+        c.q_lora_rank = t10[i].dq;
+        t6_param_layout pl;
+        t6_param_layout_init(&pl, &c);
+        tm_check(pl.n_params == t10[i].expect, "%s: %zu parameters (spec: %zu)", t10[i].name, pl.n_params,
+                 t10[i].expect);
         t6_param_layout_free(&pl);
     }
 }
@@ -96,6 +122,14 @@ static void test_init(void)
             const float *x = p + t->offset;
             const double b = t->init_bound;
             const int must_be_zero = strstr(t->name, "attn.c_proj.") || strstr(t->name, "mlp.c_proj.");
+            const int must_be_one = strstr(t->name, "_layernorm.weight") != NULL;   /* MLA's RMSNorm weights */
+            if (must_be_one) {
+                int one = 1;
+                for (size_t i = 0; i < t->numel; i++) one &= x[i] == 1.0f;
+                tm_check(one && b == 0.0 && t->ndim == 1 && t->cols == 1, "%s %s: ones (a vector of %d)", an,
+                         t->name, t->rows);
+                continue;
+            }
             if (must_be_zero || b == 0.0) {
                 int zero = 1;
                 for (size_t i = 0; i < t->numel; i++) zero &= x[i] == 0.0f;

@@ -41,3 +41,8 @@ bench-cpu: bench/cpu/bench_matmul
 
 TESTS += tests/model/blocked.sh
 EXTRA_DIST += tests/model/blocked.sh
+
+check_PROGRAMS += tests/model/mla
+tests_model_mla_SOURCES = tests/model/mla.c tests/model/tmodel.h
+tests_model_mla_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/mla

@@ -39,8 +39,9 @@ static int tm_finish(const char *name)
     return 0;
 }
 
-static const t6_attn_type tm_all_types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA};
-enum { TM_N_TYPES = 5 };
+static const t6_attn_type tm_all_types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA,
+                                            T6_ATTN_MLA};
+enum { TM_N_TYPES = 6 };
 
 /* A tiny model of the given attention type; sizes chosen so that every dimension is
  * distinct (a transposed index shows up as a wrong result, not a coincidence). */
@@ -61,6 +62,11 @@ static inline t6_model_config tm_tiny_config(t6_attn_type a)
     c.block_size = 16;
     c.mlp_hidden = 8 * c.n_embd / 3;
     c.rope_base = 10000.0;
+    /* MLA: latents 7 (query) and 9 (key/value), rope part 4, values 5 (< 6 + 4: padded) */
+    c.q_lora_rank = 7;
+    c.kv_lora_rank = 9;
+    c.qk_rope_head_dim = 4;
+    c.v_head_dim = 5;
     return c;
 }
 
