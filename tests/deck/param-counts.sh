@@ -16,7 +16,21 @@ t6_xl.cfg 1555814400
 mha_small.cfg 123568128
 mha_medium.cfg 353452032
 tpa_kvonly_small.cfg 124379136
+mla_small.cfg 123085824
+mla_medium.cfg 353863680
+mla_large.cfg 773634048
+mla_xl.cfg 1558370304
+mla_small_table10.cfg 121512960
+mla_medium_table10.cfg 417976320
+mla_large_table10.cfg 909321216
+mla_xl_table10.cfg 1810065408
 LIST
+# MLA's KV cache per token per layer: the latent and the rotary key (../shared/spec/decode.md)
+for pair in mla_small.cfg:288 mla_xl.cfg:288 mla_medium_table10.cfg:544; do
+    deck=${pair%%:*} want=${pair##*:}
+    got=$("$T6" --check "$INPUT/$deck" | sed -n 's/^KV cache per token per layer: \([0-9]*\) numbers.*/\1/p')
+    expect_eq "$deck KV cache numbers per token per layer" "$got" "$want"
+done
 # The baselines are equalized to the MHA count by their head counts (spec table).
 for deck in mqa_small.cfg gqa_small.cfg; do
     got=$("$T6" --check "$INPUT/$deck" | sed -n 's/^parameters: //p')

@@ -607,6 +607,11 @@ static t6_model_config small_cfg(t6_attn_type at)
     case T6_ATTN_MHA: m.n_head = 3; m.n_kv_head = 3; break;
     case T6_ATTN_MQA: m.n_head = 3; m.n_kv_head = 1; break;
     case T6_ATTN_GQA: m.n_head = 4; m.n_kv_head = 2; break;
+    case T6_ATTN_MLA:
+        /* the paper's head sizes (q/k 64 + 32 rope = 96, values 64 padded to 96), small latents */
+        m.n_head = 3; m.n_kv_head = 3;
+        m.q_lora_rank = 96; m.kv_lora_rank = 48; m.qk_rope_head_dim = 32; m.v_head_dim = 64;
+        break;
     }
     return m;
 }
@@ -746,8 +751,8 @@ int main(int argc, char **argv)
         t6_backend *gpu = t6_backend_create(&gc, 0);
         if (do_ops) run_ops(cpu, gpu, bf);
         if (do_model) {
-            t6_attn_type types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA};
-            for (int i = 0; i < 5; i++) run_model(cpu, gpu, bf, types[i]);
+            t6_attn_type types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA, T6_ATTN_MLA};
+            for (int i = 0; i < 6; i++) run_model(cpu, gpu, bf, types[i]);
         }
         t6_backend_destroy(gpu);
     }
