@@ -73,8 +73,10 @@ void t6_signals_install(void)
     sa.sa_flags = SA_RESTART;   /* let interrupted I/O continue; the loops poll the flag */
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* `nohup t6 ...` ignores SIGHUP on purpose: keep it ignored */
+    struct sigaction old;
+    if (sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, NULL);
 }
 
 int t6_stop_requested(void)

@@ -4,7 +4,8 @@
  * and exits 0 with status "stopped <step>"; the batch system's way of saying "your
  * time is up, save and requeue"). A second SIGINT aborts at once (exit 130): the
  * handler removes the checkpoint being written, writes "failed <step>: aborted by a
- * second SIGINT" to the status file, and _exits.
+ * second SIGINT" to the status file, and _exits. A SIGHUP ignored when t6 starts
+ * (nohup) stays ignored.
  *
  * For every long loop (evaluation, generation, task evaluation, ...): call
  * t6_stop_requested() once per batch / token / item and, when it is non-zero, finish
