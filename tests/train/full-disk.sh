@@ -24,6 +24,8 @@ if [ "$(id -u)" != 0 ] && [ -z "${T6_FULLDISK_USERNS:-}" ]; then
     echo "SKIP: mounting a small file system needs root or unprivileged user namespaces (unshare -rm)"
     exit 77
 fi
+# in the namespace, Open MPI's session directory must be one "root" there may write
+[ -n "${T6_FULLDISK_USERNS:-}" ] && export OMPI_MCA_orte_tmpdir_base="$TMP"
 
 MNT="$TMP/mnt"
 mkdir -p "$MNT"
