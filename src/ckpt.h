@@ -3,11 +3,10 @@
  * name (float32, (out, in) layout), the AdamW moments, step, tokens seen, the data
  * loader's state (which is also its RNG state), best val loss and world size.
  * Written under a temporary name, fsync'd, renamed, the directory fsync'd: a crash
- * never leaves a torn ckpt_*.h5. Also small HDF5 attribute helpers metrics.c shares. */
+ * never leaves a torn ckpt_*.h5. The HDF5 helpers it uses are in h5io.h. */
 #ifndef T6_CKPT_H
 #define T6_CKPT_H
 
-#include <hdf5.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,10 +31,17 @@ typedef struct {
     float *params, *m, *v;  /* n_params each, in layout order */
 } t6_ckpt_tensors;
 
-/* Writes dir/ckpt_<step>.h5 (8 digits). Fatal on I/O errors. path_out (may be NULL)
- * receives the final path. */
+/* Writes dir/ckpt_<step>.h5 (8 digits). Fatal on I/O errors, and before writing
+ * anything when dir's file system has less free space than t6_ckpt_estimate_bytes;
+ * on every failure the temporary file is removed and the message names the file, the
+ * bytes it needs and the free space. path_out (may be NULL) receives the final path. */
 void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *pl,
                    const t6_ckpt_tensors *t, const t6_ckpt_state *st, char *path_out, size_t path_len);
+
+/* An upper estimate of the size of a checkpoint of this model, in bytes: three
+ * float32 copies of the parameters (weights, two AdamW moments) plus per-tensor and
+ * fixed HDF5 overhead and the deck text. */
+long long t6_ckpt_estimate_bytes(const t6_deck *deck, const t6_param_layout *pl);
 
 /* Loads a checkpoint into t (allocated by the caller, n_params floats each).
  * Returns 0; or -1 with a message in err when the file is not a complete, readable
@@ -55,22 +61,8 @@ void t6_ckpt_list_free(char **paths, long *steps, int n);
  * every one whose step is a multiple of milestone_interval (> 0). */
 void t6_ckpt_prune(const char *dir, int keep_last, int milestone_interval);
 
-/* Removes temporary files a crash left behind (".ckpt_*.tmp.*"), with a warning. */
+/* Removes temporary files a crash left behind (".ckpt_*.tmp.<pid>"), with a warning,
+ * but only those whose writer pid is dead or ours (rundir.h). */
 void t6_ckpt_clean_temp(const char *dir);
-
-/* ---- small HDF5 helpers (also used by metrics.c) ---- */
-void t6_h5_quiet(void);    /* no HDF5 error stack dumps: t6 reports errors itself */
-int t6_h5_attr_str(hid_t obj, const char *name, const char *value);
-int t6_h5_attr_i64(hid_t obj, const char *name, int64_t value);
-int t6_h5_attr_f64(hid_t obj, const char *name, double value);
-/* Readers: 0 on success, -1 when missing or of another type. *out of attr_str_dup is malloc'd. */
-int t6_h5_get_str_dup(hid_t obj, const char *name, char **out);
-int t6_h5_get_i64(hid_t obj, const char *name, int64_t *out);
-int t6_h5_get_f64(hid_t obj, const char *name, double *out);
-
-/* mkdir -p */
-void t6_mkdir_p(const char *path);
-/* fsync a file or directory by path; 0 or -1 (errno set). */
-int t6_fsync_path(const char *path);
 
 #endif

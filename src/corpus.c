@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "h5io.h"
 #include "util.h"
 
 /* Tokens per chunk of /tokens. Large enough that sequential writes and reads are
@@ -31,128 +32,46 @@
 #define CORPUS_CHUNK_DOCS ((size_t)1 << 16)
 
 
-/* ---- HDF5 error handling --------------------------------------------------------
+/* ---- HDF5 helpers (h5io.h) with this file's messages --------------------------------
  * HDF5 prints its whole error stack to stderr by default. We silence it around our
  * calls and, when a call fails, keep the innermost description for our message. */
-typedef struct {
-    H5E_auto2_t func;
-    void *data;
-} quiet_state;
-
-static quiet_state h5_quiet(void)
-{
-    quiet_state q;
-    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-
-static void h5_loud(quiet_state q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
-
-static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    char *buf = data;
-    /* The stack is walked from the innermost (where it failed) outwards: keep the
-     * first non-empty description, it says what was actually wrong. */
-    if (buf[0] == '\0' && e->desc && e->desc[0]) snprintf(buf, 256, "%s", e->desc);
-    return 0;
-}
-
+typedef t6_h5_quiet_state quiet_state;
+static quiet_state h5_quiet(void) { return t6_h5_quiet_begin(); }
+static void h5_loud(quiet_state q) { t6_h5_quiet_end(q); }
 /* Innermost HDF5 error description of the current stack ("" if none), then clears it. */
-static const char *h5_reason(char buf[256])
-{
-    buf[0] = '\0';
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, buf);
-    H5Eclear2(H5E_DEFAULT);
-    return buf;
-}
+static const char *h5_reason(char buf[256]) { return t6_h5_reason(buf, 256); }
 
-/* ---- attributes ------------------------------------------------------------------ */
 static int put_str_attr(hid_t obj, const char *name, const char *value)
 {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return -1;
-    H5Tset_size(t, strlen(value) + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (a >= 0 && H5Awrite(a, t, value) >= 0) ? 0 : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
-    return rc;
+    return t6_h5_attr_str(obj, name, value);
 }
 
 static int put_num_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *v)
 {
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, file_type, s, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (a >= 0 && H5Awrite(a, mem_type, v) >= 0) ? 0 : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    return rc;
+    return t6_h5_attr_num(obj, name, file_type, mem_type, v);
 }
 
 /* Reads a string attribute (fixed or variable length) into out. 0, or -1 with err set. */
 static int get_str_attr(hid_t obj, const char *path, const char *name, char *out, size_t out_len,
                         char *err, size_t err_len)
 {
-    if (H5Aexists(obj, name) <= 0) {
+    int rc = t6_h5_get_str(obj, name, out, out_len);
+    if (rc == T6_H5_MISSING)
         t6_seterr(err, err_len, "corpus '%s': attribute '%s' is missing (not a t6-corpus file, or written by an incompatible tool)", path, name);
-        return -1;
-    }
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t ft = a >= 0 ? H5Aget_type(a) : -1;
-    int rc = -1;
-    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING) {
-        if (H5Tis_variable_str(ft) > 0) {
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            char *v = NULL;
-            if (H5Aread(a, mt, &v) >= 0 && v) {
-                snprintf(out, out_len, "%s", v);
-                H5free_memory(v);
-                rc = 0;
-            }
-            H5Tclose(mt);
-        } else {
-            size_t n = H5Tget_size(ft);
-            char *buf = calloc(n + 1, 1);
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, n + 1);
-            H5Tset_strpad(mt, H5T_STR_NULLTERM);
-            if (buf && H5Aread(a, mt, buf) >= 0) {
-                snprintf(out, out_len, "%s", buf);
-                rc = 0;
-            }
-            H5Tclose(mt);
-            free(buf);
-        }
-    }
-    if (rc < 0) t6_seterr(err, err_len, "corpus '%s': attribute '%s' is not a readable string", path, name);
-    if (ft >= 0) H5Tclose(ft);
-    if (a >= 0) H5Aclose(a);
-    return rc;
+    else if (rc != 0)
+        t6_seterr(err, err_len, "corpus '%s': attribute '%s' is not a readable string", path, name);
+    return rc == 0 ? 0 : -1;
 }
 
 /* Reads an integer attribute as int64 (HDF5 converts from the stored integer type). */
 static int get_int_attr(hid_t obj, const char *path, const char *name, int64_t *out, char *err, size_t err_len)
 {
-    if (H5Aexists(obj, name) <= 0) {
+    int rc = t6_h5_get_i64(obj, name, out);
+    if (rc == T6_H5_MISSING)
         t6_seterr(err, err_len, "corpus '%s': attribute '%s' is missing (not a t6-corpus file, or written by an incompatible tool)", path, name);
-        return -1;
-    }
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t ft = a >= 0 ? H5Aget_type(a) : -1;
-    hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
-    int rc = -1;
-    if (ft >= 0 && H5Tget_class(ft) == H5T_INTEGER && sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1)
-        rc = H5Aread(a, H5T_NATIVE_INT64, out) >= 0 ? 0 : -1;
-    if (rc < 0) t6_seterr(err, err_len, "corpus '%s': attribute '%s' is not a scalar integer", path, name);
-    if (sp >= 0) H5Sclose(sp);
-    if (ft >= 0) H5Tclose(ft);
-    if (a >= 0) H5Aclose(a);
-    return rc;
+    else if (rc != 0)
+        t6_seterr(err, err_len, "corpus '%s': attribute '%s' is not a scalar integer", path, name);
+    return rc == 0 ? 0 : -1;
 }
 
 /* ---- writer ---------------------------------------------------------------------- */
@@ -304,16 +223,7 @@ static void writer_free(t6_corpus_writer *w)
 }
 
 /* fsync the directory holding path so that the rename itself is durable. */
-static void fsync_dir_of(const char *path)
-{
-    char *copy = t6_strdup(path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(copy);
-}
+static void fsync_dir_of(const char *path) { t6_fsync_parent(path); }
 
 int t6_corpus_writer_close(t6_corpus_writer *w, char *err, size_t err_len)
 {

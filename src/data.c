@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ckpt.h"     /* t6_mkdir_p */
 #include "corpus.h"
+#include "h5io.h"     /* t6_mkdir_p */
 #include "util.h"
 
 #define DEMO_VOCAB 512

@@ -19,10 +19,12 @@
 #include "ckpt.h"
 #include "data.h"
 #include "dist.h"
+#include "h5io.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
 #include "params.h"
+#include "rundir.h"
 #include "schedule.h"
 #include "signals.h"
 #include "util.h"
@@ -44,48 +46,25 @@ typedef struct {
     long last_ckpt_step;
     int32_t *tok, *tgt;
     double flops_per_token, peak_flops;
+    t6_rundir rundir;       /* rank 0 of a training job: lock and status file */
+    int metrics_hook;       /* t6_fatal hook that closes the metrics file */
 } t6_run;
 
-/* ---- status file (interfaces: <run_dir>/t6.status, one line, atomic) --------------
- * The atexit hook needs to reach it when a fatal error exits from deep inside a
- * module, hence this one file-scope record. */
-static struct {
-    char path[4200];
-    int active;   /* rank 0 and the path is set */
-    int final;    /* a final state was written: do not overwrite with "failed" */
-    long step;
-} g_status;
-
-static void status_write(const char *line, int durable)
+/* ---- status file (interfaces: <run_dir>/t6.status; rundir.h) ------------------- */
+static void status_set(t6_run *r, const char *state, long step, int final)
 {
-    if (!g_status.active) return;
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", g_status.path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "%s: warning: cannot write status file '%s': %s\n", t6_progname(), tmp, strerror(errno));
-        return;
-    }
-    fprintf(f, "%s\n", line);
-    fflush(f);
-    if (durable) fsync(fileno(f));   /* final states must survive a node crash */
-    fclose(f);
-    if (rename(tmp, g_status.path) != 0)
-        fprintf(stderr, "%s: warning: cannot rename status file onto '%s': %s\n", t6_progname(), g_status.path, strerror(errno));
+    t6_rundir_status(&r->rundir, state, step, final);
 }
 
-static void status_set(const char *state, long step, int final)
+/* t6_fatal hook: whatever failed, the metrics rows appended so far reach the file
+ * and HDF5 holds no writable handle when the process exits. */
+static void close_metrics_on_fatal(const char *msg, void *arg)
 {
-    char line[64];
-    snprintf(line, sizeof line, "%s %ld", state, step);
-    g_status.step = step;
-    status_write(line, final);
-    if (final) g_status.final = 1;
-}
-
-static void status_atexit(void)
-{
-    if (g_status.active && !g_status.final) status_write("failed", 1);
+    (void)msg;
+    t6_run *r = arg;
+    t6_metrics *m = r->metrics;
+    r->metrics = NULL;
+    t6_metrics_close(m);
 }
 
 /* ---- pieces of the loop ------------------------------------------------------------ */
@@ -93,7 +72,7 @@ static void save_checkpoint(t6_run *r)
 {
     const size_t n = r->pl->n_params;
     if (r->dist.rank == 0) {
-        status_set("running", r->step, 0);
+        status_set(r, "running", r->step, 0);
         t6_ckpt_tensors t = {t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float))};
         t6_model_get_params(r->model, t.params);
         r->be->ops->to_host(r->be, t.m, r->opt.m, n * sizeof(float));
@@ -200,25 +179,51 @@ static int resume(t6_run *r, int required)
     return 1;
 }
 
-/* Mean val loss over eval_iters batches, shared out over the ranks (so the value
- * does not depend on the world size). NaN without a val split. */
-static double evaluate(t6_run *r)
+/* test only: T6_TEST_*_DELAY_MS slow a loop down so a signal lands inside it */
+static void test_delay(const char *name)
 {
+    const char *s = getenv(name);
+    if (s && atol(s) > 0) usleep((useconds_t)(atol(s) * 1000));
+}
+
+/* Mean val loss over eval_iters batches, shared out over the ranks (so the value
+ * does not depend on the world size). NaN without a val split, and NaN with
+ * *interrupted set when a stop signal arrived during it (checked every batch, so a
+ * long evaluation does not outlast the scheduler's grace period). */
+static double evaluate(t6_run *r, int *interrupted)
+{
+    *interrupted = 0;
     if (!t6_data_has_val(r->data) || r->deck->train.eval_iters <= 0) return NAN;
-    double acc[2] = {0.0, 0.0};
+    double acc[3] = {0.0, 0.0, 0.0};   /* loss sum, batches, ranks interrupted */
     for (int it = r->dist.rank; it < r->deck->train.eval_iters; it += r->dist.world) {
+        if (t6_stop_requested()) {
+            acc[2] = 1.0;
+            break;
+        }
         t6_data_val_batch(r->data, it, r->tok, r->tgt);
         acc[0] += (double)t6_model_forward(r->model, r->tok, r->tgt, 0, 0.0f);
         acc[1] += 1.0;
+        test_delay("T6_TEST_EVAL_DELAY_MS");
     }
-    t6_dist_sum_doubles(&r->dist, acc, 2);
+    /* one collective whatever happened: a rank that stopped early still joins it */
+    t6_dist_sum_doubles(&r->dist, acc, 3);
+    if (acc[2] > 0.0) {
+        *interrupted = 1;
+        if (r->dist.rank == 0) {
+            printf("step %ld: evaluation interrupted by signal after %.0f of %d batches (not recorded)\n",
+                   r->step, acc[1], r->deck->train.eval_iters);
+            fflush(stdout);
+        }
+        return NAN;
+    }
     return acc[0] / acc[1];
 }
 
 static void eval_and_record(t6_run *r)
 {
     double t0 = t6_now();
-    double val = evaluate(r);
+    int interrupted;
+    double val = evaluate(r, &interrupted);
     if (isnan(val)) return;
     if (val < r->best_val || !isfinite(r->best_val)) r->best_val = val;
     if (r->dist.rank == 0) {
@@ -229,12 +234,6 @@ static void eval_and_record(t6_run *r)
         t6_metrics_eval_row(r->metrics, row);
         t6_metrics_flush(r->metrics);
     }
-}
-
-static void test_delay(const char *name)
-{
-    const char *s = getenv(name);
-    if (s && atol(s) > 0) usleep((useconds_t)(atol(s) * 1000));
 }
 
 /* One optimizer step: grad_accum forward/backward micro-steps per rank, gradient
@@ -282,15 +281,25 @@ static void setup(t6_run *r, t6_deck *deck)
     r->best_val = INFINITY;
     r->last_ckpt_step = -1;
     snprintf(r->ckpt_dir, sizeof r->ckpt_dir, "%s/checkpoints", deck->output.run_dir);
+    r->rundir.lock_fd = -1;
+    r->rundir.hook = -1;
+    r->metrics_hook = -1;
     if (r->dist.rank == 0) {
         t6_mkdir_p(deck->output.run_dir);
+        /* a training job owns its run_dir (lock, status file, temp files); an
+         * evaluation only reads checkpoints and leaves all three alone */
+        if (deck->job == T6_JOB_TRAIN) {
+            t6_rundir_lock(&r->rundir, deck->output.run_dir);
+            t6_rundir_status_start(&r->rundir);
+        }
         t6_mkdir_p(r->ckpt_dir);
-        snprintf(g_status.path, sizeof g_status.path, "%s/t6.status", deck->output.run_dir);
-        /* the status file tells job scripts where training stands: an evaluation of
-         * the same run_dir leaves it alone */
-        g_status.active = deck->job == T6_JOB_TRAIN;
-        atexit(status_atexit);
-        t6_ckpt_clean_temp(r->ckpt_dir);
+        if (deck->job == T6_JOB_TRAIN) {
+            char data_dir[4200];
+            snprintf(data_dir, sizeof data_dir, "%s/data", deck->output.run_dir);
+            t6_ckpt_clean_temp(r->ckpt_dir);
+            t6_clean_temp_files(deck->output.run_dir, "t6.status.tmp.", "a status file");
+            t6_clean_temp_files(data_dir, "demo_", "a demo corpus");
+        }
     }
     t6_dist_barrier(&r->dist);
     t6_signals_install();
@@ -308,7 +317,10 @@ static void setup(t6_run *r, t6_deck *deck)
 
 static void teardown(t6_run *r)
 {
+    if (r->metrics_hook >= 0) t6_fatal_hook_pop(r->metrics_hook);
     t6_metrics_close(r->metrics);
+    r->metrics = NULL;
+    t6_rundir_close(&r->rundir);
     t6_optim_free(&r->opt);
     t6_data_close(r->data);
     free(r->tok);
@@ -327,7 +339,9 @@ static int run_eval(t6_run *r)
             fprintf(stderr, "%s: error: evaluation needs data.val\n", t6_progname());
         return 1;
     }
-    double val = evaluate(r);
+    int interrupted;
+    double val = evaluate(r, &interrupted);
+    if (interrupted) return 1;   /* evaluate said so; no partial result is printed as one */
     if (r->dist.rank == 0) {
         printf("eval step %ld: val loss %.6f, ppl %.4f (%d batches)\n", r->step, val, exp(val),
                r->deck->train.eval_iters);
@@ -350,6 +364,7 @@ static int run_train(t6_run *r)
         char path[4400], nb[32];
         snprintf(path, sizeof path, "%s/%s", deck->output.run_dir, deck->output.metrics ? deck->output.metrics : "metrics.h5");
         r->metrics = t6_metrics_open(path, resumed ? r->step : -1);
+        r->metrics_hook = t6_fatal_hook_push(close_metrics_on_fatal, r);
         t6_metrics_attr_i64(r->metrics, "n_params", (int64_t)r->pl->n_params);
         t6_metrics_attr_i64(r->metrics, "world_size", r->dist.world);
         t6_metrics_attr_i64(r->metrics, "tokens_per_step", (int64_t)tokens_per_step);
@@ -367,11 +382,12 @@ static int run_train(t6_run *r)
                tc->accum_mode == T6_ACCUM_SUM_REFERENCE ? "sum_reference" : "mean");
         fflush(stdout);
     }
-    status_set("running", r->step, 0);
+    status_set(r, "running", r->step, 0);
 
     if (!resumed && tc->eval_interval > 0) eval_and_record(r);   /* the reference evaluates at 0 */
-    int stopped = 0;
-    while (r->step < tc->max_steps) {
+    /* a signal during start-up or the first evaluation stops before any step */
+    int stopped = t6_dist_any(&r->dist, t6_stop_requested() != 0);
+    while (!stopped && r->step < tc->max_steps) {
         r->be->ops->sync(r->be);
         double t0 = t6_now();
         t6_optim_stats st;
@@ -381,6 +397,7 @@ static int run_train(t6_run *r)
         double dt = t6_now() - t0;
         r->step++;
         r->tokens_seen += tokens_per_step;
+        t6_rundir_note_step(&r->rundir, r->step);
         double tps = dt > 0 ? (double)tokens_per_step / dt : 0.0;
         double mfu = r->peak_flops > 0 ? r->flops_per_token * tps / (r->peak_flops * r->dist.world) : NAN;
         if (r->dist.rank == 0) {
@@ -395,13 +412,13 @@ static int run_train(t6_run *r)
                        tc->max_steps, loss, st.lr, st.grad_norm, st.clipped ? " (clipped)" : "", 1000.0 * dt, tps, mfus);
                 fflush(stdout);
                 t6_metrics_flush(r->metrics);
-                status_set("running", r->step, 0);   /* at log cadence: cheap on parallel file systems */
+                status_set(r, "running", r->step, 0);   /* at log cadence: cheap on parallel file systems */
             }
         }
         if (tc->eval_interval > 0 && (r->step % tc->eval_interval == 0 || r->step == tc->max_steps))
             eval_and_record(r);
         test_delay("T6_TEST_STEP_DELAY_MS");
-        stopped = t6_dist_any(&r->dist, t6_signals_stop_requested() != 0);
+        stopped = t6_dist_any(&r->dist, t6_stop_requested() != 0);
         int ci = deck->output.checkpoint_interval;
         if ((ci > 0 && r->step % ci == 0) || stopped || r->step == tc->max_steps) save_checkpoint(r);
         if (stopped) break;
@@ -411,10 +428,10 @@ static int run_train(t6_run *r)
         t6_metrics_flush(r->metrics);
         if (stopped && r->step < tc->max_steps) {
             printf("stopped by signal at step %ld (checkpoint written); resume with the same deck\n", r->step);
-            status_set("stopped", r->step, 1);
+            status_set(r, "stopped", r->step, 1);
         } else {
             printf("finished at step %ld\n", r->step);
-            status_set("finished", r->step, 1);
+            status_set(r, "finished", r->step, 1);
         }
         fflush(stdout);
     }

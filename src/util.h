@@ -15,6 +15,17 @@ void t6_fatal_at(const char *file, int line, const char *hint, const char *fmt, 
 #define t6_fatal(...) t6_fatal_at(__FILE__, __LINE__, NULL, __VA_ARGS__)
 #define t6_fatal_hint(hint, ...) t6_fatal_at(__FILE__, __LINE__, (hint), __VA_ARGS__)
 
+/* Fatal-exit hooks: t6_fatal runs them (newest first) after printing the message and
+ * before exit(1), passing the message (without the hint). For what must happen
+ * whatever module fails: closing HDF5 files that are being written, writing
+ * "failed <step>: <reason>" to the run's status file. A hook must not rely on the
+ * state of the module that failed; if it calls t6_fatal itself, the remaining hooks
+ * still run, once. Returns a handle for t6_fatal_hook_pop (-1 when the table of 8 is
+ * full). */
+typedef void (*t6_fatal_hook_fn)(const char *msg, void *arg);
+int t6_fatal_hook_push(t6_fatal_hook_fn fn, void *arg);
+void t6_fatal_hook_pop(int handle);
+
 /* T6_CHECK(cond, hint, fmt, ...): fatal with file:line when cond is false. */
 #define T6_CHECK(cond, hint, ...) \
     do { if (!(cond)) t6_fatal_at(__FILE__, __LINE__, (hint), __VA_ARGS__); } while (0)
