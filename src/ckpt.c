@@ -190,6 +190,8 @@ void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *
     bad |= t6_h5_attr_i64(f, "data.next", (int64_t)st->data.next);
     bad |= t6_h5_attr_i64(f, "data.n_windows", (int64_t)st->data.n_windows);
     bad |= t6_h5_attr_str(f, "data.sampling", st->data.sampling == T6_SAMPLE_EPOCH ? "epoch" : "random");
+    bad |= t6_h5_attr_f64(f, "guard.loss_mean", st->guard_loss_mean);
+    bad |= t6_h5_attr_i64(f, "guard.skips", st->guard_skips);
     bad |= t6_h5_attr_i64(f, "created_unix", (int64_t)time(NULL));
     if (bad) t6_fatal("writing attributes of checkpoint '%s' failed", tmp);
 
@@ -328,6 +330,10 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
     st->data.seed = (uint64_t)dseed;
     st->data.next = (uint64_t)dnext;
     st->data.n_windows = (uint64_t)dnw;
+    /* guard state: absent in checkpoints of older t6 versions (= no history) */
+    int64_t gs = 0;
+    if (t6_h5_get_f64(f, "guard.loss_mean", &st->guard_loss_mean) != 0) st->guard_loss_mean = NAN;
+    st->guard_skips = t6_h5_get_i64(f, "guard.skips", &gs) == 0 ? (long)gs : 0;
     st->data.sampling = strcmp(s, "epoch") == 0 ? T6_SAMPLE_EPOCH : T6_SAMPLE_RANDOM;
     if (read_group(f, "/params", pl, t->params, path, err, err_len) != 0) goto out;
     if (read_group(f, "/optim/m", pl, t->m, path, err, err_len) != 0) goto out;
@@ -399,8 +405,14 @@ void t6_ckpt_prune(const char *dir, int keep_last, int milestone_interval)
     long *steps;
     int n = t6_ckpt_list(dir, &paths, &steps);
     int removed = 0;
+    char link[4200], good[4200] = "";
+    snprintf(link, sizeof link, "%s/%s", dir, T6_CKPT_LAST_GOOD);
+    ssize_t gl = readlink(link, good, sizeof good - 1);
+    good[gl > 0 ? gl : 0] = '\0';
     for (int i = keep_last; i < n; i++) {
         if (milestone_interval > 0 && steps[i] % milestone_interval == 0) continue;
+        const char *base = strrchr(paths[i], '/');
+        if (good[0] && strcmp(base ? base + 1 : paths[i], good) == 0) continue;
         if (unlink(paths[i]) == 0) removed++;
         else fprintf(stderr, "%s: warning: cannot remove old checkpoint '%s': %s\n", t6_progname(), paths[i], strerror(errno));
     }
