@@ -9,6 +9,7 @@
 #include "train.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ typedef struct {
     double loss_mean;
     long skips;
     int event_since_ckpt;
-    char prev_ckpt[4300];
+    char prev_ckpt[8400];
 } t6_run;
 
 /* ---- status file (interfaces: <run_dir>/t6.status, one line, atomic) --------------
@@ -205,14 +206,16 @@ static int resume(t6_run *r, int required)
             /* rolling back: the newer checkpoints form a branch this run abandons; moved
              * aside, they can neither be resumed by the next "auto" nor count for
              * retention (the metrics rows past st.step are cut when the file opens) */
-            char mpath[4400];
+            char mpath[4400], real[PATH_MAX], here[PATH_MAX];
             snprintf(mpath, sizeof mpath, "%s/%s", r->deck->output.run_dir,
                      r->deck->output.metrics ? r->deck->output.metrics : "metrics.h5");
-            t6_lineage_rollback(r->ckpt_dir, st.step, from, mpath);
-            /* the resumed checkpoint, when it lives here, is the last-good candidate */
-            const char *b = strrchr(from, '/');
-            snprintf(r->prev_ckpt, sizeof r->prev_ckpt, "%s/%s", r->ckpt_dir, b ? b + 1 : from);
-            if (access(r->prev_ckpt, F_OK) != 0) r->prev_ckpt[0] = '\0';
+            /* resolved: resuming from last-good.h5 names the file it points at */
+            const char *rp = realpath(from, real) ? real : from, *b = strrchr(rp, '/');
+            t6_lineage_rollback(r->ckpt_dir, st.step, rp, mpath);
+            /* the resumed checkpoint, when it is one of this directory's, is the
+             * candidate for last-good */
+            snprintf(r->prev_ckpt, sizeof r->prev_ckpt, "%s/%s", r->ckpt_dir, b ? b + 1 : rp);
+            if (!realpath(r->prev_ckpt, here) || strcmp(here, rp) != 0) r->prev_ckpt[0] = '\0';
         }
         fflush(stdout);
     }
@@ -227,6 +230,7 @@ static int resume(t6_run *r, int required)
         t.v = t6_malloc(n * sizeof(float));
     }
     t6_dist_bcast(&r->dist, &st, sizeof st, 0);
+    t6_dist_bcast(&r->dist, from, sizeof from, 0);
     t6_dist_bcast(&r->dist, t.params, n * sizeof(float), 0);
     t6_dist_bcast(&r->dist, t.m, n * sizeof(float), 0);
     t6_dist_bcast(&r->dist, t.v, n * sizeof(float), 0);
@@ -234,7 +238,13 @@ static int resume(t6_run *r, int required)
     if (r->opt.m) t6_optim_set_moments(&r->opt, t.m, t.v, st.adam_t);
     r->loss_mean = st.guard_loss_mean;
     r->skips = st.guard_skips;
-    if (r->data && r->deck->job != T6_JOB_EVAL) t6_data_set_state(r->data, &st.data, mode);
+    if (r->data && train && r->deck->output.resume_force) {
+        /* forced (t6_deck_check_resume listed the changes): the deck's sampling and seed
+         * take over from the checkpoint's position in the stream */
+        st.data.seed = r->deck->train.seed;
+        st.data.sampling = r->deck->data.sampling;
+    }
+    if (r->data && train) t6_data_set_state(r->data, &st.data, from);
     r->step = st.step;
     r->tokens_seen = st.tokens_seen;
     r->best_val = st.best_val_loss;
