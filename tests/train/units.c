@@ -101,6 +101,40 @@ static void test_adamw(void)
             CHECK(fabs(ph[i] - pr[i]) < 2e-6, "adamw step %d: p[%d] = %.8f, reference %.8f", step, i, ph[i], pr[i]);
     }
     CHECK(o.t == 4, "adamw: %ld updates counted, want 4", o.t);
+
+    /* moment get/set (what checkpoints use): the moments are the reference's, and an
+     * optimizer given them by set continues exactly as the original; the split
+     * grad_norm + apply is the same update as step */
+    float mh[N], vh[N], mh2[N], vh2[N];
+    long t = -1;
+    t6_optim_get_moments(&o, mh, vh, &t);
+    CHECK(t == 4, "get_moments: t = %ld, want 4", t);
+    for (int i = 0; i < N; i++)
+        CHECK(fabs(mh[i] - mr[i]) < 1e-6 && fabs(vh[i] - vr[i]) < 1e-7, "get_moments: m[%d] = %g (ref %g), v = %g (ref %g)",
+              i, mh[i], mr[i], vh[i], vr[i]);
+    t6_optim o2;
+    t6_optim_init(&o2, be, &oc, N);
+    t6_optim_set_moments(&o2, mh, vh, t);
+    float *p2 = be->ops->alloc(be, N * sizeof(float));
+    be->ops->to_host(be, ph, p, sizeof ph);
+    be->ops->to_device(be, p2, ph, sizeof ph);
+    for (int i = 0; i < N; i++) gh[i] = (float)(0.07 * cos(2.0 + i));
+    be->ops->to_device(be, g, gh, sizeof gh);
+    t6_optim_stats st1, st2;
+    t6_optim_step(&o, p, NULL, g, 3e-3, &st1);
+    double norm = t6_optim_grad_norm(&o2, g);
+    t6_optim_apply(&o2, p2, NULL, g, 3e-3, norm, &st2);
+    float ph2[N];
+    be->ops->to_host(be, ph, p, sizeof ph);
+    be->ops->to_host(be, ph2, p2, sizeof ph2);
+    t6_optim_get_moments(&o, mh, vh, NULL);
+    t6_optim_get_moments(&o2, mh2, vh2, &t);
+    CHECK(memcmp(ph, ph2, sizeof ph) == 0 && memcmp(mh, mh2, sizeof mh) == 0 && memcmp(vh, vh2, sizeof vh) == 0,
+          "set_moments + apply differs from the original optimizer's step");
+    CHECK(t == 5 && st1.grad_norm == st2.grad_norm, "after set_moments + apply: t = %ld, norms %g / %g", t,
+          st1.grad_norm, st2.grad_norm);
+    be->ops->free(be, p2);
+    t6_optim_free(&o2);
     be->ops->free(be, p);
     be->ops->free(be, g);
     t6_optim_free(&o);
