@@ -4,7 +4,9 @@
  * keep the model and the data stream (lr, schedule, max_steps, intervals, ...) are
  * listed in a warning; changes that break them (model.*, data.*, micro_batch,
  * seq_len, grad_accum / global_batch, seed, accum_mode) are refused, each key with
- * its old and new value, unless output.resume_force is set. */
+ * its old and new value, unless output.resume_force is set. Runs after the
+ * checkpoint loaded, so another model shape or world size has already been refused
+ * by the loader's own, more specific message. */
 #ifndef T6_DECKDIFF_H
 #define T6_DECKDIFF_H
 

@@ -175,7 +175,6 @@ static int resume(t6_run *r, int required)
                               r->ckpt_dir, np, paths[0]);
         } else if (strcmp(mode, "auto") == 0) {
             for (int i = 0; i < np && !found; i++) {
-                if (train) t6_deck_check_resume(paths[i], r->deck);
                 if (t6_ckpt_load(paths[i], r->deck, r->pl, world_check, &t, &st, err, sizeof err) == 0) {
                     snprintf(from, sizeof from, "%s", paths[i]);
                     found = 1;
@@ -188,7 +187,6 @@ static int resume(t6_run *r, int required)
                 t6_fatal_hint("move the damaged files out of the checkpoint directory to start over",
                               "output.resume = \"auto\": none of the %d checkpoint(s) in '%s' is valid", np, r->ckpt_dir);
         } else {
-            if (train) t6_deck_check_resume(mode, r->deck);
             snprintf(from, sizeof from, "%s", mode);
             if (t6_ckpt_load(mode, r->deck, r->pl, world_check, &t, &st, err, sizeof err) != 0)
                 t6_fatal_hint("give a complete checkpoint file, or \"auto\" / \"never\"",
@@ -203,6 +201,10 @@ static int resume(t6_run *r, int required)
         }
         t6_ckpt_list_free(paths, steps, np);
         if (found && train) {
+            /* after the load, whose errors for another model shape or world size are
+             * the more precise: the other keys that would break the run, and a list
+             * of every change */
+            t6_deck_check_resume(from, r->deck);
             /* rolling back: the newer checkpoints form a branch this run abandons; moved
              * aside, they can neither be resumed by the next "auto" nor count for
              * retention (the metrics rows past st.step are cut when the file opens) */
