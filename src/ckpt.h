@@ -27,12 +27,8 @@ typedef struct {
     t6_data_state data;
     double guard_loss_mean; /* divergence guard's running mean loss (NaN: none yet) */
     long guard_skips;       /* steps skipped in a row by the guard */
+    char lineage[96];       /* id of the run's lineage (src/lineage.h); "" in older files */
 } t6_ckpt_state;
-
-/* The "last good" checkpoint: a symbolic link in the checkpoint directory to the
- * newest checkpoint the divergence guard vouches for (src/lineage.c); retention
- * never deletes its target. */
-#define T6_CKPT_LAST_GOOD "last-good.h5"
 
 /* Host copies of what a checkpoint holds besides the scalars. */
 typedef struct {
@@ -57,12 +53,6 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
  * *paths (malloc'd array of malloc'd strings) and *steps may be NULL. */
 int t6_ckpt_list(const char *dir, char ***paths, long **steps);
 void t6_ckpt_list_free(char **paths, long *steps, int n);
-
-/* Deletes old checkpoints: keeps the keep_last newest (all when keep_last <= 0),
- * every one whose step is a multiple of milestone_interval (> 0), and the target of
- * the last-good link. Only ckpt_*.h5 directly in dir count: checkpoints moved aside
- * by a rollback (abandoned-*) are another lineage and never pruned. */
-void t6_ckpt_prune(const char *dir, int keep_last, int milestone_interval);
 
 /* Removes temporary files a crash left behind (".ckpt_*.tmp.*"), with a warning. */
 void t6_ckpt_clean_temp(const char *dir);

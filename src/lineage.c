@@ -6,6 +6,7 @@
 #include "lineage.h"
 
 #include <errno.h>
+#include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,7 @@ int t6_lineage_rollback(const char *dir, long resumed_step, const char *resumed_
     /* a last-good link into the moved branch would now dangle */
     char link[4200];
     struct stat sb;
-    snprintf(link, sizeof link, "%s/%s", dir, T6_CKPT_LAST_GOOD);
+    snprintf(link, sizeof link, "%s/%s", dir, T6_LAST_GOOD);
     if (lstat(link, &sb) == 0 && stat(link, &sb) != 0) {
         unlink(link);
         char rp_dir[4200];
@@ -109,8 +110,8 @@ int t6_lineage_rollback(const char *dir, long resumed_step, const char *resumed_
 void t6_lineage_set_last_good(const char *dir, const char *ckpt_path)
 {
     char link[4200], tmp[4300];
-    snprintf(link, sizeof link, "%s/%s", dir, T6_CKPT_LAST_GOOD);
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, T6_CKPT_LAST_GOOD, (long)getpid());
+    snprintf(link, sizeof link, "%s/%s", dir, T6_LAST_GOOD);
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, T6_LAST_GOOD, (long)getpid());
     unlink(tmp);
     /* relative: the run directory may be moved or mounted elsewhere */
     if (symlink(base_name(ckpt_path), tmp) != 0 || rename(tmp, link) != 0) {
@@ -118,4 +119,54 @@ void t6_lineage_set_last_good(const char *dir, const char *ckpt_path)
                 strerror(errno));
         unlink(tmp);
     }
+}
+
+void t6_lineage_new_id(char *id, size_t len)
+{
+    char host[64] = "?", stamp[32];
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(id, len, "%s-%s-%ld", stamp, host, (long)getpid());
+}
+
+/* 1 when the checkpoint at path belongs to lineage: the same id, no id (written by
+ * an older t6) or unreadable (a damaged file ages out as before). */
+static int in_lineage(const char *path, const char *lineage)
+{
+    t6_h5_quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return 1;
+    char *id = NULL;
+    int mine = t6_h5_get_str_dup(f, "lineage.id", &id) != 0 || !id[0] || strcmp(id, lineage) == 0;
+    free(id);
+    H5Fclose(f);
+    return mine;
+}
+
+void t6_lineage_prune(const char *dir, int keep_last, int milestone_interval, const char *lineage)
+{
+    if (keep_last <= 0) return;
+    char **paths;
+    long *steps;
+    int n = t6_ckpt_list(dir, &paths, &steps);
+    char link[4200], good[4200] = "";
+    snprintf(link, sizeof link, "%s/%s", dir, T6_LAST_GOOD);
+    ssize_t gl = readlink(link, good, sizeof good - 1);
+    good[gl > 0 ? gl : 0] = '\0';
+    int kept = 0, removed = 0;
+    for (int i = 0; i < n; i++) {   /* newest first */
+        if (!in_lineage(paths[i], lineage)) continue;
+        if (kept < keep_last) { kept++; continue; }
+        if (milestone_interval > 0 && steps[i] % milestone_interval == 0) continue;
+        if (good[0] && strcmp(base_name(paths[i]), good) == 0) continue;
+        if (unlink(paths[i]) == 0) removed++;
+        else fprintf(stderr, "%s: warning: cannot remove old checkpoint '%s': %s\n", t6_progname(), paths[i],
+                     strerror(errno));
+    }
+    if (removed) t6_fsync_path(dir);
+    t6_ckpt_list_free(paths, steps, n);
 }

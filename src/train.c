@@ -55,6 +55,7 @@ typedef struct {
     long skips;
     int event_since_ckpt;
     char prev_ckpt[8400];
+    char lineage[96];       /* lineage id: drawn at a fresh start, inherited on resume */
 } t6_run;
 
 /* ---- status file (interfaces: <run_dir>/t6.status, one line, atomic) --------------
@@ -126,6 +127,7 @@ static void save_checkpoint(t6_run *r)
         st.world_size = r->dist.world;
         st.guard_loss_mean = r->loss_mean;
         st.guard_skips = r->skips;
+        snprintf(st.lineage, sizeof st.lineage, "%s", r->lineage);
         t6_data_get_state(r->data, &st.data);
         char path[4300];
         double t0 = t6_now();
@@ -136,7 +138,7 @@ static void save_checkpoint(t6_run *r)
             t6_lineage_set_last_good(r->ckpt_dir, r->prev_ckpt);
         snprintf(r->prev_ckpt, sizeof r->prev_ckpt, "%s", path);
         r->event_since_ckpt = 0;
-        t6_ckpt_prune(r->ckpt_dir, r->deck->output.keep_last, r->deck->output.milestone_interval);
+        t6_lineage_prune(r->ckpt_dir, r->deck->output.keep_last, r->deck->output.milestone_interval, r->lineage);
         printf("step %ld: checkpoint %s (%.2fs)\n", r->step, path, t6_now() - t0);
         fflush(stdout);
         free(t.params);
@@ -240,6 +242,8 @@ static int resume(t6_run *r, int required)
     if (r->opt.m) t6_optim_set_moments(&r->opt, t.m, t.v, st.adam_t);
     r->loss_mean = st.guard_loss_mean;
     r->skips = st.guard_skips;
+    /* a checkpoint of an older t6 has no lineage: its continuation starts one */
+    if (st.lineage[0]) snprintf(r->lineage, sizeof r->lineage, "%s", st.lineage);
     if (r->data && train && r->deck->output.resume_force) {
         /* forced (t6_deck_check_resume listed the changes): the deck's sampling and seed
          * take over from the checkpoint's position in the stream */
@@ -375,6 +379,7 @@ static void setup(t6_run *r, t6_deck *deck)
     r->last_ckpt_step = -1;
     r->loss_mean = NAN;
     r->guard_on = deck->train.loss_spike_factor > 0 || deck->train.grad_norm_limit > 0;
+    t6_lineage_new_id(r->lineage, sizeof r->lineage);
     snprintf(r->ckpt_dir, sizeof r->ckpt_dir, "%s/checkpoints", deck->output.run_dir);
     if (r->dist.rank == 0) {
         t6_mkdir_p(deck->output.run_dir);
@@ -522,7 +527,7 @@ static int run_train(t6_run *r)
         /* no checkpoint of a state that just diverged: the last good one is the way back */
         if (r->dist.rank == 0) {
             char lg[4400], target[4400];
-            snprintf(lg, sizeof lg, "%s/%s", r->ckpt_dir, T6_CKPT_LAST_GOOD);
+            snprintf(lg, sizeof lg, "%s/%s", r->ckpt_dir, T6_LAST_GOOD);
             ssize_t n = readlink(lg, target, sizeof target - 1);
             target[n > 0 ? n : 0] = '\0';
             if (n > 0)

@@ -5,7 +5,8 @@
 # jumped to 12 and /train/step read 1..7,13,14,...; now the newer checkpoints are moved
 # to checkpoints/abandoned-<time>/ (with a copy of the metrics file), retention only
 # sees the branch being continued, and the continued branch is the very run a single
-# 9-step run is (bitwise the same losses).
+# 9-step run is (bitwise the same losses). Retention also leaves alone checkpoints of
+# another lineage (a directory continued from another run's checkpoint).
 . "$(dirname "$0")/common.sh"
 R="$TMP/rb"
 lsck() { (cd "$1" && ls -d ckpt_*.h5 2>/dev/null | tr '\n' ' '); }
@@ -46,6 +47,23 @@ tiny "$TMP/straight" 9 --set output.checkpoint_interval=5
 expect_eq "straight run exits 0" "$?" 0
 h5same "rolled-back branch = straight run (train/loss, bitwise)" "$TMP/straight/metrics.h5" "$R/metrics.h5" /train/loss
 h5same "same final parameters" "$TMP/straight/checkpoints/ckpt_00000009.h5" "$R/checkpoints/ckpt_00000009.h5" /params
+
+# retention by lineage: a run directory continued from another run's checkpoint
+# keeps its own older checkpoints (another lineage) out of keep_last's reach
+X="$TMP/other"
+tiny "$X" 6 --set output.checkpoint_interval=3
+expect_eq "other run exits 0" "$?" 0
+tiny "$X" 8 --set output.checkpoint_interval=1 --set output.keep_last=1 \
+    --set output.resume="$TMP/straight/checkpoints/ckpt_00000005.h5"
+expect_eq "continuing another run's checkpoint exits 0" "$?" 0
+expect_eq "keep_last = 1 spares the other lineage's step 3" "$(lsck "$X/checkpoints")" \
+    "ckpt_00000003.h5 ckpt_00000008.h5 "
+attr() { h5dump -a "$2" "$1" 2>/dev/null | sed -n 's/.*(0): *//p'; }
+l5=$(attr "$TMP/straight/checkpoints/ckpt_00000005.h5" lineage.id)
+l8=$(attr "$X/checkpoints/ckpt_00000008.h5" lineage.id)
+l3=$(attr "$X/checkpoints/ckpt_00000003.h5" lineage.id)
+[ -n "$l5" ] && [ "$l5" = "$l8" ] && ok "the continuation inherits the lineage id ($l8)" || bad "lineage ids '$l5' / '$l8'"
+[ -n "$l3" ] && [ "$l3" != "$l8" ] && ok "the directory's own first run is another lineage" || bad "lineage of step 3: '$l3'"
 
 # resuming the newest checkpoint is no rollback: nothing moved
 tiny "$R" 10 --set output.checkpoint_interval=5 --set output.keep_last=2
