@@ -34,10 +34,11 @@ int t6_deck_key_breaks_resume(const char *key)
     return 0;
 }
 
-typedef struct { char key[64]; char value[256]; } kv;
+typedef struct { char key[64]; char *value; } kv;   /* value: malloc'd, whole */
 
 /* "sec = {" opens a section, "};" closes it, "name = value;" is a key; '#' lines
- * are comments. The canonical form puts one setting on a line. */
+ * are comments. The canonical form puts one setting on a line (a list of shards
+ * too, however long). */
 static int parse_canonical(const char *text, kv **out)
 {
     int n = 0, cap = 64;
@@ -47,8 +48,7 @@ static int parse_canonical(const char *text, kv **out)
     while (p && *p) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        char line[1024];
-        if (len >= sizeof line) len = sizeof line - 1;
+        char *line = t6_malloc(len + 1);
         memcpy(line, p, len);
         line[len] = '\0';
         p = eol ? eol + 1 : NULL;
@@ -56,22 +56,35 @@ static int parse_canonical(const char *text, kv **out)
         while (*s == ' ' || *s == '\t') s++;
         size_t l = strlen(s);
         while (l && (s[l - 1] == ' ' || s[l - 1] == '\r')) s[--l] = '\0';
-        if (!*s || *s == '#') continue;
-        if (strcmp(s, "};") == 0) { sec[0] = '\0'; continue; }
+        if (strcmp(s, "};") == 0) sec[0] = '\0';
         char *eq = strstr(s, " = ");
-        if (!eq) continue;
+        if (!*s || *s == '#' || !eq) {
+            free(line);
+            continue;
+        }
         *eq = '\0';
         char *val = eq + 3;
-        if (strcmp(val, "{") == 0) { snprintf(sec, sizeof sec, "%s", s); continue; }
+        if (strcmp(val, "{") == 0) {
+            snprintf(sec, sizeof sec, "%s", s);
+            free(line);
+            continue;
+        }
         l = strlen(val);
         if (l && val[l - 1] == ';') val[--l] = '\0';
         if (n == cap) v = t6_realloc(v, (size_t)(cap *= 2) * sizeof *v);
         snprintf(v[n].key, sizeof v[n].key, "%s%s%s", sec, sec[0] ? "." : "", s);
-        snprintf(v[n].value, sizeof v[n].value, "%s", val);
+        v[n].value = t6_strdup(val);
         n++;
+        free(line);
     }
     *out = v;
     return n;
+}
+
+static void free_kv(kv *v, int n)
+{
+    for (int i = 0; i < n; i++) free(v[i].value);
+    free(v);
 }
 
 static const kv *find(const kv *v, int n, const char *key)
@@ -93,8 +106,11 @@ static void add(t6_deck_change **out, int *n, const char *key, const char *o, co
     *out = t6_realloc(*out, (size_t)(*n + 1) * sizeof **out);
     t6_deck_change *c = &(*out)[*n];
     snprintf(c->key, sizeof c->key, "%s", key);
-    snprintf(c->old_value, sizeof c->old_value, "%s", o);
-    snprintf(c->new_value, sizeof c->new_value, "%s", nv);
+    /* for the message; a longer value (a long shard list) is cut with "..." */
+    if (snprintf(c->old_value, sizeof c->old_value, "%s", o) >= (int)sizeof c->old_value)
+        strcpy(c->old_value + sizeof c->old_value - 4, "...");
+    if (snprintf(c->new_value, sizeof c->new_value, "%s", nv) >= (int)sizeof c->new_value)
+        strcpy(c->new_value + sizeof c->new_value - 4, "...");
     c->breaking = t6_deck_key_breaks_resume(key);
     (*n)++;
 }
@@ -116,8 +132,8 @@ int t6_deck_diff(const char *old_text, const char *new_text, t6_deck_change **ou
     for (int i = 0; i < na; i++)
         if (!ignored(a[i].key) && !find(b, nb, a[i].key) && t6_deck_key_breaks_resume(a[i].key))
             add(out, &n, a[i].key, a[i].value, "(not set)");
-    free(a);
-    free(b);
+    free_kv(a, na);
+    free_kv(b, nb);
     return n;
 }
 
