@@ -58,4 +58,17 @@ expect_eq "no guard events left in the record" "$(col "$R/metrics.h5" /train/gua
 lg=$(readlink "$C/last-good.h5")
 [ -n "$lg" ] && [ "$lg" != "last-good.h5" ] && [ -f "$C/$lg" ] && ok "last-good points at a checkpoint ($lg)" \
     || bad "last-good is '$lg'"
+
+# a rollback past the last-good checkpoint re-points the link at the resumed one
+# (it would dangle into abandoned-*/ otherwise)
+L="$TMP/lg"
+tiny "$L" 15 --set train.grad_norm_limit=1e6 --set output.checkpoint_interval=3 --set output.keep_last=5
+expect_eq "guarded clean run exits 0" "$?" 0
+expect_eq "last-good at 12 (15 followed cleanly)" "$(readlink "$L/checkpoints/last-good.h5")" "ckpt_00000012.h5"
+tiny "$L" 10 --set train.grad_norm_limit=1e6 --set output.checkpoint_interval=3 --set output.keep_last=5 \
+    --set output.resume="$L/checkpoints/ckpt_00000009.h5"
+expect_eq "rollback to 9 exits 0" "$?" 0
+expect_eq "last-good re-pointed at the resumed checkpoint" "$(readlink "$L/checkpoints/last-good.h5")" \
+    "ckpt_00000009.h5"
+[ -f "$L/checkpoints/last-good.h5" ] && ok "last-good resolves" || bad "last-good dangles"
 finish
