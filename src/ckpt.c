@@ -170,6 +170,9 @@ void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *
     bad |= t6_h5_attr_i64(f, "data.next", (int64_t)st->data.next);
     bad |= t6_h5_attr_i64(f, "data.n_windows", (int64_t)st->data.n_windows);
     bad |= t6_h5_attr_str(f, "data.sampling", st->data.sampling == T6_SAMPLE_EPOCH ? "epoch" : "random");
+    bad |= t6_h5_attr_f64(f, "guard.loss_mean", st->guard_loss_mean);
+    bad |= t6_h5_attr_i64(f, "guard.skips", st->guard_skips);
+    bad |= t6_h5_attr_str(f, "lineage.id", st->lineage);
     bad |= t6_h5_attr_i64(f, "created_unix", (int64_t)time(NULL));
     if (bad) write_fail(&w, "writing the attributes");
 
@@ -312,6 +315,13 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
     st->data.seed = (uint64_t)dseed;
     st->data.next = (uint64_t)dnext;
     st->data.n_windows = (uint64_t)dnw;
+    /* guard state: absent in checkpoints of older t6 versions (= no history) */
+    int64_t gs = 0;
+    if (t6_h5_get_f64(f, "guard.loss_mean", &st->guard_loss_mean) != 0) st->guard_loss_mean = NAN;
+    st->guard_skips = t6_h5_get_i64(f, "guard.skips", &gs) == 0 ? (long)gs : 0;
+    char *lin = NULL;
+    snprintf(st->lineage, sizeof st->lineage, "%s", t6_h5_get_str_dup(f, "lineage.id", &lin) == 0 ? lin : "");
+    free(lin);
     st->data.sampling = strcmp(s, "epoch") == 0 ? T6_SAMPLE_EPOCH : T6_SAMPLE_RANDOM;
     if (read_group(f, "/params", pl, t->params, path, err, err_len) != 0) goto out;
     if (read_group(f, "/optim/m", pl, t->m, path, err, err_len) != 0) goto out;
@@ -374,22 +384,6 @@ void t6_ckpt_list_free(char **paths, long *steps, int n)
     if (paths) for (int i = 0; i < n; i++) free(paths[i]);
     free(paths);
     free(steps);
-}
-
-void t6_ckpt_prune(const char *dir, int keep_last, int milestone_interval)
-{
-    if (keep_last <= 0) return;
-    char **paths;
-    long *steps;
-    int n = t6_ckpt_list(dir, &paths, &steps);
-    int removed = 0;
-    for (int i = keep_last; i < n; i++) {
-        if (milestone_interval > 0 && steps[i] % milestone_interval == 0) continue;
-        if (unlink(paths[i]) == 0) removed++;
-        else fprintf(stderr, "%s: warning: cannot remove old checkpoint '%s': %s\n", t6_progname(), paths[i], strerror(errno));
-    }
-    if (removed) t6_fsync_path(dir);
-    t6_ckpt_list_free(paths, steps, n);
 }
 
 void t6_ckpt_clean_temp(const char *dir)

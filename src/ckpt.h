@@ -24,6 +24,9 @@ typedef struct {
     int world_size;
     long adam_t;            /* AdamW updates taken (bias-correction counter) */
     t6_data_state data;
+    double guard_loss_mean; /* divergence guard's running mean loss (NaN: none yet) */
+    long guard_skips;       /* steps skipped in a row by the guard */
+    char lineage[96];       /* id of the run's lineage (src/lineage.h); "" in older files */
 } t6_ckpt_state;
 
 /* Host copies of what a checkpoint holds besides the scalars. */
@@ -56,10 +59,6 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
  * *paths (malloc'd array of malloc'd strings) and *steps may be NULL. */
 int t6_ckpt_list(const char *dir, char ***paths, long **steps);
 void t6_ckpt_list_free(char **paths, long *steps, int n);
-
-/* Deletes old checkpoints: keeps the keep_last newest (all when keep_last <= 0) and
- * every one whose step is a multiple of milestone_interval (> 0). */
-void t6_ckpt_prune(const char *dir, int keep_last, int milestone_interval);
 
 /* Removes temporary files a crash left behind (".ckpt_*.tmp.<pid>"), with a warning,
  * but only those whose writer pid is dead or ours (rundir.h). */

@@ -35,6 +35,7 @@ typedef enum {
     K_ENUM,   /* int-sized enum field; value = index into the enum's names */
     K_LIST,   /* char ** + count (data.train, data.val); a single string is a 1-list */
     K_SIZE,   /* model.size: a preset, kept in the load context, not in t6_deck */
+    K_BOOL,   /* int field, 0 or 1; libconfig true/false (or the text on --set) */
 } key_kind;
 
 /* How the default is obtained. */
@@ -59,6 +60,7 @@ static const char *const E_ACCUM[] = {"mean", "sum", NULL};
 static const char *const E_SCHED[] = {"cosine", "wsd", "constant", NULL};
 static const char *const E_DEVICE[] = {"cpu", "cuda", NULL};
 static const char *const E_PREC[] = {"fp32", "bf16", NULL};
+static const char *const E_DIVERGE[] = {"stop", "skip", NULL};
 
 #define BIG 1e12
 #define OFF(f) offsetof(t6_deck, f)
@@ -140,6 +142,18 @@ static const char *const E_PREC[] = {"fp32", "bf16", NULL};
     X("train.accum_mode", "string", "mean", "mean, sum",                                             \
       "gradient accumulation: mean (correct) or sum (the reference's quirk, for parity)",            \
       K_ENUM, OFF(train.accum_mode), D_VALUE, 0, 0, 0, E_ACCUM)                                      \
+    X("train.loss_spike_factor", "float", "0", "0 (off) or > 1",                                     \
+      "divergence guard: a step whose loss exceeds this times the running mean of recent losses",   \
+      K_FLOAT, OFF(train.loss_spike_factor), D_VALUE, 0, INFINITY, 0, NULL)                          \
+    X("train.grad_norm_limit", "float", "0", ">= 0; 0 = off",                                        \
+      "divergence guard: a step whose gradient norm (before clipping) exceeds this",                 \
+      K_FLOAT, OFF(train.grad_norm_limit), D_VALUE, 0, INFINITY, 0, NULL)                            \
+    X("train.on_divergence", "string", "stop", "stop, skip",                                         \
+      "what a guarded divergence does: stop the run, or skip the step (no parameter update)",       \
+      K_ENUM, OFF(train.on_divergence), D_VALUE, 0, 0, 0, E_DIVERGE)                                 \
+    X("train.max_skipped_steps", "int", "10", "1..1000000",                                          \
+      "on_divergence = skip: this many skipped steps in a row stop the run",                         \
+      K_INT, OFF(train.max_skipped_steps), D_VALUE, 1, 1e6, 0, NULL)                                 \
     X("optim.lr", "float", "0.0006", "> 0", "peak learning rate (AdamW)",                            \
       K_FLOAT, OFF(optim.lr), D_VALUE, 0, INFINITY, R_LO_OPEN, NULL)                                 \
     X("optim.min_lr", "float", "optim.lr / 10", "0..optim.lr", "learning rate at and after decay_steps", \
@@ -183,6 +197,9 @@ static const char *const E_PREC[] = {"fp32", "bf16", NULL};
     X("output.resume", "string", "auto", "auto, never, or a checkpoint path",                        \
       "auto: newest valid checkpoint in run_dir; never: refuse existing checkpoints; or a file",     \
       K_STR, OFF(output.resume), D_VALUE, 0, 0, 0, NULL)                                             \
+    X("output.resume_force", "bool", "false", "true, false",                                         \
+      "resume even when the deck changed keys that break the model or the data stream",             \
+      K_BOOL, OFF(output.resume_force), D_VALUE, 0, 1, 0, NULL)                                      \
     X("backend.device", "string", "cpu", "cpu, cuda", "where the model runs (one rank per GPU)",     \
       K_ENUM, OFF(backend.device), D_VALUE, 0, 0, 0, E_DEVICE)                                       \
     X("backend.precision", "string", "fp32 on cpu, bf16 on cuda", "fp32, bf16",                      \
@@ -366,6 +383,7 @@ static void value_text(const t6_deck *d, int k, char *buf, size_t len, int size)
     case K_STR: snprintf(buf, len, "\"%s\"", *(char *const *)p ? *(char *const *)p : ""); break;
     case K_ENUM: snprintf(buf, len, "\"%s\"", r->names[*(const int *)p]); break;
     case K_SIZE: snprintf(buf, len, "\"%s\"", size >= 0 ? E_SIZE[size] : "none"); break;
+    case K_BOOL: snprintf(buf, len, "%s", *(const int *)p ? "true" : "false"); break;
     case K_LIST: {
         char **l = *(char **const *)p;
         int n = *(const int *)((const char *)p + sizeof(char **));
@@ -469,6 +487,9 @@ static int store(load_ctx *c, int k, const value *v, const char *valtext)
     const key_rule *r = &KEY_RULES[k];
     void *p = field(c->deck, k);
     switch (r->kind) {
+    case K_BOOL:
+        *(int *)p = v->i != 0;
+        return 0;
     case K_INT:
     case K_LONG:
     case K_U64: {
@@ -563,6 +584,11 @@ static int take_setting(load_ctx *c, int k, const config_setting_t *s, int from_
             return fail(c, k, text, NULL, "wrong type %s, expected string", type_name(t));
         v.s = config_setting_get_string(s);
         return store(c, k, &v, text);
+    case K_BOOL:
+        if (t != CONFIG_TYPE_BOOL)
+            return fail(c, k, text, NULL, "wrong type %s, expected bool (true or false)", type_name(t));
+        v.i = config_setting_get_bool(s);
+        return store(c, k, &v, text);
     case K_LIST: {
         if (t == CONFIG_TYPE_STRING) {
             const char *one = config_setting_get_string(s);
@@ -636,6 +662,11 @@ static int take_text(load_ctx *c, int k, const char *text)
         errno = 0;
         v.f = strtod(text, &end);
         if (!*text || *end || errno) return fail(c, k, text, NULL, "not a number, expected float");
+        return store(c, k, &v, text);
+    case K_BOOL:
+        if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0) v.i = 1;
+        else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0) v.i = 0;
+        else return fail(c, k, text, NULL, "not a bool");
         return store(c, k, &v, text);
     case K_STR:
     case K_ENUM:
@@ -879,6 +910,10 @@ static int validate(load_ctx *c)
             return fail(c, k, NULL, allowed, "does not divide model.n_head = %d", m->n_head);
         return fail(c, k, NULL, allowed, "not a multiple of model.n_kv_head = %d", m->n_kv_head);
     }
+    if (d->train.loss_spike_factor > 0 && d->train.loss_spike_factor <= 1) {
+        k = key_index("train.loss_spike_factor");
+        return fail(c, k, NULL, NULL, "a factor <= 1 would flag every ordinary step");
+    }
     if (d->train.seq_len > m->block_size) {
         k = blame(c, 2, "train.seq_len", "model.block_size");
         snprintf(allowed, sizeof allowed, "train.seq_len <= model.block_size");
@@ -1099,6 +1134,7 @@ char *t6_deck_to_string(const t6_deck *d)
         case K_STR: append_quoted(&buf, &len, &cap, *(char *const *)p ? *(char *const *)p : ""); break;
         case K_ENUM: append_quoted(&buf, &len, &cap, r->names[*(const int *)p]); break;
         case K_SIZE: break;
+        case K_BOOL: append(&buf, &len, &cap, "%s", *(const int *)p ? "true" : "false"); break;
         case K_LIST: {
             char **l = *(char **const *)p;
             int n = *(const int *)((const char *)p + sizeof(char **));

@@ -54,7 +54,14 @@ typedef struct {
     int log_interval;
     uint64_t seed;
     t6_accum_mode accum_mode;
+    /* divergence guard (doc/training.md): 0 turns a criterion off */
+    double loss_spike_factor;  /* loss > factor x running mean of recent losses */
+    double grad_norm_limit;    /* gradient norm before clipping > limit */
+    int on_divergence;         /* t6_on_divergence */
+    int max_skipped_steps;     /* skips in a row after which the run stops anyway */
 } t6_train_config;
+
+typedef enum { T6_DIVERGE_STOP = 0, T6_DIVERGE_SKIP } t6_on_divergence;
 
 typedef enum { T6_SCHED_COSINE = 0, T6_SCHED_WSD, T6_SCHED_CONSTANT } t6_schedule;
 
@@ -77,6 +84,7 @@ typedef struct {
     int milestone_interval;  /* steps; checkpoints at multiples are never deleted; 0 = none */
     char *metrics;           /* metrics file name, relative to run_dir */
     char *resume;            /* "auto", "never" or a checkpoint path */
+    int resume_force;        /* bool: resume even when the deck changed the model or data stream */
 } t6_output_config;
 
 typedef enum { T6_BACKEND_CPU = 0, T6_BACKEND_CUDA } t6_backend_kind;

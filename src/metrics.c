@@ -18,7 +18,7 @@ typedef struct { const char *name; hid_t type; } column;
 
 static const column train_cols[T6_M_NTRAIN] = {
     {"step", 0}, {"loss", 1}, {"lr", 1}, {"grad_norm", 1}, {"param_norm", 1}, {"clipped", 2},
-    {"tokens_seen", 0}, {"step_time_s", 1}, {"tokens_per_s", 1}, {"mfu", 1},
+    {"tokens_seen", 0}, {"step_time_s", 1}, {"tokens_per_s", 1}, {"mfu", 1}, {"guard", 2},
 };
 static const column eval_cols[T6_E_NEVAL] = { {"step", 0}, {"val_loss", 1}, {"ppl", 1} };
 
@@ -153,9 +153,11 @@ t6_metrics *t6_metrics_open(const char *path, long resume_step)
         m->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
         if (m->file < 0) t6_fatal_hint("check output.run_dir and output.metrics", "cannot create metrics file '%s'", path);
         t6_h5_attr_str(m->file, "format", T6_METRICS_FORMAT);
-        t6_h5_attr_i64(m->file, "version", T6_METRICS_VERSION);
     }
     H5Pclose(fapl);
+    /* a version-1 file being resumed gains the guard column (open_columns creates it;
+     * its earlier rows read as the fill value 0 = ok) and so becomes version 2 */
+    t6_h5_attr_i64(m->file, "version", T6_METRICS_VERSION);
     open_columns(m, "train", train_cols, T6_M_NTRAIN, m->train, &m->n_train, create);
     open_columns(m, "eval", eval_cols, T6_E_NEVAL, m->eval, &m->n_eval, create);
     if (!create) {

@@ -9,6 +9,7 @@
 #include "train.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,10 @@
 #include "backend.h"
 #include "ckpt.h"
 #include "data.h"
+#include "deckdiff.h"
 #include "dist.h"
 #include "h5io.h"
+#include "lineage.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
@@ -48,6 +51,15 @@ typedef struct {
     double flops_per_token, peak_flops;
     t6_rundir rundir;       /* rank 0 of a training job: lock and status file */
     int metrics_hook;       /* t6_fatal hook that closes the metrics file */
+    /* divergence guard (doc/training.md): running mean of accepted losses, skips in a
+     * row, whether an event happened since the last checkpoint, and that checkpoint,
+     * which becomes "last good" once the run has gone a whole interval past it cleanly */
+    int guard_on;
+    double loss_mean;
+    long skips;
+    int event_since_ckpt;
+    char prev_ckpt[8400];
+    char lineage[96];       /* lineage id: drawn at a fresh start, inherited on resume */
 } t6_run;
 
 /* ---- status file (interfaces: <run_dir>/t6.status; rundir.h) ------------------- */
@@ -67,6 +79,13 @@ static void close_metrics_on_fatal(const char *msg, void *arg)
     t6_metrics_close(m);
 }
 
+/* "failed <step>: <reason>": a failure the job scripts must not requeue. */
+static void status_fail(t6_run *r, long step, const char *reason)
+{
+    t6_rundir_note_step(&r->rundir, step);
+    t6_rundir_fail(&r->rundir, reason);
+}
+
 /* ---- pieces of the loop ------------------------------------------------------------ */
 static void save_checkpoint(t6_run *r)
 {
@@ -75,20 +94,27 @@ static void save_checkpoint(t6_run *r)
         status_set(r, "running", r->step, 0);
         t6_ckpt_tensors t = {t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float))};
         t6_model_get_params(r->model, t.params);
-        r->be->ops->to_host(r->be, t.m, r->opt.m, n * sizeof(float));
-        r->be->ops->to_host(r->be, t.v, r->opt.v, n * sizeof(float));
         t6_ckpt_state st;
         memset(&st, 0, sizeof st);
+        t6_optim_get_moments(&r->opt, t.m, t.v, &st.adam_t);
         st.step = r->step;
         st.tokens_seen = r->tokens_seen;
         st.best_val_loss = r->best_val;
         st.world_size = r->dist.world;
-        st.adam_t = r->opt.t;
+        st.guard_loss_mean = r->loss_mean;
+        st.guard_skips = r->skips;
+        snprintf(st.lineage, sizeof st.lineage, "%s", r->lineage);
         t6_data_get_state(r->data, &st.data);
         char path[4300];
         double t0 = t6_now();
         t6_ckpt_write(r->ckpt_dir, r->deck, r->pl, &t, &st, path, sizeof path);
-        t6_ckpt_prune(r->ckpt_dir, r->deck->output.keep_last, r->deck->output.milestone_interval);
+        /* the previous checkpoint is vouched for once the run went on from it to this
+         * one without a divergence event; promoted before pruning, which spares it */
+        if (r->guard_on && !r->event_since_ckpt && r->prev_ckpt[0] && access(r->prev_ckpt, F_OK) == 0)
+            t6_lineage_set_last_good(r->ckpt_dir, r->prev_ckpt);
+        snprintf(r->prev_ckpt, sizeof r->prev_ckpt, "%s", path);
+        r->event_since_ckpt = 0;
+        t6_lineage_prune(r->ckpt_dir, r->deck->output.keep_last, r->deck->output.milestone_interval, r->lineage);
         printf("step %ld: checkpoint %s (%.2fs)\n", r->step, path, t6_now() - t0);
         fflush(stdout);
         free(t.params);
@@ -110,6 +136,8 @@ static int resume(t6_run *r, int required)
     t6_ckpt_state st;
     memset(&st, 0, sizeof st);
     int world_check = r->deck->job == T6_JOB_EVAL ? 0 : r->dist.world;
+    const int train = r->deck->job == T6_JOB_TRAIN;
+    char from[4300] = "";
     if (r->dist.rank == 0) {
         t.params = t6_malloc(n * sizeof(float));
         t.m = t6_malloc(n * sizeof(float));
@@ -126,6 +154,7 @@ static int resume(t6_run *r, int required)
         } else if (strcmp(mode, "auto") == 0) {
             for (int i = 0; i < np && !found; i++) {
                 if (t6_ckpt_load(paths[i], r->deck, r->pl, world_check, &t, &st, err, sizeof err) == 0) {
+                    snprintf(from, sizeof from, "%s", paths[i]);
                     found = 1;
                     printf("resuming from %s (step %ld)\n", paths[i], st.step);
                 } else {
@@ -136,6 +165,7 @@ static int resume(t6_run *r, int required)
                 t6_fatal_hint("move the damaged files out of the checkpoint directory to start over",
                               "output.resume = \"auto\": none of the %d checkpoint(s) in '%s' is valid", np, r->ckpt_dir);
         } else {
+            snprintf(from, sizeof from, "%s", mode);
             if (t6_ckpt_load(mode, r->deck, r->pl, world_check, &t, &st, err, sizeof err) != 0)
                 t6_fatal_hint("give a complete checkpoint file, or \"auto\" / \"never\"",
                               "output.resume = \"%s\": not a valid checkpoint: %s", mode, err);
@@ -148,6 +178,25 @@ static int resume(t6_run *r, int required)
                           "evaluation needs a checkpoint in '%s' but %s", r->ckpt_dir, why);
         }
         t6_ckpt_list_free(paths, steps, np);
+        if (found && train) {
+            /* after the load, whose errors for another model shape or world size are
+             * the more precise: the other keys that would break the run, and a list
+             * of every change */
+            t6_deck_check_resume(from, r->deck);
+            /* rolling back: the newer checkpoints form a branch this run abandons; moved
+             * aside, they can neither be resumed by the next "auto" nor count for
+             * retention (the metrics rows past st.step are cut when the file opens) */
+            char mpath[4400], real[PATH_MAX], here[PATH_MAX];
+            snprintf(mpath, sizeof mpath, "%s/%s", r->deck->output.run_dir,
+                     r->deck->output.metrics ? r->deck->output.metrics : "metrics.h5");
+            /* resolved: resuming from last-good.h5 names the file it points at */
+            const char *rp = realpath(from, real) ? real : from, *b = strrchr(rp, '/');
+            t6_lineage_rollback(r->ckpt_dir, st.step, rp, mpath);
+            /* the resumed checkpoint, when it is one of this directory's, is the
+             * candidate for last-good */
+            snprintf(r->prev_ckpt, sizeof r->prev_ckpt, "%s/%s", r->ckpt_dir, b ? b + 1 : rp);
+            if (!realpath(r->prev_ckpt, here) || strcmp(here, rp) != 0) r->prev_ckpt[0] = '\0';
+        }
         fflush(stdout);
     }
     t6_dist_bcast(&r->dist, &found, sizeof found, 0);
@@ -161,16 +210,23 @@ static int resume(t6_run *r, int required)
         t.v = t6_malloc(n * sizeof(float));
     }
     t6_dist_bcast(&r->dist, &st, sizeof st, 0);
+    t6_dist_bcast(&r->dist, from, sizeof from, 0);
     t6_dist_bcast(&r->dist, t.params, n * sizeof(float), 0);
     t6_dist_bcast(&r->dist, t.m, n * sizeof(float), 0);
     t6_dist_bcast(&r->dist, t.v, n * sizeof(float), 0);
     t6_model_set_params(r->model, t.params);
-    if (r->opt.m) {
-        r->be->ops->to_device(r->be, r->opt.m, t.m, n * sizeof(float));
-        r->be->ops->to_device(r->be, r->opt.v, t.v, n * sizeof(float));
-        r->opt.t = st.adam_t;
+    if (r->opt.m) t6_optim_set_moments(&r->opt, t.m, t.v, st.adam_t);
+    r->loss_mean = st.guard_loss_mean;
+    r->skips = st.guard_skips;
+    /* a checkpoint of an older t6 has no lineage: its continuation starts one */
+    if (st.lineage[0]) snprintf(r->lineage, sizeof r->lineage, "%s", st.lineage);
+    if (r->data && train && r->deck->output.resume_force) {
+        /* forced (t6_deck_check_resume listed the changes): the deck's sampling and seed
+         * take over from the checkpoint's position in the stream */
+        st.data.seed = r->deck->train.seed;
+        st.data.sampling = r->deck->data.sampling;
     }
-    if (r->data && r->deck->job != T6_JOB_EVAL) t6_data_set_state(r->data, &st.data, mode);
+    if (r->data && train) t6_data_set_state(r->data, &st.data, from);
     r->step = st.step;
     r->tokens_seen = st.tokens_seen;
     r->best_val = st.best_val_loss;
@@ -236,9 +292,29 @@ static void eval_and_record(t6_run *r)
     }
 }
 
+/* The divergence guard's verdict on a step about to be applied: NULL when it looks
+ * ordinary, else why not (into why). Loss and norm are global (all-reduced), so every
+ * rank reaches the same verdict without communicating. */
+static const char *guard_check(const t6_run *r, double loss, double norm, char *why, size_t len)
+{
+    const t6_train_config *tc = &r->deck->train;
+    if (tc->grad_norm_limit > 0 && !(norm <= tc->grad_norm_limit)) {
+        snprintf(why, len, "gradient norm %.3e > train.grad_norm_limit = %g", norm, tc->grad_norm_limit);
+        return why;
+    }
+    if (tc->loss_spike_factor > 0 && isfinite(r->loss_mean) && loss > tc->loss_spike_factor * r->loss_mean) {
+        snprintf(why, len, "loss %.4g > train.loss_spike_factor = %g x running mean %.4g", loss,
+                 tc->loss_spike_factor, r->loss_mean);
+        return why;
+    }
+    return NULL;
+}
+
 /* One optimizer step: grad_accum forward/backward micro-steps per rank, gradient
- * sum over ranks, clipping, AdamW. Returns the mean loss over the global batch. */
-static double train_step(t6_run *r, t6_optim_stats *st)
+ * sum over ranks, the divergence guard, clipping, AdamW. *loss_out gets the mean
+ * loss over the global batch; returns T6_GUARD_OK, or T6_GUARD_SKIPPED /
+ * T6_GUARD_STOPPED when the guard withheld the update (why: the reason). */
+static int train_step(t6_run *r, t6_optim_stats *st, double *loss_out, char *why, size_t why_len)
 {
     const t6_train_config *tc = &r->deck->train;
     const int W = r->dist.world;
@@ -256,15 +332,32 @@ static double train_step(t6_run *r, t6_optim_stats *st)
     t6_dist_allreduce_grads(&r->dist, r->be, t6_model_grads(r->model), r->pl->n_params);
     t6_dist_sum_doubles(&r->dist, &loss, 1);
     loss /= (double)(r->accum * W);
+    *loss_out = loss;
     if (!isfinite(loss))
         t6_fatal_hint("lower optim.lr, raise warmup, or check the data",
                       "the training loss is %f at step %ld", loss, r->step + 1);
     double lr = t6_schedule_lr(&r->deck->optim, r->step);
+    double norm = t6_optim_grad_norm(&r->opt, t6_model_grads(r->model));
+    if (guard_check(r, loss, norm, why, why_len)) {
+        st->grad_norm = norm;
+        st->clipped = 0;
+        st->lr = lr;
+        r->event_since_ckpt = 1;
+        if (r->deck->train.on_divergence == T6_DIVERGE_STOP || r->skips + 1 >= r->deck->train.max_skipped_steps)
+            return T6_GUARD_STOPPED;
+        /* skipped: no update, but the batch is consumed, so the next step sees new data */
+        r->skips++;
+        t6_data_advance(r->data);
+        return T6_GUARD_SKIPPED;
+    }
+    r->skips = 0;
+    /* the running mean of accepted losses (an EMA over about ten steps) */
+    r->loss_mean = isfinite(r->loss_mean) ? 0.9 * r->loss_mean + 0.1 * loss : loss;
     /* adamw refreshes the bf16 compute copy in the same pass over the parameters */
-    t6_optim_step(&r->opt, t6_model_params(r->model), t6_model_compute_weights(r->model),
-                  t6_model_grads(r->model), lr, st);
+    t6_optim_apply(&r->opt, t6_model_params(r->model), t6_model_compute_weights(r->model),
+                   t6_model_grads(r->model), lr, norm, st);
     t6_data_advance(r->data);
-    return loss;
+    return T6_GUARD_OK;
 }
 
 static void setup(t6_run *r, t6_deck *deck)
@@ -280,6 +373,9 @@ static void setup(t6_run *r, t6_deck *deck)
     r->accum = deck->train.grad_accum > 0 ? deck->train.grad_accum : 1;
     r->best_val = INFINITY;
     r->last_ckpt_step = -1;
+    r->loss_mean = NAN;
+    r->guard_on = deck->train.loss_spike_factor > 0 || deck->train.grad_norm_limit > 0;
+    t6_lineage_new_id(r->lineage, sizeof r->lineage);
     snprintf(r->ckpt_dir, sizeof r->ckpt_dir, "%s/checkpoints", deck->output.run_dir);
     r->rundir.lock_fd = -1;
     r->rundir.hook = -1;
@@ -386,15 +482,33 @@ static int run_train(t6_run *r)
 
     if (!resumed && tc->eval_interval > 0) eval_and_record(r);   /* the reference evaluates at 0 */
     /* a signal during start-up or the first evaluation stops before any step */
-    int stopped = t6_dist_any(&r->dist, t6_stop_requested() != 0);
+    int stopped = t6_dist_any(&r->dist, t6_stop_requested() != 0), diverged = 0;
     while (!stopped && r->step < tc->max_steps) {
         r->be->ops->sync(r->be);
         double t0 = t6_now();
         t6_optim_stats st;
-        double loss = train_step(r, &st);
+        double loss;
+        char why[256];
+        int guard = train_step(r, &st, &loss, why, sizeof why);
         double pnorm = t6_optim_norm(r->be, t6_model_params(r->model), r->pl->n_params);
         r->be->ops->sync(r->be);
         double dt = t6_now() - t0;
+        if (guard == T6_GUARD_STOPPED) {
+            /* not a completed step: the row is recorded under the step it would have
+             * been (a later resume cuts it with everything past its checkpoint) */
+            diverged = 1;
+            if (r->dist.rank == 0) {
+                double row[T6_M_NTRAIN] = {(double)(r->step + 1), loss, st.lr, st.grad_norm, pnorm, 0.0,
+                                           (double)r->tokens_seen, dt, 0.0, NAN, (double)T6_GUARD_STOPPED};
+                t6_metrics_train_row(r->metrics, row);
+                t6_metrics_flush(r->metrics);
+                fprintf(stderr, "%s: error: step %ld: divergence: %s%s; stopping without an update "
+                                "(train.on_divergence = \"%s\")\n", t6_progname(), r->step + 1, why,
+                        r->skips > 0 ? " after skipped steps" : "",
+                        tc->on_divergence == T6_DIVERGE_SKIP ? "skip" : "stop");
+            }
+            break;
+        }
         r->step++;
         r->tokens_seen += tokens_per_step;
         t6_rundir_note_step(&r->rundir, r->step);
@@ -402,8 +516,13 @@ static int run_train(t6_run *r)
         double mfu = r->peak_flops > 0 ? r->flops_per_token * tps / (r->peak_flops * r->dist.world) : NAN;
         if (r->dist.rank == 0) {
             double row[T6_M_NTRAIN] = {(double)r->step, loss, st.lr, st.grad_norm, pnorm, (double)st.clipped,
-                                       (double)r->tokens_seen, dt, tps, mfu};
+                                       (double)r->tokens_seen, dt, tps, mfu, (double)guard};
             t6_metrics_train_row(r->metrics, row);
+            if (guard == T6_GUARD_SKIPPED) {
+                printf("step %ld/%ld: divergence guard: %s; step skipped, no update (%ld in a row, at most %d)\n",
+                       r->step, tc->max_steps, why, r->skips, tc->max_skipped_steps);
+                fflush(stdout);
+            }
             int li = tc->log_interval > 0 ? tc->log_interval : 1;
             if (r->step % li == 0 || r->step == 1 || r->step == tc->max_steps) {
                 char mfus[32];
@@ -422,6 +541,22 @@ static int run_train(t6_run *r)
         int ci = deck->output.checkpoint_interval;
         if ((ci > 0 && r->step % ci == 0) || stopped || r->step == tc->max_steps) save_checkpoint(r);
         if (stopped) break;
+    }
+    if (diverged) {
+        /* no checkpoint of a state that just diverged: the last good one is the way back */
+        if (r->dist.rank == 0) {
+            char lg[4400], target[4400];
+            snprintf(lg, sizeof lg, "%s/%s", r->ckpt_dir, T6_LAST_GOOD);
+            ssize_t n = readlink(lg, target, sizeof target - 1);
+            target[n > 0 ? n : 0] = '\0';
+            if (n > 0)
+                fprintf(stderr, "  hint: resume from the last good checkpoint: --set output.resume=%s/%s "
+                                "(with a lower optim.lr or a longer warmup)\n", r->ckpt_dir, target);
+            else
+                fprintf(stderr, "  hint: no checkpoint is marked good yet (%s); lower optim.lr or raise warmup_steps\n", lg);
+            status_fail(r, r->step, "divergence");
+        }
+        return 1;
     }
     if (r->last_ckpt_step != r->step) save_checkpoint(r);   /* e.g. resumed at max_steps */
     if (r->dist.rank == 0) {
