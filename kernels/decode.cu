@@ -1,0 +1,682 @@
+/* decode.cu -- the CUDA forms of the generation ops: rope_fwd_pos (RoPE at a position
+ * per row), cache_scatter (append one token's record per batch row to a cache) and the
+ * single-query decode attention over a TPA factor cache (FlashTPA: K and V are never
+ * formed) or a plain K/V cache (MHA/MQA/GQA).
+ *
+ * Both attentions are split over the cached sequence (split-K): each warp (tensor-core
+ * path) or block (generic path) takes one contiguous chunk of one row's tokens and
+ * writes an fp32 partial output, normalised by its own softmax sum, and the chunk's
+ * log-sum-exp; a combine kernel merges the chunks of a row. A plain K/V cache is the
+ * same problem with one rank, no head factors (A = 1) and kv head g's rows at a token
+ * stride of G*dh, each kv head a "row" of its h/G query heads, so one kernel serves both.
+ *
+ * Tensor-core path (bf16, dh 16 or 64, up to 48/64 query heads per row): per 16 cached
+ * tokens, per rank r, S_r = q . B_K[t,r,:] is one m16n8k16 product per (16 heads, 8
+ * tokens, 16 of dh); the score is sum_r A_K[t,r,i] S_r[i,t]; online softmax in fp32 in
+ * registers; P' = p * A_V[t,r,i] becomes the A operand of P' . B_V[t,r,:] straight from
+ * the accumulator layout. Every operand is loaded from global memory straight into
+ * registers with 8/16-byte loads: the contraction index of each product is permuted
+ * (and undone when the output is written) so that each thread's fragment elements are
+ * contiguous in memory -- dh for the scores, the head index for A_K/A_V, dh again for
+ * the output columns. The loop is memory-bound at the paper's shapes, so the next
+ * tiles are prefetched into L2 (prefetch.global.L2) rather than held in registers.
+ *
+ * Generic path (fp32 act, other dh, more heads, misaligned pointers,
+ * T6_CUDA_DECODE=generic): one block per (chunk, row, head), one token per thread
+ * for the scores, one output dim per thread for the values; fp32 throughout.
+ *
+ * Tuning switches for experiments (bench/gpu/decode_bench): T6_DECODE_CHUNK=n tokens
+ * per split (a multiple of 16), T6_DECODE_PREFETCH=n tiles of 16 tokens ahead. */
+#include "cuda_common.cuh"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef __nv_bfloat16 bf16;
+
+/* ------------------------------------------------------------------ rope_fwd_pos */
+
+/* One thread per (row n, pair i): the angle pos[n] * base^(-2i/dh) in double, rounded
+ * to float once (as rope.cu's table and the CPU backend do), applied to every head row. */
+template <typename T>
+__global__ void k_rope_pos(T *x, const int32_t *pos, int N, int rows, int dh, double base)
+{
+    int half = dh / 2;
+    int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= N * half) return;
+    int n = idx / half, i = idx - n * half;
+    double sd, cd;
+    sincos((double)pos[n] * pow(base, -2.0 * i / dh), &sd, &cd);
+    float c = (float)cd, s = (float)sd;
+    T *p = x + (size_t)n * rows * dh;
+    for (int r = 0; r < rows; r++, p += dh) {
+        float x1 = t6_ld(p + i), x2 = t6_ld(p + i + half);
+        t6_st(p + i, x1 * c + x2 * s);
+        t6_st(p + i + half, -x1 * s + x2 * c);
+    }
+}
+
+void t6_cuda_rope_fwd_pos(t6_backend *be, void *x, const int32_t *pos, int N, int rows, int dh, double base)
+{
+    if (N <= 0 || rows <= 0 || dh <= 0) return;
+    unsigned g = t6_blocks((size_t)N * (dh / 2), 128);
+    T6_ACT_DISPATCH(be, T, {
+        k_rope_pos<T><<<g, 128, 0, cu_stream(be)>>>((T *)x, pos, N, rows, dh, base);
+        CUDA_CHECK_LAUNCH();
+    });
+}
+
+/* ----------------------------------------------------------------- cache_scatter */
+
+/* A position outside [0, M_max) would write outside the cache: such rows are skipped
+ * (the caller checks positions on the host, where it can report them). */
+template <typename T>
+__global__ void k_cache_scatter(T *cache, const T *src, int ld_src, const int32_t *pos, int M_max, int width)
+{
+    int n = blockIdx.y, p = pos[n];
+    if (p < 0 || p >= M_max) return;
+    T *dst = cache + ((size_t)n * M_max + p) * width;
+    const T *s = src + (size_t)n * ld_src;
+    for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < width; j += gridDim.x * blockDim.x) dst[j] = s[j];
+}
+
+void t6_cuda_cache_scatter(t6_backend *be, void *cache, const void *src, int ld_src, const int32_t *pos,
+                           int N, int M_max, int width)
+{
+    if (N <= 0 || width <= 0) return;
+    if (N > 65535) t6_fatal("cache_scatter: %d rows (at most 65535)", N);
+    dim3 grid(t6_blocks((size_t)width, 256), N);
+    if (grid.x > 64) grid.x = 64;
+    T6_ACT_DISPATCH(be, T, {
+        k_cache_scatter<T><<<grid, 256, 0, cu_stream(be)>>>((T *)cache, (const T *)src, ld_src, pos, M_max, width);
+        CUDA_CHECK_LAUNCH();
+    });
+}
+
+/* ------------------------------------------------------------- decode attention */
+
+/* The problem both attentions reduce to. A "row" br = b*G + g is one kv head of one
+ * batch row (G = 1 for TPA) with its nh query heads; its query heads are q rows
+ * br*nh .. br*nh+nh-1 and its output rows the same. Element strides: */
+struct DecArgs {
+    const void *q, *ak, *bk, *av, *bv;
+    const int32_t *lens;
+    float *po;                        /* partial outputs (rows, S, nh, dh), fp32 */
+    float *plse;                      /* partial log-sum-exps (rows, S, nh) */
+    long long row_ak, row_av, row_bk, row_bv;   /* per batch row b */
+    long long g_b;                    /* per kv head g, for bk/bv (KV: dh) */
+    int tok_ak, tok_av, tok_bk, tok_bv;         /* per cached token */
+    int ha;                           /* per rank in ak/av (h) */
+    int G, nh, RK, RV, dh, S, chunk, pf;
+    float sc2;                        /* score scale times log2(e): softmax in base 2 */
+    float vscale;                     /* 1/R_V */
+};
+
+#define DEC_LN2 0.69314718055994530942f
+#define DEC_LOG2E 1.44269504088896340736f
+
+/* ---- generic path: any act type, any dh <= 256, any head count ---- */
+template <typename T, bool HASA>
+__global__ void __launch_bounds__(128) k_dec_generic(DecArgs a)
+{
+    __shared__ float qs[256];
+    __shared__ float ps[128];
+    const int s = blockIdx.x, br = blockIdx.y, i = blockIdx.z, tid = threadIdx.x;
+    const int b = br / a.G, g = br - b * a.G, dh = a.dh;
+    const int len = a.lens[b];
+    const int start = s * a.chunk, end = min(len, start + a.chunk);
+    const size_t pidx = ((size_t)br * a.S + s) * a.nh + i;
+    if (start >= end) {
+        if (tid == 0) a.plse[pidx] = -INFINITY;
+        return;
+    }
+    const T *q = (const T *)a.q + ((size_t)br * a.nh + i) * dh;
+    for (int d = tid; d < dh; d += 128) qs[d] = t6_ld(q + d);
+    const T *bk = (const T *)a.bk + (size_t)b * a.row_bk + (size_t)g * a.g_b;
+    const T *bv = (const T *)a.bv + (size_t)b * a.row_bv + (size_t)g * a.g_b;
+    const T *ak = HASA ? (const T *)a.ak + (size_t)b * a.row_ak + i : NULL;
+    const T *av = HASA ? (const T *)a.av + (size_t)b * a.row_av + i : NULL;
+    float m = -INFINITY, l = 0.0f, acc[2] = {0.0f, 0.0f};
+    __syncthreads();
+    for (int t0 = start; t0 < end; t0 += 128) {
+        const int t = t0 + tid;
+        float sc = -INFINITY;
+        if (t < end) {
+            float tot = 0.0f;
+            for (int r = 0; r < a.RK; r++) {
+                const T *kr = bk + (size_t)t * a.tok_bk + (size_t)r * dh;
+                float dot = 0.0f;
+                for (int d = 0; d < dh; d++) dot += qs[d] * t6_ld(kr + d);
+                tot += (HASA ? t6_ld(ak + (size_t)t * a.tok_ak + (size_t)r * a.ha) : 1.0f) * dot;
+            }
+            sc = tot * a.sc2;
+        }
+        const float mn = fmaxf(m, t6_block_max(sc));   /* finite: token t0 < end exists */
+        const float alpha = exp2f(m - mn);
+        const float p = exp2f(sc - mn);
+        l = l * alpha + t6_block_sum(p);
+        m = mn;
+        ps[tid] = p;
+        __syncthreads();
+        const int nt = min(128, end - t0);
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            const int d = tid + 128 * k;
+            if (d >= dh) break;
+            float v = 0.0f;
+            for (int j = 0; j < nt; j++) {
+                const size_t tt = (size_t)(t0 + j);
+                float vv = 0.0f;
+                for (int r = 0; r < a.RV; r++)
+                    vv += (HASA ? t6_ld(av + tt * a.tok_av + (size_t)r * a.ha) : 1.0f) *
+                          t6_ld(bv + tt * a.tok_bv + (size_t)r * dh + d);
+                v += ps[j] * vv;
+            }
+            acc[k] = acc[k] * alpha + v;
+        }
+        __syncthreads();
+    }
+    const float inv = a.vscale / l;
+    for (int k = 0; k < 2; k++) {
+        const int d = tid + 128 * k;
+        if (d < dh) a.po[pidx * dh + d] = acc[k] * inv;
+    }
+    if (tid == 0) a.plse[pidx] = (m + log2f(l)) * DEC_LN2;
+}
+
+/* ---- tensor-core path ---- */
+__device__ __forceinline__ void dec_mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+                 "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ uint32_t dec_pack(float lo, float hi)
+{
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *(uint32_t *)&v;
+}
+__device__ __forceinline__ float dec_lo(uint32_t w) { return __uint_as_float(w << 16); }
+__device__ __forceinline__ float dec_hi(uint32_t w) { return __uint_as_float(w & 0xffff0000u); }
+
+/* W 32-bit words from p (aligned to 4*W bytes, W in {1, 2, 4, 8}), zeros when !ok.
+ * Read-only, streaming: the cache is read once per call. */
+template <int W>
+__device__ __forceinline__ void dec_ldw(uint32_t *w, const bf16 *p, bool ok)
+{
+    if (W >= 4) {
+#pragma unroll
+        for (int k = 0; k < W / 4; k++) {
+            uint4 v = ok ? __ldcs((const uint4 *)p + k) : make_uint4(0, 0, 0, 0);
+            w[4 * k] = v.x; w[4 * k + 1] = v.y; w[4 * k + 2] = v.z; w[4 * k + 3] = v.w;
+        }
+    } else if (W == 2) {
+        uint2 v = ok ? __ldcs((const uint2 *)p) : make_uint2(0, 0);
+        w[0] = v.x; w[1] = v.y;
+    } else {
+        w[0] = ok ? __ldcs((const unsigned int *)p) : 0u;
+    }
+}
+
+/* The head factors of one token for this thread's 2*MT heads h0 .. h0+2MT-1, as MT
+ * words (word mt = heads h0+2mt (low half), h0+2mt+1 (high half)). FULL: all heads
+ * exist and the row is word aligned, so plain word loads; else bf16 loads with a guard. */
+template <int MT, bool FULL>
+__device__ __forceinline__ void dec_lda(uint32_t *w, const bf16 *p, int h0, int nh, bool ok)
+{
+    if (FULL) {
+        if (MT == 2) {
+            uint2 v = ok ? __ldcs((const uint2 *)p) : make_uint2(0, 0);
+            w[0] = v.x; w[1] = v.y;
+        } else {
+#pragma unroll
+            for (int k = 0; k < MT; k++) w[k] = ok ? __ldcs((const unsigned int *)p + k) : 0u;
+        }
+    } else {
+        const unsigned short *u = (const unsigned short *)p;
+#pragma unroll
+        for (int k = 0; k < MT; k++) {
+            unsigned lo = ok && h0 + 2 * k < nh ? u[2 * k] : 0u;
+            unsigned hi = ok && h0 + 2 * k + 1 < nh ? u[2 * k + 1] : 0u;
+            w[k] = lo | (hi << 16);
+        }
+    }
+}
+
+/* Hint: the records of 16 tokens from t into L2 (rec bytes each, tok bytes apart). */
+__device__ __forceinline__ void dec_pf(const void *base, long long tok_bytes, int rec_bytes, int t, int end, int lane)
+{
+    const int lines = (rec_bytes + 127) >> 7;
+    for (int k = lane; k < 16 * lines; k += 32) {
+        const int tt = k / lines, ln = k - tt * lines;
+        if (t + tt < end) {
+            const char *p = (const char *)base + (long long)(t + tt) * tok_bytes + ln * 128;
+            asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+        }
+    }
+}
+
+#define DEC_WARPS 2   /* small blocks: at ~190 registers an SM still holds 10 warps */
+
+/* One warp = one split of one row. Fragment index conventions (g = lane/4, tg = lane%4):
+ *  - row (head) of m-tile mt, half hh (mma row g + 8hh) is head g*2MT + 2mt + hh;
+ *  - score k index (2tg + {0,1} + {0,8} of k-step s) is dh element tg*DH/4 + 4s + {0..3};
+ *  - token n of the 16-token tile is tile start + n (score column n = g of n-tile n/8);
+ *  - output column (2tg + e of d-tile nt) is dh element (2tg + e)*DH/8 + nt. */
+template <int DH, int MT, bool HASA, bool FULL>
+__global__ void __launch_bounds__(32 * DEC_WARPS) k_dec_mma(DecArgs a)
+{
+    constexpr int KS = DH / 16, NT = DH / 8, BKW = DH / 8, BVW = DH / 16;
+    const int lane = threadIdx.x & 31, gq = lane >> 2, tg = lane & 3;
+    const int unit = blockIdx.x * DEC_WARPS + (threadIdx.x >> 5), br = blockIdx.y;
+    if (unit >= a.S) return;
+    const int b = br / a.G, g = br - b * a.G, nh = a.nh;
+    const int len = a.lens[b];
+    const int start = unit * a.chunk, end = min(len, start + a.chunk);
+    const size_t pbase = ((size_t)br * a.S + unit) * nh;
+    if (start >= end) {
+        for (int i = lane; i < nh; i += 32) a.plse[pbase + i] = -INFINITY;
+        return;
+    }
+    const int h0 = gq * 2 * MT;                    /* this thread's first head */
+
+    /* q as A fragments, rows beyond nh zero */
+    uint32_t qf[MT][KS][4];
+    const bf16 *qb = (const bf16 *)a.q + (size_t)br * nh * DH + tg * (DH / 4);
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            const int head = h0 + 2 * mt + hh;
+            const bool ok = head < nh;
+#pragma unroll
+            for (int s = 0; s < KS; s++) {
+                uint2 v = ok ? *(const uint2 *)(qb + (size_t)head * DH + 4 * s) : make_uint2(0, 0);
+                qf[mt][s][hh] = v.x;
+                qf[mt][s][2 + hh] = v.y;
+            }
+        }
+
+    const bf16 *bkb = (const bf16 *)a.bk + (size_t)b * a.row_bk + (size_t)g * a.g_b;
+    const bf16 *bvb = (const bf16 *)a.bv + (size_t)b * a.row_bv + (size_t)g * a.g_b;
+    const bf16 *akb = HASA ? (const bf16 *)a.ak + (size_t)b * a.row_ak + h0 : NULL;
+    const bf16 *avb = HASA ? (const bf16 *)a.av + (size_t)b * a.row_av + h0 : NULL;
+
+    float acc[MT][NT][4];
+    float mrow[MT][2], lrow[MT][2];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) acc[mt][nt][0] = acc[mt][nt][1] = acc[mt][nt][2] = acc[mt][nt][3] = 0.0f;
+        mrow[mt][0] = mrow[mt][1] = -INFINITY;
+        lrow[mt][0] = lrow[mt][1] = 0.0f;
+    }
+
+    for (int t0 = start; t0 < end; t0 += 16) {
+        if (a.pf) {
+            const int tp = t0 + 16 * a.pf;
+            if (tp < end) {
+                dec_pf(bkb, 2LL * a.tok_bk, 2 * a.RK * DH, tp, end, lane);
+                dec_pf(bvb, 2LL * a.tok_bv, 2 * a.RV * DH, tp, end, lane);
+                if (HASA) {
+                    dec_pf(akb - h0, 2LL * a.tok_ak, 2 * a.RK * a.ha, tp, end, lane);
+                    dec_pf(avb - h0, 2LL * a.tok_av, 2 * a.RV * a.ha, tp, end, lane);
+                }
+            }
+        }
+        /* this thread's tokens for the head factors, P and B_V: t0 + 8j + 2tg + e */
+        bool tok_ok[2][2];
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) tok_ok[j][e] = t0 + 8 * j + 2 * tg + e < end;
+
+        /* ---- scores: sum_r A_K . (q B_K^T) ---- */
+        float sc[MT][2][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int j = 0; j < 2; j++) sc[mt][j][0] = sc[mt][j][1] = sc[mt][j][2] = sc[mt][j][3] = 0.0f;
+        for (int r = 0; r < a.RK; r++) {
+            uint32_t kb[2][BKW];
+#pragma unroll
+            for (int j = 0; j < 2; j++) {
+                const int tok = t0 + 8 * j + gq;
+                dec_ldw<BKW>(kb[j], bkb + (size_t)tok * a.tok_bk + r * DH + tg * (DH / 4), tok < end);
+            }
+            uint32_t aw[2][2][MT];
+            if (HASA) {
+#pragma unroll
+                for (int j = 0; j < 2; j++)
+#pragma unroll
+                    for (int e = 0; e < 2; e++)
+                        dec_lda<MT, FULL>(aw[j][e], akb + (size_t)(t0 + 8 * j + 2 * tg + e) * a.tok_ak + r * a.ha,
+                                          h0, nh, tok_ok[j][e]);
+            }
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                for (int j = 0; j < 2; j++) {
+                    float s4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+                    for (int s = 0; s < KS; s++) dec_mma(s4, qf[mt][s], kb[j][2 * s], kb[j][2 * s + 1]);
+                    if (HASA) {
+                        sc[mt][j][0] += s4[0] * dec_lo(aw[j][0][mt]);
+                        sc[mt][j][1] += s4[1] * dec_lo(aw[j][1][mt]);
+                        sc[mt][j][2] += s4[2] * dec_hi(aw[j][0][mt]);
+                        sc[mt][j][3] += s4[3] * dec_hi(aw[j][1][mt]);
+                    } else {
+#pragma unroll
+                        for (int c = 0; c < 4; c++) sc[mt][j][c] += s4[c];
+                    }
+                }
+        }
+
+        /* ---- online softmax (base 2), per head row; a row's 16 columns live in the
+         * 4 threads of a quad ---- */
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int hh = 0; hh < 2; hh++) {
+                float mx = -INFINITY;
+#pragma unroll
+                for (int j = 0; j < 2; j++)
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        float v = tok_ok[j][e] ? sc[mt][j][2 * hh + e] * a.sc2 : -INFINITY;
+                        sc[mt][j][2 * hh + e] = v;
+                        mx = fmaxf(mx, v);
+                    }
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                const float mn = fmaxf(mrow[mt][hh], mx);     /* finite: token t0 is valid */
+                const float alpha = exp2f(mrow[mt][hh] - mn);
+                mrow[mt][hh] = mn;
+                float ls = 0.0f;
+#pragma unroll
+                for (int j = 0; j < 2; j++)
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        const float p = exp2f(sc[mt][j][2 * hh + e] - mn);
+                        sc[mt][j][2 * hh + e] = p;
+                        ls += p;
+                    }
+                lrow[mt][hh] = lrow[mt][hh] * alpha + ls;
+#pragma unroll
+                for (int nt = 0; nt < NT; nt++) {
+                    acc[mt][nt][2 * hh] *= alpha;
+                    acc[mt][nt][2 * hh + 1] *= alpha;
+                }
+            }
+
+        /* ---- values: sum_r (P . A_V) B_V ---- */
+        for (int r = 0; r < a.RV; r++) {
+            uint32_t vw[2][2][BVW];
+#pragma unroll
+            for (int j = 0; j < 2; j++)
+#pragma unroll
+                for (int e = 0; e < 2; e++)
+                    dec_ldw<BVW>(vw[j][e], bvb + (size_t)(t0 + 8 * j + 2 * tg + e) * a.tok_bv + r * DH + gq * (DH / 8),
+                                 tok_ok[j][e]);
+            uint32_t pa[MT][4];
+            if (HASA) {
+                uint32_t aw[2][2][MT];
+#pragma unroll
+                for (int j = 0; j < 2; j++)
+#pragma unroll
+                    for (int e = 0; e < 2; e++)
+                        dec_lda<MT, FULL>(aw[j][e], avb + (size_t)(t0 + 8 * j + 2 * tg + e) * a.tok_av + r * a.ha,
+                                          h0, nh, tok_ok[j][e]);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                    for (int j = 0; j < 2; j++) {
+                        pa[mt][2 * j] = dec_pack(sc[mt][j][0] * dec_lo(aw[j][0][mt]), sc[mt][j][1] * dec_lo(aw[j][1][mt]));
+                        pa[mt][2 * j + 1] = dec_pack(sc[mt][j][2] * dec_hi(aw[j][0][mt]), sc[mt][j][3] * dec_hi(aw[j][1][mt]));
+                    }
+            } else {
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                    for (int j = 0; j < 2; j++) {
+                        pa[mt][2 * j] = dec_pack(sc[mt][j][0], sc[mt][j][1]);
+                        pa[mt][2 * j + 1] = dec_pack(sc[mt][j][2], sc[mt][j][3]);
+                    }
+            }
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++) {
+                const int sel = (nt & 1) ? 0x7632 : 0x5410;
+                const uint32_t b0 = __byte_perm(vw[0][0][nt >> 1], vw[0][1][nt >> 1], sel);
+                const uint32_t b1 = __byte_perm(vw[1][0][nt >> 1], vw[1][1][nt >> 1], sel);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) dec_mma(acc[mt][nt], pa[mt], b0, b1);
+            }
+        }
+    }
+
+    /* ---- this split's normalised output and log-sum-exp ---- */
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float l = lrow[mt][hh];
+            l += __shfl_xor_sync(0xffffffffu, l, 1);
+            l += __shfl_xor_sync(0xffffffffu, l, 2);
+            const int head = h0 + 2 * mt + hh;
+            if (head >= nh) continue;
+            const float inv = a.vscale / l;
+            float *o = a.po + (pbase + head) * DH;
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++) {
+                o[(2 * tg) * (DH / 8) + nt] = acc[mt][nt][2 * hh] * inv;
+                o[(2 * tg + 1) * (DH / 8) + nt] = acc[mt][nt][2 * hh + 1] * inv;
+            }
+            if (tg == 0) a.plse[pbase + head] = (mrow[mt][hh] + log2f(l)) * DEC_LN2;
+        }
+}
+
+/* ---- combine: out = sum_s exp(lse_s - max) o_s / sum_s exp(lse_s - max), per head ----
+ * One block per (head, row); warps take every 4th split, lanes the dh columns. */
+template <typename T>
+__global__ void __launch_bounds__(128) k_dec_combine(T *out, const float *po, const float *plse, int S, int nh, int dh)
+{
+    __shared__ float red[4][257];
+    __shared__ float wred[4];
+    const int i = blockIdx.x, br = blockIdx.y, tid = threadIdx.x, lane = tid & 31, w = tid >> 5;
+    const float *L = plse + (size_t)br * S * nh + i;
+    float mx = -INFINITY;
+    for (int s = tid; s < S; s += 128) mx = fmaxf(mx, L[(size_t)s * nh]);
+    mx = t6_block_max(mx);
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, ws = 0.0f;
+    if (mx != -INFINITY)
+        for (int s = w; s < S; s += 4) {
+            const float ls = L[(size_t)s * nh];
+            if (ls == -INFINITY) continue;
+            const float wt = __expf(ls - mx);
+            ws += wt;
+            const float *o = po + (((size_t)br * S + s) * nh + i) * dh;
+#pragma unroll
+            for (int k = 0; k < 8; k++)
+                if (lane + 32 * k < dh) acc[k] += wt * o[lane + 32 * k];
+        }
+#pragma unroll
+    for (int k = 0; k < 8; k++)
+        if (lane + 32 * k < dh) red[w][lane + 32 * k] = acc[k];
+    if (lane == 0) wred[w] = ws;
+    __syncthreads();
+    const float wt = wred[0] + wred[1] + wred[2] + wred[3];
+    const float inv = wt > 0.0f ? 1.0f / wt : 0.0f;    /* an empty row (len 0) gives 0 */
+    T *dst = out + ((size_t)br * nh + i) * dh;
+    for (int d = tid; d < dh; d += 128) t6_st(dst + d, (red[0][d] + red[1][d] + red[2][d] + red[3][d]) * inv);
+}
+
+/* ---- host side ---- */
+
+static int env_int(const char *name, int dflt)
+{
+    const char *s = getenv(name);
+    return s && *s ? atoi(s) : dflt;
+}
+
+static int dec_num_sms(t6_backend *be)
+{
+    static int sms[64];
+    int dev = cu_impl(be)->device;
+    if (dev < 0 || dev >= 64) dev = 0;
+    if (!sms[dev]) CUDA_CHECK(cudaDeviceGetAttribute(&sms[dev], cudaDevAttrMultiProcessorCount, cu_impl(be)->device));
+    return sms[dev];
+}
+
+template <int DH, int MT, bool HASA, bool FULL>
+static void launch_mma(t6_backend *be, const DecArgs &a, int rows)
+{
+    dim3 grid((a.S + DEC_WARPS - 1) / DEC_WARPS, rows);
+    k_dec_mma<DH, MT, HASA, FULL><<<grid, 32 * DEC_WARPS, 0, cu_stream(be)>>>(a);
+    CUDA_CHECK_LAUNCH();
+}
+
+/* Resident warps of the tensor-core kernel (per SM), for sizing the splits. */
+template <int DH, int MT, bool HASA, bool FULL>
+static int mma_warps_per_sm(void)
+{
+    static int w;
+    if (!w) {
+        int blocks = 0;
+        CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, k_dec_mma<DH, MT, HASA, FULL>,
+                                                                 32 * DEC_WARPS, 0));
+        w = blocks > 0 ? blocks * DEC_WARPS : DEC_WARPS;
+    }
+    return w;
+}
+
+template <int DH, int MT, bool HASA>
+static void mma_dispatch_full(t6_backend *be, DecArgs &a, int rows, int M_max, int want_chunk)
+{
+    constexpr bool CAN_FULL = HASA && MT <= 2;   /* word-aligned head factors: h = 16 or 32 */
+    const bool full = CAN_FULL && a.nh == 16 * MT;
+    int wps = full ? mma_warps_per_sm<DH, MT, HASA, CAN_FULL>() : mma_warps_per_sm<DH, MT, HASA, false>();
+    /* one wave of warps, each a contiguous run of tokens; at least 64 tokens per split
+     * so that the fp32 partials stay a few percent of the cache bytes */
+    long long units = (long long)wps * dec_num_sms(be);
+    long long chunk = ((long long)rows * M_max + units - 1) / units;
+    chunk = want_chunk > 0 ? want_chunk : (chunk < 64 ? 64 : chunk);
+    chunk = (chunk + 15) / 16 * 16;
+    a.chunk = (int)chunk;
+    a.S = (int)((M_max + chunk - 1) / chunk);
+    size_t np = (size_t)rows * a.S * a.nh;
+    char *scr = (char *)t6_cuda_scratch(be, np * (DH + 1) * sizeof(float));
+    a.po = (float *)scr;
+    a.plse = (float *)(scr + np * DH * sizeof(float));
+    if (full) launch_mma<DH, MT, HASA, CAN_FULL>(be, a, rows);
+    else launch_mma<DH, MT, HASA, false>(be, a, rows);
+}
+
+template <int DH, bool HASA>
+static bool mma_dispatch(t6_backend *be, DecArgs &a, int rows, int M_max, int want_chunk)
+{
+    const int mt = (a.nh + 15) / 16;
+    switch (mt) {
+    case 1: mma_dispatch_full<DH, 1, HASA>(be, a, rows, M_max, want_chunk); return true;
+    case 2: mma_dispatch_full<DH, 2, HASA>(be, a, rows, M_max, want_chunk); return true;
+    case 3: mma_dispatch_full<DH, 3, HASA>(be, a, rows, M_max, want_chunk); return true;
+    case 4:
+        if (DH > 16) return false;             /* 64 heads x 64 dims of accumulators spill */
+        mma_dispatch_full<(DH > 16 ? 16 : DH), 4, HASA>(be, a, rows, M_max, want_chunk);
+        return true;
+    default: return false;
+    }
+}
+
+static bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
+
+/* Runs the split kernel (tensor cores where they apply, else generic) and the combine. */
+static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_max, bool hasA)
+{
+    const int want_chunk = env_int("T6_DECODE_CHUNK", 0);
+    a.pf = env_int("T6_DECODE_PREFETCH", 2);
+    const char *mode = getenv("T6_CUDA_DECODE");
+    const bool generic = mode && !strcmp(mode, "generic");
+    bool done = false;
+    if (cu_bf16(be) && !generic && (a.dh == 64 || a.dh == 16) && aligned16(a.q) && aligned16(a.bk) &&
+        aligned16(a.bv) && (!hasA || (aligned16(a.ak) && aligned16(a.av)))) {
+        if (a.dh == 64) done = hasA ? mma_dispatch<64, true>(be, a, rows, M_max, want_chunk)
+                                    : mma_dispatch<64, false>(be, a, rows, M_max, want_chunk);
+        else done = hasA ? mma_dispatch<16, true>(be, a, rows, M_max, want_chunk)
+                         : mma_dispatch<16, false>(be, a, rows, M_max, want_chunk);
+    }
+    if (!done) {
+        if (a.dh > 256) t6_fatal("decode attention: dh = %d (the CUDA kernels take dh <= 256)", a.dh);
+        if (a.nh > 65535 || rows > 65535) t6_fatal("decode attention: %d rows of %d heads (at most 65535 each)", rows, a.nh);
+        /* blocks of 128 tokens; enough of them to fill the GPU several times */
+        const long long max_blocks = 512LL * dec_num_sms(be);
+        long long chunk = want_chunk > 0 ? want_chunk : 128;
+        while ((long long)rows * a.nh * ((M_max + chunk - 1) / chunk) > max_blocks && chunk < (1 << 24)) chunk *= 2;
+        a.chunk = (int)chunk;
+        a.S = (int)((M_max + chunk - 1) / chunk);
+        size_t np = (size_t)rows * a.S * a.nh;
+        char *scr = (char *)t6_cuda_scratch(be, np * (a.dh + 1) * sizeof(float));
+        a.po = (float *)scr;
+        a.plse = (float *)(scr + np * a.dh * sizeof(float));
+        dim3 grid(a.S, rows, a.nh);
+        T6_ACT_DISPATCH(be, T, {
+            if (hasA) k_dec_generic<T, true><<<grid, 128, 0, cu_stream(be)>>>(a);
+            else k_dec_generic<T, false><<<grid, 128, 0, cu_stream(be)>>>(a);
+            CUDA_CHECK_LAUNCH();
+        });
+    }
+    if (a.dh > 256) t6_fatal("decode attention: dh = %d (the CUDA kernels take dh <= 256)", a.dh);
+    dim3 cgrid(a.nh, rows);
+    T6_ACT_DISPATCH(be, T, {
+        k_dec_combine<T><<<cgrid, 128, 0, cu_stream(be)>>>((T *)out, a.po, a.plse, a.S, a.nh, a.dh);
+        CUDA_CHECK_LAUNCH();
+    });
+}
+
+static void check_dims(const char *op, int B, int M_max, int h, int dh)
+{
+    if (B <= 0 || M_max <= 0 || h <= 0 || dh <= 0)
+        t6_fatal("%s: bad sizes B=%d M_max=%d h=%d dh=%d", op, B, M_max, h, dh);
+    if (B > 65535) t6_fatal("%s: batch %d (at most 65535)", op, B);
+}
+
+void t6_cuda_decode_attention_tpa(t6_backend *be, void *out, const void *q, const void *ak, const void *bk,
+                                  const void *av, const void *bv, const int32_t *lens,
+                                  int B, int M_max, int h, int R_K, int R_V, int dh)
+{
+    check_dims("decode_attention_tpa", B, M_max, h, dh);
+    if (R_K <= 0 || R_V <= 0) t6_fatal("decode_attention_tpa: ranks R_K=%d R_V=%d", R_K, R_V);
+    DecArgs a;
+    memset(&a, 0, sizeof a);
+    a.q = q; a.ak = ak; a.bk = bk; a.av = av; a.bv = bv; a.lens = lens;
+    a.row_ak = (long long)M_max * R_K * h;
+    a.row_av = (long long)M_max * R_V * h;
+    a.row_bk = (long long)M_max * R_K * dh;
+    a.row_bv = (long long)M_max * R_V * dh;
+    a.g_b = 0;
+    a.tok_ak = R_K * h; a.tok_av = R_V * h; a.tok_bk = R_K * dh; a.tok_bv = R_V * dh;
+    a.ha = h;
+    a.G = 1; a.nh = h; a.RK = R_K; a.RV = R_V; a.dh = dh;
+    a.sc2 = (float)(1.0 / sqrt((double)dh) / R_K) * DEC_LOG2E;
+    a.vscale = 1.0f / R_V;
+    decode_run(be, out, a, B, M_max, true);
+}
+
+void t6_cuda_decode_attention_kv(t6_backend *be, void *out, const void *q, const void *k, const void *v,
+                                 const int32_t *lens, int B, int M_max, int h, int G, int dh)
+{
+    check_dims("decode_attention_kv", B, M_max, h, dh);
+    if (G <= 0 || h % G) t6_fatal("decode_attention_kv: %d query heads not a multiple of %d kv heads", h, G);
+    if ((long long)B * G > 65535) t6_fatal("decode_attention_kv: B*G = %lld (at most 65535)", (long long)B * G);
+    DecArgs a;
+    memset(&a, 0, sizeof a);
+    a.q = q; a.bk = k; a.bv = v; a.lens = lens;
+    a.row_bk = a.row_bv = (long long)M_max * G * dh;
+    a.g_b = dh;
+    a.tok_bk = a.tok_bv = G * dh;
+    a.G = G; a.nh = h / G; a.RK = 1; a.RV = 1; a.dh = dh;
+    a.sc2 = (float)(1.0 / sqrt((double)dh)) * DEC_LOG2E;
+    a.vscale = 1.0f;
+    decode_run(be, out, a, B * G, M_max, false);
+}
