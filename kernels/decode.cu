@@ -18,15 +18,16 @@
  * registers with 8/16-byte loads: the contraction index of each product is permuted
  * (and undone when the output is written) so that each thread's fragment elements are
  * contiguous in memory -- dh for the scores, the head index for A_K/A_V, dh again for
- * the output columns. The loop is memory-bound at the paper's shapes, so the next
- * tiles are prefetched into L2 (prefetch.global.L2) rather than held in registers.
+ * the output columns. The loop is bound by the latency of these loads: every operand
+ * of a 16-token tile is requested at once, and where registers allow (h*dh <= 32*64)
+ * the next tile's while this one is computed.
  *
  * Generic path (fp32 act, other dh, more heads, misaligned pointers,
  * T6_CUDA_DECODE=generic): one block per (chunk, row, head), one token per thread
  * for the scores, one output dim per thread for the values; fp32 throughout.
  *
- * Tuning switches for experiments (bench/gpu/decode_bench): T6_DECODE_CHUNK=n tokens
- * per split (a multiple of 16), T6_DECODE_PREFETCH=n tiles of 16 tokens ahead. */
+ * Tuning switch for experiments (bench/gpu/decode_bench tune): T6_DECODE_CHUNK=n
+ * tokens per split (rounded up to a multiple of 16). */
 #include "cuda_common.cuh"
 
 #include <math.h>
@@ -108,7 +109,7 @@ struct DecArgs {
     long long g_b;                    /* per kv head g, for bk/bv (KV: dh) */
     int tok_ak, tok_av, tok_bk, tok_bv;         /* per cached token */
     int ha;                           /* per rank in ak/av (h) */
-    int G, nh, RK, RV, dh, S, chunk, pf;
+    int G, nh, RK, RV, dh, S, chunk;
     float sc2;                        /* score scale times log2(e): softmax in base 2 */
     float vscale;                     /* 1/R_V */
 };
@@ -245,19 +246,6 @@ __device__ __forceinline__ void dec_lda(uint32_t *w, const bf16 *p, int h0, int 
     }
 }
 
-/* Hint: the records of 16 tokens from t into L2 (rec bytes each, tok bytes apart). */
-__device__ __forceinline__ void dec_pf(const void *base, long long tok_bytes, int rec_bytes, int t, int end, int lane)
-{
-    const int lines = (rec_bytes + 127) >> 7;
-    for (int k = lane; k < 16 * lines; k += 32) {
-        const int tt = k / lines, ln = k - tt * lines;
-        if (t + tt < end) {
-            const char *p = (const char *)base + (long long)(t + tt) * tok_bytes + ln * 128;
-            asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
-        }
-    }
-}
-
 #define DEC_WARPS 2   /* small blocks: at ~190 registers an SM still holds 10 warps */
 
 /* One warp = one split of one row. Fragment index conventions (g = lane/4, tg = lane%4):
@@ -269,6 +257,7 @@ template <int DH, int MT, bool HASA, bool FULL>
 __global__ void __launch_bounds__(32 * DEC_WARPS) k_dec_mma(DecArgs a)
 {
     constexpr int KS = DH / 16, NT = DH / 8, BKW = DH / 8, BVW = DH / 16;
+    constexpr bool PIPE = MT * DH <= 128;      /* room for a second tile in registers */
     const int lane = threadIdx.x & 31, gq = lane >> 2, tg = lane & 3;
     const int unit = blockIdx.x * DEC_WARPS + (threadIdx.x >> 5), br = blockIdx.y;
     if (unit >= a.S) return;
@@ -314,64 +303,113 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) k_dec_mma(DecArgs a)
         lrow[mt][0] = lrow[mt][1] = 0.0f;
     }
 
-    for (int t0 = start; t0 < end; t0 += 16) {
-        if (a.pf) {
-            const int tp = t0 + 16 * a.pf;
-            if (tp < end) {
-                dec_pf(bkb, 2LL * a.tok_bk, 2 * a.RK * DH, tp, end, lane);
-                dec_pf(bvb, 2LL * a.tok_bv, 2 * a.RV * DH, tp, end, lane);
+    /* Loaders of one rank's operands for the 16 tokens from t0; tokens at or past end
+     * are not read (zeros). Score side: B_K rows of tokens t0+8j+gq, A_K of this
+     * thread's P tokens t0+8j+2tg+e. Value side: B_V and A_V of the P tokens. */
+    constexpr int AWN = HASA ? MT : 1;
+    auto load_k = [&](uint32_t (&kb)[2][BKW], uint32_t (&ka)[2][2][AWN], int t, int r) {
+#pragma unroll
+        for (int j = 0; j < 2; j++) {
+            const int tok = t + 8 * j + gq;
+            dec_ldw<BKW>(kb[j], bkb + (size_t)tok * a.tok_bk + r * DH + tg * (DH / 4), tok < end);
+        }
+        if (HASA) {
+#pragma unroll
+            for (int j = 0; j < 2; j++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int tok = t + 8 * j + 2 * tg + e;
+                    dec_lda<MT, FULL>(ka[j][e], akb + (size_t)tok * a.tok_ak + r * a.ha, h0, nh, tok < end);
+                }
+        }
+    };
+    auto load_v = [&](uint32_t (&vw)[2][2][BVW], uint32_t (&va)[2][2][AWN], int t, int r) {
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const int tok = t + 8 * j + 2 * tg + e;
+                dec_ldw<BVW>(vw[j][e], bvb + (size_t)tok * a.tok_bv + r * DH + gq * (DH / 8), tok < end);
+                if (HASA) dec_lda<MT, FULL>(va[j][e], avb + (size_t)tok * a.tok_av + r * a.ha, h0, nh, tok < end);
+            }
+    };
+    float sc[MT][2][4];
+    /* sc += A_K . (q B_K^T) for one rank */
+    auto score_acc = [&](const uint32_t (&kb)[2][BKW], const uint32_t (&ka)[2][2][AWN]) {
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int j = 0; j < 2; j++) {
+                float s4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+                for (int s = 0; s < KS; s++) dec_mma(s4, qf[mt][s], kb[j][2 * s], kb[j][2 * s + 1]);
                 if (HASA) {
-                    dec_pf(akb - h0, 2LL * a.tok_ak, 2 * a.RK * a.ha, tp, end, lane);
-                    dec_pf(avb - h0, 2LL * a.tok_av, 2 * a.RV * a.ha, tp, end, lane);
+                    sc[mt][j][0] += s4[0] * dec_lo(ka[j][0][mt % AWN]);
+                    sc[mt][j][1] += s4[1] * dec_lo(ka[j][1][mt % AWN]);
+                    sc[mt][j][2] += s4[2] * dec_hi(ka[j][0][mt % AWN]);
+                    sc[mt][j][3] += s4[3] * dec_hi(ka[j][1][mt % AWN]);
+                } else {
+#pragma unroll
+                    for (int c = 0; c < 4; c++) sc[mt][j][c] += s4[c];
                 }
             }
+    };
+    /* acc += (P . A_V) B_V for one rank (sc holds P) */
+    auto value_acc = [&](const uint32_t (&vw)[2][2][BVW], const uint32_t (&va)[2][2][AWN]) {
+        uint32_t pa[MT][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int j = 0; j < 2; j++) {
+                if (HASA) {
+                    pa[mt][2 * j] = dec_pack(sc[mt][j][0] * dec_lo(va[j][0][mt % AWN]), sc[mt][j][1] * dec_lo(va[j][1][mt % AWN]));
+                    pa[mt][2 * j + 1] = dec_pack(sc[mt][j][2] * dec_hi(va[j][0][mt % AWN]), sc[mt][j][3] * dec_hi(va[j][1][mt % AWN]));
+                } else {
+                    pa[mt][2 * j] = dec_pack(sc[mt][j][0], sc[mt][j][1]);
+                    pa[mt][2 * j + 1] = dec_pack(sc[mt][j][2], sc[mt][j][3]);
+                }
+            }
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const int sel = (nt & 1) ? 0x7632 : 0x5410;
+            const uint32_t b0 = __byte_perm(vw[0][0][nt >> 1], vw[0][1][nt >> 1], sel);
+            const uint32_t b1 = __byte_perm(vw[1][0][nt >> 1], vw[1][1][nt >> 1], sel);
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) dec_mma(acc[mt][nt], pa[mt], b0, b1);
         }
-        /* this thread's tokens for the head factors, P and B_V: t0 + 8j + 2tg + e */
+    };
+
+    /* PIPE: rank 0 of every operand of the next tile is requested while this one is
+     * computed (the loop is bound by the latency of these loads). Otherwise (more heads
+     * than registers allow) a tile's score operands are requested at its start and its
+     * value operands just before their use. */
+    uint32_t kb0[2][BKW], ka0[2][2][AWN], vw0[2][2][BVW], va0[2][2][AWN];
+    if (PIPE) {
+        load_k(kb0, ka0, start, 0);
+        load_v(vw0, va0, start, 0);
+    }
+    for (int t0 = start; t0 < end; t0 += 16) {
+        uint32_t kb1[2][BKW], ka1[2][2][AWN], vw1[2][2][BVW], va1[2][2][AWN];
+        if (PIPE) {
+            load_k(kb1, ka1, t0 + 16, 0);
+            load_v(vw1, va1, t0 + 16, 0);
+        } else {
+            load_k(kb0, ka0, t0, 0);
+        }
         bool tok_ok[2][2];
 #pragma unroll
         for (int j = 0; j < 2; j++)
 #pragma unroll
             for (int e = 0; e < 2; e++) tok_ok[j][e] = t0 + 8 * j + 2 * tg + e < end;
-
-        /* ---- scores: sum_r A_K . (q B_K^T) ---- */
-        float sc[MT][2][4];
 #pragma unroll
         for (int mt = 0; mt < MT; mt++)
 #pragma unroll
             for (int j = 0; j < 2; j++) sc[mt][j][0] = sc[mt][j][1] = sc[mt][j][2] = sc[mt][j][3] = 0.0f;
-        for (int r = 0; r < a.RK; r++) {
-            uint32_t kb[2][BKW];
-#pragma unroll
-            for (int j = 0; j < 2; j++) {
-                const int tok = t0 + 8 * j + gq;
-                dec_ldw<BKW>(kb[j], bkb + (size_t)tok * a.tok_bk + r * DH + tg * (DH / 4), tok < end);
-            }
-            uint32_t aw[2][2][MT];
-            if (HASA) {
-#pragma unroll
-                for (int j = 0; j < 2; j++)
-#pragma unroll
-                    for (int e = 0; e < 2; e++)
-                        dec_lda<MT, FULL>(aw[j][e], akb + (size_t)(t0 + 8 * j + 2 * tg + e) * a.tok_ak + r * a.ha,
-                                          h0, nh, tok_ok[j][e]);
-            }
-#pragma unroll
-            for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-                for (int j = 0; j < 2; j++) {
-                    float s4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-#pragma unroll
-                    for (int s = 0; s < KS; s++) dec_mma(s4, qf[mt][s], kb[j][2 * s], kb[j][2 * s + 1]);
-                    if (HASA) {
-                        sc[mt][j][0] += s4[0] * dec_lo(aw[j][0][mt]);
-                        sc[mt][j][1] += s4[1] * dec_lo(aw[j][1][mt]);
-                        sc[mt][j][2] += s4[2] * dec_hi(aw[j][0][mt]);
-                        sc[mt][j][3] += s4[3] * dec_hi(aw[j][1][mt]);
-                    } else {
-#pragma unroll
-                        for (int c = 0; c < 4; c++) sc[mt][j][c] += s4[c];
-                    }
-                }
+        score_acc(kb0, ka0);
+        for (int r = 1; r < a.RK; r++) {
+            uint32_t kb[2][BKW], ka[2][2][AWN];
+            load_k(kb, ka, t0, r);
+            score_acc(kb, ka);
         }
 
         /* ---- online softmax (base 2), per head row; a row's 16 columns live in the
@@ -411,47 +449,25 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) k_dec_mma(DecArgs a)
                 }
             }
 
-        /* ---- values: sum_r (P . A_V) B_V ---- */
-        for (int r = 0; r < a.RV; r++) {
-            uint32_t vw[2][2][BVW];
+        if (!PIPE) load_v(vw0, va0, t0, 0);   /* (held across the scores, they would spill) */
+        value_acc(vw0, va0);
+        for (int r = 1; r < a.RV; r++) {
+            uint32_t vw[2][2][BVW], va[2][2][AWN];
+            load_v(vw, va, t0, r);
+            value_acc(vw, va);
+        }
+        if (PIPE) {
 #pragma unroll
-            for (int j = 0; j < 2; j++)
+            for (int j = 0; j < 2; j++) {
 #pragma unroll
-                for (int e = 0; e < 2; e++)
-                    dec_ldw<BVW>(vw[j][e], bvb + (size_t)(t0 + 8 * j + 2 * tg + e) * a.tok_bv + r * DH + gq * (DH / 8),
-                                 tok_ok[j][e]);
-            uint32_t pa[MT][4];
-            if (HASA) {
-                uint32_t aw[2][2][MT];
+                for (int w = 0; w < BKW; w++) kb0[j][w] = kb1[j][w];
 #pragma unroll
-                for (int j = 0; j < 2; j++)
+                for (int e = 0; e < 2; e++) {
 #pragma unroll
-                    for (int e = 0; e < 2; e++)
-                        dec_lda<MT, FULL>(aw[j][e], avb + (size_t)(t0 + 8 * j + 2 * tg + e) * a.tok_av + r * a.ha,
-                                          h0, nh, tok_ok[j][e]);
+                    for (int w = 0; w < AWN; w++) { ka0[j][e][w] = ka1[j][e][w]; va0[j][e][w] = va1[j][e][w]; }
 #pragma unroll
-                for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-                    for (int j = 0; j < 2; j++) {
-                        pa[mt][2 * j] = dec_pack(sc[mt][j][0] * dec_lo(aw[j][0][mt]), sc[mt][j][1] * dec_lo(aw[j][1][mt]));
-                        pa[mt][2 * j + 1] = dec_pack(sc[mt][j][2] * dec_hi(aw[j][0][mt]), sc[mt][j][3] * dec_hi(aw[j][1][mt]));
-                    }
-            } else {
-#pragma unroll
-                for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-                    for (int j = 0; j < 2; j++) {
-                        pa[mt][2 * j] = dec_pack(sc[mt][j][0], sc[mt][j][1]);
-                        pa[mt][2 * j + 1] = dec_pack(sc[mt][j][2], sc[mt][j][3]);
-                    }
-            }
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++) {
-                const int sel = (nt & 1) ? 0x7632 : 0x5410;
-                const uint32_t b0 = __byte_perm(vw[0][0][nt >> 1], vw[0][1][nt >> 1], sel);
-                const uint32_t b1 = __byte_perm(vw[1][0][nt >> 1], vw[1][1][nt >> 1], sel);
-#pragma unroll
-                for (int mt = 0; mt < MT; mt++) dec_mma(acc[mt][nt], pa[mt], b0, b1);
+                    for (int w = 0; w < BVW; w++) vw0[j][e][w] = vw1[j][e][w];
+                }
             }
         }
     }
@@ -478,38 +494,59 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) k_dec_mma(DecArgs a)
 }
 
 /* ---- combine: out = sum_s exp(lse_s - max) o_s / sum_s exp(lse_s - max), per head ----
- * One block per (head, row); warps take every 4th split, lanes the dh columns. */
+ * One block per (head, row, 16 output columns), so that even one batch row with a
+ * thousand splits spreads over many SMs; the split weights are computed once into
+ * shared memory, then 16 groups of 16 threads sum every 16th split, 4 loads in flight. */
+#define DEC_SMAX 4096                   /* most splits per row */
 template <typename T>
-__global__ void __launch_bounds__(128) k_dec_combine(T *out, const float *po, const float *plse, int S, int nh, int dh)
+__global__ void __launch_bounds__(256) k_dec_combine(T *out, const float *po, const float *plse, int S, int nh, int dh)
 {
-    __shared__ float red[4][257];
-    __shared__ float wred[4];
-    const int i = blockIdx.x, br = blockIdx.y, tid = threadIdx.x, lane = tid & 31, w = tid >> 5;
+    __shared__ float wsm[DEC_SMAX];
+    __shared__ float red[16][17];
+    const int i = blockIdx.x, br = blockIdx.y, tid = threadIdx.x;
+    const int dl = tid & 15, sg = tid >> 4, d = blockIdx.z * 16 + dl;
     const float *L = plse + (size_t)br * S * nh + i;
     float mx = -INFINITY;
-    for (int s = tid; s < S; s += 128) mx = fmaxf(mx, L[(size_t)s * nh]);
+    for (int s = tid; s < S; s += 256) {
+        const float v = L[(size_t)s * nh];
+        wsm[s] = v;
+        mx = fmaxf(mx, v);
+    }
     mx = t6_block_max(mx);
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, ws = 0.0f;
-    if (mx != -INFINITY)
-        for (int s = w; s < S; s += 4) {
-            const float ls = L[(size_t)s * nh];
-            if (ls == -INFINITY) continue;
-            const float wt = __expf(ls - mx);
-            ws += wt;
-            const float *o = po + (((size_t)br * S + s) * nh + i) * dh;
-#pragma unroll
-            for (int k = 0; k < 8; k++)
-                if (lane + 32 * k < dh) acc[k] += wt * o[lane + 32 * k];
+    float wsum = 0.0f;
+    for (int s = tid; s < S; s += 256) {
+        const float w = mx == -INFINITY ? 0.0f : __expf(wsm[s] - mx);   /* empty splits: 0 */
+        wsm[s] = w;
+        wsum += w;
+    }
+    wsum = t6_block_sum(wsum);          /* its barriers also publish wsm */
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    if (d < dh) {
+        /* an empty split's output was never written: select, never multiply, it */
+        const size_t st = (size_t)nh * dh;
+        const float *o = po + ((size_t)br * S * nh + i) * dh + d;
+        int s = sg;
+        for (; s + 48 < S; s += 64) {
+            const float w0 = wsm[s], w1 = wsm[s + 16], w2 = wsm[s + 32], w3 = wsm[s + 48];
+            const float o0 = o[s * st], o1 = o[(s + 16) * st], o2 = o[(s + 32) * st], o3 = o[(s + 48) * st];
+            a0 += w0 > 0.0f ? w0 * o0 : 0.0f;
+            a1 += w1 > 0.0f ? w1 * o1 : 0.0f;
+            a2 += w2 > 0.0f ? w2 * o2 : 0.0f;
+            a3 += w3 > 0.0f ? w3 * o3 : 0.0f;
         }
-#pragma unroll
-    for (int k = 0; k < 8; k++)
-        if (lane + 32 * k < dh) red[w][lane + 32 * k] = acc[k];
-    if (lane == 0) wred[w] = ws;
+        for (; s < S; s += 16) {
+            const float w0 = wsm[s], o0 = o[s * st];
+            a0 += w0 > 0.0f ? w0 * o0 : 0.0f;
+        }
+    }
+    red[sg][dl] = (a0 + a1) + (a2 + a3);
     __syncthreads();
-    const float wt = wred[0] + wred[1] + wred[2] + wred[3];
-    const float inv = wt > 0.0f ? 1.0f / wt : 0.0f;    /* an empty row (len 0) gives 0 */
-    T *dst = out + ((size_t)br * nh + i) * dh;
-    for (int d = tid; d < dh; d += 128) t6_st(dst + d, (red[0][d] + red[1][d] + red[2][d] + red[3][d]) * inv);
+    if (sg == 0 && d < dh) {
+        float t = 0.0f;
+#pragma unroll
+        for (int k = 0; k < 16; k++) t += red[k][dl];
+        t6_st(out + ((size_t)br * nh + i) * dh + d, wsum > 0.0f ? t / wsum : 0.0f);   /* len 0: 0 */
+    }
 }
 
 /* ---- host side ---- */
@@ -557,11 +594,16 @@ static void mma_dispatch_full(t6_backend *be, DecArgs &a, int rows, int M_max, i
     constexpr bool CAN_FULL = HASA && MT <= 2;   /* word-aligned head factors: h = 16 or 32 */
     const bool full = CAN_FULL && a.nh == 16 * MT;
     int wps = full ? mma_warps_per_sm<DH, MT, HASA, CAN_FULL>() : mma_warps_per_sm<DH, MT, HASA, false>();
-    /* one wave of warps, each a contiguous run of tokens; at least 64 tokens per split
-     * so that the fp32 partials stay a few percent of the cache bytes */
-    long long units = (long long)wps * dec_num_sms(be);
-    long long chunk = ((long long)rows * M_max + units - 1) / units;
-    chunk = want_chunk > 0 ? want_chunk : (chunk < 64 ? 64 : chunk);
+    /* one wave of warps, each a contiguous run of tokens, the same number of splits
+     * per row (a second, nearly empty wave would double the time); at least 64 tokens
+     * per split, so that the fp32 partials stay a small part of the bytes moved */
+    const long long units = (long long)wps * dec_num_sms(be);
+    long long per_row = units / rows;
+    if (per_row < 1) per_row = 1;
+    if (per_row > DEC_SMAX) per_row = DEC_SMAX;
+    long long chunk = want_chunk > 0 ? want_chunk : (M_max + per_row - 1) / per_row;
+    if (want_chunk <= 0 && chunk < 64) chunk = 64;
+    if (chunk < (M_max + DEC_SMAX - 1) / DEC_SMAX) chunk = (M_max + DEC_SMAX - 1) / DEC_SMAX;
     chunk = (chunk + 15) / 16 * 16;
     a.chunk = (int)chunk;
     a.S = (int)((M_max + chunk - 1) / chunk);
@@ -595,7 +637,6 @@ static bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
 static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_max, bool hasA)
 {
     const int want_chunk = env_int("T6_DECODE_CHUNK", 0);
-    a.pf = env_int("T6_DECODE_PREFETCH", 2);
     const char *mode = getenv("T6_CUDA_DECODE");
     const bool generic = mode && !strcmp(mode, "generic");
     bool done = false;
@@ -612,7 +653,8 @@ static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_ma
         /* blocks of 128 tokens; enough of them to fill the GPU several times */
         const long long max_blocks = 512LL * dec_num_sms(be);
         long long chunk = want_chunk > 0 ? want_chunk : 128;
-        while ((long long)rows * a.nh * ((M_max + chunk - 1) / chunk) > max_blocks && chunk < (1 << 24)) chunk *= 2;
+        while (((long long)rows * a.nh * ((M_max + chunk - 1) / chunk) > max_blocks ||
+                (M_max + chunk - 1) / chunk > DEC_SMAX) && chunk < (1 << 24)) chunk *= 2;
         a.chunk = (int)chunk;
         a.S = (int)((M_max + chunk - 1) / chunk);
         size_t np = (size_t)rows * a.S * a.nh;
@@ -626,10 +668,9 @@ static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_ma
             CUDA_CHECK_LAUNCH();
         });
     }
-    if (a.dh > 256) t6_fatal("decode attention: dh = %d (the CUDA kernels take dh <= 256)", a.dh);
-    dim3 cgrid(a.nh, rows);
+    dim3 cgrid(a.nh, rows, (a.dh + 15) / 16);
     T6_ACT_DISPATCH(be, T, {
-        k_dec_combine<T><<<cgrid, 128, 0, cu_stream(be)>>>((T *)out, a.po, a.plse, a.S, a.nh, a.dh);
+        k_dec_combine<T><<<cgrid, 256, 0, cu_stream(be)>>>((T *)out, a.po, a.plse, a.S, a.nh, a.dh);
         CUDA_CHECK_LAUNCH();
     });
 }

@@ -17,7 +17,7 @@
  *   table  (default) the whole grid; one "RESULT method=... B=... M=... us=... GBps=..."
  *          line per point (bench/gpu/decode-compare.sh reads them)
  *   tune   FlashTPA at B=8 M=256K, B=1 M=4K and B=16 M=512K over split sizes
- *          (T6_DECODE_CHUNK) and L2 prefetch distances (T6_DECODE_PREFETCH)
+ *          (T6_DECODE_CHUNK; chunk=0 is the kernel's own choice)
  *   methods: comma list of tpa, mha, gqa, q (default all) */
 #include "config.h"
 
@@ -216,22 +216,17 @@ int main(int argc, char **argv)
     const int Bs[3] = {1, 8, 16};
     if (!strcmp(mode, "tune")) {
         const int shapes[3][2] = {{8, 1 << 18}, {1, 1 << 12}, {16, 1 << 19}};
-        const int chunks[] = {0, 64, 128, 256, 512, 1024, 2048, 4096};
-        const int pfs[] = {0, 1, 2, 4};
+        const int chunks[] = {0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
         char extra[64];
         for (int s = 0; s < 3; s++)
-            for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++)
-                for (size_t p = 0; p < sizeof pfs / sizeof *pfs; p++) {
-                    char v[16];
-                    snprintf(v, sizeof v, "%d", chunks[c]);
-                    setenv("T6_DECODE_CHUNK", v, 1);
-                    snprintf(v, sizeof v, "%d", pfs[p]);
-                    setenv("T6_DECODE_PREFETCH", v, 1);
-                    snprintf(extra, sizeof extra, " chunk=%d prefetch=%d", chunks[c], pfs[p]);
-                    report(M_TPA, shapes[s][0], shapes[s][1], time_call(&b, M_TPA, shapes[s][0], shapes[s][1]), extra);
-                }
+            for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+                char v[16];
+                snprintf(v, sizeof v, "%d", chunks[c]);
+                setenv("T6_DECODE_CHUNK", v, 1);
+                snprintf(extra, sizeof extra, " chunk=%d", chunks[c]);
+                report(M_TPA, shapes[s][0], shapes[s][1], time_call(&b, M_TPA, shapes[s][0], shapes[s][1]), extra);
+            }
         unsetenv("T6_DECODE_CHUNK");
-        unsetenv("T6_DECODE_PREFETCH");
     } else {
         for (int m = 0; m < 4; m++) {
             if (!want[m]) continue;
