@@ -194,6 +194,12 @@ __device__ __forceinline__ void dec_mma(float c[4], const uint32_t a[4], uint32_
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+__device__ __forceinline__ void dec_lds(uint32_t r[4], const uint4 *p)
+{
+    asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"((uint32_t)__cvta_generic_to_shared(p)));
+}
 __device__ __forceinline__ uint32_t dec_pack(float lo, float hi)
 {
     __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
@@ -246,7 +252,7 @@ __device__ __forceinline__ void dec_lda(uint32_t *w, const bf16 *p, int h0, int 
     }
 }
 
-#define DEC_WARPS 2   /* small blocks: at ~190 registers an SM still holds 10 warps */
+#define DEC_WARPS 1   /* one-warp blocks: the register file, not a block size, sets the warps per SM */
 
 /* One warp = one split of one row. Fragment index conventions (g = lane/4, tg = lane%4):
  *  - row (head) of m-tile mt, half hh (mma row g + 8hh) is head g*2MT + 2mt + hh;
@@ -254,7 +260,7 @@ __device__ __forceinline__ void dec_lda(uint32_t *w, const bf16 *p, int h0, int 
  *  - token n of the 16-token tile is tile start + n (score column n = g of n-tile n/8);
  *  - output column (2tg + e of d-tile nt) is dh element (2tg + e)*DH/8 + nt. */
 template <int DH, int MT, bool HASA, bool FULL>
-__global__ void __launch_bounds__(32 * DEC_WARPS) k_dec_mma(DecArgs a)
+__global__ void __launch_bounds__(32 * DEC_WARPS) __maxnreg__(MT * DH <= 128 ? 224 : 255)   /* PIPE: 9 warps/SM */ k_dec_mma(DecArgs a)
 {
     constexpr int KS = DH / 16, NT = DH / 8, BKW = DH / 8, BVW = DH / 16;
     constexpr bool PIPE = MT * DH <= 128;      /* room for a second tile in registers */
@@ -272,6 +278,10 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) k_dec_mma(DecArgs a)
     const int h0 = gq * 2 * MT;                    /* this thread's first head */
 
     /* q as A fragments, rows beyond nh zero */
+    /* q's fragments live in shared memory, each thread's own slots (no barrier), read
+     * back with volatile loads so that the compiler cannot keep them in registers: the
+     * registers are worth more as a second tile of cache operands in flight */
+    __shared__ uint4 qsm[DEC_WARPS][MT][KS][32];
     uint32_t qf[MT][KS][4];
     const bf16 *qb = (const bf16 *)a.q + (size_t)br * nh * DH + tg * (DH / 4);
 #pragma unroll
@@ -287,6 +297,11 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) k_dec_mma(DecArgs a)
                 qf[mt][s][2 + hh] = v.y;
             }
         }
+    const int wq = threadIdx.x >> 5;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int s = 0; s < KS; s++) qsm[wq][mt][s][lane] = make_uint4(qf[mt][s][0], qf[mt][s][1], qf[mt][s][2], qf[mt][s][3]);
 
     const bf16 *bkb = (const bf16 *)a.bk + (size_t)b * a.row_bk + (size_t)g * a.g_b;
     const bf16 *bvb = (const bf16 *)a.bv + (size_t)b * a.row_bv + (size_t)g * a.g_b;
@@ -342,7 +357,11 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) k_dec_mma(DecArgs a)
             for (int j = 0; j < 2; j++) {
                 float s4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
-                for (int s = 0; s < KS; s++) dec_mma(s4, qf[mt][s], kb[j][2 * s], kb[j][2 * s + 1]);
+                for (int s = 0; s < KS; s++) {
+                    uint32_t qa[4];
+                    dec_lds(qa, &qsm[wq][mt][s][lane]);
+                    dec_mma(s4, qa, kb[j][2 * s], kb[j][2 * s + 1]);
+                }
                 if (HASA) {
                     sc[mt][j][0] += s4[0] * dec_lo(ka[j][0][mt % AWN]);
                     sc[mt][j][1] += s4[1] * dec_lo(ka[j][1][mt % AWN]);
@@ -503,6 +522,10 @@ __global__ void __launch_bounds__(256) k_dec_combine(T *out, const float *po, co
 {
     __shared__ float wsm[DEC_SMAX];
     __shared__ float red[16][17];
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    /* launched as a programmatic dependent of the split kernel (Hopper): wait for it */
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
     const int i = blockIdx.x, br = blockIdx.y, tid = threadIdx.x;
     const int dl = tid & 15, sg = tid >> 4, d = blockIdx.z * 16 + dl;
     const float *L = plse + (size_t)br * S * nh + i;
@@ -564,6 +587,15 @@ static int dec_num_sms(t6_backend *be)
     if (dev < 0 || dev >= 64) dev = 0;
     if (!sms[dev]) CUDA_CHECK(cudaDeviceGetAttribute(&sms[dev], cudaDevAttrMultiProcessorCount, cu_impl(be)->device));
     return sms[dev];
+}
+
+static int dec_cc_major(t6_backend *be)
+{
+    static int major[64];
+    int dev = cu_impl(be)->device;
+    if (dev < 0 || dev >= 64) dev = 0;
+    if (!major[dev]) CUDA_CHECK(cudaDeviceGetAttribute(&major[dev], cudaDevAttrComputeCapabilityMajor, cu_impl(be)->device));
+    return major[dev];
 }
 
 template <int DH, int MT, bool HASA, bool FULL>
@@ -668,10 +700,23 @@ static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_ma
             CUDA_CHECK_LAUNCH();
         });
     }
-    dim3 cgrid(a.nh, rows, (a.dh + 15) / 16);
+    /* on Hopper the combine is launched as a programmatic dependent: its launch overlaps
+     * the split kernel's tail and it waits (griddepcontrol.wait) for that kernel's
+     * results, saving a launch gap that is a fifth of the time of a short call */
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(a.nh, rows, (a.dh + 15) / 16);
+    cfg.blockDim = dim3(256);
+    cfg.stream = cu_stream(be);
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    if (dec_cc_major(be) >= 9) {
+        cfg.attrs = attr;
+        cfg.numAttrs = 1;
+    }
+    const float *po = a.po, *plse = a.plse;
     T6_ACT_DISPATCH(be, T, {
-        k_dec_combine<T><<<cgrid, 256, 0, cu_stream(be)>>>((T *)out, a.po, a.plse, a.S, a.nh, a.dh);
-        CUDA_CHECK_LAUNCH();
+        CUDA_CHECK(cudaLaunchKernelEx(&cfg, k_dec_combine<T>, (T *)out, po, plse, a.S, a.nh, a.dh));
     });
 }
 
