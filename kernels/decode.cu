@@ -18,9 +18,12 @@
  * registers with 8/16-byte loads: the contraction index of each product is permuted
  * (and undone when the output is written) so that each thread's fragment elements are
  * contiguous in memory -- dh for the scores, the head index for A_K/A_V, dh again for
- * the output columns. The loop is bound by the latency of these loads: every operand
- * of a 16-token tile is requested at once, and where registers allow (h*dh <= 32*64)
- * the next tile's while this one is computed.
+ * the output columns. The loop is bound by the latency of these loads, so where
+ * registers allow (heads rounded up to 16, times dh, <= 2048) every operand of the
+ * next 16-token tile is requested while this one is computed, the q fragments sit in
+ * shared memory and a register cap of 224 keeps 9 one-warp blocks on each SM. The
+ * combine is a programmatic dependent launch on Hopper (its launch overlaps the split
+ * kernel's tail).
  *
  * Generic path (fp32 act, other dh, more heads, misaligned pointers,
  * T6_CUDA_DECODE=generic): one block per (chunk, row, head), one token per thread
