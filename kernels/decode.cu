@@ -113,6 +113,7 @@ struct DecArgs {
     int tok_ak, tok_av, tok_bk, tok_bv;         /* per cached token */
     int ha;                           /* per rank in ak/av (h) */
     int G, nh, RK, RV, dh, S, chunk;
+    int M;                            /* M_max: lens[b] is clamped to it */
     float sc2;                        /* score scale times log2(e): softmax in base 2 */
     float vscale;                     /* 1/R_V */
 };
@@ -128,7 +129,7 @@ __global__ void __launch_bounds__(128) k_dec_generic(DecArgs a)
     __shared__ float ps[128];
     const int s = blockIdx.x, br = blockIdx.y, i = blockIdx.z, tid = threadIdx.x;
     const int b = br / a.G, g = br - b * a.G, dh = a.dh;
-    const int len = a.lens[b];
+    const int len = min(a.lens[b], a.M);       /* a bad length cannot read past the cache */
     const int start = s * a.chunk, end = min(len, start + a.chunk);
     const size_t pidx = ((size_t)br * a.S + s) * a.nh + i;
     if (start >= end) {
@@ -271,7 +272,7 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) __maxnreg__(MT * DH <= 128 ? 2
     const int unit = blockIdx.x * DEC_WARPS + (threadIdx.x >> 5), br = blockIdx.y;
     if (unit >= a.S) return;
     const int b = br / a.G, g = br - b * a.G, nh = a.nh;
-    const int len = a.lens[b];
+    const int len = min(a.lens[b], a.M);       /* a bad length cannot read past the cache */
     const int start = unit * a.chunk, end = min(len, start + a.chunk);
     const size_t pbase = ((size_t)br * a.S + unit) * nh;
     if (start >= end) {
@@ -671,6 +672,7 @@ static bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
 /* Runs the split kernel (tensor cores where they apply, else generic) and the combine. */
 static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_max, bool hasA)
 {
+    a.M = M_max;
     const int want_chunk = env_int("T6_DECODE_CHUNK", 0);
     const char *mode = getenv("T6_CUDA_DECODE");
     const bool generic = mode && !strcmp(mode, "generic");
