@@ -239,7 +239,7 @@ int t6_hf_read_config(const char *dir, t6_model_config *c, char *err, size_t len
     json_t *j = json_load_file(path, 0, &je);
     if (!j) {
         if (je.line <= 0) t6_seterr(err, len, "'%s': %s", path, je.text);
-        else t6_seterr(err, len, "'%s':%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
+        else t6_seterr(err, len, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
         return -1;
     }
     int rc = -1;
@@ -370,6 +370,10 @@ int t6_hf_load(const char *dir, const t6_model_config *cfg, const t6_param_layou
             goto out;
         }
         const t6_st_entry *e = &sf.e[k];
+        if (e->dtype < 0) {
+            t6_seterr(err, len, "'%s': tensor '%s' has dtype %s (allowed: F32, BF16)", path, t->name, e->dtype_name);
+            goto out;
+        }
         if (e->ndim != 2 || e->shape[0] != t->rows || e->shape[1] != t->cols) {
             char sh[96] = "";
             for (int d = 0; d < e->ndim && strlen(sh) < 64; d++)

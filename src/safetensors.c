@@ -309,8 +309,12 @@ int t6_st_open(t6_st_file *sf, const char *path, char *err, size_t len)
     uint64_t pos = 0;
     for (int i = 0; i < sf->n; i++) {
         if (ord[i]->begin != pos) {
-            t6_seterr(err, len, "'%s': tensor '%s' starts at data byte %" PRIu64 ", expected %" PRIu64 " (%s)", path,
-                      ord[i]->name, ord[i]->begin, pos, ord[i]->begin < pos ? "overlaps the previous tensor" : "a hole");
+            if (ord[i]->begin < pos)
+                t6_seterr(err, len, "'%s': tensors '%s' and '%s' overlap (data bytes %" PRIu64 "..%" PRIu64 ")", path,
+                          ord[i - 1]->name, ord[i]->name, ord[i]->begin, pos);
+            else
+                t6_seterr(err, len, "'%s': a hole of %" PRIu64 " data bytes before tensor '%s'", path,
+                          ord[i]->begin - pos, ord[i]->name);
             free(ord);
             goto fail;
         }
