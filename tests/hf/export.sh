@@ -55,6 +55,22 @@ expect_grep "eval says where the weights came from" "initialized from hf:$TMP/hf
 python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if a != b and abs(a - b) <= 1e-2 * abs(a) else 1)" \
     "$l16" "$l0" && ok "bf16 weights: val loss $l16 near $l0" || bad "bf16 val loss $l16 vs $l0"
 
+# the logits themselves: bitwise equal from the fp32 export and from the checkpoint
+LG="$T6_BUILDDIR/tests/hf/hf_logits"
+python3 -c "
+import random; r = random.Random(7)
+for b in range(3): print(' '.join(str(r.randrange(512)) for _ in range(48)))" >"$TMP/tok.txt"
+"$LG" "hf:$TMP/hf32" "$TMP/tok.txt" "$TMP/l_hf.bin" >"$TMP/lg.log" 2>&1 &&
+    "$LG" "$CKPT" "$TMP/tok.txt" "$TMP/l_ck.bin" >>"$TMP/lg.log" 2>&1 &&
+    "$LG" "hf:$TMP/hf16" "$TMP/tok.txt" "$TMP/l_16.bin" >>"$TMP/lg.log" 2>&1
+expect_eq "hf_logits runs on the exports and the checkpoint" "$?" 0
+expect_grep "hf_logits reports B T V" "logits 3 48 512" "$TMP/lg.log"
+expect_eq "logits file size" "$(stat -c %s "$TMP/l_hf.bin" 2>/dev/null)" $((3 * 48 * 512 * 4))
+cmp -s "$TMP/l_hf.bin" "$TMP/l_ck.bin" && ok "fp32 export: logits bitwise equal to the checkpoint's" ||
+    bad "fp32 export: logits differ from the checkpoint's"
+cmp -s "$TMP/l_hf.bin" "$TMP/l_16.bin" && bad "bf16 export: logits bitwise equal to fp32 (rounding lost?)" ||
+    ok "bf16 export: logits differ from fp32 (weights rounded)"
+
 # a fresh training run starts from the exported weights, not from the seed
 tiny "$TMP/t_hf" 1 --set train.eval_interval=1 --set model.init_from="hf:$TMP/hf32"
 expect_eq "training from hf:DIR exits 0" "$?" 0
