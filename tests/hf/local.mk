@@ -12,3 +12,4 @@ EXTRA_DIST += $(HF_TESTS) tests/hf/common.sh tests/hf/st_check.py tests/hf/st_ed
 check_PROGRAMS += tests/hf/hf_logits
 tests_hf_hf_logits_SOURCES = tests/hf/hf_logits.c
 tests_hf_hf_logits_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
+EXTRA_DIST += tests/gpu/hf_reference_check.sh tests/gpu/hf_reference_check.py
