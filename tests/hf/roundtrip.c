@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "hf.h"
 #include "params.h"
 #include "safetensors.h"
@@ -125,6 +127,28 @@ static void test_type(const char *scratch, t6_attn_type a)
         }
         CHECK(bad == 0, "%s/%s: %zu of %zu parameters differ, first at %zu: %08x -> %08x", an, dt ? "bf16" : "fp32", bad,
               n, first, bits(p[first]), bits(q[first]));
+    }
+
+    /* config.json with only the reference's GPTConfig keys (as the reference itself
+     * would save it): the type comes from group_size or the tensor names */
+    if (c.k_rank == c.v_rank) {
+        char cj[4200];
+        snprintf(dir, sizeof dir, "%s/%s-fp32", scratch, an);
+        snprintf(cj, sizeof cj, "%s/config.json", dir);
+        json_t *j = json_load_file(cj, 0, NULL);
+        const char *own[] = {"t6_attention", "k_rank", "v_rank", "n_kv_head", "mlp_hidden", "rope_base"};
+        for (size_t i = 0; j && i < sizeof own / sizeof own[0]; i++) json_object_del(j, own[i]);
+        snprintf(dir, sizeof dir, "%s/%s-refkeys", scratch, an);
+        char cmd[8600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/%s-fp32' '%s'", dir, scratch, an, dir);
+        int ok = j && system(cmd) == 0;
+        snprintf(cj, sizeof cj, "%s/config.json", dir);
+        ok = ok && json_dump_file(j, cj, JSON_INDENT(1)) == 0;
+        json_decref(j);
+        t6_model_config back;
+        ok = ok && t6_hf_read_config(dir, &back, err, sizeof err) == 0;
+        CHECK(ok && same_config(&c, &back), "%s: config.json with the reference's keys only does not give the model "
+              "config back (%s)", an, ok ? "fields differ" : err);
     }
 
     /* one field off at a time: the message names it */
