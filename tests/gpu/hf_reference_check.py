@@ -96,6 +96,34 @@ def install_transformers_standin(torch):
                         "transformers.modeling_utils": mu})
 
 
+def install_old_torch_shims(torch):
+    """For CPU dry runs with an old PyTorch (e.g. Debian's 1.13): the reference calls
+    F.rms_norm (PyTorch >= 2.4) and F.scaled_dot_product_attention (>= 2.0). The stand-ins
+    compute the same functions in plain ops; a recent PyTorch (the GPU machine's) never
+    uses them."""
+    F = torch.nn.functional
+    missing = []
+    if not hasattr(F, "rms_norm"):
+        def rms_norm(x, normalized_shape, weight=None, eps=None):
+            eps = torch.finfo(x.dtype).eps if eps is None else eps
+            y = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+            return y * weight if weight is not None else y
+        F.rms_norm = rms_norm
+        missing.append("rms_norm")
+    if not hasattr(F, "scaled_dot_product_attention"):
+        def sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+            s = (q @ k.transpose(-2, -1)) * (scale or 1.0 / math.sqrt(q.shape[-1]))
+            if is_causal:
+                T, S = q.shape[-2], k.shape[-2]
+                s = s.masked_fill(torch.ones(T, S, dtype=torch.bool, device=q.device).triu(1), float("-inf"))
+            return torch.softmax(s, -1) @ v
+        F.scaled_dot_product_attention = sdpa
+        missing.append("scaled_dot_product_attention")
+    if missing:
+        record("old torch", "INFO", "torch %s lacks F.%s: plain-op stand-ins used" %
+               (torch.__version__, ", F.".join(missing)))
+
+
 def load_reference_module(path):
     name = "t6ref_" + os.path.basename(path).replace("-", "_").replace(".py", "")
     spec = importlib.util.spec_from_file_location(name, path)
@@ -366,6 +394,7 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     install_transformers_standin(torch)
+    install_old_torch_shims(torch)
     mod = load_reference_module(ref_file)
     try:
         model = build_reference(torch, mod, cfg, st, device)

@@ -18,7 +18,7 @@
 #     T6_EVAL_RESULTS=results.h5 (t6's eval of the same checkpoint; T6_EVAL_PRECISION =
 #     fp32 for a CPU run, bf16 for a CUDA one; T6_EVAL_LIMIT requests, default 400) the
 #     per-request log-likelihoods and the predicted choices against the reference's.
-# Output: $OUT (default ./hf-check-out): one log and summary_<tag>.json per model, and
+# $PYTHON picks the interpreter (default python3). Output: $OUT (default ./hf-check-out): one log and summary_<tag>.json per model, and
 # the last line "HF REFERENCE CHECKS: PASS" (exit 0), "... FAIL" (exit 1), or "... DRY-RUN"
 # (exit 0) where python3 has no torch: then only the t6 side and the files were checked.
 set -u
@@ -47,7 +47,7 @@ fi
 make -C "$build" -j"$(nproc 2>/dev/null || echo 4)" t6 tests/hf/hf_logits >>"$OUT/build.log" 2>&1 ||
     { log "FAIL: build (see $OUT/build.log)"; tail -20 "$OUT/build.log"; log "HF REFERENCE CHECKS: FAIL"; exit 1; }
 T6="$build/t6"; LG="$build/tests/hf/hf_logits"
-PY="python3 $here/tests/gpu/hf_reference_check.py --ref $OUT/ref --logits-bin $LG --out $OUT"
+PY="${PYTHON:-python3} $here/tests/gpu/hf_reference_check.py --ref $OUT/ref --logits-bin $LG --out $OUT"
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc 2>/dev/null || echo 4)}; export OMP_NUM_THREADS
 work="$OUT/work"; mkdir -p "$work"
 fails=0; dry=0
