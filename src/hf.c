@@ -42,6 +42,27 @@ static void path_join(char *out, size_t len, const char *dir, const char *name)
 }
 
 /* ---- export ----------------------------------------------------------------------- */
+/* mkdir -p that reports instead of exiting (t6_mkdir_p's hint is about output.run_dir). */
+static int make_dir(const char *dir, char *err, size_t len)
+{
+    char *p = t6_strdup(dir);
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0') continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            t6_seterr(err, len, "cannot create directory '%s': %s", p, strerror(errno));
+            rc = -1;
+            break;
+        }
+        *s = c;
+        if (!c) break;
+    }
+    free(p);
+    return rc;
+}
+
 static int copy_file(const char *from, const char *to, char *err, size_t len)
 {
     FILE *in = fopen(from, "rb");
@@ -127,7 +148,7 @@ int t6_hf_export(const char *dir, const t6_model_config *cfg, const t6_param_lay
                  const t6_hf_export_opts *o, char *err, size_t len)
 {
     char path[4352];
-    t6_mkdir_p(dir);
+    if (make_dir(dir, err, len)) return -1;
     warn_reference(cfg, dir);
 
     /* tokenizer first: a missing vocab folder fails before gigabytes are written */

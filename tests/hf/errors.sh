@@ -82,6 +82,9 @@ fails "missing checkpoint" "$TMP/ev_nock.log" "model.init_from" "$TMP/none.h5"
 
 "$T6" --export-hf "$CKPT" "$TMP/novocab" --vocab "$TMP/nowhere" >"$TMP/novocab.log" 2>&1; rc=$?
 fails "missing vocab folder" "$TMP/novocab.log" "$TMP/nowhere/encoder.json" "--vocab"
+: >"$TMP/afile"
+"$T6" --export-hf "$CKPT" "$TMP/afile/sub" --vocab none >"$TMP/mk.log" 2>&1; rc=$?
+fails "export into a path under a file" "$TMP/mk.log" "cannot create directory '$TMP/afile/sub'"
 "$T6" --export-hf "$TMP/nothere.h5" "$TMP/x" >"$TMP/nock.log" 2>&1; rc=$?
 fails "--export-hf of a missing checkpoint" "$TMP/nock.log" "$TMP/nothere.h5"
 "$T6" --export-hf "$CKPT" "$TMP/x" --dtype fp16 >"$TMP/dt.log" 2>&1; rc=$?
