@@ -333,6 +333,99 @@ out:
     return rc;
 }
 
+/* ---- parameters only (model.init_from, --export-hf) ---------------------------------- */
+/* Opens path and checks that it is a complete t6 checkpoint; -1 (file closed) otherwise. */
+static hid_t open_complete(const char *path, char *err, size_t err_len)
+{
+    t6_h5_quiet();
+    if (access(path, R_OK) != 0) { t6_seterr(err, err_len, "checkpoint '%s': cannot read: %s", path, strerror(errno)); return -1; }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) { t6_seterr(err, err_len, "checkpoint '%s': not a readable HDF5 file (truncated or corrupt?)", path); return -1; }
+    char *s = NULL;
+    int64_t v = 0;
+    const char *why = NULL;
+    if (t6_h5_get_str_dup(f, "format", &s) != 0 || strcmp(s, T6_CKPT_FORMAT) != 0) why = "attribute 'format' is not \"" T6_CKPT_FORMAT "\"";
+    else if (t6_h5_get_i64(f, "version", &v) != 0 || v != T6_CKPT_VERSION) why = "attribute 'version' is not one this t6 reads";
+    else if (t6_h5_get_i64(f, "complete", &v) != 0 || v != 1) why = "incomplete checkpoint (no 'complete' attribute)";
+    free(s);
+    if (why) {
+        t6_seterr(err, err_len, "checkpoint '%s': %s", path, why);
+        H5Fclose(f);
+        return -1;
+    }
+    return f;
+}
+
+int t6_ckpt_read_config(const char *path, t6_model_config *cfg, char *err, size_t err_len)
+{
+    memset(cfg, 0, sizeof *cfg);
+    hid_t f = open_complete(path, err, err_len);
+    if (f < 0) return -1;
+    int rc = -1;
+    char *s = NULL;
+    if (t6_h5_get_str_dup(f, "model.attention", &s) != 0) {
+        t6_seterr(err, err_len, "checkpoint '%s': attribute 'model.attention' missing", path);
+        goto out;
+    }
+    int a;
+    for (a = T6_ATTN_TPA; a <= T6_ATTN_GQA; a++)
+        if (strcmp(s, t6_attn_name((t6_attn_type)a)) == 0) break;
+    if (a > T6_ATTN_GQA) { t6_seterr(err, err_len, "checkpoint '%s': model.attention = \"%s\" is unknown", path, s); goto out; }
+    cfg->attention = (t6_attn_type)a;
+    int *fields[] = {&cfg->n_layer, &cfg->n_embd, &cfg->n_head, &cfg->head_dim, &cfg->q_rank, &cfg->k_rank,
+                     &cfg->v_rank, &cfg->n_kv_head, &cfg->vocab_size, &cfg->block_size, &cfg->mlp_hidden};
+    cfg_int ci[16];
+    int nci = config_ints(cfg, ci);
+    for (int i = 0; i < nci; i++) {
+        int64_t v;
+        if (t6_h5_get_i64(f, ci[i].name, &v) != 0 || v < 0 || v > 1 << 30) {
+            t6_seterr(err, err_len, "checkpoint '%s': attribute '%s' missing or out of range", path, ci[i].name);
+            goto out;
+        }
+        *fields[i] = (int)v;
+    }
+    cfg->rope_base = 10000.0;
+    t6_h5_get_f64(f, "model.rope_base", &cfg->rope_base);
+    rc = 0;
+out:
+    free(s);
+    H5Fclose(f);
+    return rc;
+}
+
+int t6_ckpt_load_params(const char *path, const t6_model_config *cfg, const t6_param_layout *pl, float *params,
+                        char *err, size_t err_len)
+{
+    t6_model_config have;
+    if (t6_ckpt_read_config(path, &have, err, err_len) != 0) return -1;
+    if (have.attention != cfg->attention) {
+        t6_seterr(err, err_len, "checkpoint '%s' has model.attention = \"%s\", the deck says \"%s\"", path,
+                  t6_attn_name(have.attention), t6_attn_name(cfg->attention));
+        return -1;
+    }
+    cfg_int want[16], got[16];
+    int n = config_ints(cfg, want);
+    config_ints(&have, got);
+    for (int i = 0; i < n; i++)
+        if (want[i].value != got[i].value) {
+            t6_seterr(err, err_len, "checkpoint '%s' has %s = %d, the deck says %d", path, want[i].name, got[i].value,
+                      want[i].value);
+            return -1;
+        }
+    if (have.rope_base != cfg->rope_base) {
+        t6_seterr(err, err_len, "checkpoint '%s' has model.rope_base = %g, the deck says %g", path, have.rope_base,
+                  cfg->rope_base);
+        return -1;
+    }
+    hid_t f = open_complete(path, err, err_len);
+    if (f < 0) return -1;
+    char e2[1024] = "";
+    int rc = read_group(f, "/params", pl, params, path, e2, sizeof e2);
+    if (rc != 0) t6_seterr(err, err_len, "checkpoint '%s': %s", path, e2);
+    H5Fclose(f);
+    return rc;
+}
+
 /* ---- the checkpoint directory ----------------------------------------------------- */
 static int parse_name(const char *name, long *step)
 {

@@ -55,6 +55,17 @@ long long t6_ckpt_estimate_bytes(const t6_deck *deck, const t6_param_layout *pl)
 int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *pl, int world_size,
                  t6_ckpt_tensors *t, t6_ckpt_state *st, char *err, size_t err_len);
 
+/* The model configuration a complete checkpoint was written for (its model.*
+ * attributes; mlp_hidden included), without a deck: `t6 --export-hf`. Returns 0, or
+ * -1 with a message naming the file and attribute. */
+int t6_ckpt_read_config(const char *path, t6_model_config *cfg, char *err, size_t err_len);
+
+/* Only the parameters of a complete checkpoint, for a model of config cfg (layout pl):
+ * model.init_from and the export. A checkpoint of another model is an error naming the
+ * first attribute that differs. Returns 0, or -1 with a message in err. */
+int t6_ckpt_load_params(const char *path, const t6_model_config *cfg, const t6_param_layout *pl, float *params,
+                        char *err, size_t err_len);
+
 /* Checkpoint files ckpt_*.h5 in dir, newest (highest step) first. Returns the count;
  * *paths (malloc'd array of malloc'd strings) and *steps may be NULL. */
 int t6_ckpt_list(const char *dir, char ***paths, long **steps);

@@ -109,6 +109,9 @@ static const char *const E_DIVERGE[] = {"stop", "skip", NULL};
       K_INT, OFF(model.mlp_hidden), D_DERIVED, 1, 1048576, 0, NULL)                                  \
     X("model.rope_base", "float", "10000", "> 0", "RoPE base (theta)",                               \
       K_FLOAT, OFF(model.rope_base), D_VALUE, 0, INFINITY, R_LO_OPEN, NULL)                          \
+    X("model.init_from", "string", "none", "none, hf:DIR, or a checkpoint file",                     \
+      "initial weights: a Hugging Face export (t6 --export-hf) or a t6 checkpoint's parameters",    \
+      K_STR, OFF(init_from), D_VALUE, 0, 0, 0, NULL)                                                 \
     X("data.train", "string list", "[]", "t6-corpus HDF5 files, globs or builtin:demo-train",        \
       "training shards; required for job train; existence is checked when training starts",          \
       K_LIST, OFF(data.train), D_VALUE, 0, 0, 0, NULL)                                               \
@@ -1033,6 +1036,7 @@ void t6_deck_free(t6_deck *d)
     free(d->output.run_dir);
     free(d->output.metrics);
     free(d->output.resume);
+    free(d->init_from);
     memset(d, 0, sizeof *d);
 }
 

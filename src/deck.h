@@ -107,6 +107,7 @@ typedef struct {
     t6_optim_config optim;
     t6_output_config output;
     t6_backend_config backend;
+    char *init_from;         /* model.init_from: "none", "hf:DIR" or a checkpoint (src/hf.h) */
     int global_batch_line;   /* deck line of train.global_batch (0: default, -1: --set), for
                               * the messages of t6_deck_resolve_world */
 } t6_deck;

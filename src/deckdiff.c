@@ -24,7 +24,7 @@ static const char *const BREAKING[] = {
 };
 
 /* Keys about this very resume, never reported. */
-static const char *const IGNORED[] = {"output.resume", "output.resume_force", NULL};
+static const char *const IGNORED[] = {"output.resume", "output.resume_force", "model.init_from", NULL};
 
 int t6_deck_key_breaks_resume(const char *key)
 {

@@ -17,6 +17,8 @@ libt6core_a_SOURCES += src/dist.c src/dist.h src/signals.c src/signals.h src/sch
   src/optim.c src/optim.h src/data.c src/data.h src/ckpt.c src/ckpt.h src/metrics.c src/metrics.h \
   src/h5io.c src/h5io.h src/rundir.c src/rundir.h
 libt6core_a_SOURCES += src/lineage.c src/lineage.h src/deckdiff.c src/deckdiff.h
+# Hugging Face export/import (doc/formats/hf-export.md)
+libt6core_a_SOURCES += src/safetensors.c src/safetensors.h src/hf.c src/hf.h
 
 # t6-plot: curves and summaries from the metrics files (src/plot/, doc/plot.md)
 libt6core_a_SOURCES += src/metrics_read.c src/metrics_read.h

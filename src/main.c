@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "deck.h"
+#include "hf.h"
 #include "params.h"
 #include "train.h"
 #include "util.h"
@@ -19,6 +20,7 @@ static void usage(FILE *f)
             "Usage: t6 DECK.cfg [--set section.key=value]...\n"
             "       t6 --check DECK.cfg [--set section.key=value]... [--ranks N]\n"
             "       t6 --print-deck DECK.cfg [--set section.key=value]...\n"
+            "       t6 --export-hf CKPT DIR [--dtype fp32|bf16] [--vocab DIR|none]\n"
             "       t6 --help | --help-deck | --version\n"
             "\n"
             "Runs the job of a libconfig deck (train or eval) of the T6 model (Tensor Product\n"
@@ -29,6 +31,14 @@ static void usage(FILE *f)
             "                    (a line 'parameters: N'), tokens per optimizer step, FLOPs per\n"
             "                    token and KV-cache sizes; runs nothing\n"
             "  --print-deck DECK validate DECK and print it resolved, in canonical libconfig form\n"
+            "  --export-hf CKPT DIR\n"
+            "                    write checkpoint CKPT in the Hugging Face layout the reference\n"
+            "                    code loads: DIR/config.json, model.safetensors, vocab.json,\n"
+            "                    merges.txt (doc/formats/hf-export.md); read back with\n"
+            "                    model.init_from = \"hf:DIR\"\n"
+            "  --dtype TYPE      with --export-hf: fp32 (default, exact) or bf16 (rounded to nearest even)\n"
+            "  --vocab DIR       with --export-hf: folder with the GPT-2 encoder.json and vocab.bpe to\n"
+            "                    ship as vocab.json / merges.txt (default: vocab); none: no tokenizer files\n"
             "  --set KEY=VALUE   override a deck key (e.g. --set train.max_steps=100); typed by\n"
             "                    the key; lists as a,b,c or [\"a\", \"b\"]; may be repeated\n"
             "  --ranks N         with --check: number of ranks (GPUs) for the batch arithmetic\n"
@@ -162,8 +172,9 @@ static int check(t6_deck *d, int ranks)
 int main(int argc, char **argv)
 {
     t6_set_progname("t6");
-    enum { RUN, CHECK, PRINT } mode = RUN;
+    enum { RUN, CHECK, PRINT, EXPORT } mode = RUN;
     const char *deck_path = NULL;
+    const char *export_ckpt = NULL, *export_dir = NULL, *vocab = NULL, *dtype = NULL;
     const char **sets = t6_calloc((size_t)argc, sizeof *sets);
     int n_sets = 0, ranks = 1, ranks_given = 0;
     const char *hint = "see t6 --help";
@@ -180,8 +191,22 @@ int main(int argc, char **argv)
             version();
             return 0;
         } else if (strcmp(a, "--check") == 0 || strcmp(a, "--print-deck") == 0) {
-            if (mode != RUN) t6_fatal_hint(hint, "%s: only one of --check and --print-deck", a);
+            if (mode != RUN) t6_fatal_hint(hint, "%s: only one of --check, --print-deck and --export-hf", a);
             mode = strcmp(a, "--check") == 0 ? CHECK : PRINT;
+        } else if (strcmp(a, "--export-hf") == 0) {
+            if (mode != RUN) t6_fatal_hint(hint, "%s: only one of --check, --print-deck and --export-hf", a);
+            if (i + 2 >= argc) t6_fatal_hint(hint, "--export-hf needs two arguments: CKPT DIR");
+            mode = EXPORT;
+            export_ckpt = argv[++i];
+            export_dir = argv[++i];
+        } else if (strcmp(a, "--dtype") == 0) {
+            if (i + 1 >= argc) t6_fatal_hint(hint, "--dtype needs fp32 or bf16");
+            dtype = argv[++i];
+            if (strcmp(dtype, "fp32") != 0 && strcmp(dtype, "bf16") != 0)
+                t6_fatal_hint(hint, "--dtype %s: unknown (allowed: fp32, bf16)", dtype);
+        } else if (strcmp(a, "--vocab") == 0) {
+            if (i + 1 >= argc) t6_fatal_hint(hint, "--vocab needs a folder (or none)");
+            vocab = argv[++i];
         } else if (strcmp(a, "--set") == 0) {
             if (i + 1 >= argc) t6_fatal_hint(hint, "--set needs an argument section.key=value");
             sets[n_sets++] = argv[++i];
@@ -194,12 +219,26 @@ int main(int argc, char **argv)
             ranks = (int)r;
             ranks_given = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
-            t6_fatal_hint(hint, "unknown option %s (allowed: --check, --print-deck, --set, --ranks, --help, "
-                                "--help-deck, --version)", a);
+            t6_fatal_hint(hint, "unknown option %s (allowed: --check, --print-deck, --export-hf, --dtype, --vocab, "
+                                "--set, --ranks, --help, --help-deck, --version)", a);
         } else {
             if (deck_path) t6_fatal_hint(hint, "more than one deck given: %s and %s", deck_path, a);
             deck_path = a;
         }
+    }
+    if ((dtype || vocab) && mode != EXPORT) t6_fatal_hint(hint, "--dtype and --vocab only apply to --export-hf");
+    if (mode == EXPORT) {
+        if (deck_path) t6_fatal_hint(hint, "--export-hf takes no deck (got %s)", deck_path);
+        if (n_sets) t6_fatal_hint(hint, "--set does not apply to --export-hf");
+        t6_hf_export_opts o = {dtype && strcmp(dtype, "bf16") == 0 ? T6_HF_BF16 : T6_HF_FP32,
+                               vocab && strcmp(vocab, "none") == 0 ? NULL : vocab ? vocab : "vocab", NULL};
+        char err[4096];
+        if (t6_hf_export_checkpoint(export_ckpt, export_dir, &o, err, sizeof err) != 0)
+            t6_fatal_hint("doc/formats/hf-export.md describes the export", "--export-hf: %s", err);
+        printf("exported %s to %s (%s%s)\n", export_ckpt, export_dir, o.dtype == T6_HF_BF16 ? "bf16" : "fp32",
+               o.vocab_dir ? ", with tokenizer files" : ", no tokenizer files");
+        free(sets);
+        return 0;
     }
     if (!deck_path) {
         usage(stderr);

@@ -23,6 +23,7 @@
 #include "dist.h"
 #include "h5io.h"
 #include "lineage.h"
+#include "hf.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
@@ -235,6 +236,27 @@ static int resume(t6_run *r, int required)
     return 1;
 }
 
+/* model.init_from: rank 0 reads the weights (a Hugging Face export or a checkpoint's
+ * parameters), every rank gets them. Returns 1 when the key is set and they were loaded. */
+static int load_init_from(t6_run *r)
+{
+    const char *spec = r->deck->init_from;
+    if (!spec || strcmp(spec, "none") == 0) return 0;
+    const size_t n = r->pl->n_params;
+    float *p = t6_malloc(n * sizeof(float));
+    if (r->dist.rank == 0) {
+        char err[2048];
+        if (t6_init_from(spec, &r->deck->model, r->pl, p, err, sizeof err) < 0)
+            t6_fatal_hint("see model.init_from in doc/deck.md and doc/formats/hf-export.md", "model.init_from: %s", err);
+        printf("initialized from %s\n", spec);
+        fflush(stdout);
+    }
+    t6_dist_bcast(&r->dist, p, n * sizeof(float), 0);
+    t6_model_set_params(r->model, p);
+    free(p);
+    return 1;
+}
+
 /* test only: T6_TEST_*_DELAY_MS slow a loop down so a signal lands inside it */
 static void test_delay(const char *name)
 {
@@ -428,7 +450,7 @@ static void teardown(t6_run *r)
 
 static int run_eval(t6_run *r)
 {
-    resume(r, 1);
+    if (!load_init_from(r)) resume(r, 1);   /* model.init_from names the weights to evaluate */
     /* evaluation prints its result and writes no metrics file */
     if (!t6_data_has_val(r->data)) {
         if (r->dist.rank == 0)
@@ -451,7 +473,7 @@ static int run_train(t6_run *r)
     const t6_train_config *tc = &deck->train;
     t6_optim_init(&r->opt, r->be, &deck->optim, r->pl->n_params);
     int resumed = resume(r, 0);
-    if (!resumed) {
+    if (!resumed && !load_init_from(r)) {
         t6_model_init_params(r->model, tc->seed);
         t6_model_sync_compute_weights(r->model);
     }

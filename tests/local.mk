@@ -5,3 +5,4 @@ include tests/prep/local.mk
 include tests/train/local.mk
 include tests/jobs/local.mk
 include tests/plot/local.mk
+include tests/hf/local.mk
