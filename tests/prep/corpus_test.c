@@ -208,11 +208,11 @@ int main(int argc, char **argv)
     copy_prefix(small, bad, sts.st_size);
     h = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
     hid_t a = H5Aopen(h, "format_version", H5P_DEFAULT);
-    int v = 2;
+    int v = 3;
     H5Awrite(a, H5T_NATIVE_INT, &v);
     H5Aclose(a);
     H5Fclose(h);
-    expect_open_error(bad, "format_version 2", "format_version 2 is not supported");
+    expect_open_error(bad, "format_version 3", "format_version 3 is not supported");
     /* Counts that disagree with the dataset (as after a crash mid-write). */
     snprintf(bad, sizeof bad, "%s/count.h5", dir);
     copy_prefix(small, bad, sts.st_size);
