@@ -358,16 +358,27 @@ static void write_batch(prep *P, workers *W, batch *a)
     }
 }
 
+static t6_out *cleanup_out;      /* set while a failed exit must clean up */
+static int exit_code = 1;         /* of such an exit: 1 (t6_fatal) or 130 (signal) */
+
+/* Runs on exit() before HDF5's own exit handler. After a failed write (disk full)
+ * HDF5 1.10 keeps the file half-closed and its handler crashes on it (SIGSEGV), so a
+ * failed run removes its temporary folder and ends here, without it. */
+static void cleanup_on_exit(void)
+{
+    if (!cleanup_out) return;
+    t6_out_abort(cleanup_out);
+    fflush(NULL);
+    _exit(exit_code);
+}
+
 static void stop_if_interrupted(void)
 {
     if (!interrupted) return;
-    /* exit runs cleanup_on_exit: the temporary folder and its shards are removed */
     fprintf(stderr, "\nt6-prep: interrupted by signal %d; nothing was written to the output folder\n", (int)interrupted);
+    exit_code = 130;
     exit(130);
 }
-
-static t6_out *cleanup_out;
-static void cleanup_on_exit(void) { t6_out_abort(cleanup_out); }
 
 static void load_inputs(prep *P)
 {

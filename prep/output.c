@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <hdf5.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -129,6 +130,35 @@ static void fsync_path(const char *path, int dir)
     }
 }
 
+/* Removes the temporary folders .NAME.tmp.PID that runs killed by SIGKILL or a crash
+ * left behind (their process is gone; this host's, as the output folder is). */
+static void remove_stale_tmp(const char *dir, const char *name)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    size_t nl = strlen(name);
+    while ((e = readdir(d))) {
+        char *end;
+        if (e->d_name[0] != '.' || strncmp(e->d_name + 1, name, nl) != 0 || strncmp(e->d_name + 1 + nl, ".tmp.", 5) != 0)
+            continue;
+        long pid = strtol(e->d_name + nl + 6, &end, 10);
+        if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char p[4096], f[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        DIR *s = opendir(p);
+        struct dirent *x;
+        while (s && (x = readdir(s)))
+            if (strcmp(x->d_name, ".") && strcmp(x->d_name, "..")) {
+                snprintf(f, sizeof f, "%s/%s", p, x->d_name);
+                unlink(f);
+            }
+        if (s) closedir(s);
+        if (rmdir(p) == 0) fprintf(stderr, "t6-prep: removed '%s', left by an earlier run that did not finish\n", p);
+    }
+    closedir(d);
+}
+
 t6_out *t6_out_open(const options *o, const t6_corpus_meta *meta, char *const *files)
 {
     /* t6-prep reports HDF5 failures itself, in one line: HDF5's own stack printing is
@@ -139,6 +169,7 @@ t6_out *t6_out_open(const options *o, const t6_corpus_meta *meta, char *const *f
     if (stat(o->outdir, &st) != 0 || !S_ISDIR(st.st_mode)) t6_fatal("output '%s' is not a directory", o->outdir);
     if (access(o->outdir, W_OK) != 0)
         t6_fatal_hint("choose another -o", "output directory '%s' is not writable: %s", o->outdir, strerror(errno));
+    remove_stale_tmp(o->outdir, o->name);
     if (!o->force && each_ours(o->outdir, o->name, NULL) > 0)
         t6_fatal_hint("use --force to replace the shards of this --name, or another --name / -o", "'%s' already exists", first);
     t6_out *O = t6_calloc(1, sizeof *O);
