@@ -673,9 +673,10 @@ int t6_corpus_verify(t6_corpus *c, char *err, size_t err_len)
         H5Sclose(ms);
         if (e < 0) {
             h5_reason(why);
-            t6_seterr(err, err_len, "corpus '%s': tokens [%" PRIu64 ", %" PRIu64 ") cannot be read: %s; the file is damaged "
-                      "(%s), re-create it with t6-prep", c->path, start, start + (uint64_t)cnt, why[0] ? why : "HDF5 error",
-                      c->meta.checksummed ? "checksum" : "read error");
+            t6_seterr(err, err_len, "corpus '%s': tokens [%" PRIu64 ", %" PRIu64 ") %s%s%s; the file is damaged, re-create it "
+                      "with t6-prep", c->path, start, start + (uint64_t)cnt,
+                      c->meta.checksummed ? "fail their Fletcher-32 checksum (or cannot be read)" : "cannot be read",
+                      why[0] ? ": " : "", why);
             rc = -1;
             break;
         }

@@ -55,6 +55,7 @@ static const char *const E_JOB[] = {"train", "eval", NULL};
 static const char *const E_SIZE[] = {"small", "medium", "large", "xl", NULL};
 static const char *const E_ATTN[] = {"tpa", "tpa_kvonly", "mha", "mqa", "gqa", NULL};
 static const char *const E_SAMPLING[] = {"random", "epoch", NULL};
+static const char *const E_VERIFY[] = {"full", "quick", NULL};
 static const char *const E_ACCUM[] = {"mean", "sum", NULL};
 static const char *const E_SCHED[] = {"cosine", "wsd", "constant", NULL};
 static const char *const E_DEVICE[] = {"cpu", "cuda", NULL};
@@ -116,6 +117,9 @@ static const char *const E_PREC[] = {"fp32", "bf16", NULL};
     X("data.sampling", "string", "random", "random, epoch",                                          \
       "random: each sequence at a uniformly random offset (reference); epoch: shuffled pass",       \
       K_ENUM, OFF(data.sampling), D_VALUE, 0, 0, 0, E_SAMPLING)                                      \
+    X("data.verify", "string", "full", "full, quick",                                                \
+      "full: read every shard at start (checksums, token < vocab); quick: metadata only (huge sets)",\
+      K_ENUM, OFF(data.verify), D_VALUE, 0, 0, 0, E_VERIFY)                                          \
     X("train.micro_batch", "int", "8", "1..65536", "sequences per rank per micro-step",              \
       K_INT, OFF(train.micro_batch), D_VALUE, 1, 65536, 0, NULL)                                     \
     X("train.seq_len", "int", "model.block_size", "1..model.block_size",                             \

@@ -15,3 +15,4 @@ libt6core_a_SOURCES += src/corpus.c src/corpus.h
 libt6core_a_SOURCES += src/model.c src/rng.c src/rng.h
 libt6core_a_SOURCES += src/dist.c src/dist.h src/signals.c src/signals.h src/schedule.c src/schedule.h \
   src/optim.c src/optim.h src/data.c src/data.h src/ckpt.c src/ckpt.h src/metrics.c src/metrics.h
+libt6core_a_SOURCES += src/manifest.c src/manifest.h
