@@ -10,6 +10,6 @@ tests_train_units_SOURCES = tests/train/units.c
 tests_train_units_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
 TRAIN_TESTS = tests/train/units.sh tests/train/exact-resume.sh tests/train/mpi-accum.sh \
   tests/train/ckpt-kill.sh tests/train/sigusr1.sh tests/train/errors.sh \
-  tests/train/shakespeare.sh tests/train/retention.sh
+  tests/train/shakespeare.sh tests/train/retention.sh tests/train/corpus-checks.sh
 TESTS += $(TRAIN_TESTS)
 EXTRA_DIST += $(TRAIN_TESTS)
