@@ -5,7 +5,7 @@
 # byte in /tokens is found by the open-time scan (data.verify = "full", the default)
 # and named, while "quick" skips the scan; a manifest beside the shards is checked
 # (incomplete, unlisted shard, counts that differ); eval_iters x micro_batch above the
-# validation windows warns.
+# validation windows warns; the training log line has elapsed time and ETA.
 . "$(dirname "$0")/common.sh"
 MK="$T6_BUILDDIR/tests/train/mkcorpus"
 NOVAL="--set data.val=[] --set train.eval_interval=0"
@@ -25,6 +25,10 @@ mkdir -p "$TMP/d"
 train "$TMP/r1" --set 'data.train=["'"$TMP/d/c_train_*.h5"'"]' $NOVAL
 expect_eq "glob with a runt shard trains" "$rc" 0
 expect_grep "runt skipped with a warning" "warning: data.train[0]: skipping corpus '$TMP/d/c_train_000001.h5': it holds 20 tokens" "$TMP/r1.log"
+# (the log line of that run: elapsed and ETA, no "mfu n/a" where the peak is unknown)
+expect_grep "log line has elapsed and ETA" ", elapsed 0:" "$TMP/r1.log"
+expect_grep "log line has ETA" ", ETA " "$TMP/r1.log"
+grep -q "mfu n/a" "$TMP/r1.log" && bad "CPU log lines print mfu n/a"
 train "$TMP/r2" --set 'data.train=["'"$TMP/d/c_train_000001.h5"'"]' $NOVAL
 fails "only runts" "$TMP/r2.log" "every shard holds fewer than one sequence"
 
