@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "bpe.h"
@@ -65,6 +66,17 @@ struct t6_out {
     shard_rec *recs;
     int n_recs;
 };
+
+/* The hint of a write error: what is free where the shards go. */
+static const char *space_hint(const t6_out *O, char *buf, size_t len)
+{
+    struct statvfs v;
+    if (statvfs(O->o->outdir, &v) == 0)
+        snprintf(buf, len, "free space in '%s': %.1f MB; free some or choose another -o", O->o->outdir,
+                 (double)v.f_bavail * (double)v.f_frsize / 1e6);
+    else snprintf(buf, len, "check free space and permissions of the output directory");
+    return buf;
+}
 
 static const char *eot_name(eot_mode m) { return m == EOT_PREFIX ? "prefix" : m == EOT_SUFFIX ? "suffix" : "none"; }
 
@@ -219,8 +231,8 @@ static void close_shard(t6_out *O, stream *s)
     t6_corpus_writer_set_source(s->w, src);
     t6_corpus_writer *w = s->w;
     s->w = NULL;
-    if (t6_corpus_writer_close(w, err, sizeof err) != 0)
-        t6_fatal_hint("check free space and permissions of the output directory", "%s", err);
+    char hint[1200];
+    if (t6_corpus_writer_close(w, err, sizeof err) != 0) t6_fatal_hint(space_hint(O, hint, sizeof hint), "%s", err);
     O->recs = t6_realloc(O->recs, (size_t)(O->n_recs + 1) * sizeof *O->recs);
     shard_rec *r = &O->recs[O->n_recs++];
     snprintf(r->name, sizeof r->name, "%s", s->name);
@@ -234,16 +246,16 @@ static void close_shard(t6_out *O, stream *s)
 }
 
 /* Writes tokens into the open shard: a new document, or the rest of the last one. */
-static void write_piece(stream *s, const uint32_t *t, size_t n, int src, int cont)
+static void write_piece(t6_out *O, stream *s, const uint32_t *t, size_t n, int src, int cont)
 {
-    char err[1024];
+    char err[1024], hint[1200];
     int rc;
     if (cont && s->docs > 0) rc = t6_corpus_writer_extend(s->w, t, n, err, sizeof err);
     else {
         rc = t6_corpus_writer_append(s->w, t, n, err, sizeof err);
         s->docs++;
     }
-    if (rc != 0) t6_fatal_hint("check free space of the output directory", "%s", err);
+    if (rc != 0) t6_fatal_hint(space_hint(O, hint, sizeof hint), "%s", err);
     if (s->first_src < 0) s->first_src = src;
     s->last_src = src;
     s->tokens += n;
@@ -287,7 +299,7 @@ static void put(t6_out *O, stream *s, const uint32_t *t, size_t n, int src, int 
         }
         if (!s->w) open_shard(O, s);
         size_t k = n < cap - s->tokens ? n : (size_t)(cap - s->tokens);
-        write_piece(s, t, k, src, cont);
+        write_piece(O, s, t, k, src, cont);
         t += k;
         n -= k;
         if (s->tokens == cap) {
@@ -316,7 +328,7 @@ static void finish_stream(t6_out *O, stream *s)
 {
     if (s->full) {
         held *h = &s->hold;
-        for (size_t i = 0; i < h->np; i++) write_piece(s, h->v + h->p[i].off, h->p[i].len, h->p[i].src, h->p[i].cont);
+        for (size_t i = 0; i < h->np; i++) write_piece(O, s, h->v + h->p[i].off, h->p[i].len, h->p[i].src, h->p[i].cont);
         free(h->v);
         free(h->p);
         memset(h, 0, sizeof *h);
