@@ -212,8 +212,9 @@ static void open_shard(t6_out *O, stream *s)
     snprintf(path, sizeof path, "%s/%s", O->tmp, s->name);
     t6_corpus_meta m = O->meta;
     snprintf(m.split, sizeof m.split, "%s", s->split);
+    char hint[1200];
     s->w = t6_corpus_writer_open(path, &m, err, sizeof err);
-    if (!s->w) t6_fatal_hint("check that the output directory is writable and has space", "%s", err);
+    if (!s->w) t6_fatal_hint(space_hint(O, hint, sizeof hint), "%s", err);
     s->tokens = s->docs = 0;
     s->first_src = -1;
 }

@@ -281,8 +281,8 @@ t6_corpus_writer *t6_corpus_writer_open(const char *path, const t6_corpus_meta *
         h5_reason(why);
         int e = errno;
         h5_loud(q);
-        t6_seterr(err, err_len, "corpus '%s': cannot create temporary file '%s': %s (%s); check that the directory exists and is writable",
-               path, w->tmp, e ? strerror(e) : "error", why[0] ? why : "HDF5 error");
+        t6_seterr(err, err_len, "corpus '%s': cannot create temporary file '%s': %s", path, w->tmp,
+                  e ? strerror(e) : why[0] ? why : "HDF5 error");
         free(w->buf); free(w->tmp); free(w->path); free(w);
         return NULL;
     }

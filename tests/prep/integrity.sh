@@ -5,7 +5,7 @@
 #  * NAME.manifest written at the end, listing every shard with tokens and sha256;
 #  * --force that fails (file size limit as a stand-in for a full disk) leaves the old
 #    shards and manifest byte-identical, prints one error line (no HDF5 stack, no
-#    crash) and no temporary file;
+#    crash) and no temporary file; a 1 MB tmpfs gives ENOSPC the same way;
 #  * empty input / every record without `text` -> exit != 0 with a message;
 #  * fineweb layout on a small input (all tokens in val) -> a warning;
 #  * -o with missing parents is created; identical input -> byte-identical files;
@@ -71,6 +71,31 @@ echo "ok: failed --force run kept the old shards"
 $P -q -o "$WORK/d" --name fw --force --shard-tokens 800000 "$PQ" > /dev/null || fail "--force run"
 [ "$(grep -c '^shard ' "$WORK/d/fw.manifest")" = 3 ] && [ "$(ls "$WORK/d" | grep -c h5)" = 3 ] ||
     { ls "$WORK/d"; fail "--force did not replace the old shards"; }
+
+# -- a really full disk: a 1 MB tmpfs in a private mount namespace (unshare -rm), where
+#    the machine allows one; else this part is skipped with the reason ---------------
+mkdir -p "$WORK/small"
+cat > "$WORK/full.sh" <<EOS
+mount -t tmpfs -o size=1m tmpfs "$WORK/small" || exit 99
+$P -q -o "$WORK/small/out" --name fw --shard-tokens 500000 "$PQ" > "$WORK/enospc.log" 2>&1
+rc=\$?
+ls -A "$WORK/small/out" > "$WORK/enospc.ls" 2>&1
+exit \$rc
+EOS
+rc=0
+if command -v unshare >/dev/null && unshare -rm true 2>/dev/null; then unshare -rm sh "$WORK/full.sh" || rc=$?
+else rc=99; fi
+if [ "$rc" = 99 ]; then
+    echo "skip: cannot mount a small tmpfs here (no user or mount namespaces); the file size limit case above covers the code path"
+else
+    cat "$WORK/enospc.log"
+    [ "$rc" = 1 ] || fail "full disk: exit $rc, expected 1"
+    grep -q "t6-prep: error: .*No space left on device" "$WORK/enospc.log" || fail "full disk: no ENOSPC message"
+    grep -q "hint: free space in" "$WORK/enospc.log" || fail "full disk: no free-space hint"
+    [ "$(grep -c . "$WORK/enospc.log")" -le 2 ] && ! grep -q HDF5 "$WORK/enospc.log" || fail "full disk: more than one error line"
+    [ ! -s "$WORK/enospc.ls" ] || { cat "$WORK/enospc.ls"; fail "full disk: files left in the output folder"; }
+    echo "ok: full disk -> one error line, output folder empty"
+fi
 
 # -- no tokens at all is an error ----------------------------------------------------
 printf '{"body": "a"}\n{"body": "b"}\n' > "$WORK/notext.jsonl"
