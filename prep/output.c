@@ -412,9 +412,9 @@ void t6_out_finish(t6_out *O)
      * (the old manifest first, so no manifest ever describes a mix) */
     char man[4096];
     snprintf(man, sizeof man, "%s/%s.manifest", o->outdir, o->name);
-    if (unlink(man) != 0 && errno != ENOENT) t6_fatal("cannot remove the old '%s': %s", man, strerror(errno));
     if (!o->force && each_ours(o->outdir, o->name, NULL) > 0)
-        t6_fatal_hint("use --force to replace them", "shards named '%s' appeared in '%s' during the run", o->name, o->outdir);
+        t6_fatal_hint("use --force to replace them", "'%s' appeared during the run (another t6-prep of this --name?)", first);
+    if (unlink(man) != 0 && errno != ENOENT) t6_fatal("cannot remove the old '%s': %s", man, strerror(errno));
     each_ours(o->outdir, o->name, remove_file);
     write_manifest(O);
     t6_out_abort(O);    /* the now empty temporary folder */
