@@ -107,10 +107,9 @@ static int ours(const char *d_name, const char *name)
            (strncmp(d_name + nl, "_train_", 7) == 0 || strncmp(d_name + nl, "_val_", 5) == 0);
 }
 
-/* Calls fn on every shard / manifest of the name in dir; returns how many. The first
- * one's path is kept in first (for messages). */
-static char first[4096];
-static int each_ours(const char *dir, const char *name, void (*fn)(const char *path))
+/* Calls fn (if any) on every shard / manifest of the name in dir; returns how many.
+ * The first one's path goes to first (if any; for messages). */
+static int each_ours(const char *dir, const char *name, void (*fn)(const char *path), char first[4096])
 {
     DIR *d = opendir(dir);
     if (!d) return 0;
@@ -121,7 +120,7 @@ static int each_ours(const char *dir, const char *name, void (*fn)(const char *p
         if (!ours(e->d_name, name)) continue;
         n++;
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (n == 1) snprintf(first, sizeof first, "%s", p);
+        if (n == 1 && first) snprintf(first, 4096, "%s", p);
         if (fn) fn(p);
     }
     closedir(d);
@@ -182,7 +181,8 @@ t6_out *t6_out_open(const options *o, const t6_corpus_meta *meta, char *const *f
     if (access(o->outdir, W_OK) != 0)
         t6_fatal_hint("choose another -o", "output directory '%s' is not writable: %s", o->outdir, strerror(errno));
     remove_stale_tmp(o->outdir, o->name);
-    if (!o->force && each_ours(o->outdir, o->name, NULL) > 0)
+    char first[4096];
+    if (!o->force && each_ours(o->outdir, o->name, NULL, first) > 0)
         t6_fatal_hint("use --force to replace the shards of this --name, or another --name / -o", "'%s' already exists", first);
     t6_out *O = t6_calloc(1, sizeof *O);
     O->o = o;
@@ -412,10 +412,11 @@ void t6_out_finish(t6_out *O)
      * (the old manifest first, so no manifest ever describes a mix) */
     char man[4096];
     snprintf(man, sizeof man, "%s/%s.manifest", o->outdir, o->name);
-    if (!o->force && each_ours(o->outdir, o->name, NULL) > 0)
+    char first[4096];
+    if (!o->force && each_ours(o->outdir, o->name, NULL, first) > 0)
         t6_fatal_hint("use --force to replace them", "'%s' appeared during the run (another t6-prep of this --name?)", first);
     if (unlink(man) != 0 && errno != ENOENT) t6_fatal("cannot remove the old '%s': %s", man, strerror(errno));
-    each_ours(o->outdir, o->name, remove_file);
+    each_ours(o->outdir, o->name, remove_file, NULL);
     write_manifest(O);
     t6_out_abort(O);    /* the now empty temporary folder */
 }
