@@ -12,7 +12,7 @@ libt6prep_a_SOURCES = prep/bpe.c prep/bpe.h prep/parquet.c prep/parquet.h prep/r
 
 bin_PROGRAMS += t6-prep
 t6_prep_CPPFLAGS = $(PREP_CPPFLAGS)
-t6_prep_SOURCES = prep/main.c
+t6_prep_SOURCES = prep/main.c prep/options.c prep/options.h prep/output.c prep/output.h
 t6_prep_LDADD = $(PREP_LIBS)
 
 # fuzz targets are built with clang by fuzz/build.sh (see doc/prep.md), not by make

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -56,6 +57,7 @@ static const char *const E_JOB[] = {"train", "eval", NULL};
 static const char *const E_SIZE[] = {"small", "medium", "large", "xl", NULL};
 static const char *const E_ATTN[] = {"tpa", "tpa_kvonly", "mha", "mqa", "gqa", NULL};
 static const char *const E_SAMPLING[] = {"random", "epoch", NULL};
+static const char *const E_VERIFY[] = {"full", "quick", NULL};
 static const char *const E_ACCUM[] = {"mean", "sum", NULL};
 static const char *const E_SCHED[] = {"cosine", "wsd", "constant", NULL};
 static const char *const E_DEVICE[] = {"cpu", "cuda", NULL};
@@ -121,6 +123,9 @@ static const char *const E_DIVERGE[] = {"stop", "skip", NULL};
     X("data.sampling", "string", "random", "random, epoch",                                          \
       "random: each sequence at a uniformly random offset (reference); epoch: shuffled pass",       \
       K_ENUM, OFF(data.sampling), D_VALUE, 0, 0, 0, E_SAMPLING)                                      \
+    X("data.verify", "string", "full", "full, quick",                                                \
+      "full: read every shard at start (checksums, token < vocab); quick: metadata only (huge sets)",\
+      K_ENUM, OFF(data.verify), D_VALUE, 0, 0, 0, E_VERIFY)                                          \
     X("train.micro_batch", "int", "8", "1..65536", "sequences per rank per micro-step",              \
       K_INT, OFF(train.micro_batch), D_VALUE, 1, 65536, 0, NULL)                                     \
     X("train.seq_len", "int", "model.block_size", "1..model.block_size",                             \
@@ -255,6 +260,8 @@ typedef struct {
     int sec_line[8];            /* line of each group of SECTIONS in the file, 0 = absent */
     const char *dir;            /* the deck's folder ("" for the current one): @include base */
     char owned[N_KEYS][256];    /* file names of values from @include'd files */
+    const char *const *applied; /* the --set overrides applied so far (for messages) */
+    int n_applied;
     char *err;
     size_t err_len;
 } load_ctx;
@@ -424,6 +431,20 @@ static void location(const load_ctx *c, int k, char *buf, size_t len)
     }
 }
 
+/* location(), and when --set overrides were applied but the value blamed is not one
+ * of them, the overrides: a contradiction they brought about is theirs, though the
+ * value named may well be the file's. */
+static void blame_location(const load_ctx *c, int k, char *loc, size_t len)
+{
+    location(c, k, loc, len);
+    if (c->src[k] == SRC_SET || c->n_applied == 0) return;
+    size_t l = strlen(loc);
+    l += (size_t)snprintf(loc + l, len - l, " (after");
+    for (int i = 0; i < c->n_applied && l < len; i++)
+        l += (size_t)snprintf(loc + l, len - l, "%s --set %s", i ? "," : "", c->applied[i]);
+    if (l < len) snprintf(loc + l, len - l, ")");
+}
+
 static const char *origin_note(const load_ctx *c, int k)
 {
     switch (c->src[k]) {
@@ -437,8 +458,8 @@ static const char *origin_note(const load_ctx *c, int k)
 /* "LOC: KEY = VALUE: PROBLEM (allowed: ALLOWED)" with VALUE given or taken from the deck. */
 static int failv(load_ctx *c, int k, const char *valtext, const char *allowed, const char *fmt, va_list ap)
 {
-    char loc[512], val[1024], msg[1024];
-    location(c, k, loc, sizeof loc);
+    char loc[1024], val[1024], msg[1024];
+    blame_location(c, k, loc, sizeof loc);
     if (valtext) snprintf(val, sizeof val, "%s", valtext);
     else value_text(c->deck, k, val, sizeof val, c->size);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -554,6 +575,39 @@ static const char *source_name(const load_ctx *c, const char *sf, char *buf, siz
     return buf;
 }
 
+/* libconfig reads an integer without the L suffix as 32 bits and wraps a larger one
+ * (3000000000 -> -1294967296) without a word. The number as written on the setting's
+ * line, if it differs from what libconfig made of it; else NULL. */
+static const char *wrapped_int(const load_ctx *c, int k, const config_setting_t *s, char *out, size_t len)
+{
+    const char *leaf = strrchr(KEY_DOCS[k].key, '.');
+    leaf = leaf ? leaf + 1 : KEY_DOCS[k].key;
+    char buf[4096];
+    const char *found = NULL;
+    FILE *f = fopen(c->file[k], "r");
+    for (int n = 1; f && fgets(buf, sizeof buf, f); n++) {
+        if (n != c->line[k]) continue;
+        for (char *p = strstr(buf, leaf); p; p = strstr(p + 1, leaf)) {
+            char *q = p + strlen(leaf);
+            while (*q == ' ' || *q == '\t') q++;
+            if (*q != '=' && *q != ':') continue;
+            q++;
+            while (*q == ' ' || *q == '\t') q++;
+            char *e;
+            errno = 0;
+            long long v = strtoll(q, &e, 0);
+            if (e != q && *e != 'L' && (errno == ERANGE || v != (long long)config_setting_get_int64(s))) {
+                snprintf(out, len, "%.*s", (int)(e - q), q);
+                found = out;
+            }
+            break;
+        }
+        break;
+    }
+    if (f) fclose(f);
+    return found;
+}
+
 /* A value from a libconfig setting: type-checked against the key's kind. */
 static int take_setting(load_ctx *c, int k, const config_setting_t *s, int from_file)
 {
@@ -573,6 +627,10 @@ static int take_setting(load_ctx *c, int k, const config_setting_t *s, int from_
     case K_U64:
         if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
             return fail(c, k, text, NULL, "wrong type %s, expected %s", type_name(t), KEY_DOCS[k].type);
+        char raw[64];
+        if (from_file && t == CONFIG_TYPE_INT && wrapped_int(c, k, s, raw, sizeof raw))
+            return fail(c, k, raw, NULL, "libconfig reads integers as 32 bits and made it %lld; write %sL (the L suffix "
+                        "makes it 64-bit)", (long long)config_setting_get_int64(s), raw);
         v.i = (long long)config_setting_get_int64(s);
         return store(c, k, &v, text);
     case K_FLOAT:
@@ -825,8 +883,8 @@ static int derive(load_ctx *c)
     int req[3] = {kL, kD, kH};
     for (int i = 0; i < 3; i++)
         if (!given(c, req[i]) && c->src[req[i]] != SRC_PRESET) {
-            char loc[512];
-            location(c, req[i], loc, sizeof loc);
+            char loc[1024];
+            blame_location(c, req[i], loc, sizeof loc);
             snprintf(c->err, c->err_len,
                      "%s: %s is missing: required when model.size is not given (allowed: %s, or set model.size)",
                      loc, KEY_DOCS[req[i]].key, KEY_DOCS[req[i]].allowed);
@@ -876,8 +934,8 @@ static int derive(load_ctx *c)
         break;
     case T6_ATTN_GQA:
         if (!given(c, kG)) {
-            char loc[512];
-            location(c, kG, loc, sizeof loc);
+            char loc[1024];
+            blame_location(c, kG, loc, sizeof loc);
             snprintf(c->err, c->err_len,
                      "%s: model.n_kv_head is missing: required for attention \"gqa\" (allowed: a divisor of model.n_head = %d)",
                      loc, m->n_head);
@@ -976,6 +1034,34 @@ static int validate(load_ctx *c)
     return 0;
 }
 
+/* libconfig says only "cannot open include file": find the @include on that line and
+ * name the file it looked for (relative names resolve against the deck's folder). */
+static void include_error(const load_ctx *c, const char *file, int line, char *err, size_t err_len)
+{
+    char buf[4096], name[1024] = "", full[2200];
+    FILE *f = fopen(file, "r");
+    for (int n = 1; f && fgets(buf, sizeof buf, f); n++) {
+        if (n != line) continue;
+        const char *q = strstr(buf, "@include");
+        q = q ? strchr(q, '"') : NULL;
+        const char *e = q ? strchr(q + 1, '"') : NULL;
+        if (e) snprintf(name, sizeof name, "%.*s", (int)(e - q - 1), q + 1);
+        break;
+    }
+    if (f) fclose(f);
+    if (!name[0]) {
+        snprintf(err, err_len, "%s:%d: cannot open an @include'd file (allowed: a readable file, relative to the deck's folder)",
+                 file, line);
+        return;
+    }
+    if (name[0] == '/' || !c->dir[0]) snprintf(full, sizeof full, "%s", name);
+    else snprintf(full, sizeof full, "%s/%s", c->dir, name);
+    struct stat st;
+    const char *why = stat(full, &st) != 0 ? strerror(errno) : S_ISDIR(st.st_mode) ? "is a directory" : "cannot be read";
+    snprintf(err, err_len, "%s:%d: @include \"%s\": '%s': %s (allowed: a readable file; a relative name is relative "
+             "to the deck's folder)", file, line, name, full, why);
+}
+
 int t6_deck_load(t6_deck *deck, const char *path, const char *const *overrides, int n_overrides,
                  char *err, size_t err_len)
 {
@@ -999,15 +1085,27 @@ int t6_deck_load(t6_deck *deck, const char *path, const char *const *overrides, 
     char *slash = strrchr(dir, '/');
     if (slash) { *slash = '\0'; config_set_include_dir(&cfg, dir); }
     c.dir = slash ? dir : "";
+    struct stat st;
+    int st_ok = stat(path, &st) == 0, st_errno = errno;
+    if (st_ok && S_ISDIR(st.st_mode)) {
+        snprintf(err, err_len, "%s: is a directory, not a deck (allowed: a libconfig file such as input/demo.cfg)", path);
+        config_destroy(&cfg);
+        free(dir);
+        goto fail;
+    }
+    errno = 0;
     if (!config_read_file(&cfg, path)) {
         if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
             snprintf(err, err_len, "%s: cannot read the deck: %s (allowed: a readable libconfig file)", path,
-                     strerror(errno ? errno : ENOENT));
+                     strerror(!st_ok ? st_errno : errno ? errno : EIO));
         else {
             char fbuf[1024];
-            snprintf(err, err_len, "%s:%d: %s (libconfig syntax; see doc/deck.md)",
-                     source_name(&c, config_error_file(&cfg), fbuf, sizeof fbuf), config_error_line(&cfg),
-                     config_error_text(&cfg));
+            const char *file = source_name(&c, config_error_file(&cfg), fbuf, sizeof fbuf);
+            if (config_error_text(&cfg) && strstr(config_error_text(&cfg), "include"))
+                include_error(&c, file, config_error_line(&cfg), err, err_len);
+            else
+                snprintf(err, err_len, "%s:%d: %s (libconfig syntax; see doc/deck.md)", file, config_error_line(&cfg),
+                         config_error_text(&cfg));
         }
         config_destroy(&cfg);
         free(dir);
@@ -1017,8 +1115,12 @@ int t6_deck_load(t6_deck *deck, const char *path, const char *const *overrides, 
     config_destroy(&cfg);
     free(dir);
     c.dir = "";
+    c.applied = overrides;
     if (rc == 0)
-        for (int i = 0; i < n_overrides && rc == 0; i++) rc = apply_override(&c, overrides[i]);
+        for (int i = 0; i < n_overrides && rc == 0; i++) {
+            rc = apply_override(&c, overrides[i]);
+            c.n_applied = i + 1;
+        }
     if (rc == 0) rc = derive(&c);
     if (rc == 0) rc = validate(&c);
     if (rc == 0) return 0;

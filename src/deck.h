@@ -32,6 +32,7 @@ typedef struct {
 } t6_model_config;
 
 typedef enum { T6_SAMPLE_RANDOM = 0, T6_SAMPLE_EPOCH } t6_sampling;
+typedef enum { T6_VERIFY_FULL = 0, T6_VERIFY_QUICK } t6_verify;
 
 typedef struct {
     char **train;      /* file names or globs of training corpus shards */
@@ -39,6 +40,7 @@ typedef struct {
     char **val;        /* file names or globs of validation shards (may be empty) */
     int n_val;
     t6_sampling sampling;
+    t6_verify verify;  /* full: scan every shard when opened; quick: metadata only */
 } t6_data_config;
 
 typedef enum { T6_ACCUM_MEAN = 0, T6_ACCUM_SUM_REFERENCE } t6_accum_mode;

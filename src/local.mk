@@ -16,6 +16,7 @@ libt6core_a_SOURCES += src/model.c src/rng.c src/rng.h
 libt6core_a_SOURCES += src/dist.c src/dist.h src/signals.c src/signals.h src/schedule.c src/schedule.h \
   src/optim.c src/optim.h src/data.c src/data.h src/ckpt.c src/ckpt.h src/metrics.c src/metrics.h \
   src/h5io.c src/h5io.h src/rundir.c src/rundir.h
+libt6core_a_SOURCES += src/manifest.c src/manifest.h
 libt6core_a_SOURCES += src/lineage.c src/lineage.h src/deckdiff.c src/deckdiff.h
 # Hugging Face export/import (doc/formats/hf-export.md)
 libt6core_a_SOURCES += src/safetensors.c src/safetensors.h src/hf.c src/hf.h

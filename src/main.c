@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "cpu/blas_env.h"
 #include "deck.h"
 #include "hf.h"
 #include "params.h"
@@ -72,6 +73,8 @@ static void version(void)
     const char *blas = "no";
 #endif
     printf("features: mpi=%s cuda=%s blas=%s\n", mpi, cuda, blas);
+    const char *ct = getenv("OPENBLAS_CORETYPE");
+    printf("blas kernels: %s%s%s%s\n", t6_blas_core(), ct ? " (OPENBLAS_CORETYPE=" : "", ct ? ct : "", ct ? ")" : "");
 }
 
 static void help_deck(void)
@@ -171,6 +174,7 @@ static int check(t6_deck *d, int ranks)
 
 int main(int argc, char **argv)
 {
+    t6_blas_env_setup(argv);   /* may re-execute t6 once, so first */
     t6_set_progname("t6");
     enum { RUN, CHECK, PRINT, EXPORT } mode = RUN;
     const char *deck_path = NULL;

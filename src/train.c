@@ -505,6 +505,8 @@ static int run_train(t6_run *r)
     if (!resumed && tc->eval_interval > 0) eval_and_record(r);   /* the reference evaluates at 0 */
     /* a signal during start-up or the first evaluation stops before any step */
     int stopped = t6_dist_any(&r->dist, t6_stop_requested() != 0), diverged = 0;
+    const double run_t0 = t6_now();      /* elapsed and ETA of the log lines */
+    const long first_step = r->step;
     while (!stopped && r->step < tc->max_steps) {
         r->be->ops->sync(r->be);
         double t0 = t6_now();
@@ -547,10 +549,16 @@ static int run_train(t6_run *r)
             }
             int li = tc->log_interval > 0 ? tc->log_interval : 1;
             if (r->step % li == 0 || r->step == 1 || r->step == tc->max_steps) {
-                char mfus[32];
-                if (isnan(mfu)) snprintf(mfus, sizeof mfus, "n/a"); else snprintf(mfus, sizeof mfus, "%.1f%%", 100.0 * mfu);
-                printf("step %ld/%ld: loss %.4f, lr %.2e, norm %.4f%s, dt %.1fms, tok/s %.0f, mfu %s\n", r->step,
-                       tc->max_steps, loss, st.lr, st.grad_norm, st.clipped ? " (clipped)" : "", 1000.0 * dt, tps, mfus);
+                /* ETA from the mean step time of this session, evaluations and
+                 * checkpoints included; mfu only where the peak is known (GPUs) */
+                char mfus[32] = "", ls[32], ns[32], el[32], eta[32];
+                if (!isnan(mfu)) snprintf(mfus, sizeof mfus, ", mfu %.1f%%", 100.0 * mfu);
+                double elapsed = t6_now() - run_t0;
+                double left = elapsed / (double)(r->step - first_step) * (double)(tc->max_steps - r->step);
+                printf("step %ld/%ld: loss %s, lr %.2e, norm %s%s, dt %.1fms, tok/s %.0f%s, elapsed %s, ETA %s\n", r->step,
+                       tc->max_steps, t6_fmt_value(ls, sizeof ls, loss), st.lr, t6_fmt_value(ns, sizeof ns, st.grad_norm),
+                       st.clipped ? " (clipped)" : "", 1000.0 * dt, tps, mfus, t6_fmt_duration(el, sizeof el, elapsed),
+                       t6_fmt_duration(eta, sizeof eta, left));
                 fflush(stdout);
                 t6_metrics_flush(r->metrics);
                 status_set(r, "running", r->step, 0);   /* at log cadence: cheap on parallel file systems */

@@ -113,3 +113,24 @@ char *t6_fmt_count(char *buf, size_t len, long long n)
     buf[o] = '\0';
     return buf;
 }
+
+char *t6_fmt_duration(char *buf, size_t len, double seconds)
+{
+    if (!(seconds >= 0) || seconds > 1e9) {
+        snprintf(buf, len, "?");
+        return buf;
+    }
+    long long t = (long long)(seconds + 0.5), d = t / 86400, h = t / 3600 % 24, m = t / 60 % 60, s = t % 60;
+    if (d) snprintf(buf, len, "%lldd %02lld:%02lld:%02lld", d, h, m, s);
+    else if (h) snprintf(buf, len, "%lld:%02lld:%02lld", h, m, s);
+    else snprintf(buf, len, "%lld:%02lld", m, s);
+    return buf;
+}
+
+char *t6_fmt_value(char *buf, size_t len, double v)
+{
+    double a = v < 0 ? -v : v;
+    if (a != 0 && (a >= 1e5 || a < 1e-3)) snprintf(buf, len, "%.3e", v);
+    else snprintf(buf, len, "%.4f", v);
+    return buf;
+}

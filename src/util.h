@@ -52,5 +52,10 @@ double t6_now(void);
 
 /* Formats n with thousands separators ("124,342,272") into buf; returns buf. */
 char *t6_fmt_count(char *buf, size_t len, long long n);
+/* Seconds as "M:SS", "H:MM:SS" or "Dd HH:MM:SS" (log lines: elapsed, ETA). */
+char *t6_fmt_duration(char *buf, size_t len, double seconds);
+/* A value for a log line: fixed "%.4f" in the usual range, scientific outside it
+ * (a diverging norm of 3e10 stays readable). */
+char *t6_fmt_value(char *buf, size_t len, double v);
 
 #endif

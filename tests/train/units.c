@@ -15,6 +15,7 @@
 #include "deckdiff.h"
 #include "optim.h"
 #include "schedule.h"
+#include "util.h"
 
 static int fails = 0, checks = 0;
 #define CHECK(cond, ...) do { checks++; if (!(cond)) { fails++; printf("FAIL: "); printf(__VA_ARGS__); printf("\n"); } } while (0)
@@ -313,8 +314,23 @@ static void test_deckdiff(void)
           "deckdiff: breaking-key classification");
 }
 
+/* log-line formatting: huge norms in scientific notation, durations as clocks */
+static void test_log_format(void)
+{
+    char b[64];
+    CHECK(strcmp(t6_fmt_value(b, sizeof b, 1.4252), "1.4252") == 0, "value 1.4252 -> %s", b);
+    CHECK(strcmp(t6_fmt_value(b, sizeof b, 3e10), "3.000e+10") == 0, "value 3e10 -> %s", b);
+    CHECK(strcmp(t6_fmt_value(b, sizeof b, 2.5e-6), "2.500e-06") == 0, "value 2.5e-6 -> %s", b);
+    CHECK(strcmp(t6_fmt_value(b, sizeof b, 0), "0.0000") == 0, "value 0 -> %s", b);
+    CHECK(strcmp(t6_fmt_duration(b, sizeof b, 65), "1:05") == 0, "65 s -> %s", b);
+    CHECK(strcmp(t6_fmt_duration(b, sizeof b, 3 * 3600 + 61), "3:01:01") == 0, "3h1m1s -> %s", b);
+    CHECK(strcmp(t6_fmt_duration(b, sizeof b, 2 * 86400 + 5), "2d 00:00:05") == 0, "2d5s -> %s", b);
+    CHECK(strcmp(t6_fmt_duration(b, sizeof b, NAN), "?") == 0, "nan s -> %s", b);
+}
+
 int main(int argc, char **argv)
 {
+    test_log_format();
     const char *dir = argc > 1 ? argv[1] : ".";
     test_schedule();
     test_adamw();
