@@ -39,6 +39,8 @@ typedef struct {
     char **val;        /* file names or globs of validation shards (may be empty) */
     int n_val;
     t6_sampling sampling;
+    char *eval_dir;    /* task files of eval.tasks (NULL: not given) */
+    char *vocab_dir;   /* encoder.json + vocab.bpe (NULL: not given) */
 } t6_data_config;
 
 typedef enum { T6_ACCUM_MEAN = 0, T6_ACCUM_SUM_REFERENCE } t6_accum_mode;
@@ -88,6 +90,16 @@ typedef struct {
     int threads;             /* CPU threads per rank; 0 = OpenMP default */
 } t6_backend_config;
 
+/* job = "eval": lm-evaluation-harness tasks (doc/eval.md) */
+typedef struct {
+    char **tasks;            /* task names; empty = validation loss only */
+    int n_tasks;
+    int num_fewshot;
+    long limit;              /* first N documents per task (MMLU: per subject); 0 = all */
+    char *results;           /* HDF5 results file; NULL = beside the checkpoint */
+    char *json;              /* JSON results file, "-" = stdout; NULL = none */
+} t6_eval_config;
+
 typedef enum { T6_JOB_TRAIN = 0, T6_JOB_EVAL } t6_job;
 
 typedef struct {
@@ -99,6 +111,7 @@ typedef struct {
     t6_optim_config optim;
     t6_output_config output;
     t6_backend_config backend;
+    t6_eval_config eval;
     int global_batch_line;   /* deck line of train.global_batch (0: default, -1: --set), for
                               * the messages of t6_deck_resolve_world */
 } t6_deck;

@@ -52,5 +52,11 @@ void t6_model_zero_grad(t6_model *m);
 
 /* Logits of the last forward without targets, as host floats (B*T*V). */
 void t6_model_get_logits(t6_model *m, float *host);
+/* Logits of one row (position b*T + t) of the last forward, V host floats. */
+void t6_model_get_logits_row(t6_model *m, size_t row, float *host);
+
+/* Re-shapes the model to B sequences of T tokens within the B*T it was created for
+ * (evaluation batches rows of varying length); -1 when they do not fit. */
+int t6_model_set_shape(t6_model *m, int B, int T);
 
 #endif

@@ -19,6 +19,7 @@
 #include "ckpt.h"
 #include "data.h"
 #include "dist.h"
+#include "eval/evrun.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
@@ -37,6 +38,7 @@ typedef struct {
     t6_optim opt;
     t6_metrics *metrics;
     char ckpt_dir[4096];
+    char ckpt_loaded[4400]; /* the checkpoint resume() loaded (rank 0), for eval results */
     int B, T, accum;
     long step;              /* optimizer steps completed */
     uint64_t tokens_seen;
@@ -148,6 +150,7 @@ static int resume(t6_run *r, int required)
             for (int i = 0; i < np && !found; i++) {
                 if (t6_ckpt_load(paths[i], r->deck, r->pl, world_check, &t, &st, err, sizeof err) == 0) {
                     found = 1;
+                    snprintf(r->ckpt_loaded, sizeof r->ckpt_loaded, "%s", paths[i]);
                     printf("resuming from %s (step %ld)\n", paths[i], st.step);
                 } else {
                     fprintf(stderr, "%s: warning: skipping checkpoint '%s': %s\n", t6_progname(), paths[i], err);
@@ -161,6 +164,7 @@ static int resume(t6_run *r, int required)
                 t6_fatal_hint("give a complete checkpoint file, or \"auto\" / \"never\"",
                               "output.resume = \"%s\": not a valid checkpoint: %s", mode, err);
             found = 1;
+            snprintf(r->ckpt_loaded, sizeof r->ckpt_loaded, "%s", mode);
             printf("resuming from %s (step %ld)\n", mode, st.step);
         }
         if (required && !found) {
@@ -298,7 +302,8 @@ static void setup(t6_run *r, t6_deck *deck)
     t6_dist_setup_backend(&r->dist, r->be);
     r->model = t6_model_create(&deck->model, r->be, r->B, r->T);
     r->pl = t6_model_layout(r->model);
-    r->data = t6_data_open(deck, &r->dist);
+    /* an evaluation of lm-eval tasks alone needs no corpus */
+    r->data = deck->job == T6_JOB_EVAL && deck->data.n_train == 0 ? NULL : t6_data_open(deck, &r->dist);
     r->tok = t6_malloc((size_t)r->B * (size_t)r->T * sizeof(int32_t));
     r->tgt = t6_malloc((size_t)r->B * (size_t)r->T * sizeof(int32_t));
     r->flops_per_token = t6_flops_per_token(&deck->model, r->pl->n_params, r->T);
@@ -322,16 +327,22 @@ static int run_eval(t6_run *r)
 {
     resume(r, 1);
     /* evaluation prints its result and writes no metrics file */
-    if (!t6_data_has_val(r->data)) {
+    const int tasks = r->deck->eval.n_tasks > 0;
+    if (!(r->data && t6_data_has_val(r->data)) && !tasks) {
         if (r->dist.rank == 0)
-            fprintf(stderr, "%s: error: evaluation needs data.val\n", t6_progname());
+            fprintf(stderr, "%s: error: evaluation needs data.val or eval.tasks\n", t6_progname());
         return 1;
     }
-    double val = evaluate(r);
-    if (r->dist.rank == 0) {
-        printf("eval step %ld: val loss %.6f, ppl %.4f (%d batches)\n", r->step, val, exp(val),
-               r->deck->train.eval_iters);
+    if (r->data && t6_data_has_val(r->data)) {
+        double val = evaluate(r);
+        if (r->dist.rank == 0) {
+            printf("eval step %ld: val loss %.6f, ppl %.4f (%d batches)\n", r->step, val, exp(val),
+                   r->deck->train.eval_iters);
+            fflush(stdout);
+        }
     }
+    /* lm-evaluation-harness tasks (src/eval/, doc/eval.md) */
+    if (tasks) return t6_eval_tasks(r->deck, &r->dist, r->model, r->ckpt_loaded, r->step);
     return 0;
 }
 
