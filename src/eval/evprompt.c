@@ -214,3 +214,19 @@ out:
     t6_tokvec_free(&c);
     return rc;
 }
+
+void t6_ev_window(const int32_t *ctx, size_t nct, const int32_t *cont, size_t nco, int max_len, int32_t **tok,
+                  int *n_tok, int *n_cont)
+{
+    /* HFLM: inp = (context_enc + continuation_enc)[-(max_length + 1):][:-1]; we keep the
+     * last token too (it is the last target), so the window is max_len + 1 long */
+    size_t all = nct + nco, keep = all < (size_t)max_len + 1 ? all : (size_t)max_len + 1;
+    *tok = t6_malloc((keep ? keep : 1) * sizeof(int32_t));
+    for (size_t k = 0; k < keep; k++) {
+        size_t s = all - keep + k;
+        (*tok)[k] = s < nct ? ctx[s] : cont[s - nct];
+    }
+    *n_tok = (int)keep;
+    /* a continuation longer than the window is scored on the part the window holds */
+    *n_cont = (int)(nco < keep - 1 ? nco : keep - 1);
+}

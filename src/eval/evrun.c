@@ -115,23 +115,15 @@ static void build_task(t6_ev_results *R, t6_ev_task *T, const t6_deck *deck, t6_
             if (t6_ev_encode_pair(bs, eot, pairs[i].ctx, pairs[i].cont, &ct, &nct, &co, &nco, err, sizeof err))
                 t6_fatal("%s:%ld: %s", T->docs.path, doc->line, err);
             if (nco == 0) t6_fatal("%s:%ld: choice %d has an empty continuation", T->docs.path, doc->line, i);
-            /* (ctx + cont)[-(max_len + 1):] : the model sees all but the last token */
-            size_t all = nct + nco, keep = all < (size_t)R->max_len + 1 ? all : (size_t)R->max_len + 1;
             t6_ev_request *q = &R->req[R->n_req];
             memset(q, 0, sizeof *q);
             q->task = T->id;
             q->doc = (long)d;
             q->choice = i;
-            q->n_tok = (int)keep;
-            q->n_cont = (int)(nco < keep - 1 ? nco : keep - 1);   /* a continuation longer than the window is cut */
             q->n_ctx_full = (int)nct;
-            q->tok = t6_malloc(keep * sizeof(int32_t));
-            for (size_t k = 0; k < keep; k++) {
-                size_t s = all - keep + k;
-                q->tok[k] = s < nct ? ct[s] : co[s - nct];
-            }
-            T->norm_len[R->n_req - T->req0] = (double)t6_ev_pylen(info->kind == T6_EV_PARTIAL ? doc->choices[i]
-                                                                                              : doc->choices[i]);
+            t6_ev_window(ct, nct, co, nco, R->max_len, &q->tok, &q->n_tok, &q->n_cont);
+            /* acc_norm divides by len(choice): Python characters of the choice text */
+            T->norm_len[R->n_req - T->req0] = (double)t6_ev_pylen(doc->choices[i]);
             R->n_req++;
             free(ct);
             free(co);

@@ -119,6 +119,11 @@ struct t6_bpe_state;
 int t6_ev_encode_pair(struct t6_bpe_state *s, int eot, const char *ctx, const char *cont, int32_t **ctx_tok,
                       size_t *n_ctx, int32_t **cont_tok, size_t *n_cont, char *err, size_t err_len);
 
+/* Left truncation to the model's window: tok = (ctx + cont)[-(max_len + 1):] (the model's
+ * input is tok[0..n_tok-1)), n_cont = continuation tokens scored at its end. */
+void t6_ev_window(const int32_t *ctx, size_t nct, const int32_t *cont, size_t nco, int max_len, int32_t **tok,
+                  int *n_tok, int *n_cont);
+
 /* ---- scoring (evscore.c) ---- */
 
 /* Index of the largest value (the first one on ties, as numpy.argmax) */

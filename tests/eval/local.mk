@@ -1,0 +1,8 @@
+# tests/eval/local.mk -- tests of the lm-eval task evaluation (src/eval/, doc/eval.md).
+check_PROGRAMS += tests/eval/units
+tests_eval_units_SOURCES = tests/eval/units.c
+tests_eval_units_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/prep
+tests_eval_units_LDADD = libt6core.a libt6bpe.a $(T6_CUDA_LIB) $(T6_EVAL_LIBS) $(T6_BASE_LIBS) $(CUDA_LIBS)
+EVAL_TESTS = tests/eval/units.sh tests/eval/e2e.sh tests/eval/errors.sh
+TESTS += $(EVAL_TESTS)
+EXTRA_DIST += $(EVAL_TESTS) tests/eval/common.sh
