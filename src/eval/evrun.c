@@ -73,7 +73,8 @@ static void build_task(t6_ev_results *R, t6_ev_task *T, const t6_deck *deck, t6_
     char err[2048];
     const t6_task_info *info = t6_task_get((t6_task_id)T->id);
     if (t6_ev_read(T->id, deck->data.eval_dir, 0, R->limit, &T->docs, err, sizeof err) != 0)
-        t6_fatal_hint("point data.eval_dir at the task folders (see doc/eval.md)", "eval task %s: %s", info->name, err);
+        t6_fatal_hint("fix the file named, or point data.eval_dir at the task folders (doc/eval.md lists them)",
+                      "eval task %s: %s", info->name, err);
     t6_ev_docs fs = {0};
     if (R->num_fewshot > 0) {
         if (R->num_fewshot > 64) t6_fatal("eval.num_fewshot = %d: at most 64", R->num_fewshot);
