@@ -506,8 +506,8 @@ int t6_model_set_shape(t6_model *m, int B, int T)
     return 0;
 }
 
-void t6_model_get_logits_row(t6_model *m, size_t row, float *host)
+void t6_model_get_logits_rows(t6_model *m, size_t row, size_t n, float *host)
 {
     const size_t V = (size_t)m->cfg.vocab_size;
-    m->ops->act_to_float(m->be, host, act_at(m, m->logits, row * V), V);
+    m->ops->act_to_float(m->be, host, act_at(m, m->logits, row * V), n * V);
 }

@@ -199,10 +199,24 @@ static void run_batches(t6_ev_results *R, t6_dist *dist, t6_model *model, int ca
     bstart[nb] = n_rows;
     R->n_rows = (long)n_rows;
     R->n_batches = (long)nb;
+    if (dist->rank == 0) {
+        size_t used = 0, padded = 0;
+        for (size_t b = 0; b < nb; b++) {
+            padded += (bstart[b + 1] - bstart[b]) * (size_t)bT[b];
+            for (size_t r = bstart[b]; r < bstart[b + 1]; r++) used += (size_t)rows[r].len;
+        }
+        printf("eval: %zu rows (requests sharing a context and a one-token continuation share a row), "
+               "%zu batches, %zu tokens (%.0f%% padding)\n", n_rows, nb, used,
+               padded ? 100.0 * (double)(padded - used) / (double)padded : 0.0);
+        fflush(stdout);
+    }
 
     double *ll = t6_calloc(R->n_req ? R->n_req : 1, sizeof(double));
     double *gr = t6_calloc(R->n_req ? R->n_req : 1, sizeof(double));
-    float *lrow = t6_malloc((size_t)V * sizeof(float));
+    int maxc = 1;   /* the most continuation tokens of a request: the host logits buffer */
+    for (size_t i = 0; i < R->n_req; i++)
+        if (R->req[i].n_cont > maxc) maxc = R->req[i].n_cont;
+    float *lrow = t6_malloc((size_t)maxc * (size_t)V * sizeof(float));
     int32_t *tok = t6_malloc((size_t)cap_tokens * sizeof(int32_t));
     const int W = dist->world;
     size_t rounds = (nb + (size_t)W - 1) / (size_t)W;
@@ -222,6 +236,10 @@ static void run_batches(t6_ev_results *R, t6_dist *dist, t6_model *model, int ca
             t6_model_forward(model, tok, NULL, 0, 0.0f);
             for (int i = 0; i < B; i++) {
                 const ev_row *rw = &rows[bstart[b] + (size_t)i];
+                int nc = 1;   /* the logits of the row's last nc positions, in one copy */
+                for (int k = 0; k < rw->n; k++)
+                    if (R->req[rw->first + (size_t)k].n_cont > nc) nc = R->req[rw->first + (size_t)k].n_cont;
+                t6_model_get_logits_rows(model, (size_t)i * T + (size_t)(rw->len - nc), (size_t)nc, lrow);
                 for (int k = 0; k < rw->n; k++) {
                     size_t qi = rw->first + (size_t)k;
                     const t6_ev_request *q = &R->req[qi];
@@ -229,15 +247,15 @@ static void run_batches(t6_ev_results *R, t6_dist *dist, t6_model *model, int ca
                     int g = 1;
                     for (int j = 0; j < q->n_cont; j++) {
                         int pos = rw->len - q->n_cont + j;   /* predicts tok[pos + 1] */
-                        t6_model_get_logits_row(model, (size_t)i * T + (size_t)pos, lrow);
-                        score_position(lrow, V, q->tok[pos + 1], &s, &g);
+                        score_position(lrow + (size_t)(pos - (rw->len - nc)) * (size_t)V, V, q->tok[pos + 1], &s, &g);
                     }
                     ll[qi] = s;
                     gr[qi] = g;
                 }
             }
         }
-        /* the hook for a stop request (SIGUSR1/SIGTERM): all ranks agree each round */
+        /* the stop hook (SIGUSR1/SIGTERM, signals.h): all ranks agree once per round of
+         * batches; helper A's t6_stop_requested() API replaces this call when it lands */
         *stopped = t6_dist_any(dist, t6_signals_stop_requested() != 0);
         if (*stopped) break;
         double now = t6_now();
