@@ -178,7 +178,7 @@ static void score_position(const float *x, int V, int32_t target, double *ll, in
     if (am != target) *greedy = 0;
 }
 
-static void run_batches(t6_ev_results *R, t6_dist *dist, t6_model *model, int cap_tokens, int V, int *stopped)
+void t6_ev_score_requests(t6_ev_results *R, t6_dist *dist, t6_model *model, int cap_tokens, int V, int *stopped)
 {
     size_t n_rows;
     ev_row *rows = make_rows(R, &n_rows);
@@ -416,7 +416,7 @@ int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const cha
         fflush(stdout);
     }
     int stopped = 0;
-    run_batches(R, dist, model, deck->train.micro_batch * deck->train.seq_len, deck->model.vocab_size, &stopped);
+    t6_ev_score_requests(R, dist, model, deck->train.micro_batch * deck->train.seq_len, deck->model.vocab_size, &stopped);
     t6_model_set_shape(model, deck->train.micro_batch, deck->train.seq_len);   /* as setup() made it */
     R->seconds = t6_now() - t0;
     if (stopped) {

@@ -56,6 +56,11 @@ typedef struct {
 
 int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const char *ckpt_path, long step);
 
+/* Scores R->req[0..n_req) (R->max_len set): rows, batches of at most cap_tokens tokens,
+ * forward, log-softmax over V; results summed over the ranks. *stopped = 1 when a stop
+ * signal ended it early (results then incomplete). Exposed for the tests. */
+void t6_ev_score_requests(t6_ev_results *R, t6_dist *dist, t6_model *model, int cap_tokens, int V, int *stopped);
+
 /* Metrics from the requests' log-likelihoods (evrun.c), exposed for the tests. */
 void t6_ev_score_task(t6_ev_results *R, t6_ev_task *t);
 
