@@ -303,7 +303,8 @@ static void setup(t6_run *r, t6_deck *deck)
     r->model = t6_model_create(&deck->model, r->be, r->B, r->T);
     r->pl = t6_model_layout(r->model);
     /* an evaluation of lm-eval tasks alone needs no corpus */
-    r->data = deck->job == T6_JOB_EVAL && deck->data.n_train == 0 ? NULL : t6_data_open(deck, &r->dist);
+    r->data = deck->job == T6_JOB_EVAL && deck->data.n_train == 0 && deck->eval.n_tasks > 0
+                  ? NULL : t6_data_open(deck, &r->dist);
     r->tok = t6_malloc((size_t)r->B * (size_t)r->T * sizeof(int32_t));
     r->tgt = t6_malloc((size_t)r->B * (size_t)r->T * sizeof(int32_t));
     r->flops_per_token = t6_flops_per_token(&deck->model, r->pl->n_params, r->T);

@@ -64,6 +64,13 @@ else
     echo "note: mpirun or an MPI build missing: the 1 vs 2 rank comparison is skipped"
 fi
 
+# a deck without corpora evaluates tasks only
+evrun "$TMP/nocorp.log" --set data.train=[] --set data.val=[] --set eval.tasks=boolq --set eval.limit=1 \
+    --set eval.results="$TMP/nocorp.h5"
+expect_eq "tasks without data.train / data.val exit 0" "$?" 0
+if grep -q "val loss" "$TMP/nocorp.log"; then bad "no validation loss without data.val"; else ok "no validation loss without data.val"; fi
+expect_grep "boolq scored without corpora" "boolq                              acc" "$TMP/nocorp.log"
+
 # 2-shot: SciQ's train split is read from SciQ.zip; ARC has none here -> a clear error
 evrun "$TMP/fs.log" --set eval.tasks=sciq --set eval.limit=2 --set eval.num_fewshot=2 --set eval.results="$TMP/fs.h5"
 expect_eq "sciq 2-shot exits 0" "$?" 0
