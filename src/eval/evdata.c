@@ -387,7 +387,7 @@ static int rec_sciq(jctx *c, json_t *o, t6_ev_raw *r)
     for (int i = 0; i < 6; i++)
         if (!(v[i] = jstr(c, o, f[i]))) return -1;
     const char *sup = v[5];
-    while (*sup == ' ' || *sup == '\t' || *sup == '\n' || *sup == '\r' || *sup == '\f' || *sup == '\v') sup++;
+    while (*sup && t6_ev_rstrip_len(sup, 1) == 0) sup++;   /* .lstrip() (ASCII whitespace; one byte at a time) */
     size_t n = strlen(sup) + strlen(v[0]) + 32;
     r->text = t6_malloc(n);
     snprintf(r->text, n, "%s\nQuestion: %s\nAnswer:", sup, v[0]);
