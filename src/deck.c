@@ -126,6 +126,12 @@ static const char *const E_DIVERGE[] = {"stop", "skip", NULL};
     X("data.verify", "string", "full", "full, quick",                                                \
       "full: read every shard at start (checksums, token < vocab); quick: metadata only (huge sets)",\
       K_ENUM, OFF(data.verify), D_VALUE, 0, 0, 0, E_VERIFY)                                          \
+    X("data.eval_dir", "string", "none", "a folder with one folder per task (doc/eval.md)",            \
+      "task files for eval.tasks, e.g. ../shared/data/eval; required with eval.tasks",              \
+      K_STR, OFF(data.eval_dir), D_NONE, 0, 0, 0, NULL)                                              \
+    X("data.vocab_dir", "string", "none", "a folder with encoder.json and vocab.bpe",                \
+      "GPT-2 BPE files (as t6-prep --vocab) for eval.tasks; required with eval.tasks",              \
+      K_STR, OFF(data.vocab_dir), D_NONE, 0, 0, 0, NULL)                                             \
     X("train.micro_batch", "int", "8", "1..65536", "sequences per rank per micro-step",              \
       K_INT, OFF(train.micro_batch), D_VALUE, 1, 65536, 0, NULL)                                     \
     X("train.seq_len", "int", "model.block_size", "1..model.block_size",                             \
@@ -208,6 +214,21 @@ static const char *const E_DIVERGE[] = {"stop", "skip", NULL};
     X("output.resume_force", "bool", "false", "true, false",                                         \
       "resume even when the deck changed keys that break the model or the data stream",             \
       K_BOOL, OFF(output.resume_force), D_VALUE, 0, 1, 0, NULL)                                      \
+    X("eval.tasks", "string list", "[]",                                                             \
+      "arc_easy, arc_challenge, boolq, hellaswag, openbookqa, piqa, winogrande, mmlu, sciq, lambada_openai", \
+      "lm-eval tasks job eval scores (doc/eval.md); [] = validation loss only",                      \
+      K_LIST, OFF(eval.tasks), D_VALUE, 0, 0, 0, NULL)                                               \
+    X("eval.num_fewshot", "int", "0", "0..64", "few-shot examples per question (lm-eval --num_fewshot)", \
+      K_INT, OFF(eval.num_fewshot), D_VALUE, 0, 64, 0, NULL)                                         \
+    X("eval.limit", "int", "0", "0..1000000000",                                                     \
+      "score only the first N documents of each task (MMLU: of each subject); 0 = all",             \
+      K_LONG, OFF(eval.limit), D_VALUE, 0, 1e9, 0, NULL)                                             \
+    X("eval.results", "string", "<checkpoint>.eval-<N>shot.h5", "a file path",                      \
+      "HDF5 results file of eval.tasks (doc/formats/eval-results.md)",                               \
+      K_STR, OFF(eval.results), D_NONE, 0, 0, 0, NULL)                                               \
+    X("eval.json", "string", "none", "a file path, or - for stdout",                                 \
+      "also write the eval.tasks results as JSON",                                                   \
+      K_STR, OFF(eval.json), D_NONE, 0, 0, 0, NULL)                                                  \
     X("backend.device", "string", "cpu", "cpu, cuda", "where the model runs (one rank per GPU)",     \
       K_ENUM, OFF(backend.device), D_VALUE, 0, 0, 0, E_DEVICE)                                       \
     X("backend.precision", "string", "fp32 on cpu, bf16 on cuda", "fp32, bf16",                      \
@@ -223,7 +244,10 @@ static const t6_deck_key_doc KEY_DOCS[] = {T6_DECK_KEYS(DOC_ROW)};
 static const key_rule KEY_RULES[] = {T6_DECK_KEYS(RULE_ROW)};
 enum { N_KEYS = (int)(sizeof KEY_DOCS / sizeof KEY_DOCS[0]) };
 
-static const char *const SECTIONS[] = {"model", "data", "train", "optim", "output", "backend", NULL};
+static const char *const SECTIONS[] = {"model", "data", "train", "optim", "output", "eval", "backend", NULL};
+/* the tasks eval.tasks accepts (src/eval/evdata.c holds their definitions) */
+static const char *const EVAL_TASKS[] = {"arc_easy", "arc_challenge", "boolq", "hellaswag", "openbookqa", "piqa",
+                                         "winogrande", "mmlu", "sciq", "lambada_openai", NULL};
 
 const t6_deck_key_doc *t6_deck_keys(int *n)
 {
@@ -832,7 +856,7 @@ static int read_file(load_ctx *c, config_t *cfg)
         setting_text(s, text, sizeof text);
         if (config_setting_type(s) == CONFIG_TYPE_GROUP)
             snprintf(c->err, c->err_len,
-                     "%s:%d: unknown section %s; did you mean %s? (allowed: job, model, data, train, optim, output, backend)",
+                     "%s:%d: unknown section %s; did you mean %s? (allowed: job, model, data, train, optim, output, eval, backend)",
                      file, line, name, nearest_section(name));
         else
             snprintf(c->err, c->err_len,
@@ -1022,10 +1046,22 @@ static int validate(load_ctx *c)
         return fail(c, k, NULL, "at least one corpus file, glob or builtin:demo-train",
                     "empty: job \"train\" needs training data");
     }
-    if (d->job == T6_JOB_EVAL && d->data.n_val == 0) {
+    if (d->job == T6_JOB_EVAL && d->data.n_val == 0 && d->eval.n_tasks == 0) {
         k = key_index("data.val");
-        return fail(c, k, NULL, "at least one corpus file, glob or builtin:demo-val",
-                    "empty: job \"eval\" needs validation data");
+        return fail(c, k, NULL, "at least one corpus file, glob or builtin:demo-val, or eval.tasks",
+                    "empty: job \"eval\" needs validation data or eval.tasks");
+    }
+    for (int i = 0; i < d->eval.n_tasks; i++) {
+        int ok = 0;
+        for (int j = 0; EVAL_TASKS[j]; j++) ok |= strcmp(EVAL_TASKS[j], d->eval.tasks[i]) == 0;
+        if (!ok) {
+            k = key_index("eval.tasks");
+            return fail(c, k, NULL, KEY_DOCS[k].allowed, "unknown task \"%s\"", d->eval.tasks[i]);
+        }
+    }
+    if (d->job == T6_JOB_EVAL && d->eval.n_tasks > 0 && (!d->data.eval_dir || !d->data.vocab_dir)) {
+        k = key_index(!d->data.eval_dir ? "data.eval_dir" : "data.vocab_dir");
+        return fail(c, k, "(not set)", KEY_DOCS[k].allowed, "missing: eval.tasks needs it");
     }
     if (d->job == T6_JOB_TRAIN && d->train.eval_interval > 0 && d->data.n_val == 0) {
         k = blame(c, 2, "train.eval_interval", "data.val");
@@ -1135,6 +1171,11 @@ void t6_deck_free(t6_deck *d)
     free(d->path);
     free_list(d->data.train, d->data.n_train);
     free_list(d->data.val, d->data.n_val);
+    free_list(d->eval.tasks, d->eval.n_tasks);
+    free(d->data.eval_dir);
+    free(d->data.vocab_dir);
+    free(d->eval.results);
+    free(d->eval.json);
     free(d->output.run_dir);
     free(d->output.metrics);
     free(d->output.resume);
@@ -1210,6 +1251,7 @@ char *t6_deck_to_string(const t6_deck *d)
         if (r->kind == K_SIZE) continue; /* the preset is resolved into n_layer/n_embd/n_head */
         if (strcmp(key, "train.grad_accum") == 0 && d->train.global_batch > 0) continue;
         if (strcmp(key, "train.global_batch") == 0 && d->train.global_batch <= 0) continue;
+        if (r->kind == K_STR && !*(char *const *)((const char *)d + r->off)) continue; /* optional, not given */
         const char *dot = strchr(key, '.');
         size_t seclen = dot ? (size_t)(dot - key) : 0;
         if (open && (!dot || strncmp(open, key, seclen) || open[seclen] != '.')) {

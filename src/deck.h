@@ -41,6 +41,8 @@ typedef struct {
     int n_val;
     t6_sampling sampling;
     t6_verify verify;  /* full: scan every shard when opened; quick: metadata only */
+    char *eval_dir;    /* task files of eval.tasks (NULL: not given) */
+    char *vocab_dir;   /* encoder.json + vocab.bpe (NULL: not given) */
 } t6_data_config;
 
 typedef enum { T6_ACCUM_MEAN = 0, T6_ACCUM_SUM_REFERENCE } t6_accum_mode;
@@ -98,6 +100,16 @@ typedef struct {
     int threads;             /* CPU threads per rank; 0 = OpenMP default */
 } t6_backend_config;
 
+/* job = "eval": lm-evaluation-harness tasks (doc/eval.md) */
+typedef struct {
+    char **tasks;            /* task names; empty = validation loss only */
+    int n_tasks;
+    int num_fewshot;
+    long limit;              /* first N documents per task (MMLU: per subject); 0 = all */
+    char *results;           /* HDF5 results file; NULL = beside the checkpoint */
+    char *json;              /* JSON results file, "-" = stdout; NULL = none */
+} t6_eval_config;
+
 typedef enum { T6_JOB_TRAIN = 0, T6_JOB_EVAL } t6_job;
 
 typedef struct {
@@ -110,6 +122,7 @@ typedef struct {
     t6_output_config output;
     t6_backend_config backend;
     char *init_from;         /* model.init_from: "none", "hf:DIR" or a checkpoint (src/hf.h) */
+    t6_eval_config eval;
     int global_batch_line;   /* deck line of train.global_batch (0: default, -1: --set), for
                               * the messages of t6_deck_resolve_world */
 } t6_deck;

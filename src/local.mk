@@ -1,5 +1,8 @@
 # src/local.mk -- the t6 host code: libt6core.a (shared with tests and t6-prep) and t6.
+# The evaluation code (src/eval/) tokenizes with the GPT-2 BPE of libt6bpe.a (prep/local.mk),
+# the one copy t6-prep links too.
 noinst_LIBRARIES += libt6core.a
+libt6core_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/prep $(JANSSON_CFLAGS) $(LIBARCHIVE_CFLAGS)
 libt6core_a_SOURCES = \
   src/util.c src/util.h \
   src/params.c src/params.h \
@@ -10,7 +13,9 @@ libt6core_a_SOURCES = \
 
 bin_PROGRAMS += t6
 t6_SOURCES = src/main.c
-t6_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
+t6_LDADD = libt6core.a libt6bpe.a $(T6_CUDA_LIB) $(T6_EVAL_LIBS) $(T6_BASE_LIBS) $(CUDA_LIBS)
+# what src/eval/ needs beyond the base libraries (tests that run evaluation code add it too)
+T6_EVAL_LIBS = $(PCRE2_LIBS) $(JANSSON_LIBS) $(LIBARCHIVE_LIBS) $(CSV_LIBS)
 libt6core_a_SOURCES += src/corpus.c src/corpus.h
 libt6core_a_SOURCES += src/model.c src/rng.c src/rng.h
 libt6core_a_SOURCES += src/dist.c src/dist.h src/signals.c src/signals.h src/schedule.c src/schedule.h \
@@ -27,3 +32,5 @@ bin_PROGRAMS += t6-plot
 t6_plot_SOURCES = src/plot/plot_main.c src/plot/plot.h src/plot/plot_data.c src/plot/plot_script.c \
   src/plot/plot_summary.c
 t6_plot_LDADD = libt6core.a $(T6_BASE_LIBS)
+libt6core_a_SOURCES += src/eval/evtask.h src/eval/evdata.c src/eval/evprompt.c src/eval/evscore.c \
+  src/eval/evrun.c src/eval/evrun.h src/eval/evreport.c src/eval/pyrandom.c src/eval/pyrandom.h

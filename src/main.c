@@ -25,7 +25,9 @@ static void usage(FILE *f)
             "       t6 --help | --help-deck | --version\n"
             "\n"
             "Runs the job of a libconfig deck (train or eval) of the T6 model (Tensor Product\n"
-            "Attention) or, with --check, validates the deck and prints what it implies.\n"
+            "Attention) or, with --check, validates the deck and prints what it implies. An eval\n"
+            "job scores lm-evaluation-harness tasks (eval.tasks, doc/eval.md) besides the\n"
+            "validation loss; --set eval.json=- prints its results as JSON.\n"
             "\n"
             "Options:\n"
             "  --check DECK      validate DECK and print the model summary, parameter counts\n"
@@ -49,7 +51,7 @@ static void usage(FILE *f)
             "  --version         version and build features\n"
             "\n"
             "Deck sections: job = \"train\"|\"eval\"; model = {...}; data = {...}; train = {...};\n"
-            "optim = {...}; output = {...}; backend = {...}. Every key is described in\n"
+            "optim = {...}; output = {...}; eval = {...}; backend = {...}. Every key is described in\n"
             "doc/deck.md; decks for the paper's models are in input/, a CPU demo in\n"
             "input/demo.cfg.\n");
 }

@@ -45,6 +45,7 @@ struct t6_model {
     const t6_ops *ops;
     t6_param_layout layout;
     int B, T, N;
+    int n_cap;                    /* B*T the buffers were allocated for (t6_model_set_shape) */
     int G;                        /* kv heads seen by the attention op */
     int hid_ld;                   /* row stride of the SwiGLU activations: round_up(mlp_hidden, 8) */
 
@@ -130,6 +131,7 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
     m->B = B;
     m->T = T;
     m->N = B * T;
+    m->n_cap = m->N;
     m->G = kv_heads(cfg);
     T6_CHECK(m->G > 0 && cfg->n_head % m->G == 0, "model.n_kv_head must divide model.n_head",
              "model: %d query heads are not divisible into %d kv heads", cfg->n_head, m->G);
@@ -492,4 +494,20 @@ void t6_model_backward(t6_model *m)
 void t6_model_get_logits(t6_model *m, float *host)
 {
     m->ops->act_to_float(m->be, host, m->logits, (size_t)m->N * m->cfg.vocab_size);
+}
+
+int t6_model_set_shape(t6_model *m, int B, int T)
+{
+    if (B <= 0 || T <= 0 || T > m->cfg.block_size || (long long)B * T > m->n_cap) return -1;
+    m->B = B;
+    m->T = T;
+    m->N = B * T;
+    m->ready_for_backward = 0;
+    return 0;
+}
+
+void t6_model_get_logits_rows(t6_model *m, size_t row, size_t n, float *host)
+{
+    const size_t V = (size_t)m->cfg.vocab_size;
+    m->ops->act_to_float(m->be, host, act_at(m, m->logits, row * V), n * V);
 }

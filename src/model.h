@@ -52,5 +52,11 @@ void t6_model_zero_grad(t6_model *m);
 
 /* Logits of the last forward without targets, as host floats (B*T*V). */
 void t6_model_get_logits(t6_model *m, float *host);
+/* Logits of n consecutive rows (positions b*T + t ...) of the last forward, n*V host floats. */
+void t6_model_get_logits_rows(t6_model *m, size_t row, size_t n, float *host);
+
+/* Re-shapes the model to B sequences of T tokens within the B*T it was created for
+ * (evaluation batches rows of varying length); -1 when they do not fit. */
+int t6_model_set_shape(t6_model *m, int B, int T);
 
 #endif

@@ -24,6 +24,7 @@
 #include "h5io.h"
 #include "lineage.h"
 #include "hf.h"
+#include "eval/evrun.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
@@ -43,6 +44,7 @@ typedef struct {
     t6_optim opt;
     t6_metrics *metrics;
     char ckpt_dir[4096];
+    char ckpt_loaded[4400]; /* the checkpoint resume() loaded (rank 0), for eval results */
     int B, T, accum;
     long step;              /* optimizer steps completed */
     uint64_t tokens_seen;
@@ -157,6 +159,7 @@ static int resume(t6_run *r, int required)
                 if (t6_ckpt_load(paths[i], r->deck, r->pl, world_check, &t, &st, err, sizeof err) == 0) {
                     snprintf(from, sizeof from, "%s", paths[i]);
                     found = 1;
+                    snprintf(r->ckpt_loaded, sizeof r->ckpt_loaded, "%s", paths[i]);
                     printf("resuming from %s (step %ld)\n", paths[i], st.step);
                 } else {
                     fprintf(stderr, "%s: warning: skipping checkpoint '%s': %s\n", t6_progname(), paths[i], err);
@@ -171,6 +174,7 @@ static int resume(t6_run *r, int required)
                 t6_fatal_hint("give a complete checkpoint file, or \"auto\" / \"never\"",
                               "output.resume = \"%s\": not a valid checkpoint: %s", mode, err);
             found = 1;
+            snprintf(r->ckpt_loaded, sizeof r->ckpt_loaded, "%s", mode);
             printf("resuming from %s (step %ld)\n", mode, st.step);
         }
         if (required && !found) {
@@ -425,7 +429,9 @@ static void setup(t6_run *r, t6_deck *deck)
     t6_dist_setup_backend(&r->dist, r->be);
     r->model = t6_model_create(&deck->model, r->be, r->B, r->T);
     r->pl = t6_model_layout(r->model);
-    r->data = t6_data_open(deck, &r->dist);
+    /* an evaluation of lm-eval tasks alone needs no corpus */
+    r->data = deck->job == T6_JOB_EVAL && deck->data.n_train == 0 && deck->eval.n_tasks > 0
+                  ? NULL : t6_data_open(deck, &r->dist);
     r->tok = t6_malloc((size_t)r->B * (size_t)r->T * sizeof(int32_t));
     r->tgt = t6_malloc((size_t)r->B * (size_t)r->T * sizeof(int32_t));
     r->flops_per_token = t6_flops_per_token(&deck->model, r->pl->n_params, r->T);
@@ -452,18 +458,24 @@ static int run_eval(t6_run *r)
 {
     if (!load_init_from(r)) resume(r, 1);   /* model.init_from names the weights to evaluate */
     /* evaluation prints its result and writes no metrics file */
-    if (!t6_data_has_val(r->data)) {
+    const int tasks = r->deck->eval.n_tasks > 0;
+    if (!(r->data && t6_data_has_val(r->data)) && !tasks) {
         if (r->dist.rank == 0)
-            fprintf(stderr, "%s: error: evaluation needs data.val\n", t6_progname());
+            fprintf(stderr, "%s: error: evaluation needs data.val or eval.tasks\n", t6_progname());
         return 1;
     }
-    int interrupted;
-    double val = evaluate(r, &interrupted);
-    if (interrupted) return 1;   /* evaluate said so; no partial result is printed as one */
-    if (r->dist.rank == 0) {
-        printf("eval step %ld: val loss %.6f, ppl %.4f (%d batches)\n", r->step, val, exp(val),
-               r->deck->train.eval_iters);
+    if (r->data && t6_data_has_val(r->data)) {
+        int interrupted;
+        double val = evaluate(r, &interrupted);
+        if (interrupted) return 1;   /* evaluate said so; no partial result is printed as one */
+        if (r->dist.rank == 0) {
+            printf("eval step %ld: val loss %.6f, ppl %.4f (%d batches)\n", r->step, val, exp(val),
+                   r->deck->train.eval_iters);
+            fflush(stdout);
+        }
     }
+    /* lm-evaluation-harness tasks (src/eval/, doc/eval.md) */
+    if (tasks) return t6_eval_tasks(r->deck, &r->dist, r->model, r->ckpt_loaded, r->step);
     return 0;
 }
 

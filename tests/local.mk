@@ -6,3 +6,4 @@ include tests/train/local.mk
 include tests/jobs/local.mk
 include tests/plot/local.mk
 include tests/hf/local.mk
+include tests/eval/local.mk
