@@ -83,36 +83,41 @@ static void cu_sync(t6_backend *be)
     CUDA_CHECK(cudaStreamSynchronize(cu_stream(be)));
 }
 
+/* Designated initializers (a GNU extension in C++17 that nvcc's front end accepts), in
+ * the order of t6_ops, which C++ requires; tests/gen/ops_table checks every slot is set. */
 static const t6_ops cuda_ops = {
-    cu_alloc,
-    cu_free,
-    cu_zero,
-    cu_to_device,
-    cu_to_host,
-    cu_sync,
-    t6_cuda_params_to_compute,
-    t6_cuda_act_from_float,
-    t6_cuda_act_to_float,
-    t6_cuda_embed_fwd,
-    t6_cuda_embed_bwd,
-    t6_cuda_rmsnorm_fwd,
-    t6_cuda_rmsnorm_bwd,
-    t6_cuda_matmul_fwd,
-    t6_cuda_matmul_bwd,
-    t6_cuda_rope_fwd,
-    t6_cuda_rope_bwd,
-    t6_cuda_tpa_product_fwd,
-    t6_cuda_tpa_product_bwd,
-    t6_cuda_attention_fwd,
-    t6_cuda_attention_bwd,
-    t6_cuda_swiglu_fwd,
-    t6_cuda_swiglu_bwd,
-    t6_cuda_add_inplace,
-    t6_cuda_cross_entropy,
-    t6_cuda_adamw,
-    t6_cuda_sum_squares,
-    t6_cuda_scale,
+    .alloc = cu_alloc,
+    .free = cu_free,
+    .zero = cu_zero,
+    .to_device = cu_to_device,
+    .to_host = cu_to_host,
+    .sync = cu_sync,
+    .params_to_compute = t6_cuda_params_to_compute,
+    .act_from_float = t6_cuda_act_from_float,
+    .act_to_float = t6_cuda_act_to_float,
+    .embed_fwd = t6_cuda_embed_fwd,
+    .embed_bwd = t6_cuda_embed_bwd,
+    .rmsnorm_fwd = t6_cuda_rmsnorm_fwd,
+    .rmsnorm_bwd = t6_cuda_rmsnorm_bwd,
+    .matmul_fwd = t6_cuda_matmul_fwd,
+    .matmul_bwd = t6_cuda_matmul_bwd,
+    .rope_fwd = t6_cuda_rope_fwd,
+    .rope_bwd = t6_cuda_rope_bwd,
+    .tpa_product_fwd = t6_cuda_tpa_product_fwd,
+    .tpa_product_bwd = t6_cuda_tpa_product_bwd,
+    .attention_fwd = t6_cuda_attention_fwd,
+    .attention_bwd = t6_cuda_attention_bwd,
+    /* decode ops: kernels/decode.cu */
+    .swiglu_fwd = t6_cuda_swiglu_fwd,
+    .swiglu_bwd = t6_cuda_swiglu_bwd,
+    .add_inplace = t6_cuda_add_inplace,
+    .cross_entropy = t6_cuda_cross_entropy,
+    .adamw = t6_cuda_adamw,
+    .sum_squares = t6_cuda_sum_squares,
+    .scale = t6_cuda_scale,
 };
+
+extern "C" const t6_ops *t6_cuda_ops_table(void) { return &cuda_ops; }
 
 /* Datasheet dense bf16 tensor-core peak of the GPUs the job scripts target, so MFU is
  * reported without configuration; 0 (MFU n/a) elsewhere and in fp32 precision, where

@@ -12,6 +12,6 @@ bin_PROGRAMS += t6
 t6_SOURCES = src/main.c
 t6_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
 libt6core_a_SOURCES += src/corpus.c src/corpus.h
-libt6core_a_SOURCES += src/model.c src/rng.c src/rng.h
+libt6core_a_SOURCES += src/model.c src/rng.c src/rng.h src/kvcache.c src/kvcache.h
 libt6core_a_SOURCES += src/dist.c src/dist.h src/signals.c src/signals.h src/schedule.c src/schedule.h \
   src/optim.c src/optim.h src/data.c src/data.h src/ckpt.c src/ckpt.h src/metrics.c src/metrics.h
