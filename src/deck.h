@@ -88,7 +88,30 @@ typedef struct {
     int threads;             /* CPU threads per rank; 0 = OpenMP default */
 } t6_backend_config;
 
-typedef enum { T6_JOB_TRAIN = 0, T6_JOB_EVAL } t6_job;
+typedef enum { T6_TOK_GPT2 = 0, T6_TOK_IDS } t6_tokenizer_kind;
+typedef enum { T6_SPLIT_LINE = 0, T6_SPLIT_PARAGRAPH, T6_SPLIT_WHOLE } t6_prompt_split;
+
+/* job = "generate" (doc/generate.md) */
+typedef struct {
+    char **prompts;          /* prompt texts (gpt2) or token ids "1 2 3" (ids) */
+    int n_prompts;
+    char *prompt_file;       /* more prompts from a file, "-" = stdin; NULL = none */
+    t6_prompt_split prompt_split;
+    char *source;            /* "checkpoint" (output.resume / run_dir); "hf:DIR" reserved */
+    t6_tokenizer_kind tokenizer;
+    char *vocab_dir;         /* encoder.json + vocab.bpe (gpt2) */
+    int max_new_tokens;
+    double temperature;      /* 0 = greedy */
+    int top_k;               /* 0 = off */
+    double top_p;            /* 1 = off */
+    uint64_t seed;
+    char **stop;             /* stop strings */
+    int n_stop;
+    int eot_token;           /* -1: none */
+    int batch_size;          /* prompts decoded together */
+} t6_generate_config;
+
+typedef enum { T6_JOB_TRAIN = 0, T6_JOB_EVAL, T6_JOB_GENERATE } t6_job;
 
 typedef struct {
     char *path;              /* deck file as given */
@@ -99,6 +122,7 @@ typedef struct {
     t6_optim_config optim;
     t6_output_config output;
     t6_backend_config backend;
+    t6_generate_config generate;
     int global_batch_line;   /* deck line of train.global_batch (0: default, -1: --set), for
                               * the messages of t6_deck_resolve_world */
 } t6_deck;

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "deck.h"
+#include "generate.h"
 #include "params.h"
 #include "train.h"
 #include "util.h"
@@ -222,7 +223,7 @@ int main(int argc, char **argv)
         free(s);
         rc = 0;
     } else {
-        rc = t6_job_run(&deck);
+        rc = deck.job == T6_JOB_GENERATE ? t6_generate_run(&deck) : t6_job_run(&deck);
     }
     t6_deck_free(&deck);
     return rc;
