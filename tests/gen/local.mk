@@ -12,3 +12,5 @@ tests_gen_ops_table_LDADD = $(T6_GEN_TEST_LDADD)
 tests_gen_textstream_SOURCES = tests/gen/textstream.c
 tests_gen_textstream_LDADD = $(T6_GEN_TEST_LDADD)
 TESTS += tests/gen/incremental tests/gen/decode_attn tests/gen/ops_table tests/gen/textstream
+TESTS += tests/gen/generate.sh
+EXTRA_DIST += tests/gen/generate.sh
