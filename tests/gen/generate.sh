@@ -14,7 +14,7 @@ out=$("$T6" --check "$DEMO" --set generate.batch_size=3)
 expect_eq "--check: fp32 KV bytes per token per layer" \
     "$(printf '%s\n' "$out" | sed -n "s/^KV cache bytes per token per layer on this deck's backend (fp32): //p")" 320
 expect_eq "--check: generate's cache at most" \
-    "$(printf '%s\n' "$out" | sed -n 's/^KV cache of job generate at most: .* = //p')" "$((3 * 64 * 2 * 320))"
+    "$(printf '%s\n' "$out" | sed -n 's/^KV cache of job generate at most: .* = //p' | tr -d ,)" "$((3 * 64 * 2 * 320))"
 
 tiny "$TMP/run" 12 || { bad "training the tiny checkpoint"; cat "$TMP/run.log"; finish; }
 PROMPTS='["405 406 407 408", "17 250 3 99 120 77 511 17 250", "5", "300 301"]'
