@@ -220,9 +220,9 @@ static const char *const E_SPLIT[] = {"line", "paragraph", "whole", NULL};
     X("generate.top_p", "float", "1", "> 0 and <= 1",                                                \
       "nucleus sampling: the smallest set of tokens with probability >= top_p; 1 = all",             \
       K_FLOAT, OFF(generate.top_p), D_VALUE, 0, 1, R_LO_OPEN, NULL)                                  \
-    X("generate.seed", "int", "1337", "0..9223372036854775807",                                      \
-      "seed of sampling (prompt i draws from its own stream: same text for any batch_size)",         \
-      K_U64, OFF(generate.seed), D_VALUE, 0, 9223372036854775807.0, 0, NULL)                         \
+    X("generate.sample_seed", "int", "1337", "0..9223372036854775807",                               \
+      "seed of sampling; prompt i draws from its own random stream (sample_seed, i)",                \
+      K_U64, OFF(generate.sample_seed), D_VALUE, 0, 9223372036854775807.0, 0, NULL)                  \
     X("generate.stop", "string list", "[]", "non-empty strings",                                     \
       "a prompt's generation ends after the text first contains one of these",                       \
       K_LIST, OFF(generate.stop), D_VALUE, 0, 0, 0, NULL)                                            \
@@ -997,7 +997,7 @@ static int validate(load_ctx *c)
         return fail(c, k, NULL, NULL, "invalid value");
     }
     if (d->job == T6_JOB_GENERATE && d->generate.eot_token >= m->vocab_size) {
-        k = blame(c, 2, "generate.eot_token", "model.vocab_size");
+        k = key_index("generate.eot_token");   /* also when derived: the tokenizer's EOT is the problem */
         snprintf(allowed, sizeof allowed, "-1..model.vocab_size - 1 = %d", m->vocab_size - 1);
         return fail(c, k, NULL, allowed, "not a token of the model's vocabulary of %d", m->vocab_size);
     }

@@ -104,7 +104,7 @@ typedef struct {
     double temperature;      /* 0 = greedy */
     int top_k;               /* 0 = off */
     double top_p;            /* 1 = off */
-    uint64_t seed;
+    uint64_t sample_seed;
     char **stop;             /* stop strings */
     int n_stop;
     int eot_token;           /* -1: none */

@@ -382,7 +382,7 @@ int t6_generate_run(t6_deck *deck)
                 npos[b] = 0;   /* finished and unused rows decode a dummy token at position 0 */
                 if (b >= nbat || rows[b].done) continue;
                 row_state *r = &rows[b];
-                const double u = t6_rng_u01(t6_rng_u64(gc->seed, (uint64_t)r->idx, (uint64_t)r->ngen));
+                const double u = t6_rng_u01(t6_rng_u64(gc->sample_seed, (uint64_t)r->idx, (uint64_t)r->ngen));
                 const int next = t6_sample_token(&smp, logits + (size_t)b * V, g.n_valid, u);
                 r->ngen++;
                 total++;

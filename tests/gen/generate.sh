@@ -39,12 +39,12 @@ expect_eq "greedy: same text from output.resume = a copied checkpoint" "$(cat "$
 
 S="--set generate.temperature=1.0 --set generate.top_k=50 --set generate.top_p=0.95 --set generate.max_new_tokens=24"
 # shellcheck disable=SC2086
-gen "$TMP/s1" $S --set generate.seed=7 --set "generate.prompts=$PROMPTS"
+gen "$TMP/s1" $S --set generate.sample_seed=7 --set "generate.prompts=$PROMPTS"
 # shellcheck disable=SC2086
-gen "$TMP/s2" $S --set generate.seed=7 --set "generate.prompts=$PROMPTS" --set backend.threads=1
+gen "$TMP/s2" $S --set generate.sample_seed=7 --set "generate.prompts=$PROMPTS" --set backend.threads=1
 expect_eq "sampling: same seed, same text" "$(cat "$TMP/s2")" "$(cat "$TMP/s1")"
 # shellcheck disable=SC2086
-gen "$TMP/s3" $S --set generate.seed=8 --set "generate.prompts=$PROMPTS"
+gen "$TMP/s3" $S --set generate.sample_seed=8 --set "generate.prompts=$PROMPTS"
 if [ "$(cat "$TMP/s3")" != "$(cat "$TMP/s1")" ]; then ok "sampling: another seed, another text"
 else bad "sampling: seeds 7 and 8 gave the same text"; fi
 
