@@ -37,6 +37,10 @@ t6_kvcache *t6_kvcache_create(t6_model *m, int B, int M_max)
     const t6_model_config *c = &pl->cfg;
     T6_CHECK(B > 0 && M_max > 0 && M_max <= c->block_size, NULL,
              "kv cache: %d rows of %d tokens (allowed: rows >= 1, 1..block_size = %d tokens)", B, M_max, c->block_size);
+    const t6_ops *ops = t6_model_backend(m)->ops;
+    T6_CHECK(ops->rope_fwd_pos && ops->cache_scatter && ops->decode_attention_tpa && ops->decode_attention_kv,
+             "use backend.device = \"cpu\", or a build whose CUDA backend has kernels/decode.cu",
+             "kv cache: this backend has no generation ops (rope_fwd_pos, cache_scatter, decode attention)");
     t6_kvcache *kv = t6_calloc(1, sizeof *kv);
     kv->cfg = *c;
     kv->be = t6_model_backend(m);
