@@ -201,8 +201,8 @@ static const char *const E_SPLIT[] = {"line", "paragraph", "whole", NULL};
     X("generate.prompt_split", "string", "line", "line, paragraph, whole",                           \
       "prompt_file: one prompt per line, per blank-line-separated paragraph, or the whole file",     \
       K_ENUM, OFF(generate.prompt_split), D_VALUE, 0, 0, 0, E_SPLIT)                                 \
-    X("generate.source", "string", "checkpoint", "checkpoint",                                       \
-      "where the weights come from: checkpoint = as job eval (output.resume, run_dir/checkpoints)",   \
+    X("generate.source", "string", "checkpoint", "checkpoint, init",                                 \
+      "weights: checkpoint = as job eval (output.resume, run_dir); init = fresh from train.seed (benchmarks)", \
       K_STR, OFF(generate.source), D_VALUE, 0, 0, 0, NULL)                                           \
     X("generate.tokenizer", "string", "gpt2", "gpt2, ids",                                           \
       "gpt2: GPT-2 BPE text in and out; ids: prompts and output are token ids (the demo language)",  \
@@ -990,7 +990,7 @@ static int validate(load_ctx *c)
                     "job \"generate\" has no prompts");
     }
     k = key_index("generate.source");
-    if (strcmp(d->generate.source, "checkpoint") != 0) {
+    if (strcmp(d->generate.source, "checkpoint") != 0 && strcmp(d->generate.source, "init") != 0) {
         if (strncmp(d->generate.source, "hf:", 3) == 0)
             /* hook: HF directories load through t6_hf_load (src/hf.h) once the export issue lands */
             return fail(c, k, NULL, NULL, "loading Hugging Face directories is not built into this t6 yet");

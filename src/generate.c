@@ -342,7 +342,14 @@ int t6_generate_run(t6_deck *deck)
     t6_signals_install();
     t6_backend *be = t6_backend_create(&deck->backend, dist.local_rank);
     t6_model *model = t6_model_create(mc, be, Bsz, maxp);
-    load_weights(&g, model);
+    if (strcmp(gc->source, "init") == 0) {
+        /* untrained weights: for throughput measurements without a checkpoint */
+        t6_model_init_params(model, deck->train.seed);
+        fprintf(stderr, "generate: weights from the initialization (train.seed = %llu), not a checkpoint\n",
+                (unsigned long long)deck->train.seed);
+    } else {
+        load_weights(&g, model);
+    }
     t6_kvcache *kv = t6_kvcache_create(model, Bsz, M);
     char nb[64];
     fprintf(stderr, "generate: %d prompt(s), batch %d, %s attention, KV cache %d rows x %d tokens x %d layers x %zu bytes = %s bytes\n",
@@ -355,8 +362,9 @@ int t6_generate_run(t6_deck *deck)
     int32_t *ntok = t6_malloc(sizeof(int32_t) * (size_t)Bsz), *npos = t6_malloc(sizeof(int32_t) * (size_t)Bsz);
     int *lens = t6_malloc(sizeof(int) * (size_t)Bsz);
     row_state *rows = t6_calloc((size_t)Bsz, sizeof *rows);
-    long total = 0;
+    long total = 0, prompt_tokens = 0;
     int stopped = 0, hit_block = 0;
+    double t_prefill = 0.0;
     const double t0 = t6_now();
     for (int first = 0; first < g.np && !stopped; first += Bsz) {
         const int nbat = g.np - first < Bsz ? g.np - first : Bsz;
@@ -373,7 +381,10 @@ int t6_generate_run(t6_deck *deck)
             r->pos = p->n;
             t6_textstream_init(&r->ts, (const char *const *)gc->stop, gc->n_stop);
         }
-        t6_kvcache_prefill(kv, model, tok, lens, nbat, T, logits);
+        const double tp = t6_now();
+        t6_kvcache_prefill(kv, model, tok, lens, nbat, T, logits);   /* ends with a copy to the host */
+        t_prefill += t6_now() - tp;
+        for (int b = 0; b < nbat; b++) prompt_tokens += lens[b];
         int cursor = 0;
         for (;;) {
             int active = 0;
@@ -410,6 +421,14 @@ int t6_generate_run(t6_deck *deck)
     if (hit_block)
         fprintf(stderr, "generate: note: some generations ended at model.block_size = %d tokens\n", mc->block_size);
     if (stopped) fprintf(stderr, "generate: stopped by signal; the text so far is printed\n");
+    /* throughput (doc/generate.md): prefill = prompt tokens through the forward; decode =
+     * the rest of the time (sampling, decode steps, printing) per generated token */
+    const double t_dec = dt - t_prefill;
+    fprintf(stderr, "generate: prefill %ld prompt tokens in %.3f s (%.1f tokens/s)\n", prompt_tokens, t_prefill,
+            t_prefill > 0 ? prompt_tokens / t_prefill : 0.0);
+    fprintf(stderr, "generate: decode %ld tokens in %.3f s (%.1f tokens/s, batch %d)\n", total, t_dec,
+            t_dec > 0 ? total / t_dec : 0.0, Bsz);
+    fprintf(stderr, "generate: KV cache %zu bytes (allocated once: the peak)\n", kv->cache_bytes);
     fprintf(stderr, "generate: %ld tokens in %.2f s (%.1f tokens/s)\n", total, dt, dt > 0 ? total / dt : 0.0);
 
     free(rows); free(lens); free(ntok); free(npos); free(tok); free(logits);
