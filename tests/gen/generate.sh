@@ -58,9 +58,9 @@ expect_eq "stop string \"$stop\": the text ends before it" "$(cat "$TMP/g6")" "$
 
 # prompts from a file (one per line, blank lines skipped) and from stdin
 printf '405 406 407 408\n\n17 250 3 99 120 77 511 17 250\n5\n300 301\n' >"$TMP/prompts.txt"
-gen "$TMP/f1" --set generate.temperature=0 --set generate.prompt_file="$TMP/prompts.txt"
+gen "$TMP/f1" --set generate.temperature=0 --set generate.prompts= --set generate.prompt_file="$TMP/prompts.txt"
 expect_eq "prompt_file: same text as the deck's prompts" "$(cat "$TMP/f1")" "$(cat "$TMP/g1")"
-printf '405 406 407 408\n' | gen "$TMP/f2" --set generate.temperature=0 --set generate.prompt_file=-
+printf '405 406 407 408\n' | gen "$TMP/f2" --set generate.temperature=0 --set generate.prompts= --set generate.prompt_file=-
 expect_eq "prompt_file = -: stdin" "$(cat "$TMP/f2")" "$(sed -n '2p' "$TMP/g1")"
 
 # bad inputs
@@ -93,6 +93,7 @@ if [ -f "$VOCAB/encoder.json" ] && [ -f "$VOCAB/vocab.bpe" ]; then
         || { bad "training the GPT-2-vocabulary checkpoint"; cat "$TMP/bpe.log"; }
     "$T6" "$DEMO" --set job=generate --set output.run_dir="$TMP/bpe" --set model.vocab_size=50304 \
         --set model.n_embd=16 --set model.n_head=2 --set model.head_dim=8 --set generate.vocab_dir="$VOCAB" \
+        --set generate.tokenizer=gpt2 --set generate.eot_token=50256 \
         --set 'generate.prompts=["Grüße aus Köln: 日本語"]' --set generate.temperature=5 --set generate.max_new_tokens=40 \
         >"$TMP/b1" 2>"$TMP/b1.err"
     expect_eq "gpt2: exit status" "$?" 0
