@@ -342,6 +342,8 @@ int t6_generate_run(t6_deck *deck)
     t6_signals_install();
     t6_backend *be = t6_backend_create(&deck->backend, dist.local_rank);
     t6_model *model = t6_model_create(mc, be, Bsz, maxp);
+    /* hook for generate.source = "hf:DIR": t6_hf_load (src/hf.h, the HF export issue)
+     * fills the model here; deck.c refuses "hf:" until it exists */
     if (strcmp(gc->source, "init") == 0) {
         /* untrained weights: for throughput measurements without a checkpoint */
         t6_model_init_params(model, deck->train.seed);
