@@ -40,9 +40,9 @@ static void usage(FILE *f)
             "\n"
             "Deck sections: job = \"train\"|\"eval\"|\"generate\"; model = {...}; data = {...};\n"
             "train = {...}; optim = {...}; output = {...}; backend = {...}; generate = {...}\n"
-            "(doc/generate.md). Every key is described in\n"
-            "doc/deck.md; decks for the paper's models are in input/, a CPU demo in\n"
-            "input/demo.cfg.\n");
+            "(text generation: doc/generate.md). Every key is described in doc/deck.md; decks\n"
+            "for the paper's models are in input/, a CPU demo in input/demo.cfg (train it, then\n"
+            "generate from it with --set job=generate).\n");
 }
 
 static void version(void)
