@@ -408,7 +408,7 @@ int t6_generate_run(t6_deck *deck)
                 active++;
             }
             cursor = flush_rows(&g, rows, nbat, cursor);
-            /* hook: helper A's t6_stop_requested() (src/signals.h) replaces this check */
+            /* the stop flag, once per token (t6_stop_requested() on main; this is its older name) */
             if (active && t6_signals_stop_requested()) {
                 stopped = 1;
                 for (int b = 0; b < nbat; b++) rows[b].done = 1;
@@ -422,7 +422,9 @@ int t6_generate_run(t6_deck *deck)
     const double dt = t6_now() - t0;
     if (hit_block)
         fprintf(stderr, "generate: note: some generations ended at model.block_size = %d tokens\n", mc->block_size);
-    if (stopped) fprintf(stderr, "generate: stopped by signal; the text so far is printed\n");
+    if (stopped)
+        fprintf(stderr, "generate: interrupted by a signal: the generations printed are incomplete, "
+                        "later prompts were not run\n");
     /* throughput (doc/generate.md): prefill = prompt tokens through the forward; decode =
      * the rest of the time (sampling, decode steps, printing) per generated token */
     const double t_dec = dt - t_prefill;
