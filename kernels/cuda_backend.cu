@@ -83,7 +83,8 @@ static void cu_sync(t6_backend *be)
     CUDA_CHECK(cudaStreamSynchronize(cu_stream(be)));
 }
 
-/* designated initializers (in the struct's order, as C++ requires) */
+/* Designated initializers (a GNU extension in C++17 that nvcc's front end accepts), in
+ * the order of t6_ops, which C++ requires; tests/gen/ops_table checks every slot is set. */
 static const t6_ops cuda_ops = {
     .alloc = cu_alloc,
     .free = cu_free,
@@ -118,6 +119,8 @@ static const t6_ops cuda_ops = {
     .sum_squares = t6_cuda_sum_squares,
     .scale = t6_cuda_scale,
 };
+
+extern "C" const t6_ops *t6_cuda_ops_table(void) { return &cuda_ops; }
 
 /* Datasheet dense bf16 tensor-core peak of the GPUs the job scripts target, so MFU is
  * reported without configuration; 0 (MFU n/a) elsewhere and in fp32 precision, where

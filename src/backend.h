@@ -91,9 +91,10 @@ typedef struct t6_ops {
                           const void *out, const float *lse, const void *q, const void *k,
                           const void *v, int B, int T, int h, int G, int dh);
 
+    /* ---- generation (doc/generate.md): one new token per batch row over a KV cache.
+     *      int32 arrays are device int32; act = the backend's activation type. ---- */
     /* RoPE ("halves" layout, as rope_fwd) on x (N, rows, dh) where row n is at position pos[n]. In place. */
     void (*rope_fwd_pos)(t6_backend *be, void *x, const int32_t *pos, int N, int rows, int dh, double base);
-
     /* Scatter one token's record per batch row into a cache: for n < N and j < width,
      * cache[((size_t)n * M_max + pos[n]) * width + j] = src[(size_t)n * ld_src + j]. act dtype. */
     void (*cache_scatter)(t6_backend *be, void *cache, const void *src, int ld_src, const int32_t *pos,
@@ -167,7 +168,11 @@ static inline void *t6_act_at(const t6_backend *be, void *p, size_t index)
 /* Backend constructors (each in its own directory). */
 t6_backend *t6_cpu_backend_create(const t6_backend_config *cfg);
 void t6_cpu_backend_destroy(t6_backend *be);
+/* The backends' constant ops tables, for the test that every slot is set (usable
+ * without a device: nothing is initialized). */
+const t6_ops *t6_cpu_ops_table(void);
 #ifdef T6_HAVE_CUDA
+const t6_ops *t6_cuda_ops_table(void);
 t6_backend *t6_cuda_backend_create(const t6_backend_config *cfg, int local_rank);
 void t6_cuda_backend_destroy(t6_backend *be);
 /* NCCL gradient all-reduce for the CUDA backend; MPI (dist.c) starts it by

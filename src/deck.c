@@ -53,7 +53,7 @@ typedef struct {
     const char *const *names; /* K_ENUM / K_SIZE: allowed names, NULL-terminated */
 } key_rule;
 
-static const char *const E_JOB[] = {"train", "eval", NULL};
+static const char *const E_JOB[] = {"train", "eval", "generate", NULL};
 static const char *const E_SIZE[] = {"small", "medium", "large", "xl", NULL};
 static const char *const E_ATTN[] = {"tpa", "tpa_kvonly", "mha", "mqa", "gqa", NULL};
 static const char *const E_SAMPLING[] = {"random", "epoch", NULL};
@@ -63,6 +63,8 @@ static const char *const E_SCHED[] = {"cosine", "wsd", "constant", NULL};
 static const char *const E_DEVICE[] = {"cpu", "cuda", NULL};
 static const char *const E_PREC[] = {"fp32", "bf16", NULL};
 static const char *const E_DIVERGE[] = {"stop", "skip", NULL};
+static const char *const E_TOK[] = {"gpt2", "ids", NULL};
+static const char *const E_SPLIT[] = {"line", "paragraph", "whole", NULL};
 
 #define BIG 1e12
 #define OFF(f) offsetof(t6_deck, f)
@@ -72,8 +74,8 @@ static const char *const E_DIVERGE[] = {"stop", "skip", NULL};
  * must list verbatim; the rest is how the parser treats the key. Keep the allowed
  * text and the numeric range in agreement. */
 #define T6_DECK_KEYS(X)                                                                              \
-    X("job", "string", "train", "train, eval",                                                       \
-      "what `t6 DECK` runs: training (with periodic evaluation) or evaluation of a checkpoint",      \
+    X("job", "string", "train", "train, eval, generate",                                             \
+      "what `t6 DECK` runs: training (with periodic evaluation), evaluation of a checkpoint, or text generation", \
       K_ENUM, OFF(job), D_VALUE, 0, 0, 0, E_JOB)                                                     \
     X("model.size", "string", "none", "small, medium, large, xl",                                    \
       "paper preset: fills n_layer, n_embd and the paper's n_head for model.attention",              \
@@ -235,7 +237,47 @@ static const char *const E_DIVERGE[] = {"stop", "skip", NULL};
       "activation/weight precision; bf16 keeps fp32 master weights (cuda only)",                     \
       K_ENUM, OFF(backend.precision), D_DERIVED, 0, 0, 0, E_PREC)                                    \
     X("backend.threads", "int", "0", "0..4096", "CPU threads per rank; 0 = OpenMP default",          \
-      K_INT, OFF(backend.threads), D_VALUE, 0, 4096, 0, NULL)
+      K_INT, OFF(backend.threads), D_VALUE, 0, 4096, 0, NULL)                                        \
+    X("generate.prompts", "string list", "[]", "non-empty strings",                                  \
+      "prompts: text (tokenizer gpt2) or token ids separated by spaces (tokenizer ids)",             \
+      K_LIST, OFF(generate.prompts), D_VALUE, 0, 0, 0, NULL)                                         \
+    X("generate.prompt_file", "string", "none", "a readable file, or - for stdin",                   \
+      "more prompts from a file (after generate.prompts), split by generate.prompt_split",           \
+      K_STR, OFF(generate.prompt_file), D_NONE, 0, 0, 0, NULL)                                       \
+    X("generate.prompt_split", "string", "line", "line, paragraph, whole",                           \
+      "prompt_file: one prompt per line, per blank-line-separated paragraph, or the whole file",     \
+      K_ENUM, OFF(generate.prompt_split), D_VALUE, 0, 0, 0, E_SPLIT)                                 \
+    X("generate.source", "string", "checkpoint", "checkpoint, init",                                 \
+      "weights: checkpoint = as job eval (output.resume, run_dir); init = fresh from train.seed (benchmarks)", \
+      K_STR, OFF(generate.source), D_VALUE, 0, 0, 0, NULL)                                           \
+    X("generate.tokenizer", "string", "gpt2", "gpt2, ids",                                           \
+      "gpt2: GPT-2 BPE text in and out; ids: prompts and output are token ids (the demo language)",  \
+      K_ENUM, OFF(generate.tokenizer), D_VALUE, 0, 0, 0, E_TOK)                                      \
+    X("generate.vocab_dir", "string", "vocab", "a folder with encoder.json and vocab.bpe",           \
+      "GPT-2 vocabulary for tokenizer gpt2 (tools/fetch-gpt2-vocab.sh)",                             \
+      K_STR, OFF(generate.vocab_dir), D_VALUE, 0, 0, 0, NULL)                                        \
+    X("generate.max_new_tokens", "int", "64", "1..1048576",                                          \
+      "tokens generated per prompt at most (also ends at block_size)",                               \
+      K_INT, OFF(generate.max_new_tokens), D_VALUE, 1, 1048576, 0, NULL)                             \
+    X("generate.temperature", "float", "1", ">= 0", "sampling temperature; 0 = greedy (argmax)",     \
+      K_FLOAT, OFF(generate.temperature), D_VALUE, 0, INFINITY, 0, NULL)                             \
+    X("generate.top_k", "int", "0", "0..16777216", "sample among the k most likely tokens; 0 = all", \
+      K_INT, OFF(generate.top_k), D_VALUE, 0, 16777216, 0, NULL)                                     \
+    X("generate.top_p", "float", "1", "> 0 and <= 1",                                                \
+      "nucleus sampling: the smallest set of tokens with probability >= top_p; 1 = all",             \
+      K_FLOAT, OFF(generate.top_p), D_VALUE, 0, 1, R_LO_OPEN, NULL)                                  \
+    X("generate.sample_seed", "int", "1337", "0..9223372036854775807",                               \
+      "seed of sampling; prompt i draws from its own random stream (sample_seed, i)",                \
+      K_U64, OFF(generate.sample_seed), D_VALUE, 0, 9223372036854775807.0, 0, NULL)                  \
+    X("generate.stop", "string list", "[]", "non-empty strings",                                     \
+      "a prompt's generation ends after the text first contains one of these",                       \
+      K_LIST, OFF(generate.stop), D_VALUE, 0, 0, 0, NULL)                                            \
+    X("generate.eot_token", "int", "50256 for gpt2, -1 for ids", "-1..16777215",                     \
+      "end-of-text token that ends a generation (not printed); -1 = none",                           \
+      K_INT, OFF(generate.eot_token), D_DERIVED, -1, 16777215, 0, NULL)                              \
+    X("generate.batch_size", "int", "8", "1..65536",                                                 \
+      "prompts decoded together (one KV cache of batch_size x max length)",                          \
+      K_INT, OFF(generate.batch_size), D_VALUE, 1, 65536, 0, NULL)
 
 #define DOC_ROW(key, type, def, allowed, doc, ...) {key, type, def, allowed, doc},
 static const t6_deck_key_doc KEY_DOCS[] = {T6_DECK_KEYS(DOC_ROW)};
@@ -244,7 +286,7 @@ static const t6_deck_key_doc KEY_DOCS[] = {T6_DECK_KEYS(DOC_ROW)};
 static const key_rule KEY_RULES[] = {T6_DECK_KEYS(RULE_ROW)};
 enum { N_KEYS = (int)(sizeof KEY_DOCS / sizeof KEY_DOCS[0]) };
 
-static const char *const SECTIONS[] = {"model", "data", "train", "optim", "output", "eval", "backend", NULL};
+static const char *const SECTIONS[] = {"model", "data", "train", "optim", "output", "eval", "backend", "generate", NULL};
 /* the tasks eval.tasks accepts (src/eval/evdata.c holds their definitions) */
 static const char *const EVAL_TASKS[] = {"arc_easy", "arc_challenge", "boolq", "hellaswag", "openbookqa", "piqa",
                                          "winogrande", "mmlu", "sciq", "lambada_openai", NULL};
@@ -577,7 +619,9 @@ static int store(load_ctx *c, int k, const value *v, const char *valtext)
         for (int i = 0; i < v->n; i++) {
             if (!v->list[i][0]) {
                 *n = i;
-                return fail(c, k, valtext, "t6-corpus HDF5 files, globs or builtin names, none empty",
+                return fail(c, k, valtext,
+                            strncmp(KEY_DOCS[k].key, "data.", 5) == 0 ? "t6-corpus HDF5 files, globs or builtin names, none empty"
+                                                                      : NULL,
                             "element %d is empty", i);
             }
             (*(char ***)p)[i] = t6_strdup(v->list[i]);
@@ -856,7 +900,7 @@ static int read_file(load_ctx *c, config_t *cfg)
         setting_text(s, text, sizeof text);
         if (config_setting_type(s) == CONFIG_TYPE_GROUP)
             snprintf(c->err, c->err_len,
-                     "%s:%d: unknown section %s; did you mean %s? (allowed: job, model, data, train, optim, output, eval, backend)",
+                     "%s:%d: unknown section %s; did you mean %s? (allowed: job, model, data, train, optim, output, eval, backend, generate)",
                      file, line, name, nearest_section(name));
         else
             snprintf(c->err, c->err_len,
@@ -968,6 +1012,11 @@ static int derive(load_ctx *c)
         break;
     }
     if (!given(c, kG)) c->src[kG] = SRC_DERIVED;
+    k = key_index("generate.eot_token");
+    if (!given(c, k)) {
+        d->generate.eot_token = d->generate.tokenizer == T6_TOK_GPT2 ? 50256 : -1;
+        c->src[k] = SRC_DERIVED;
+    }
     return 0;
 }
 
@@ -1066,6 +1115,23 @@ static int validate(load_ctx *c)
     if (d->job == T6_JOB_TRAIN && d->train.eval_interval > 0 && d->data.n_val == 0) {
         k = blame(c, 2, "train.eval_interval", "data.val");
         return fail(c, k, NULL, "0 (never) when data.val is empty", "evaluation needs data.val, which is empty");
+    }
+    if (d->job == T6_JOB_GENERATE && d->generate.n_prompts == 0 && !d->generate.prompt_file) {
+        k = blame(c, 2, "generate.prompts", "generate.prompt_file");
+        return fail(c, k, NULL, "at least one prompt in generate.prompts or a generate.prompt_file",
+                    "job \"generate\" has no prompts");
+    }
+    k = key_index("generate.source");
+    if (strcmp(d->generate.source, "checkpoint") != 0 && strcmp(d->generate.source, "init") != 0) {
+        if (strncmp(d->generate.source, "hf:", 3) == 0)
+            /* hook: HF directories load through t6_hf_load (src/hf.h) once the export issue lands */
+            return fail(c, k, NULL, NULL, "loading Hugging Face directories is not built into this t6 yet");
+        return fail(c, k, NULL, NULL, "invalid value");
+    }
+    if (d->job == T6_JOB_GENERATE && d->generate.eot_token >= m->vocab_size) {
+        k = key_index("generate.eot_token");   /* also when derived: the tokenizer's EOT is the problem */
+        snprintf(allowed, sizeof allowed, "-1..model.vocab_size - 1 = %d", m->vocab_size - 1);
+        return fail(c, k, NULL, allowed, "not a token of the model's vocabulary of %d", m->vocab_size);
     }
     return 0;
 }
@@ -1180,6 +1246,11 @@ void t6_deck_free(t6_deck *d)
     free(d->output.metrics);
     free(d->output.resume);
     free(d->init_from);
+    free_list(d->generate.prompts, d->generate.n_prompts);
+    free(d->generate.prompt_file);
+    free(d->generate.source);
+    free(d->generate.vocab_dir);
+    free_list(d->generate.stop, d->generate.n_stop);
     memset(d, 0, sizeof *d);
 }
 
@@ -1249,6 +1320,7 @@ char *t6_deck_to_string(const t6_deck *d)
         const key_rule *r = &KEY_RULES[k];
         const char *key = KEY_DOCS[k].key;
         if (r->kind == K_SIZE) continue; /* the preset is resolved into n_layer/n_embd/n_head */
+        if (r->kind == K_STR && !*(char *const *)((const char *)d + r->off)) continue; /* unset (none) */
         if (strcmp(key, "train.grad_accum") == 0 && d->train.global_batch > 0) continue;
         if (strcmp(key, "train.global_batch") == 0 && d->train.global_batch <= 0) continue;
         if (r->kind == K_STR && !*(char *const *)((const char *)d + r->off)) continue; /* optional, not given */

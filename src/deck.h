@@ -110,7 +110,30 @@ typedef struct {
     char *json;              /* JSON results file, "-" = stdout; NULL = none */
 } t6_eval_config;
 
-typedef enum { T6_JOB_TRAIN = 0, T6_JOB_EVAL } t6_job;
+typedef enum { T6_TOK_GPT2 = 0, T6_TOK_IDS } t6_tokenizer_kind;
+typedef enum { T6_SPLIT_LINE = 0, T6_SPLIT_PARAGRAPH, T6_SPLIT_WHOLE } t6_prompt_split;
+
+/* job = "generate" (doc/generate.md) */
+typedef struct {
+    char **prompts;          /* prompt texts (gpt2) or token ids "1 2 3" (ids) */
+    int n_prompts;
+    char *prompt_file;       /* more prompts from a file, "-" = stdin; NULL = none */
+    t6_prompt_split prompt_split;
+    char *source;            /* "checkpoint" (output.resume / run_dir); "hf:DIR" reserved */
+    t6_tokenizer_kind tokenizer;
+    char *vocab_dir;         /* encoder.json + vocab.bpe (gpt2) */
+    int max_new_tokens;
+    double temperature;      /* 0 = greedy */
+    int top_k;               /* 0 = off */
+    double top_p;            /* 1 = off */
+    uint64_t sample_seed;
+    char **stop;             /* stop strings */
+    int n_stop;
+    int eot_token;           /* -1: none */
+    int batch_size;          /* prompts decoded together */
+} t6_generate_config;
+
+typedef enum { T6_JOB_TRAIN = 0, T6_JOB_EVAL, T6_JOB_GENERATE } t6_job;
 
 typedef struct {
     char *path;              /* deck file as given */
@@ -123,6 +146,7 @@ typedef struct {
     t6_backend_config backend;
     char *init_from;         /* model.init_from: "none", "hf:DIR" or a checkpoint (src/hf.h) */
     t6_eval_config eval;
+    t6_generate_config generate;
     int global_batch_line;   /* deck line of train.global_batch (0: default, -1: --set), for
                               * the messages of t6_deck_resolve_world */
 } t6_deck;

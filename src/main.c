@@ -9,6 +9,7 @@
 #include "cpu/blas_env.h"
 #include "deck.h"
 #include "hf.h"
+#include "generate.h"
 #include "params.h"
 #include "train.h"
 #include "util.h"
@@ -24,9 +25,9 @@ static void usage(FILE *f)
             "       t6 --export-hf CKPT DIR [--dtype fp32|bf16] [--vocab DIR|none]\n"
             "       t6 --help | --help-deck | --version\n"
             "\n"
-            "Runs the job of a libconfig deck (train or eval) of the T6 model (Tensor Product\n"
-            "Attention) or, with --check, validates the deck and prints what it implies. An eval\n"
-            "job scores lm-evaluation-harness tasks (eval.tasks, doc/eval.md) besides the\n"
+            "Runs the job of a libconfig deck (train, eval or generate) of the T6 model (Tensor\n"
+            "Product Attention) or, with --check, validates the deck and prints what it implies.\n"
+            "An eval job scores lm-evaluation-harness tasks (eval.tasks, doc/eval.md) besides the\n"
             "validation loss; --set eval.json=- prints its results as JSON.\n"
             "\n"
             "Options:\n"
@@ -50,10 +51,11 @@ static void usage(FILE *f)
             "  --help-deck       every deck key: key, type, default, allowed, meaning (tab-separated)\n"
             "  --version         version and build features\n"
             "\n"
-            "Deck sections: job = \"train\"|\"eval\"; model = {...}; data = {...}; train = {...};\n"
-            "optim = {...}; output = {...}; eval = {...}; backend = {...}. Every key is described in\n"
-            "doc/deck.md; decks for the paper's models are in input/, a CPU demo in\n"
-            "input/demo.cfg.\n");
+            "Deck sections: job = \"train\"|\"eval\"|\"generate\"; model = {...}; data = {...};\n"
+            "train = {...}; optim = {...}; output = {...}; eval = {...}; backend = {...};\n"
+            "generate = {...} (text generation: doc/generate.md). Every key is described in\n"
+            "doc/deck.md; decks for the paper's models are in input/, a CPU demo in input/demo.cfg\n"
+            "(train it, then generate from it with --set job=generate).\n");
 }
 
 static void version(void)
@@ -118,7 +120,7 @@ static int check(t6_deck *d, int ranks)
     t6_param_layout_init(&pl, m);
 
     printf("deck: %s\n", d->path);
-    printf("job: %s\n", d->job == T6_JOB_TRAIN ? "train" : "eval");
+    printf("job: %s\n", d->job == T6_JOB_TRAIN ? "train" : d->job == T6_JOB_EVAL ? "eval" : "generate");
     printf("model: %s, attention %s\n", model_family(m->attention), t6_attn_name(m->attention));
     printf("  n_layer %d, n_embd %d, n_head %d, head_dim %d, n_kv_head %d\n", m->n_layer, m->n_embd, m->n_head,
            m->head_dim, m->n_kv_head);
@@ -166,6 +168,13 @@ static int check(t6_deck *d, int ranks)
     printf("KV cache bf16 bytes per token (all layers): %ld\n", 2 * kv * m->n_layer);
     printf("KV cache bf16 bytes at block_size %d: %s\n", m->block_size,
            t6_fmt_count(b1, sizeof b1, 2LL * kv * m->n_layer * m->block_size));
+    /* what job = "generate" allocates: the backend's element type (fp32 on the CPU), one
+     * cache of generate.batch_size rows, each at most block_size tokens long */
+    const int eb = d->backend.precision == T6_PREC_BF16 ? 2 : 4;
+    printf("KV cache bytes per token per layer on this deck's backend (%s): %ld\n", eb == 2 ? "bf16" : "fp32", eb * kv);
+    printf("KV cache of job generate at most: batch_size %d x block_size %d x %d layers x %ld bytes = %s\n",
+           d->generate.batch_size, m->block_size, m->n_layer, eb * kv,
+           t6_fmt_count(b1, sizeof b1, (long long)eb * kv * m->n_layer * m->block_size * d->generate.batch_size));
     printf("backend: %s, %s\n", d->backend.device == T6_BACKEND_CUDA ? "cuda" : "cpu",
            d->backend.precision == T6_PREC_BF16 ? "bf16" : "fp32");
     printf("run_dir: %s\n", d->output.run_dir);
@@ -267,7 +276,7 @@ int main(int argc, char **argv)
         free(s);
         rc = 0;
     } else {
-        rc = t6_job_run(&deck);
+        rc = deck.job == T6_JOB_GENERATE ? t6_generate_run(&deck) : t6_job_run(&deck);
     }
     t6_deck_free(&deck);
     return rc;

@@ -7,3 +7,4 @@ include tests/jobs/local.mk
 include tests/plot/local.mk
 include tests/hf/local.mk
 include tests/eval/local.mk
+include tests/gen/local.mk
