@@ -123,6 +123,14 @@ void t6_cuda_attention_fwd(t6_backend *be, void *out, float *lse, const void *q,
 void t6_cuda_attention_bwd(t6_backend *be, void *dq, void *dk, void *dv, const void *dout,
                            const void *out, const float *lse, const void *q, const void *k,
                            const void *v, int B, int T, int h, int G, int dh);
+void t6_cuda_rope_fwd_pos(t6_backend *be, void *x, const int32_t *pos, int N, int rows, int dh, double base);
+void t6_cuda_cache_scatter(t6_backend *be, void *cache, const void *src, int ld_src, const int32_t *pos,
+                           int N, int M_max, int width);
+void t6_cuda_decode_attention_tpa(t6_backend *be, void *out, const void *q, const void *ak, const void *bk,
+                                  const void *av, const void *bv, const int32_t *lens,
+                                  int B, int M_max, int h, int R_K, int R_V, int dh);
+void t6_cuda_decode_attention_kv(t6_backend *be, void *out, const void *q, const void *k, const void *v,
+                                 const int32_t *lens, int B, int M_max, int h, int G, int dh);
 void t6_cuda_swiglu_fwd(t6_backend *be, void *out, const void *h1, const void *h2, size_t n);
 void t6_cuda_swiglu_bwd(t6_backend *be, void *dh1, void *dh2, const void *dout,
                         const void *h1, const void *h2, size_t n);

@@ -141,3 +141,5 @@ extern "C" size_t t6_cuda_mem_used(t6_backend *be)
     CUDA_CHECK(cudaMemGetInfo(&fr, &tot));
     return tot - fr;
 }
+
+extern "C" void *t6_cuda_stream(t6_backend *be) { return (void *)cu_stream(be); }

@@ -15,6 +15,8 @@ void t6_cuda_prof_enable(t6_backend *be);
 void t6_cuda_prof_reset(void);
 void t6_cuda_prof_report(FILE *f, int steps);
 size_t t6_cuda_mem_used(t6_backend *be);
+/* the backend's stream (a cudaStream_t), for a benchmark's own events and copies */
+void *t6_cuda_stream(t6_backend *be);
 /* internal: whether ops are being timed; the per-shape GEMM table (matmul.cu) */
 int t6_cuda_prof_active(void);
 void t6_cuda_matmul_prof_report(t6_backend *be, FILE *f, int steps);

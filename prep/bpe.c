@@ -192,6 +192,203 @@ static void sha_hex_of(const char *a, size_t na, char out[65])
 static const char gpt2_pattern[] =
     "'(?:[sdmt]|ll|ve|re)| ?\\p{L}+| ?\\p{N}+| ?[^" WS "\\p{L}\\p{N}]+|[" WS "]+(?![^" WS "])|[" WS "]+";
 
+/* The loader, by job: encoder.json -> token bytes (load_encoder), the bytes -> id map
+ * (build_byte_map), vocab.bpe checked against the ids (check_merges), the mergeable
+ * pairs (build_pairs), the pre-tokenizer regex (compile_pattern). Each returns 0, or
+ * -1 with a message naming the file and, where there is one, the line. */
+
+/* encoder.json: every entry's bytes (decoded from GPT-2's byte alphabet) and id. */
+static int load_encoder(t6_bpe *b, const char *pe, const char *je, size_t ne, const int byte_of_cp[512],
+                        char *err, size_t err_len)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(je, ne, 0, &jerr);
+    if (!root || !json_is_object(root)) {
+        t6_seterr(err, err_len, "'%s': line %d: %s", pe, root ? 1 : jerr.line, root ? "not a JSON object" : jerr.text);
+        json_decref(root);
+        return -1;
+    }
+    size_t n = json_object_size(root);
+    if (n < 257 || n > (1u << 24)) {
+        t6_seterr(err, err_len, "'%s': %zu entries is not a plausible vocabulary", pe, n);
+        json_decref(root);
+        return -1;
+    }
+    b->vocab_size = (int)n;
+    b->eot = -1;
+    b->off = t6_calloc(n, sizeof *b->off);
+    b->len = t6_calloc(n, sizeof *b->len);
+    uint32_t *seen = t6_calloc(n, sizeof *seen);
+    size_t total = 0, cap = 1 << 20;
+    b->bytes = t6_malloc(cap);
+    const char *key;
+    json_t *val;
+    int rc = 0;
+    json_object_foreach(root, key, val) {
+        if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= (json_int_t)n) {
+            t6_seterr(err, err_len, "'%s': entry \"%.40s\" has id outside [0, %zu)", pe, key, n);
+            rc = -1;
+            break;
+        }
+        uint32_t id = (uint32_t)json_integer_value(val);
+        if (seen[id]++) {
+            t6_seterr(err, err_len, "'%s': id %u appears twice", pe, id);
+            rc = -1;
+            break;
+        }
+        size_t kl = strlen(key);
+        if (total + kl + 1 > cap) b->bytes = t6_realloc(b->bytes, cap = 2 * cap + kl);
+        if (strcmp(key, EOT_TEXT) == 0) {
+            b->eot = (int)id;
+            memcpy(b->bytes + total, key, kl);
+            b->off[id] = (uint32_t)total;
+            b->len[id] = (uint32_t)kl;
+            total += kl;
+            continue;
+        }
+        long bl = unalphabet(byte_of_cp, key, kl, (unsigned char *)b->bytes + total);
+        if (bl <= 0) {
+            t6_seterr(err, err_len, "'%s': entry \"%.40s\" uses characters outside GPT-2's byte alphabet", pe, key);
+            rc = -1;
+            break;
+        }
+        b->off[id] = (uint32_t)total;
+        b->len[id] = (uint32_t)bl;
+        total += (size_t)bl;
+    }
+    free(seen);
+    json_decref(root);
+    if (rc == 0 && b->eot < 0) {
+        t6_seterr(err, err_len, "'%s': no \"" EOT_TEXT "\" entry", pe);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* bytes -> id over the mergeable tokens (not <|endoftext|>), and the 256 byte tokens. */
+static int build_byte_map(t6_bpe *b, const char *pe, char *err, size_t err_len)
+{
+    size_t n = (size_t)b->vocab_size, ms = 1;
+    while (ms < 2 * n) ms <<= 1;
+    b->map_mask = ms - 1;
+    b->map = t6_calloc(ms, sizeof *b->map);
+    for (uint32_t id = 0; id < n; id++) {
+        if ((int)id == b->eot) continue;
+        const unsigned char *p = (const unsigned char *)b->bytes + b->off[id];
+        if (vocab_lookup(b, p, b->len[id]) != NO_ID) {
+            t6_seterr(err, err_len, "'%s': two ids (%u and %u) for the same bytes", pe, vocab_lookup(b, p, b->len[id]), id);
+            return -1;
+        }
+        size_t i = hash_bytes(p, b->len[id]) & b->map_mask;
+        while (b->map[i]) i = (i + 1) & b->map_mask;
+        b->map[i] = id + 1;
+    }
+    for (int c2 = 0; c2 < 256; c2++) {
+        unsigned char ch = (unsigned char)c2;
+        b->byte_id[c2] = vocab_lookup(b, &ch, 1);
+        if (b->byte_id[c2] == NO_ID) {
+            t6_seterr(err, err_len, "'%s': byte 0x%02x has no token", pe, c2);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* vocab.bpe: merge i must produce token 256+i, i.e. the ids are the merge ranks. */
+static int check_merges(const t6_bpe *b, const char *pv, char *jv, size_t nv, const int byte_of_cp[512],
+                        char *err, size_t err_len)
+{
+    char *line = jv, *end = jv + nv;
+    int lineno = 0;
+    uint32_t expect = 256;
+    unsigned char ab[1024];
+    for (; line < end; ) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t ll = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        char *next = nl ? nl + 1 : end;
+        lineno++;
+        if (ll && line[ll - 1] == '\r') ll--;
+        if ((lineno == 1 && ll >= 8 && memcmp(line, "#version", 8) == 0) || ll == 0) {
+            line = next;
+            continue;
+        }
+        char *sp = memchr(line, ' ', ll);
+        if (!sp || ll > 512) {
+            t6_seterr(err, err_len, "'%s':%d: expected two tokens separated by a space", pv, lineno);
+            return -1;
+        }
+        long la = unalphabet(byte_of_cp, line, (size_t)(sp - line), ab);
+        long lb = la > 0 ? unalphabet(byte_of_cp, sp + 1, ll - (size_t)(sp - line) - 1, ab + la) : -1;
+        if (la <= 0 || lb <= 0) {
+            t6_seterr(err, err_len, "'%s':%d: not in GPT-2's byte alphabet", pv, lineno);
+            return -1;
+        }
+        uint32_t id = vocab_lookup(b, ab, (size_t)(la + lb));
+        if (vocab_lookup(b, ab, (size_t)la) == NO_ID || vocab_lookup(b, ab + la, (size_t)lb) == NO_ID || id == NO_ID) {
+            t6_seterr(err, err_len, "'%s':%d: merge uses or makes a token missing from encoder.json", pv, lineno);
+            return -1;
+        }
+        if (id != expect) {
+            t6_seterr(err, err_len, "'%s':%d: merge makes token %u, expected %u (encoder.json ids must equal merge ranks, as tiktoken requires)",
+                   pv, lineno, id, expect);
+            return -1;
+        }
+        expect++;
+        line = next;
+    }
+    if ((int)expect + 1 != b->vocab_size) {
+        t6_seterr(err, err_len, "'%s': %u merges for %d tokens (expected vocab = 256 bytes + merges + <|endoftext|>)", pv,
+               expect - 256, b->vocab_size);
+        return -1;
+    }
+    return 0;
+}
+
+/* Every split of every token into two tokens: the pairs tiktoken can merge. */
+static void build_pairs(t6_bpe *b)
+{
+    size_t count = 0, n = (size_t)b->vocab_size;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t id = 0; id < n; id++) {
+            if ((int)id == b->eot) continue;
+            const unsigned char *p = (const unsigned char *)b->bytes + b->off[id];
+            for (uint32_t k = 1; k < b->len[id]; k++) {
+                uint32_t l = vocab_lookup(b, p, k), r = vocab_lookup(b, p + k, b->len[id] - k);
+                if (l == NO_ID || r == NO_ID) continue;
+                if (pass == 0) { count++; continue; }
+                uint64_t key = (uint64_t)l << 32 | r;
+                size_t i = mix64(key) & b->pair_mask;
+                while (b->pair_key[i] != UINT64_MAX) i = (i + 1) & b->pair_mask;
+                b->pair_key[i] = key;
+                b->pair_val[i] = id;
+            }
+        }
+        if (pass == 0) {
+            size_t ps = 1;
+            while (ps < 2 * count + 2) ps <<= 1;
+            b->pair_mask = ps - 1;
+            b->pair_key = t6_malloc(ps * sizeof *b->pair_key);
+            memset(b->pair_key, 0xff, ps * sizeof *b->pair_key);
+            b->pair_val = t6_malloc(ps * sizeof *b->pair_val);
+        }
+    }
+}
+
+static int compile_pattern(t6_bpe *b, char *err, size_t err_len)
+{
+    int ec;
+    PCRE2_SIZE eo;
+    b->re = pcre2_compile((PCRE2_SPTR)gpt2_pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+    if (!b->re) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(ec, msg, sizeof msg);
+        t6_seterr(err, err_len, "PCRE2 cannot compile the GPT-2 pattern at offset %zu: %s", (size_t)eo, (char *)msg);
+        return -1;
+    }
+    b->jit = pcre2_jit_compile(b->re, PCRE2_JIT_COMPLETE) == 0;
+    return 0;
+}
+
 t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
 {
     char pe[4096], pv[4096];
@@ -220,187 +417,14 @@ t6_bpe *t6_bpe_load(const char *dir, int *pinned, char *err, size_t err_len)
     for (int i = 0; i < 512; i++) byte_of_cp[i] = -1;
     for (int i = 0; i < 256; i++) byte_of_cp[cp_of_byte[i]] = i;
 
-    json_error_t jerr;
-    json_t *root = json_loadb(je, ne, 0, &jerr);
+    int rc = load_encoder(b, pe, je, ne, byte_of_cp, err, err_len);
     free(je);
-    if (!root || !json_is_object(root)) {
-        t6_seterr(err, err_len, "'%s': line %d: %s", pe, root ? 1 : jerr.line, root ? "not a JSON object" : jerr.text);
-        json_decref(root);
-        free(jv);
-        free(b);
-        return NULL;
-    }
-    size_t n = json_object_size(root);
-    if (n < 257 || n > (1u << 24)) {
-        t6_seterr(err, err_len, "'%s': %zu entries is not a plausible vocabulary", pe, n);
-        goto fail_json;
-    }
-    b->vocab_size = (int)n;
-    b->eot = -1;
-    b->off = t6_calloc(n, sizeof *b->off);
-    b->len = t6_calloc(n, sizeof *b->len);
-    uint32_t *seen = t6_calloc(n, sizeof *seen);
-    size_t total = 0, cap = 1 << 20;
-    b->bytes = t6_malloc(cap);
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val) {
-        if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= (json_int_t)n) {
-            t6_seterr(err, err_len, "'%s': entry \"%.40s\" has id outside [0, %zu)", pe, key, n);
-            free(seen);
-            goto fail_json;
-        }
-        uint32_t id = (uint32_t)json_integer_value(val);
-        if (seen[id]++) {
-            t6_seterr(err, err_len, "'%s': id %u appears twice", pe, id);
-            free(seen);
-            goto fail_json;
-        }
-        size_t kl = strlen(key);
-        if (total + kl + 1 > cap) b->bytes = t6_realloc(b->bytes, cap = 2 * cap + kl);
-        if (strcmp(key, EOT_TEXT) == 0) {
-            b->eot = (int)id;
-            memcpy(b->bytes + total, key, kl);
-            b->off[id] = (uint32_t)total;
-            b->len[id] = (uint32_t)kl;
-            total += kl;
-            continue;
-        }
-        long bl = unalphabet(byte_of_cp, key, kl, (unsigned char *)b->bytes + total);
-        if (bl <= 0) {
-            t6_seterr(err, err_len, "'%s': entry \"%.40s\" uses characters outside GPT-2's byte alphabet", pe, key);
-            free(seen);
-            goto fail_json;
-        }
-        b->off[id] = (uint32_t)total;
-        b->len[id] = (uint32_t)bl;
-        total += (size_t)bl;
-    }
-    free(seen);
-    json_decref(root);
-    root = NULL;
-    if (b->eot < 0) {
-        t6_seterr(err, err_len, "'%s': no \"" EOT_TEXT "\" entry", pe);
-        goto fail;
-    }
-
-    /* bytes -> id map over the mergeable tokens (not <|endoftext|>) */
-    size_t ms = 1;
-    while (ms < 2 * n) ms <<= 1;
-    b->map_mask = ms - 1;
-    b->map = t6_calloc(ms, sizeof *b->map);
-    for (uint32_t id = 0; id < n; id++) {
-        if ((int)id == b->eot) continue;
-        const unsigned char *p = (const unsigned char *)b->bytes + b->off[id];
-        if (vocab_lookup(b, p, b->len[id]) != NO_ID) {
-            t6_seterr(err, err_len, "'%s': two ids (%u and %u) for the same bytes", pe, vocab_lookup(b, p, b->len[id]), id);
-            goto fail;
-        }
-        size_t i = hash_bytes(p, b->len[id]) & b->map_mask;
-        while (b->map[i]) i = (i + 1) & b->map_mask;
-        b->map[i] = id + 1;
-    }
-    for (int c2 = 0; c2 < 256; c2++) {
-        unsigned char ch = (unsigned char)c2;
-        b->byte_id[c2] = vocab_lookup(b, &ch, 1);
-        if (b->byte_id[c2] == NO_ID) {
-            t6_seterr(err, err_len, "'%s': byte 0x%02x has no token", pe, c2);
-            goto fail;
-        }
-    }
-
-    /* vocab.bpe: check that merge i produces token 256+i, i.e. that ids are ranks */
-    {
-        char *line = jv, *end = jv + nv;
-        int lineno = 0;
-        uint32_t expect = 256;
-        unsigned char ab[1024];
-        while (line < end) {
-            char *nl = memchr(line, '\n', (size_t)(end - line));
-            size_t ll = nl ? (size_t)(nl - line) : (size_t)(end - line);
-            lineno++;
-            if (ll && line[ll - 1] == '\r') ll--;
-            if (lineno == 1 && ll >= 8 && memcmp(line, "#version", 8) == 0) goto next;
-            if (ll == 0) goto next;
-            char *sp = memchr(line, ' ', ll);
-            if (!sp || ll > 512) {
-                t6_seterr(err, err_len, "'%s':%d: expected two tokens separated by a space", pv, lineno);
-                goto fail;
-            }
-            long la = unalphabet(byte_of_cp, line, (size_t)(sp - line), ab);
-            long lb = la > 0 ? unalphabet(byte_of_cp, sp + 1, ll - (size_t)(sp - line) - 1, ab + la) : -1;
-            if (la <= 0 || lb <= 0) {
-                t6_seterr(err, err_len, "'%s':%d: not in GPT-2's byte alphabet", pv, lineno);
-                goto fail;
-            }
-            uint32_t id = vocab_lookup(b, ab, (size_t)(la + lb));
-            if (vocab_lookup(b, ab, (size_t)la) == NO_ID || vocab_lookup(b, ab + la, (size_t)lb) == NO_ID || id == NO_ID) {
-                t6_seterr(err, err_len, "'%s':%d: merge uses or makes a token missing from encoder.json", pv, lineno);
-                goto fail;
-            }
-            if (id != expect) {
-                t6_seterr(err, err_len, "'%s':%d: merge makes token %u, expected %u (encoder.json ids must equal merge ranks, as tiktoken requires)",
-                       pv, lineno, id, expect);
-                goto fail;
-            }
-            expect++;
-        next:
-            line = nl ? nl + 1 : end;
-        }
-        if ((int)expect + 1 != b->vocab_size) {
-            t6_seterr(err, err_len, "'%s': %u merges for %d tokens (expected vocab = 256 bytes + merges + <|endoftext|>)", pv,
-                   expect - 256, b->vocab_size);
-            goto fail;
-        }
-    }
+    if (rc == 0) rc = build_byte_map(b, pe, err, err_len);
+    if (rc == 0) rc = check_merges(b, pv, jv, nv, byte_of_cp, err, err_len);
     free(jv);
-    jv = NULL;
-
-    /* every split of every token into two tokens: the pairs tiktoken can merge */
-    {
-        size_t count = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            for (uint32_t id = 0; id < n; id++) {
-                if ((int)id == b->eot) continue;
-                const unsigned char *p = (const unsigned char *)b->bytes + b->off[id];
-                for (uint32_t k = 1; k < b->len[id]; k++) {
-                    uint32_t l = vocab_lookup(b, p, k), r = vocab_lookup(b, p + k, b->len[id] - k);
-                    if (l == NO_ID || r == NO_ID) continue;
-                    if (pass == 0) { count++; continue; }
-                    uint64_t key = (uint64_t)l << 32 | r;
-                    size_t i = mix64(key) & b->pair_mask;
-                    while (b->pair_key[i] != UINT64_MAX) i = (i + 1) & b->pair_mask;
-                    b->pair_key[i] = key;
-                    b->pair_val[i] = id;
-                }
-            }
-            if (pass == 0) {
-                size_t ps = 1;
-                while (ps < 2 * count + 2) ps <<= 1;
-                b->pair_mask = ps - 1;
-                b->pair_key = t6_malloc(ps * sizeof *b->pair_key);
-                memset(b->pair_key, 0xff, ps * sizeof *b->pair_key);
-                b->pair_val = t6_malloc(ps * sizeof *b->pair_val);
-            }
-        }
-    }
-
-    int ec;
-    PCRE2_SIZE eo;
-    b->re = pcre2_compile((PCRE2_SPTR)gpt2_pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
-    if (!b->re) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(ec, msg, sizeof msg);
-        t6_seterr(err, err_len, "PCRE2 cannot compile the GPT-2 pattern at offset %zu: %s", (size_t)eo, (char *)msg);
-        goto fail;
-    }
-    b->jit = pcre2_jit_compile(b->re, PCRE2_JIT_COMPLETE) == 0;
-    return b;
-
-fail_json:
-    json_decref(root);
-fail:
-    free(jv);
+    if (rc == 0) build_pairs(b);
+    if (rc == 0) rc = compile_pattern(b, err, err_len);
+    if (rc == 0) return b;
     t6_bpe_free(b);
     return NULL;
 }

@@ -91,6 +91,31 @@ typedef struct t6_ops {
                           const void *out, const float *lse, const void *q, const void *k,
                           const void *v, int B, int T, int h, int G, int dh);
 
+    /* ---- generation (doc/generate.md): one new token per batch row over a KV cache.
+     *      int32 arrays are device int32; act = the backend's activation type. ---- */
+    /* RoPE ("halves" layout, as rope_fwd) on x (N, rows, dh) where row n is at position pos[n]. In place. */
+    void (*rope_fwd_pos)(t6_backend *be, void *x, const int32_t *pos, int N, int rows, int dh, double base);
+    /* Scatter one token's record per batch row into a cache: for n < N and j < width,
+     * cache[((size_t)n * M_max + pos[n]) * width + j] = src[(size_t)n * ld_src + j]. act dtype. */
+    void (*cache_scatter)(t6_backend *be, void *cache, const void *src, int ld_src, const int32_t *pos,
+                          int N, int M_max, int width);
+
+    /* Single-query attention of one new token per batch row over a TPA factor cache, never
+     * forming K or V. q: (B, h, dh) act, RoPE applied. Cache, per layer, act dtype:
+     *   ak (B, M_max, R_K, h), bk (B, M_max, R_K, dh) RoPE already applied,
+     *   av (B, M_max, R_V, h), bv (B, M_max, R_V, dh).
+     * K[t,i,:] = (1/R_K) sum_r ak[t,r,i] bk[t,r,:];  V[t,i,:] = (1/R_V) sum_r av[t,r,i] bv[t,r,:].
+     * Row b attends over t < lens[b] (lens includes the new token, already written).
+     * scores scale 1/sqrt(dh); out (B, h, dh) act. */
+    void (*decode_attention_tpa)(t6_backend *be, void *out, const void *q, const void *ak, const void *bk,
+                                 const void *av, const void *bv, const int32_t *lens,
+                                 int B, int M_max, int h, int R_K, int R_V, int dh);
+
+    /* The same over a plain K/V cache (MHA/MQA/GQA, and TPA-KVonly only if it materialises):
+     * k, v (B, M_max, G, dh) act, K rotated; query head i uses kv head i / (h / G). */
+    void (*decode_attention_kv)(t6_backend *be, void *out, const void *q, const void *k, const void *v,
+                                const int32_t *lens, int B, int M_max, int h, int G, int dh);
+
     /* ---- SwiGLU: out = silu(h1) * h2, elementwise over n ---- */
     void (*swiglu_fwd)(t6_backend *be, void *out, const void *h1, const void *h2, size_t n);
     void (*swiglu_bwd)(t6_backend *be, void *dh1, void *dh2, const void *dout,
@@ -157,7 +182,11 @@ static inline void *t6_act_at(const t6_backend *be, void *p, size_t index)
 /* Backend constructors (each in its own directory). */
 t6_backend *t6_cpu_backend_create(const t6_backend_config *cfg);
 void t6_cpu_backend_destroy(t6_backend *be);
+/* The backends' constant ops tables, for the test that every slot is set (usable
+ * without a device: nothing is initialized). */
+const t6_ops *t6_cpu_ops_table(void);
 #ifdef T6_HAVE_CUDA
+const t6_ops *t6_cuda_ops_table(void);
 t6_backend *t6_cuda_backend_create(const t6_backend_config *cfg, int local_rank);
 void t6_cuda_backend_destroy(t6_backend *be);
 /* NCCL gradient all-reduce for the CUDA backend; MPI (dist.c) starts it by

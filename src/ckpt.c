@@ -14,95 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "h5io.h"
+#include "rundir.h"
+#include "signals.h"
 #include "util.h"
-
-/* ---- HDF5 helpers ---------------------------------------------------------------- */
-void t6_h5_quiet(void)
-{
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static int put_attr(hid_t obj, const char *name, hid_t type, const void *value)
-{
-    hid_t sp = H5Screate(H5S_SCALAR);
-    if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
-    hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (a >= 0 && H5Awrite(a, type, value) >= 0) ? 0 : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    return rc;
-}
-
-int t6_h5_attr_str(hid_t obj, const char *name, const char *value)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(value) + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    int rc = put_attr(obj, name, t, value);
-    H5Tclose(t);
-    return rc;
-}
-int t6_h5_attr_i64(hid_t obj, const char *name, int64_t v) { return put_attr(obj, name, H5T_NATIVE_INT64, &v); }
-int t6_h5_attr_f64(hid_t obj, const char *name, double v) { return put_attr(obj, name, H5T_NATIVE_DOUBLE, &v); }
-
-static int get_attr(hid_t obj, const char *name, hid_t memtype, void *out)
-{
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    int rc = H5Aread(a, memtype, out) >= 0 ? 0 : -1;
-    H5Aclose(a);
-    return rc;
-}
-int t6_h5_get_i64(hid_t obj, const char *name, int64_t *out) { return get_attr(obj, name, H5T_NATIVE_INT64, out); }
-int t6_h5_get_f64(hid_t obj, const char *name, double *out) { return get_attr(obj, name, H5T_NATIVE_DOUBLE, out); }
-
-int t6_h5_get_str_dup(hid_t obj, const char *name, char **out)
-{
-    *out = NULL;
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    hid_t ft = H5Aget_type(a);
-    int rc = -1;
-    if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
-        size_t n = H5Tget_size(ft);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n + 1);
-        char *s = t6_calloc(n + 2, 1);
-        if (H5Aread(a, mt, s) >= 0) { *out = s; rc = 0; } else free(s);
-        H5Tclose(mt);
-    }
-    H5Tclose(ft);
-    H5Aclose(a);
-    return rc;
-}
-
-void t6_mkdir_p(const char *path)
-{
-    char *p = t6_strdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = '\0';
-            mkdir(p, 0777);
-            *s = '/';
-        }
-    }
-    if (mkdir(p, 0777) != 0 && errno != EEXIST)
-        t6_fatal_hint("check output.run_dir and its permissions", "cannot create directory '%s': %s", p, strerror(errno));
-    free(p);
-}
-
-int t6_fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return rc;
-}
 
 /* ---- model config as attributes ---------------------------------------------------- */
 typedef struct { const char *name; int value; } cfg_int;
@@ -117,8 +32,35 @@ static int config_ints(const t6_model_config *c, cfg_int *out)
     return n;
 }
 
-/* ---- writing ---------------------------------------------------------------------- */
-static void write_tensor(hid_t grp, const t6_param_info *pi, const float *data, const char *path)
+/* ---- writing ----------------------------------------------------------------------
+ * Every failure of a write goes through write_fail: the file and everything open in
+ * it are closed, the temporary file is removed, and the message says which file, how
+ * much it needed and how much space is left. The previous checkpoints are not touched
+ * (retention runs only after a successful write). */
+typedef struct {
+    const char *dir, *tmp, *final;
+    long long need;     /* estimated size of the file */
+    hid_t file;
+} ckpt_writer;
+
+__attribute__((noreturn)) static void write_fail(ckpt_writer *w, const char *what)
+{
+    char why[256], nb[32], fb[32];
+    int e = errno;
+    t6_h5_reason(why, sizeof why);
+    t6_h5_close_file_all(w->file);
+    w->file = -1;
+    unlink(w->tmp);
+    t6_signals_set_abort_temp(NULL);
+    long long avail = t6_free_bytes(w->dir);
+    if (!why[0] && e) snprintf(why, sizeof why, "%s", strerror(e));
+    t6_fatal_hint("free space in output.run_dir (or lower output.keep_last); the previous checkpoints are untouched",
+                  "checkpoint '%s': %s failed (%s); the file needs about %s, '%s' has %s free; "
+                  "the temporary file was removed", w->final, what, why[0] ? why : "HDF5 error",
+                  t6_fmt_bytes(nb, sizeof nb, w->need), w->dir, t6_fmt_bytes(fb, sizeof fb, avail));
+}
+
+static int write_tensor(hid_t grp, const t6_param_info *pi, const float *data)
 {
     hsize_t dims[2] = {(hsize_t)pi->rows, (hsize_t)pi->cols};
     hsize_t rows_per_chunk = (hsize_t)((16u << 20) / (size_t)(pi->cols > 0 ? pi->cols : 1));
@@ -130,38 +72,76 @@ static void write_tensor(hid_t grp, const t6_param_info *pi, const float *data, 
     H5Pset_chunk(dcpl, 2, chunk);
     H5Pset_fletcher32(dcpl);   /* a checksum per chunk: corruption is a read error, not silent */
     hid_t ds = H5Dcreate2(grp, pi->name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        t6_fatal_hint("check free space and permissions of output.run_dir",
-                      "writing tensor '%s' to checkpoint '%s' failed", pi->name, path);
-    H5Dclose(ds);
+    int rc = (ds >= 0 && H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) ? 0 : -1;
+    if (ds >= 0 && H5Dclose(ds) < 0) rc = -1;
     H5Pclose(dcpl);
     H5Sclose(sp);
+    return rc;
 }
 
-static void write_group(hid_t file, const char *gname, const t6_param_layout *pl, const float *base,
-                        const char *path)
+static void write_group(ckpt_writer *w, const char *gname, const t6_param_layout *pl, const float *base)
 {
+    char what[300];
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t g = H5Gcreate2(file, gname, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Gcreate2(w->file, gname, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     H5Pclose(lcpl);
-    if (g < 0) t6_fatal("cannot create group %s in checkpoint '%s'", gname, path);
+    if (g < 0) {
+        snprintf(what, sizeof what, "creating group %s", gname);
+        write_fail(w, what);
+    }
     for (int i = 0; i < pl->n_tensors; i++)
-        write_tensor(g, &pl->tensors[i], base + pl->tensors[i].offset, path);
-    H5Gclose(g);
+        if (write_tensor(g, &pl->tensors[i], base + pl->tensors[i].offset) != 0) {
+            snprintf(what, sizeof what, "writing tensor %s/%s", gname, pl->tensors[i].name);
+            write_fail(w, what);
+        }
+    if (H5Gclose(g) < 0) {
+        snprintf(what, sizeof what, "closing group %s", gname);
+        write_fail(w, what);
+    }
+}
+
+/* Per-dataset overhead of a checkpoint (object header, chunk index, Fletcher-32,
+ * link) and the fixed part (superblock, root group, attributes without the deck),
+ * measured on HDF5 1.10 with generous margins: the estimate must not be below the
+ * real size, or the free-space check would pass a write that then fails. */
+#define CKPT_BYTES_PER_TENSOR 8192
+#define CKPT_BYTES_FIXED (64 * 1024)
+
+long long t6_ckpt_estimate_bytes(const t6_deck *deck, const t6_param_layout *pl)
+{
+    long long deck_len = 0;
+    char *deck_text = t6_deck_to_string(deck);
+    if (deck_text) deck_len = (long long)strlen(deck_text);
+    free(deck_text);
+    return 3LL * (long long)pl->n_params * (long long)sizeof(float) +
+           3LL * pl->n_tensors * CKPT_BYTES_PER_TENSOR + deck_len + CKPT_BYTES_FIXED;
 }
 
 void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *pl,
                    const t6_ckpt_tensors *t, const t6_ckpt_state *st, char *path_out, size_t path_len)
 {
-    char final[4200], tmp[4300];
+    char final[4200], tmp[4300], nb[32], fb[32];
     snprintf(final, sizeof final, "%s/ckpt_%08ld.h5", dir, st->step);
     snprintf(tmp, sizeof tmp, "%s/.ckpt_%08ld.h5.tmp.%ld", dir, st->step, (long)getpid());
+    ckpt_writer w = {dir, tmp, final, t6_ckpt_estimate_bytes(deck, pl), -1};
+    /* refuse before writing anything: a write that fills the disk may also starve
+     * the metrics file and the status file of space */
+    long long avail = t6_free_bytes(dir);
+    /* test only (tests/train/full-disk.sh): skip the check to reach the failure
+     * path of a write that runs out of space half-way */
+    const char *skip = getenv("T6_TEST_SKIP_SPACE_CHECK");
+    if (skip && atoi(skip) > 0) avail = -1;
+    if (avail >= 0 && avail < w.need)
+        t6_fatal_hint("free space in output.run_dir (or lower output.keep_last); the previous checkpoints are untouched",
+                      "not enough free space for checkpoint '%s': it needs about %s, '%s' has %s free",
+                      final, t6_fmt_bytes(nb, sizeof nb, w.need), dir, t6_fmt_bytes(fb, sizeof fb, avail));
     t6_h5_quiet();
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0)
-        t6_fatal_hint("check that output.run_dir is writable", "cannot create checkpoint file '%s'", tmp);
+    t6_signals_set_abort_temp(tmp);   /* a second SIGINT removes it */
+    w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (w.file < 0) write_fail(&w, "creating the file");
 
+    hid_t f = w.file;
     int bad = 0;
     bad |= t6_h5_attr_str(f, "format", T6_CKPT_FORMAT);
     bad |= t6_h5_attr_i64(f, "version", T6_CKPT_VERSION);
@@ -176,6 +156,11 @@ void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *
     int nci = config_ints(&deck->model, ci);
     for (int i = 0; i < nci; i++) bad |= t6_h5_attr_i64(f, ci[i].name, ci[i].value);
     bad |= t6_h5_attr_f64(f, "model.rope_base", deck->model.rope_base);
+    /* MLA's sizes, written for every type (readers of older files default them) */
+    bad |= t6_h5_attr_i64(f, "model.q_lora_rank", deck->model.q_lora_rank);
+    bad |= t6_h5_attr_i64(f, "model.kv_lora_rank", deck->model.kv_lora_rank);
+    bad |= t6_h5_attr_i64(f, "model.qk_rope_head_dim", deck->model.qk_rope_head_dim);
+    bad |= t6_h5_attr_i64(f, "model.v_head_dim", deck->model.v_head_dim);
     bad |= t6_h5_attr_i64(f, "n_params", (int64_t)pl->n_params);
     bad |= t6_h5_attr_i64(f, "step", st->step);
     bad |= t6_h5_attr_i64(f, "tokens_seen", (int64_t)st->tokens_seen);
@@ -190,10 +175,13 @@ void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *
     bad |= t6_h5_attr_i64(f, "data.next", (int64_t)st->data.next);
     bad |= t6_h5_attr_i64(f, "data.n_windows", (int64_t)st->data.n_windows);
     bad |= t6_h5_attr_str(f, "data.sampling", st->data.sampling == T6_SAMPLE_EPOCH ? "epoch" : "random");
+    bad |= t6_h5_attr_f64(f, "guard.loss_mean", st->guard_loss_mean);
+    bad |= t6_h5_attr_i64(f, "guard.skips", st->guard_skips);
+    bad |= t6_h5_attr_str(f, "lineage.id", st->lineage);
     bad |= t6_h5_attr_i64(f, "created_unix", (int64_t)time(NULL));
-    if (bad) t6_fatal("writing attributes of checkpoint '%s' failed", tmp);
+    if (bad) write_fail(&w, "writing the attributes");
 
-    write_group(f, "/params", pl, t->params, tmp);
+    write_group(&w, "/params", pl, t->params);
     const char *delay = getenv("T6_TEST_CKPT_DELAY_MS");
     if (delay && atol(delay) > 0) {
         /* test-only (tests/train/ckpt-kill.sh): hold the half-written file on disk so a
@@ -201,18 +189,22 @@ void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *
         H5Fflush(f, H5F_SCOPE_GLOBAL);
         usleep((useconds_t)(atol(delay) * 1000));
     }
-    write_group(f, "/optim/m", pl, t->m, tmp);
-    write_group(f, "/optim/v", pl, t->v, tmp);
+    write_group(&w, "/optim/m", pl, t->m);
+    write_group(&w, "/optim/v", pl, t->v);
     /* written last: a file without it was never completed */
-    if (t6_h5_attr_i64(f, "complete", 1) != 0) t6_fatal("writing checkpoint '%s' failed", tmp);
-    if (H5Fclose(f) < 0)
-        t6_fatal_hint("check free space in output.run_dir", "closing checkpoint '%s' failed", tmp);
-    if (t6_fsync_path(tmp) != 0)
-        t6_fatal("fsync of checkpoint '%s' failed: %s", tmp, strerror(errno));
-    if (rename(tmp, final) != 0)
-        t6_fatal("renaming checkpoint '%s' to '%s' failed: %s", tmp, final, strerror(errno));
-    if (t6_fsync_path(dir) != 0)
-        t6_fatal("fsync of directory '%s' failed: %s", dir, strerror(errno));
+    if (t6_h5_attr_i64(f, "complete", 1) != 0) write_fail(&w, "writing the 'complete' mark");
+    if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) write_fail(&w, "flushing the file");
+    w.file = -1;
+    if (H5Fclose(f) < 0) {
+        /* after a failed close the id is unusable: only the file is left to remove */
+        w.file = -1;
+        write_fail(&w, "closing the file");
+    }
+    char err[9000];
+    if (t6_rename_durable(tmp, final, err, sizeof err) != 0) {
+        write_fail(&w, err);
+    }
+    t6_signals_set_abort_temp(NULL);
     if (path_out) snprintf(path_out, path_len, "%s", final);
 }
 
@@ -328,6 +320,13 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
     st->data.seed = (uint64_t)dseed;
     st->data.next = (uint64_t)dnext;
     st->data.n_windows = (uint64_t)dnw;
+    /* guard state: absent in checkpoints of older t6 versions (= no history) */
+    int64_t gs = 0;
+    if (t6_h5_get_f64(f, "guard.loss_mean", &st->guard_loss_mean) != 0) st->guard_loss_mean = NAN;
+    st->guard_skips = t6_h5_get_i64(f, "guard.skips", &gs) == 0 ? (long)gs : 0;
+    char *lin = NULL;
+    snprintf(st->lineage, sizeof st->lineage, "%s", t6_h5_get_str_dup(f, "lineage.id", &lin) == 0 ? lin : "");
+    free(lin);
     st->data.sampling = strcmp(s, "epoch") == 0 ? T6_SAMPLE_EPOCH : T6_SAMPLE_RANDOM;
     if (read_group(f, "/params", pl, t->params, path, err, err_len) != 0) goto out;
     if (read_group(f, "/optim/m", pl, t->m, path, err, err_len) != 0) goto out;
@@ -335,6 +334,107 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
     rc = 0;
 out:
     free(s);
+    H5Fclose(f);
+    return rc;
+}
+
+/* ---- parameters only (model.init_from, --export-hf) ---------------------------------- */
+/* Opens path and checks that it is a complete t6 checkpoint; -1 (file closed) otherwise. */
+static hid_t open_complete(const char *path, char *err, size_t err_len)
+{
+    t6_h5_quiet();
+    if (access(path, R_OK) != 0) { t6_seterr(err, err_len, "checkpoint '%s': cannot read: %s", path, strerror(errno)); return -1; }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) { t6_seterr(err, err_len, "checkpoint '%s': not a readable HDF5 file (truncated or corrupt?)", path); return -1; }
+    char *s = NULL;
+    int64_t v = 0;
+    const char *why = NULL;
+    if (t6_h5_get_str_dup(f, "format", &s) != 0 || strcmp(s, T6_CKPT_FORMAT) != 0) why = "attribute 'format' is not \"" T6_CKPT_FORMAT "\"";
+    else if (t6_h5_get_i64(f, "version", &v) != 0 || v != T6_CKPT_VERSION) why = "attribute 'version' is not one this t6 reads";
+    else if (t6_h5_get_i64(f, "complete", &v) != 0 || v != 1) why = "incomplete checkpoint (no 'complete' attribute)";
+    free(s);
+    if (why) {
+        t6_seterr(err, err_len, "checkpoint '%s': %s", path, why);
+        H5Fclose(f);
+        return -1;
+    }
+    return f;
+}
+
+int t6_ckpt_read_config(const char *path, t6_model_config *cfg, char *err, size_t err_len)
+{
+    memset(cfg, 0, sizeof *cfg);
+    hid_t f = open_complete(path, err, err_len);
+    if (f < 0) return -1;
+    int rc = -1;
+    char *s = NULL;
+    if (t6_h5_get_str_dup(f, "model.attention", &s) != 0) {
+        t6_seterr(err, err_len, "checkpoint '%s': attribute 'model.attention' missing", path);
+        goto out;
+    }
+    int a;
+    for (a = T6_ATTN_TPA; a <= T6_ATTN_MLA; a++)
+        if (strcmp(s, t6_attn_name((t6_attn_type)a)) == 0) break;
+    if (a > T6_ATTN_MLA) { t6_seterr(err, err_len, "checkpoint '%s': model.attention = \"%s\" is unknown", path, s); goto out; }
+    cfg->attention = (t6_attn_type)a;
+    int *fields[] = {&cfg->n_layer, &cfg->n_embd, &cfg->n_head, &cfg->head_dim, &cfg->q_rank, &cfg->k_rank,
+                     &cfg->v_rank, &cfg->n_kv_head, &cfg->vocab_size, &cfg->block_size, &cfg->mlp_hidden};
+    cfg_int ci[16];
+    int nci = config_ints(cfg, ci);
+    for (int i = 0; i < nci; i++) {
+        int64_t v;
+        if (t6_h5_get_i64(f, ci[i].name, &v) != 0 || v < 0 || v > 1 << 30) {
+            t6_seterr(err, err_len, "checkpoint '%s': attribute '%s' missing or out of range", path, ci[i].name);
+            goto out;
+        }
+        *fields[i] = (int)v;
+    }
+    cfg->rope_base = 10000.0;
+    t6_h5_get_f64(f, "model.rope_base", &cfg->rope_base);
+    /* MLA's sizes: the deck defaults where a checkpoint predates them */
+    struct { const char *name; int *field; int def; } mla[] = {
+        {"model.q_lora_rank", &cfg->q_lora_rank, 512}, {"model.kv_lora_rank", &cfg->kv_lora_rank, 256},
+        {"model.qk_rope_head_dim", &cfg->qk_rope_head_dim, 32}, {"model.v_head_dim", &cfg->v_head_dim, 64}};
+    for (int i = 0; i < 4; i++) {
+        int64_t v;
+        *mla[i].field = t6_h5_get_i64(f, mla[i].name, &v) == 0 && v > 0 && v <= 1 << 20 ? (int)v : mla[i].def;
+    }
+    rc = 0;
+out:
+    free(s);
+    H5Fclose(f);
+    return rc;
+}
+
+int t6_ckpt_load_params(const char *path, const t6_model_config *cfg, const t6_param_layout *pl, float *params,
+                        char *err, size_t err_len)
+{
+    t6_model_config have;
+    if (t6_ckpt_read_config(path, &have, err, err_len) != 0) return -1;
+    if (have.attention != cfg->attention) {
+        t6_seterr(err, err_len, "checkpoint '%s' has model.attention = \"%s\", the deck says \"%s\"", path,
+                  t6_attn_name(have.attention), t6_attn_name(cfg->attention));
+        return -1;
+    }
+    cfg_int want[16], got[16];
+    int n = config_ints(cfg, want);
+    config_ints(&have, got);
+    for (int i = 0; i < n; i++)
+        if (want[i].value != got[i].value) {
+            t6_seterr(err, err_len, "checkpoint '%s' has %s = %d, the deck says %d", path, want[i].name, got[i].value,
+                      want[i].value);
+            return -1;
+        }
+    if (have.rope_base != cfg->rope_base) {
+        t6_seterr(err, err_len, "checkpoint '%s' has model.rope_base = %g, the deck says %g", path, have.rope_base,
+                  cfg->rope_base);
+        return -1;
+    }
+    hid_t f = open_complete(path, err, err_len);
+    if (f < 0) return -1;
+    char e2[1024] = "";
+    int rc = read_group(f, "/params", pl, params, path, e2, sizeof e2);
+    if (rc != 0) t6_seterr(err, err_len, "checkpoint '%s': %s", path, e2);
     H5Fclose(f);
     return rc;
 }
@@ -392,33 +492,7 @@ void t6_ckpt_list_free(char **paths, long *steps, int n)
     free(steps);
 }
 
-void t6_ckpt_prune(const char *dir, int keep_last, int milestone_interval)
-{
-    if (keep_last <= 0) return;
-    char **paths;
-    long *steps;
-    int n = t6_ckpt_list(dir, &paths, &steps);
-    int removed = 0;
-    for (int i = keep_last; i < n; i++) {
-        if (milestone_interval > 0 && steps[i] % milestone_interval == 0) continue;
-        if (unlink(paths[i]) == 0) removed++;
-        else fprintf(stderr, "%s: warning: cannot remove old checkpoint '%s': %s\n", t6_progname(), paths[i], strerror(errno));
-    }
-    if (removed) t6_fsync_path(dir);
-    t6_ckpt_list_free(paths, steps, n);
-}
-
 void t6_ckpt_clean_temp(const char *dir)
 {
-    DIR *dp = opendir(dir);
-    if (!dp) return;
-    struct dirent *de;
-    while ((de = readdir(dp)) != NULL) {
-        if (strncmp(de->d_name, ".ckpt_", 6) != 0 || !strstr(de->d_name, ".tmp.")) continue;
-        char p[4400];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        fprintf(stderr, "%s: warning: removing '%s', a checkpoint whose writing was interrupted\n", t6_progname(), p);
-        unlink(p);
-    }
-    closedir(dp);
+    t6_clean_temp_files(dir, ".ckpt_", "a checkpoint");
 }

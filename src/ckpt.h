@@ -3,11 +3,10 @@
  * name (float32, (out, in) layout), the AdamW moments, step, tokens seen, the data
  * loader's state (which is also its RNG state), best val loss and world size.
  * Written under a temporary name, fsync'd, renamed, the directory fsync'd: a crash
- * never leaves a torn ckpt_*.h5. Also small HDF5 attribute helpers metrics.c shares. */
+ * never leaves a torn ckpt_*.h5. The HDF5 helpers it uses are in h5io.h. */
 #ifndef T6_CKPT_H
 #define T6_CKPT_H
 
-#include <hdf5.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +24,9 @@ typedef struct {
     int world_size;
     long adam_t;            /* AdamW updates taken (bias-correction counter) */
     t6_data_state data;
+    double guard_loss_mean; /* divergence guard's running mean loss (NaN: none yet) */
+    long guard_skips;       /* steps skipped in a row by the guard */
+    char lineage[96];       /* id of the run's lineage (src/lineage.h); "" in older files */
 } t6_ckpt_state;
 
 /* Host copies of what a checkpoint holds besides the scalars. */
@@ -32,10 +34,17 @@ typedef struct {
     float *params, *m, *v;  /* n_params each, in layout order */
 } t6_ckpt_tensors;
 
-/* Writes dir/ckpt_<step>.h5 (8 digits). Fatal on I/O errors. path_out (may be NULL)
- * receives the final path. */
+/* Writes dir/ckpt_<step>.h5 (8 digits). Fatal on I/O errors, and before writing
+ * anything when dir's file system has less free space than t6_ckpt_estimate_bytes;
+ * on every failure the temporary file is removed and the message names the file, the
+ * bytes it needs and the free space. path_out (may be NULL) receives the final path. */
 void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *pl,
                    const t6_ckpt_tensors *t, const t6_ckpt_state *st, char *path_out, size_t path_len);
+
+/* An upper estimate of the size of a checkpoint of this model, in bytes: three
+ * float32 copies of the parameters (weights, two AdamW moments) plus per-tensor and
+ * fixed HDF5 overhead and the deck text. */
+long long t6_ckpt_estimate_bytes(const t6_deck *deck, const t6_param_layout *pl);
 
 /* Loads a checkpoint into t (allocated by the caller, n_params floats each).
  * Returns 0; or -1 with a message in err when the file is not a complete, readable
@@ -46,31 +55,24 @@ void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *
 int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *pl, int world_size,
                  t6_ckpt_tensors *t, t6_ckpt_state *st, char *err, size_t err_len);
 
+/* The model configuration a complete checkpoint was written for (its model.*
+ * attributes; mlp_hidden included), without a deck: `t6 --export-hf`. Returns 0, or
+ * -1 with a message naming the file and attribute. */
+int t6_ckpt_read_config(const char *path, t6_model_config *cfg, char *err, size_t err_len);
+
+/* Only the parameters of a complete checkpoint, for a model of config cfg (layout pl):
+ * model.init_from and the export. A checkpoint of another model is an error naming the
+ * first attribute that differs. Returns 0, or -1 with a message in err. */
+int t6_ckpt_load_params(const char *path, const t6_model_config *cfg, const t6_param_layout *pl, float *params,
+                        char *err, size_t err_len);
+
 /* Checkpoint files ckpt_*.h5 in dir, newest (highest step) first. Returns the count;
  * *paths (malloc'd array of malloc'd strings) and *steps may be NULL. */
 int t6_ckpt_list(const char *dir, char ***paths, long **steps);
 void t6_ckpt_list_free(char **paths, long *steps, int n);
 
-/* Deletes old checkpoints: keeps the keep_last newest (all when keep_last <= 0) and
- * every one whose step is a multiple of milestone_interval (> 0). */
-void t6_ckpt_prune(const char *dir, int keep_last, int milestone_interval);
-
-/* Removes temporary files a crash left behind (".ckpt_*.tmp.*"), with a warning. */
+/* Removes temporary files a crash left behind (".ckpt_*.tmp.<pid>"), with a warning,
+ * but only those whose writer pid is dead or ours (rundir.h). */
 void t6_ckpt_clean_temp(const char *dir);
-
-/* ---- small HDF5 helpers (also used by metrics.c) ---- */
-void t6_h5_quiet(void);    /* no HDF5 error stack dumps: t6 reports errors itself */
-int t6_h5_attr_str(hid_t obj, const char *name, const char *value);
-int t6_h5_attr_i64(hid_t obj, const char *name, int64_t value);
-int t6_h5_attr_f64(hid_t obj, const char *name, double value);
-/* Readers: 0 on success, -1 when missing or of another type. *out of attr_str_dup is malloc'd. */
-int t6_h5_get_str_dup(hid_t obj, const char *name, char **out);
-int t6_h5_get_i64(hid_t obj, const char *name, int64_t *out);
-int t6_h5_get_f64(hid_t obj, const char *name, double *out);
-
-/* mkdir -p */
-void t6_mkdir_p(const char *path);
-/* fsync a file or directory by path; 0 or -1 (errno set). */
-int t6_fsync_path(const char *path);
 
 #endif

@@ -8,7 +8,8 @@
 #include <stdint.h>
 
 #define T6_CORPUS_FORMAT "t6-corpus"
-#define T6_CORPUS_VERSION 1
+#define T6_CORPUS_VERSION 2       /* written; versions 1 and 2 are read */
+#define T6_CORPUS_MIN_VERSION 1
 
 typedef struct {
     int version;             /* T6_CORPUS_VERSION of the file */
@@ -21,6 +22,8 @@ typedef struct {
     uint64_t n_tokens;
     uint64_t n_documents;
     int token_bits;          /* 16 (uint16 tokens) or 32 */
+    int64_t max_token;       /* largest token id in /tokens (v2; -1: unknown, v1 or empty) */
+    int checksummed;         /* the datasets carry HDF5's Fletcher-32 filter (v2) */
 } t6_corpus_meta;
 
 /* ---- writer: tokens go to "<path>.tmp.<pid>", renamed onto path by close ---- */
@@ -30,6 +33,10 @@ t6_corpus_writer *t6_corpus_writer_open(const char *path, const t6_corpus_meta *
                                         char *err, size_t err_len);
 /* Appends one document (its tokens, already including any <|endoftext|> delimiter). */
 int t6_corpus_writer_append(t6_corpus_writer *w, const uint32_t *tokens, size_t n,
+                            char *err, size_t err_len);
+/* Appends tokens to the last document (the rest of a document that t6-prep cut at a
+ * shard boundary and then merged back, so it stays one document). */
+int t6_corpus_writer_extend(t6_corpus_writer *w, const uint32_t *tokens, size_t n,
                             char *err, size_t err_len);
 uint64_t t6_corpus_writer_tokens(const t6_corpus_writer *w);
 /* Replaces meta.source (known only at the end, e.g. the inputs a shard came from). */
@@ -41,8 +48,13 @@ void t6_corpus_writer_abort(t6_corpus_writer *w);
 
 /* ---- reader ---- */
 typedef struct t6_corpus t6_corpus;
-/* Opens and validates (format, version, dataset shapes, counts). NULL + message on error. */
+/* Opens and validates (format, version, dataset shapes, counts, max_token < vocab_size
+ * when stored). NULL + message on error. */
 t6_corpus *t6_corpus_open(const char *path, char *err, size_t err_len);
+/* Reads every token once: HDF5 verifies each chunk's Fletcher-32 checksum (v2 files)
+ * and every token is checked against vocab_size and the stored max_token. 0, or -1
+ * with a message naming the path and position. */
+int t6_corpus_verify(t6_corpus *c, char *err, size_t err_len);
 const t6_corpus_meta *t6_corpus_get_meta(const t6_corpus *c);
 /* Reads tokens [start, start+n) as int32. Returns 0, or -1 with a message. */
 int t6_corpus_read(t6_corpus *c, uint64_t start, size_t n, int32_t *out, char *err, size_t err_len);

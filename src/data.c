@@ -9,8 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ckpt.h"     /* t6_mkdir_p */
 #include "corpus.h"
+#include "h5io.h"     /* t6_mkdir_p */
+#include "manifest.h"
 #include "util.h"
 
 #define DEMO_VOCAB 512
@@ -110,29 +111,56 @@ static void resolve_entry(split *sp, const char *entry, const char *key, const t
     add_shard(sp, entry, key);
 }
 
+/* Opens every shard of a split: checks it against t6-prep's manifest when one is
+ * beside it, skips (with a warning) a shard shorter than one sequence, and with
+ * data.verify = "full" reads it once (Fletcher-32 checksums, every token < vocab),
+ * the shards shared out over the ranks. */
 static void open_split(split *sp, char **entries, int n, const char *name, const t6_deck *deck,
                        t6_dist *dist, int T)
 {
-    char key[48];
+    char key[48], err[1024];
     for (int i = 0; i < n; i++) {
         snprintf(key, sizeof key, "data.%s[%d]", name, i);
         resolve_entry(sp, entries[i], key, deck, dist);
     }
+    int kept = 0, runts = 0;
     for (int i = 0; i < sp->n; i++) {
         shard *s = &sp->s[i];
-        char err[512];
         s->c = t6_corpus_open(s->path, err, sizeof err);
         if (!s->c)
             t6_fatal_hint("re-run t6-prep for this shard or remove it from the deck",
                           "%s: corpus '%s' cannot be used: %s", s->key, s->path, err);
-        s->n_tokens = t6_corpus_get_meta(s->c)->n_tokens;
-        if (s->n_tokens < (uint64_t)T + 1)
-            t6_fatal_hint("use a larger shard or a shorter train.seq_len",
-                          "%s: corpus '%s' holds %llu tokens, fewer than one sequence of train.seq_len + 1 = %d",
-                          s->key, s->path, (unsigned long long)s->n_tokens, T + 1);
+        const t6_corpus_meta *m = t6_corpus_get_meta(s->c);
+        int checked;
+        if (t6_manifest_check(s->path, m->n_tokens, m->n_documents, &checked, err, sizeof err) != 0)
+            t6_fatal("%s: %s", s->key, err);
+        s->n_tokens = m->n_tokens;
+        if (s->n_tokens < (uint64_t)T + 1) {
+            /* a short last shard of an older t6-prep (today's merges it) must not
+             * make the whole glob unusable */
+            if (dist->rank == 0)
+                fprintf(stderr, "%s: warning: %s: skipping corpus '%s': it holds %llu tokens, fewer than one sequence "
+                        "of train.seq_len + 1 = %d\n", t6_progname(), s->key, s->path, (unsigned long long)s->n_tokens, T + 1);
+            t6_corpus_close(s->c);
+            free(s->path);
+            runts++;
+            continue;
+        }
+        sp->s[kept++] = *s;
+    }
+    sp->n = kept;
+    if (kept == 0 && runts > 0)
+        t6_fatal_hint("use larger shards or a shorter train.seq_len",
+                      "data.%s: every shard holds fewer than one sequence of train.seq_len + 1 = %d tokens", name, T + 1);
+    for (int i = 0; i < sp->n; i++) {
+        shard *s = &sp->s[i];
         s->n_windows = (s->n_tokens - 1) / (uint64_t)T;
         s->first_window = sp->n_windows;
         sp->n_windows += s->n_windows;
+        if (deck->data.verify == T6_VERIFY_FULL && i % dist->world == dist->rank &&
+            t6_corpus_verify(s->c, err, sizeof err) != 0)
+            t6_fatal_hint("re-run t6-prep for this shard; data.verify = \"quick\" skips this check (not the damage)",
+                          "%s: %s", s->key, err);
     }
 }
 
@@ -154,6 +182,7 @@ static void check_meta(t6_data *d, const shard *ref, const shard *s)
 t6_data *t6_data_open(const t6_deck *deck, t6_dist *dist)
 {
     t6_data *d = t6_calloc(1, sizeof *d);
+    double t0 = t6_now();
     d->B = deck->train.micro_batch;
     d->T = deck->train.seq_len;
     d->accum = deck->train.grad_accum > 0 ? deck->train.grad_accum : 1;
@@ -168,6 +197,20 @@ t6_data *t6_data_open(const t6_deck *deck, t6_dist *dist)
     open_split(&d->val, deck->data.val, deck->data.n_val, "val", deck, dist, d->T);
     for (int i = 0; i < d->train.n; i++) check_meta(d, &d->train.s[0], &d->train.s[i]);
     for (int i = 0; i < d->val.n; i++) check_meta(d, &d->train.s[0], &d->val.s[i]);
+    /* (no barrier for the verification: a rank that finds damage stops the run
+     * through t6_fatal, which aborts every rank) */
+    if (dist->rank == 0 && deck->data.verify == T6_VERIFY_FULL && t6_now() - t0 > 2)
+        fprintf(stderr, "%s: data: verified %d shard(s) in %.1f s (data.verify = \"quick\" skips the scan)\n", t6_progname(),
+                d->train.n + d->val.n, t6_now() - t0);
+    /* evaluation reads the first eval_iters x micro_batch windows of the val split;
+     * more than it holds would silently average repeats */
+    uint64_t want = (uint64_t)deck->train.eval_iters * (uint64_t)d->B;
+    if (dist->rank == 0 && d->val.n > 0 && want > d->val.n_windows)
+        fprintf(stderr, "%s: warning: train.eval_iters x train.micro_batch = %d x %d = %llu sequences per evaluation, but "
+                "the validation shards hold %llu windows of train.seq_len + 1 tokens: windows repeat\n"
+                "  hint: set train.eval_iters to at most %llu\n", t6_progname(), deck->train.eval_iters, d->B,
+                (unsigned long long)want, (unsigned long long)d->val.n_windows,
+                (unsigned long long)(d->val.n_windows / (uint64_t)d->B > 0 ? d->val.n_windows / (uint64_t)d->B : 1));
     d->buf = t6_malloc(((size_t)d->T + 1) * sizeof(int32_t));
     return d;
 }

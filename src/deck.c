@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -35,6 +36,7 @@ typedef enum {
     K_ENUM,   /* int-sized enum field; value = index into the enum's names */
     K_LIST,   /* char ** + count (data.train, data.val); a single string is a 1-list */
     K_SIZE,   /* model.size: a preset, kept in the load context, not in t6_deck */
+    K_BOOL,   /* int field, 0 or 1; libconfig true/false (or the text on --set) */
 } key_kind;
 
 /* How the default is obtained. */
@@ -51,14 +53,18 @@ typedef struct {
     const char *const *names; /* K_ENUM / K_SIZE: allowed names, NULL-terminated */
 } key_rule;
 
-static const char *const E_JOB[] = {"train", "eval", NULL};
+static const char *const E_JOB[] = {"train", "eval", "generate", NULL};
 static const char *const E_SIZE[] = {"small", "medium", "large", "xl", NULL};
 static const char *const E_ATTN[] = {"tpa", "tpa_kvonly", "mha", "mqa", "gqa", "mla", NULL};
 static const char *const E_SAMPLING[] = {"random", "epoch", NULL};
+static const char *const E_VERIFY[] = {"full", "quick", NULL};
 static const char *const E_ACCUM[] = {"mean", "sum", NULL};
 static const char *const E_SCHED[] = {"cosine", "wsd", "constant", NULL};
 static const char *const E_DEVICE[] = {"cpu", "cuda", NULL};
 static const char *const E_PREC[] = {"fp32", "bf16", NULL};
+static const char *const E_DIVERGE[] = {"stop", "skip", NULL};
+static const char *const E_TOK[] = {"gpt2", "ids", NULL};
+static const char *const E_SPLIT[] = {"line", "paragraph", "whole", NULL};
 
 #define BIG 1e12
 #define OFF(f) offsetof(t6_deck, f)
@@ -68,8 +74,8 @@ static const char *const E_PREC[] = {"fp32", "bf16", NULL};
  * must list verbatim; the rest is how the parser treats the key. Keep the allowed
  * text and the numeric range in agreement. */
 #define T6_DECK_KEYS(X)                                                                              \
-    X("job", "string", "train", "train, eval",                                                       \
-      "what `t6 DECK` runs: training (with periodic evaluation) or evaluation of a checkpoint",      \
+    X("job", "string", "train", "train, eval, generate",                                             \
+      "what `t6 DECK` runs: training (with periodic evaluation), evaluation of a checkpoint, or text generation", \
       K_ENUM, OFF(job), D_VALUE, 0, 0, 0, E_JOB)                                                     \
     X("model.size", "string", "none", "small, medium, large, xl",                                    \
       "paper preset: fills n_layer, n_embd and the paper's n_head for model.attention",              \
@@ -119,6 +125,9 @@ static const char *const E_PREC[] = {"fp32", "bf16", NULL};
       K_INT, OFF(model.mlp_hidden), D_DERIVED, 1, 1048576, 0, NULL)                                  \
     X("model.rope_base", "float", "10000", "> 0", "RoPE base (theta)",                               \
       K_FLOAT, OFF(model.rope_base), D_VALUE, 0, INFINITY, R_LO_OPEN, NULL)                          \
+    X("model.init_from", "string", "none", "none, hf:DIR, or a checkpoint file",                     \
+      "initial weights: a Hugging Face export (t6 --export-hf) or a t6 checkpoint's parameters",    \
+      K_STR, OFF(init_from), D_VALUE, 0, 0, 0, NULL)                                                 \
     X("data.train", "string list", "[]", "t6-corpus HDF5 files, globs or builtin:demo-train",        \
       "training shards; required for job train; existence is checked when training starts",          \
       K_LIST, OFF(data.train), D_VALUE, 0, 0, 0, NULL)                                               \
@@ -128,6 +137,15 @@ static const char *const E_PREC[] = {"fp32", "bf16", NULL};
     X("data.sampling", "string", "random", "random, epoch",                                          \
       "random: each sequence at a uniformly random offset (reference); epoch: shuffled pass",       \
       K_ENUM, OFF(data.sampling), D_VALUE, 0, 0, 0, E_SAMPLING)                                      \
+    X("data.verify", "string", "full", "full, quick",                                                \
+      "full: read every shard at start (checksums, token < vocab); quick: metadata only (huge sets)",\
+      K_ENUM, OFF(data.verify), D_VALUE, 0, 0, 0, E_VERIFY)                                          \
+    X("data.eval_dir", "string", "none", "a folder with one folder per task (doc/eval.md)",            \
+      "task files for eval.tasks, e.g. ../shared/data/eval; required with eval.tasks",              \
+      K_STR, OFF(data.eval_dir), D_NONE, 0, 0, 0, NULL)                                              \
+    X("data.vocab_dir", "string", "none", "a folder with encoder.json and vocab.bpe",                \
+      "GPT-2 BPE files (as t6-prep --vocab) for eval.tasks; required with eval.tasks",              \
+      K_STR, OFF(data.vocab_dir), D_NONE, 0, 0, 0, NULL)                                             \
     X("train.micro_batch", "int", "8", "1..65536", "sequences per rank per micro-step",              \
       K_INT, OFF(train.micro_batch), D_VALUE, 1, 65536, 0, NULL)                                     \
     X("train.seq_len", "int", "model.block_size", "1..model.block_size",                             \
@@ -152,6 +170,18 @@ static const char *const E_PREC[] = {"fp32", "bf16", NULL};
     X("train.accum_mode", "string", "mean", "mean, sum",                                             \
       "gradient accumulation: mean (correct) or sum (the reference's quirk, for parity)",            \
       K_ENUM, OFF(train.accum_mode), D_VALUE, 0, 0, 0, E_ACCUM)                                      \
+    X("train.loss_spike_factor", "float", "0", "0 (off) or > 1",                                     \
+      "divergence guard: a step whose loss exceeds this times the running mean of recent losses",   \
+      K_FLOAT, OFF(train.loss_spike_factor), D_VALUE, 0, INFINITY, 0, NULL)                          \
+    X("train.grad_norm_limit", "float", "0", ">= 0; 0 = off",                                        \
+      "divergence guard: a step whose gradient norm (before clipping) exceeds this",                 \
+      K_FLOAT, OFF(train.grad_norm_limit), D_VALUE, 0, INFINITY, 0, NULL)                            \
+    X("train.on_divergence", "string", "stop", "stop, skip",                                         \
+      "what a guarded divergence does: stop the run, or skip the step (no parameter update)",       \
+      K_ENUM, OFF(train.on_divergence), D_VALUE, 0, 0, 0, E_DIVERGE)                                 \
+    X("train.max_skipped_steps", "int", "10", "1..1000000",                                          \
+      "on_divergence = skip: this many skipped steps in a row stop the run",                         \
+      K_INT, OFF(train.max_skipped_steps), D_VALUE, 1, 1e6, 0, NULL)                                 \
     X("optim.lr", "float", "0.0006", "> 0", "peak learning rate (AdamW)",                            \
       K_FLOAT, OFF(optim.lr), D_VALUE, 0, INFINITY, R_LO_OPEN, NULL)                                 \
     X("optim.min_lr", "float", "optim.lr / 10", "0..optim.lr", "learning rate at and after decay_steps", \
@@ -195,13 +225,71 @@ static const char *const E_PREC[] = {"fp32", "bf16", NULL};
     X("output.resume", "string", "auto", "auto, never, or a checkpoint path",                        \
       "auto: newest valid checkpoint in run_dir; never: refuse existing checkpoints; or a file",     \
       K_STR, OFF(output.resume), D_VALUE, 0, 0, 0, NULL)                                             \
+    X("output.resume_force", "bool", "false", "true, false",                                         \
+      "resume even when the deck changed keys that break the model or the data stream",             \
+      K_BOOL, OFF(output.resume_force), D_VALUE, 0, 1, 0, NULL)                                      \
+    X("eval.tasks", "string list", "[]",                                                             \
+      "arc_easy, arc_challenge, boolq, hellaswag, openbookqa, piqa, winogrande, mmlu, sciq, lambada_openai", \
+      "lm-eval tasks job eval scores (doc/eval.md); [] = validation loss only",                      \
+      K_LIST, OFF(eval.tasks), D_VALUE, 0, 0, 0, NULL)                                               \
+    X("eval.num_fewshot", "int", "0", "0..64", "few-shot examples per question (lm-eval --num_fewshot)", \
+      K_INT, OFF(eval.num_fewshot), D_VALUE, 0, 64, 0, NULL)                                         \
+    X("eval.limit", "int", "0", "0..1000000000",                                                     \
+      "score only the first N documents of each task (MMLU: of each subject); 0 = all",             \
+      K_LONG, OFF(eval.limit), D_VALUE, 0, 1e9, 0, NULL)                                             \
+    X("eval.results", "string", "<checkpoint>.eval-<N>shot.h5", "a file path",                      \
+      "HDF5 results file of eval.tasks (doc/formats/eval-results.md)",                               \
+      K_STR, OFF(eval.results), D_NONE, 0, 0, 0, NULL)                                               \
+    X("eval.json", "string", "none", "a file path, or - for stdout",                                 \
+      "also write the eval.tasks results as JSON",                                                   \
+      K_STR, OFF(eval.json), D_NONE, 0, 0, 0, NULL)                                                  \
     X("backend.device", "string", "cpu", "cpu, cuda", "where the model runs (one rank per GPU)",     \
       K_ENUM, OFF(backend.device), D_VALUE, 0, 0, 0, E_DEVICE)                                       \
     X("backend.precision", "string", "fp32 on cpu, bf16 on cuda", "fp32, bf16",                      \
       "activation/weight precision; bf16 keeps fp32 master weights (cuda only)",                     \
       K_ENUM, OFF(backend.precision), D_DERIVED, 0, 0, 0, E_PREC)                                    \
     X("backend.threads", "int", "0", "0..4096", "CPU threads per rank; 0 = OpenMP default",          \
-      K_INT, OFF(backend.threads), D_VALUE, 0, 4096, 0, NULL)
+      K_INT, OFF(backend.threads), D_VALUE, 0, 4096, 0, NULL)                                        \
+    X("generate.prompts", "string list", "[]", "non-empty strings",                                  \
+      "prompts: text (tokenizer gpt2) or token ids separated by spaces (tokenizer ids)",             \
+      K_LIST, OFF(generate.prompts), D_VALUE, 0, 0, 0, NULL)                                         \
+    X("generate.prompt_file", "string", "none", "a readable file, or - for stdin",                   \
+      "more prompts from a file (after generate.prompts), split by generate.prompt_split",           \
+      K_STR, OFF(generate.prompt_file), D_NONE, 0, 0, 0, NULL)                                       \
+    X("generate.prompt_split", "string", "line", "line, paragraph, whole",                           \
+      "prompt_file: one prompt per line, per blank-line-separated paragraph, or the whole file",     \
+      K_ENUM, OFF(generate.prompt_split), D_VALUE, 0, 0, 0, E_SPLIT)                                 \
+    X("generate.source", "string", "checkpoint", "checkpoint, init",                                 \
+      "weights: checkpoint = as job eval (output.resume, run_dir); init = fresh from train.seed (benchmarks)", \
+      K_STR, OFF(generate.source), D_VALUE, 0, 0, 0, NULL)                                           \
+    X("generate.tokenizer", "string", "gpt2", "gpt2, ids",                                           \
+      "gpt2: GPT-2 BPE text in and out; ids: prompts and output are token ids (the demo language)",  \
+      K_ENUM, OFF(generate.tokenizer), D_VALUE, 0, 0, 0, E_TOK)                                      \
+    X("generate.vocab_dir", "string", "vocab", "a folder with encoder.json and vocab.bpe",           \
+      "GPT-2 vocabulary for tokenizer gpt2 (tools/fetch-gpt2-vocab.sh)",                             \
+      K_STR, OFF(generate.vocab_dir), D_VALUE, 0, 0, 0, NULL)                                        \
+    X("generate.max_new_tokens", "int", "64", "1..1048576",                                          \
+      "tokens generated per prompt at most (also ends at block_size)",                               \
+      K_INT, OFF(generate.max_new_tokens), D_VALUE, 1, 1048576, 0, NULL)                             \
+    X("generate.temperature", "float", "1", ">= 0", "sampling temperature; 0 = greedy (argmax)",     \
+      K_FLOAT, OFF(generate.temperature), D_VALUE, 0, INFINITY, 0, NULL)                             \
+    X("generate.top_k", "int", "0", "0..16777216", "sample among the k most likely tokens; 0 = all", \
+      K_INT, OFF(generate.top_k), D_VALUE, 0, 16777216, 0, NULL)                                     \
+    X("generate.top_p", "float", "1", "> 0 and <= 1",                                                \
+      "nucleus sampling: the smallest set of tokens with probability >= top_p; 1 = all",             \
+      K_FLOAT, OFF(generate.top_p), D_VALUE, 0, 1, R_LO_OPEN, NULL)                                  \
+    X("generate.sample_seed", "int", "1337", "0..9223372036854775807",                               \
+      "seed of sampling; prompt i draws from its own random stream (sample_seed, i)",                \
+      K_U64, OFF(generate.sample_seed), D_VALUE, 0, 9223372036854775807.0, 0, NULL)                  \
+    X("generate.stop", "string list", "[]", "non-empty strings",                                     \
+      "a prompt's generation ends after the text first contains one of these",                       \
+      K_LIST, OFF(generate.stop), D_VALUE, 0, 0, 0, NULL)                                            \
+    X("generate.eot_token", "int", "50256 for gpt2, -1 for ids", "-1..16777215",                     \
+      "end-of-text token that ends a generation (not printed); -1 = none",                           \
+      K_INT, OFF(generate.eot_token), D_DERIVED, -1, 16777215, 0, NULL)                              \
+    X("generate.batch_size", "int", "8", "1..65536",                                                 \
+      "prompts decoded together (one KV cache of batch_size x max length)",                          \
+      K_INT, OFF(generate.batch_size), D_VALUE, 1, 65536, 0, NULL)
 
 #define DOC_ROW(key, type, def, allowed, doc, ...) {key, type, def, allowed, doc},
 static const t6_deck_key_doc KEY_DOCS[] = {T6_DECK_KEYS(DOC_ROW)};
@@ -210,7 +298,10 @@ static const t6_deck_key_doc KEY_DOCS[] = {T6_DECK_KEYS(DOC_ROW)};
 static const key_rule KEY_RULES[] = {T6_DECK_KEYS(RULE_ROW)};
 enum { N_KEYS = (int)(sizeof KEY_DOCS / sizeof KEY_DOCS[0]) };
 
-static const char *const SECTIONS[] = {"model", "data", "train", "optim", "output", "backend", NULL};
+static const char *const SECTIONS[] = {"model", "data", "train", "optim", "output", "eval", "backend", "generate", NULL};
+/* the tasks eval.tasks accepts (src/eval/evdata.c holds their definitions) */
+static const char *const EVAL_TASKS[] = {"arc_easy", "arc_challenge", "boolq", "hellaswag", "openbookqa", "piqa",
+                                         "winogrande", "mmlu", "sciq", "lambada_openai", NULL};
 
 const t6_deck_key_doc *t6_deck_keys(int *n)
 {
@@ -251,6 +342,8 @@ typedef struct {
     int sec_line[8];            /* line of each group of SECTIONS in the file, 0 = absent */
     const char *dir;            /* the deck's folder ("" for the current one): @include base */
     char owned[N_KEYS][256];    /* file names of values from @include'd files */
+    const char *const *applied; /* the --set overrides applied so far (for messages) */
+    int n_applied;
     char *err;
     size_t err_len;
 } load_ctx;
@@ -382,6 +475,7 @@ static void value_text(const t6_deck *d, int k, char *buf, size_t len, int size)
     case K_STR: snprintf(buf, len, "\"%s\"", *(char *const *)p ? *(char *const *)p : ""); break;
     case K_ENUM: snprintf(buf, len, "\"%s\"", r->names[*(const int *)p]); break;
     case K_SIZE: snprintf(buf, len, "\"%s\"", size >= 0 ? E_SIZE[size] : "none"); break;
+    case K_BOOL: snprintf(buf, len, "%s", *(const int *)p ? "true" : "false"); break;
     case K_LIST: {
         char **l = *(char **const *)p;
         int n = *(const int *)((const char *)p + sizeof(char **));
@@ -419,6 +513,20 @@ static void location(const load_ctx *c, int k, char *buf, size_t len)
     }
 }
 
+/* location(), and when --set overrides were applied but the value blamed is not one
+ * of them, the overrides: a contradiction they brought about is theirs, though the
+ * value named may well be the file's. */
+static void blame_location(const load_ctx *c, int k, char *loc, size_t len)
+{
+    location(c, k, loc, len);
+    if (c->src[k] == SRC_SET || c->n_applied == 0) return;
+    size_t l = strlen(loc);
+    l += (size_t)snprintf(loc + l, len - l, " (after");
+    for (int i = 0; i < c->n_applied && l < len; i++)
+        l += (size_t)snprintf(loc + l, len - l, "%s --set %s", i ? "," : "", c->applied[i]);
+    if (l < len) snprintf(loc + l, len - l, ")");
+}
+
 static const char *origin_note(const load_ctx *c, int k)
 {
     switch (c->src[k]) {
@@ -432,8 +540,8 @@ static const char *origin_note(const load_ctx *c, int k)
 /* "LOC: KEY = VALUE: PROBLEM (allowed: ALLOWED)" with VALUE given or taken from the deck. */
 static int failv(load_ctx *c, int k, const char *valtext, const char *allowed, const char *fmt, va_list ap)
 {
-    char loc[512], val[1024], msg[1024];
-    location(c, k, loc, sizeof loc);
+    char loc[1024], val[1024], msg[1024];
+    blame_location(c, k, loc, sizeof loc);
     if (valtext) snprintf(val, sizeof val, "%s", valtext);
     else value_text(c->deck, k, val, sizeof val, c->size);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -485,6 +593,9 @@ static int store(load_ctx *c, int k, const value *v, const char *valtext)
     const key_rule *r = &KEY_RULES[k];
     void *p = field(c->deck, k);
     switch (r->kind) {
+    case K_BOOL:
+        *(int *)p = v->i != 0;
+        return 0;
     case K_INT:
     case K_LONG:
     case K_U64: {
@@ -524,7 +635,9 @@ static int store(load_ctx *c, int k, const value *v, const char *valtext)
         for (int i = 0; i < v->n; i++) {
             if (!v->list[i][0]) {
                 *n = i;
-                return fail(c, k, valtext, "t6-corpus HDF5 files, globs or builtin names, none empty",
+                return fail(c, k, valtext,
+                            strncmp(KEY_DOCS[k].key, "data.", 5) == 0 ? "t6-corpus HDF5 files, globs or builtin names, none empty"
+                                                                      : NULL,
                             "element %d is empty", i);
             }
             (*(char ***)p)[i] = t6_strdup(v->list[i]);
@@ -546,6 +659,39 @@ static const char *source_name(const load_ctx *c, const char *sf, char *buf, siz
     return buf;
 }
 
+/* libconfig reads an integer without the L suffix as 32 bits and wraps a larger one
+ * (3000000000 -> -1294967296) without a word. The number as written on the setting's
+ * line, if it differs from what libconfig made of it; else NULL. */
+static const char *wrapped_int(const load_ctx *c, int k, const config_setting_t *s, char *out, size_t len)
+{
+    const char *leaf = strrchr(KEY_DOCS[k].key, '.');
+    leaf = leaf ? leaf + 1 : KEY_DOCS[k].key;
+    char buf[4096];
+    const char *found = NULL;
+    FILE *f = fopen(c->file[k], "r");
+    for (int n = 1; f && fgets(buf, sizeof buf, f); n++) {
+        if (n != c->line[k]) continue;
+        for (char *p = strstr(buf, leaf); p; p = strstr(p + 1, leaf)) {
+            char *q = p + strlen(leaf);
+            while (*q == ' ' || *q == '\t') q++;
+            if (*q != '=' && *q != ':') continue;
+            q++;
+            while (*q == ' ' || *q == '\t') q++;
+            char *e;
+            errno = 0;
+            long long v = strtoll(q, &e, 0);
+            if (e != q && *e != 'L' && (errno == ERANGE || v != (long long)config_setting_get_int64(s))) {
+                snprintf(out, len, "%.*s", (int)(e - q), q);
+                found = out;
+            }
+            break;
+        }
+        break;
+    }
+    if (f) fclose(f);
+    return found;
+}
+
 /* A value from a libconfig setting: type-checked against the key's kind. */
 static int take_setting(load_ctx *c, int k, const config_setting_t *s, int from_file)
 {
@@ -565,6 +711,10 @@ static int take_setting(load_ctx *c, int k, const config_setting_t *s, int from_
     case K_U64:
         if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
             return fail(c, k, text, NULL, "wrong type %s, expected %s", type_name(t), KEY_DOCS[k].type);
+        char raw[64];
+        if (from_file && t == CONFIG_TYPE_INT && wrapped_int(c, k, s, raw, sizeof raw))
+            return fail(c, k, raw, NULL, "libconfig reads integers as 32 bits and made it %lld; write %sL (the L suffix "
+                        "makes it 64-bit)", (long long)config_setting_get_int64(s), raw);
         v.i = (long long)config_setting_get_int64(s);
         return store(c, k, &v, text);
     case K_FLOAT:
@@ -578,6 +728,11 @@ static int take_setting(load_ctx *c, int k, const config_setting_t *s, int from_
         if (t != CONFIG_TYPE_STRING)
             return fail(c, k, text, NULL, "wrong type %s, expected string", type_name(t));
         v.s = config_setting_get_string(s);
+        return store(c, k, &v, text);
+    case K_BOOL:
+        if (t != CONFIG_TYPE_BOOL)
+            return fail(c, k, text, NULL, "wrong type %s, expected bool (true or false)", type_name(t));
+        v.i = config_setting_get_bool(s);
         return store(c, k, &v, text);
     case K_LIST: {
         if (t == CONFIG_TYPE_STRING) {
@@ -652,6 +807,11 @@ static int take_text(load_ctx *c, int k, const char *text)
         errno = 0;
         v.f = strtod(text, &end);
         if (!*text || *end || errno) return fail(c, k, text, NULL, "not a number, expected float");
+        return store(c, k, &v, text);
+    case K_BOOL:
+        if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0) v.i = 1;
+        else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0) v.i = 0;
+        else return fail(c, k, text, NULL, "not a bool");
         return store(c, k, &v, text);
     case K_STR:
     case K_ENUM:
@@ -756,7 +916,7 @@ static int read_file(load_ctx *c, config_t *cfg)
         setting_text(s, text, sizeof text);
         if (config_setting_type(s) == CONFIG_TYPE_GROUP)
             snprintf(c->err, c->err_len,
-                     "%s:%d: unknown section %s; did you mean %s? (allowed: job, model, data, train, optim, output, backend)",
+                     "%s:%d: unknown section %s; did you mean %s? (allowed: job, model, data, train, optim, output, eval, backend, generate)",
                      file, line, name, nearest_section(name));
         else
             snprintf(c->err, c->err_len,
@@ -807,8 +967,8 @@ static int derive(load_ctx *c)
     int req[3] = {kL, kD, kH};
     for (int i = 0; i < 3; i++)
         if (!given(c, req[i]) && c->src[req[i]] != SRC_PRESET) {
-            char loc[512];
-            location(c, req[i], loc, sizeof loc);
+            char loc[1024];
+            blame_location(c, req[i], loc, sizeof loc);
             snprintf(c->err, c->err_len,
                      "%s: %s is missing: required when model.size is not given (allowed: %s, or set model.size)",
                      loc, KEY_DOCS[req[i]].key, KEY_DOCS[req[i]].allowed);
@@ -859,8 +1019,8 @@ static int derive(load_ctx *c)
         break;
     case T6_ATTN_GQA:
         if (!given(c, kG)) {
-            char loc[512];
-            location(c, kG, loc, sizeof loc);
+            char loc[1024];
+            blame_location(c, kG, loc, sizeof loc);
             snprintf(c->err, c->err_len,
                      "%s: model.n_kv_head is missing: required for attention \"gqa\" (allowed: a divisor of model.n_head = %d)",
                      loc, m->n_head);
@@ -869,6 +1029,11 @@ static int derive(load_ctx *c)
         break;
     }
     if (!given(c, kG)) c->src[kG] = SRC_DERIVED;
+    k = key_index("generate.eot_token");
+    if (!given(c, k)) {
+        d->generate.eot_token = d->generate.tokenizer == T6_TOK_GPT2 ? 50256 : -1;
+        c->src[k] = SRC_DERIVED;
+    }
     return 0;
 }
 
@@ -908,6 +1073,10 @@ static int validate(load_ctx *c)
         if (k == key_index("model.n_kv_head"))
             return fail(c, k, NULL, allowed, "does not divide model.n_head = %d", m->n_head);
         return fail(c, k, NULL, allowed, "not a multiple of model.n_kv_head = %d", m->n_kv_head);
+    }
+    if (d->train.loss_spike_factor > 0 && d->train.loss_spike_factor <= 1) {
+        k = key_index("train.loss_spike_factor");
+        return fail(c, k, NULL, NULL, "a factor <= 1 would flag every ordinary step");
     }
     if (d->train.seq_len > m->block_size) {
         k = blame(c, 2, "train.seq_len", "model.block_size");
@@ -956,16 +1125,73 @@ static int validate(load_ctx *c)
         return fail(c, k, NULL, "at least one corpus file, glob or builtin:demo-train",
                     "empty: job \"train\" needs training data");
     }
-    if (d->job == T6_JOB_EVAL && d->data.n_val == 0) {
+    if (d->job == T6_JOB_EVAL && d->data.n_val == 0 && d->eval.n_tasks == 0) {
         k = key_index("data.val");
-        return fail(c, k, NULL, "at least one corpus file, glob or builtin:demo-val",
-                    "empty: job \"eval\" needs validation data");
+        return fail(c, k, NULL, "at least one corpus file, glob or builtin:demo-val, or eval.tasks",
+                    "empty: job \"eval\" needs validation data or eval.tasks");
+    }
+    for (int i = 0; i < d->eval.n_tasks; i++) {
+        int ok = 0;
+        for (int j = 0; EVAL_TASKS[j]; j++) ok |= strcmp(EVAL_TASKS[j], d->eval.tasks[i]) == 0;
+        if (!ok) {
+            k = key_index("eval.tasks");
+            return fail(c, k, NULL, KEY_DOCS[k].allowed, "unknown task \"%s\"", d->eval.tasks[i]);
+        }
+    }
+    if (d->job == T6_JOB_EVAL && d->eval.n_tasks > 0 && (!d->data.eval_dir || !d->data.vocab_dir)) {
+        k = key_index(!d->data.eval_dir ? "data.eval_dir" : "data.vocab_dir");
+        return fail(c, k, "(not set)", KEY_DOCS[k].allowed, "missing: eval.tasks needs it");
     }
     if (d->job == T6_JOB_TRAIN && d->train.eval_interval > 0 && d->data.n_val == 0) {
         k = blame(c, 2, "train.eval_interval", "data.val");
         return fail(c, k, NULL, "0 (never) when data.val is empty", "evaluation needs data.val, which is empty");
     }
+    if (d->job == T6_JOB_GENERATE && d->generate.n_prompts == 0 && !d->generate.prompt_file) {
+        k = blame(c, 2, "generate.prompts", "generate.prompt_file");
+        return fail(c, k, NULL, "at least one prompt in generate.prompts or a generate.prompt_file",
+                    "job \"generate\" has no prompts");
+    }
+    k = key_index("generate.source");
+    if (strcmp(d->generate.source, "checkpoint") != 0 && strcmp(d->generate.source, "init") != 0) {
+        if (strncmp(d->generate.source, "hf:", 3) == 0)
+            /* hook: HF directories load through t6_hf_load (src/hf.h) once the export issue lands */
+            return fail(c, k, NULL, NULL, "loading Hugging Face directories is not built into this t6 yet");
+        return fail(c, k, NULL, NULL, "invalid value");
+    }
+    if (d->job == T6_JOB_GENERATE && d->generate.eot_token >= m->vocab_size) {
+        k = key_index("generate.eot_token");   /* also when derived: the tokenizer's EOT is the problem */
+        snprintf(allowed, sizeof allowed, "-1..model.vocab_size - 1 = %d", m->vocab_size - 1);
+        return fail(c, k, NULL, allowed, "not a token of the model's vocabulary of %d", m->vocab_size);
+    }
     return 0;
+}
+
+/* libconfig says only "cannot open include file": find the @include on that line and
+ * name the file it looked for (relative names resolve against the deck's folder). */
+static void include_error(const load_ctx *c, const char *file, int line, char *err, size_t err_len)
+{
+    char buf[4096], name[1024] = "", full[2200];
+    FILE *f = fopen(file, "r");
+    for (int n = 1; f && fgets(buf, sizeof buf, f); n++) {
+        if (n != line) continue;
+        const char *q = strstr(buf, "@include");
+        q = q ? strchr(q, '"') : NULL;
+        const char *e = q ? strchr(q + 1, '"') : NULL;
+        if (e) snprintf(name, sizeof name, "%.*s", (int)(e - q - 1), q + 1);
+        break;
+    }
+    if (f) fclose(f);
+    if (!name[0]) {
+        snprintf(err, err_len, "%s:%d: cannot open an @include'd file (allowed: a readable file, relative to the deck's folder)",
+                 file, line);
+        return;
+    }
+    if (name[0] == '/' || !c->dir[0]) snprintf(full, sizeof full, "%s", name);
+    else snprintf(full, sizeof full, "%s/%s", c->dir, name);
+    struct stat st;
+    const char *why = stat(full, &st) != 0 ? strerror(errno) : S_ISDIR(st.st_mode) ? "is a directory" : "cannot be read";
+    snprintf(err, err_len, "%s:%d: @include \"%s\": '%s': %s (allowed: a readable file; a relative name is relative "
+             "to the deck's folder)", file, line, name, full, why);
 }
 
 int t6_deck_load(t6_deck *deck, const char *path, const char *const *overrides, int n_overrides,
@@ -991,15 +1217,27 @@ int t6_deck_load(t6_deck *deck, const char *path, const char *const *overrides, 
     char *slash = strrchr(dir, '/');
     if (slash) { *slash = '\0'; config_set_include_dir(&cfg, dir); }
     c.dir = slash ? dir : "";
+    struct stat st;
+    int st_ok = stat(path, &st) == 0, st_errno = errno;
+    if (st_ok && S_ISDIR(st.st_mode)) {
+        snprintf(err, err_len, "%s: is a directory, not a deck (allowed: a libconfig file such as input/demo.cfg)", path);
+        config_destroy(&cfg);
+        free(dir);
+        goto fail;
+    }
+    errno = 0;
     if (!config_read_file(&cfg, path)) {
         if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
             snprintf(err, err_len, "%s: cannot read the deck: %s (allowed: a readable libconfig file)", path,
-                     strerror(errno ? errno : ENOENT));
+                     strerror(!st_ok ? st_errno : errno ? errno : EIO));
         else {
             char fbuf[1024];
-            snprintf(err, err_len, "%s:%d: %s (libconfig syntax; see doc/deck.md)",
-                     source_name(&c, config_error_file(&cfg), fbuf, sizeof fbuf), config_error_line(&cfg),
-                     config_error_text(&cfg));
+            const char *file = source_name(&c, config_error_file(&cfg), fbuf, sizeof fbuf);
+            if (config_error_text(&cfg) && strstr(config_error_text(&cfg), "include"))
+                include_error(&c, file, config_error_line(&cfg), err, err_len);
+            else
+                snprintf(err, err_len, "%s:%d: %s (libconfig syntax; see doc/deck.md)", file, config_error_line(&cfg),
+                         config_error_text(&cfg));
         }
         config_destroy(&cfg);
         free(dir);
@@ -1009,8 +1247,12 @@ int t6_deck_load(t6_deck *deck, const char *path, const char *const *overrides, 
     config_destroy(&cfg);
     free(dir);
     c.dir = "";
+    c.applied = overrides;
     if (rc == 0)
-        for (int i = 0; i < n_overrides && rc == 0; i++) rc = apply_override(&c, overrides[i]);
+        for (int i = 0; i < n_overrides && rc == 0; i++) {
+            rc = apply_override(&c, overrides[i]);
+            c.n_applied = i + 1;
+        }
     if (rc == 0) rc = derive(&c);
     if (rc == 0) rc = validate(&c);
     if (rc == 0) return 0;
@@ -1025,9 +1267,20 @@ void t6_deck_free(t6_deck *d)
     free(d->path);
     free_list(d->data.train, d->data.n_train);
     free_list(d->data.val, d->data.n_val);
+    free_list(d->eval.tasks, d->eval.n_tasks);
+    free(d->data.eval_dir);
+    free(d->data.vocab_dir);
+    free(d->eval.results);
+    free(d->eval.json);
     free(d->output.run_dir);
     free(d->output.metrics);
     free(d->output.resume);
+    free(d->init_from);
+    free_list(d->generate.prompts, d->generate.n_prompts);
+    free(d->generate.prompt_file);
+    free(d->generate.source);
+    free(d->generate.vocab_dir);
+    free_list(d->generate.stop, d->generate.n_stop);
     memset(d, 0, sizeof *d);
 }
 
@@ -1097,8 +1350,10 @@ char *t6_deck_to_string(const t6_deck *d)
         const key_rule *r = &KEY_RULES[k];
         const char *key = KEY_DOCS[k].key;
         if (r->kind == K_SIZE) continue; /* the preset is resolved into n_layer/n_embd/n_head */
+        if (r->kind == K_STR && !*(char *const *)((const char *)d + r->off)) continue; /* unset (none) */
         if (strcmp(key, "train.grad_accum") == 0 && d->train.global_batch > 0) continue;
         if (strcmp(key, "train.global_batch") == 0 && d->train.global_batch <= 0) continue;
+        if (r->kind == K_STR && !*(char *const *)((const char *)d + r->off)) continue; /* optional, not given */
         const char *dot = strchr(key, '.');
         size_t seclen = dot ? (size_t)(dot - key) : 0;
         if (open && (!dot || strncmp(open, key, seclen) || open[seclen] != '.')) {
@@ -1129,6 +1384,7 @@ char *t6_deck_to_string(const t6_deck *d)
         case K_STR: append_quoted(&buf, &len, &cap, *(char *const *)p ? *(char *const *)p : ""); break;
         case K_ENUM: append_quoted(&buf, &len, &cap, r->names[*(const int *)p]); break;
         case K_SIZE: break;
+        case K_BOOL: append(&buf, &len, &cap, "%s", *(const int *)p ? "true" : "false"); break;
         case K_LIST: {
             char **l = *(char **const *)p;
             int n = *(const int *)((const char *)p + sizeof(char **));

@@ -37,6 +37,7 @@ typedef struct {
 } t6_model_config;
 
 typedef enum { T6_SAMPLE_RANDOM = 0, T6_SAMPLE_EPOCH } t6_sampling;
+typedef enum { T6_VERIFY_FULL = 0, T6_VERIFY_QUICK } t6_verify;
 
 typedef struct {
     char **train;      /* file names or globs of training corpus shards */
@@ -44,6 +45,9 @@ typedef struct {
     char **val;        /* file names or globs of validation shards (may be empty) */
     int n_val;
     t6_sampling sampling;
+    t6_verify verify;  /* full: scan every shard when opened; quick: metadata only */
+    char *eval_dir;    /* task files of eval.tasks (NULL: not given) */
+    char *vocab_dir;   /* encoder.json + vocab.bpe (NULL: not given) */
 } t6_data_config;
 
 typedef enum { T6_ACCUM_MEAN = 0, T6_ACCUM_SUM_REFERENCE } t6_accum_mode;
@@ -59,7 +63,14 @@ typedef struct {
     int log_interval;
     uint64_t seed;
     t6_accum_mode accum_mode;
+    /* divergence guard (doc/training.md): 0 turns a criterion off */
+    double loss_spike_factor;  /* loss > factor x running mean of recent losses */
+    double grad_norm_limit;    /* gradient norm before clipping > limit */
+    int on_divergence;         /* t6_on_divergence */
+    int max_skipped_steps;     /* skips in a row after which the run stops anyway */
 } t6_train_config;
+
+typedef enum { T6_DIVERGE_STOP = 0, T6_DIVERGE_SKIP } t6_on_divergence;
 
 typedef enum { T6_SCHED_COSINE = 0, T6_SCHED_WSD, T6_SCHED_CONSTANT } t6_schedule;
 
@@ -82,6 +93,7 @@ typedef struct {
     int milestone_interval;  /* steps; checkpoints at multiples are never deleted; 0 = none */
     char *metrics;           /* metrics file name, relative to run_dir */
     char *resume;            /* "auto", "never" or a checkpoint path */
+    int resume_force;        /* bool: resume even when the deck changed the model or data stream */
 } t6_output_config;
 
 typedef enum { T6_BACKEND_CPU = 0, T6_BACKEND_CUDA } t6_backend_kind;
@@ -93,7 +105,40 @@ typedef struct {
     int threads;             /* CPU threads per rank; 0 = OpenMP default */
 } t6_backend_config;
 
-typedef enum { T6_JOB_TRAIN = 0, T6_JOB_EVAL } t6_job;
+/* job = "eval": lm-evaluation-harness tasks (doc/eval.md) */
+typedef struct {
+    char **tasks;            /* task names; empty = validation loss only */
+    int n_tasks;
+    int num_fewshot;
+    long limit;              /* first N documents per task (MMLU: per subject); 0 = all */
+    char *results;           /* HDF5 results file; NULL = beside the checkpoint */
+    char *json;              /* JSON results file, "-" = stdout; NULL = none */
+} t6_eval_config;
+
+typedef enum { T6_TOK_GPT2 = 0, T6_TOK_IDS } t6_tokenizer_kind;
+typedef enum { T6_SPLIT_LINE = 0, T6_SPLIT_PARAGRAPH, T6_SPLIT_WHOLE } t6_prompt_split;
+
+/* job = "generate" (doc/generate.md) */
+typedef struct {
+    char **prompts;          /* prompt texts (gpt2) or token ids "1 2 3" (ids) */
+    int n_prompts;
+    char *prompt_file;       /* more prompts from a file, "-" = stdin; NULL = none */
+    t6_prompt_split prompt_split;
+    char *source;            /* "checkpoint" (output.resume / run_dir); "hf:DIR" reserved */
+    t6_tokenizer_kind tokenizer;
+    char *vocab_dir;         /* encoder.json + vocab.bpe (gpt2) */
+    int max_new_tokens;
+    double temperature;      /* 0 = greedy */
+    int top_k;               /* 0 = off */
+    double top_p;            /* 1 = off */
+    uint64_t sample_seed;
+    char **stop;             /* stop strings */
+    int n_stop;
+    int eot_token;           /* -1: none */
+    int batch_size;          /* prompts decoded together */
+} t6_generate_config;
+
+typedef enum { T6_JOB_TRAIN = 0, T6_JOB_EVAL, T6_JOB_GENERATE } t6_job;
 
 typedef struct {
     char *path;              /* deck file as given */
@@ -104,6 +149,9 @@ typedef struct {
     t6_optim_config optim;
     t6_output_config output;
     t6_backend_config backend;
+    char *init_from;         /* model.init_from: "none", "hf:DIR" or a checkpoint (src/hf.h) */
+    t6_eval_config eval;
+    t6_generate_config generate;
     int global_batch_line;   /* deck line of train.global_batch (0: default, -1: --set), for
                               * the messages of t6_deck_resolve_world */
 } t6_deck;

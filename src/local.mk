@@ -1,5 +1,8 @@
 # src/local.mk -- the t6 host code: libt6core.a (shared with tests and t6-prep) and t6.
+# The evaluation code (src/eval/) tokenizes with the GPT-2 BPE of libt6bpe.a (prep/local.mk),
+# the one copy t6-prep links too.
 noinst_LIBRARIES += libt6core.a
+libt6core_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/prep $(JANSSON_CFLAGS) $(LIBARCHIVE_CFLAGS)
 libt6core_a_SOURCES = \
   src/util.c src/util.h \
   src/params.c src/params.h \
@@ -9,12 +12,21 @@ libt6core_a_SOURCES = \
   src/train.c src/train.h
 
 bin_PROGRAMS += t6
-t6_SOURCES = src/main.c
-t6_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
+# generate.c is t6's alone: it needs the GPT-2 tokenizer (libt6bpe.a, prep/local.mk)
+t6_SOURCES = src/main.c src/generate.c src/generate.h
+t6_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/prep $(PCRE2_CFLAGS) $(JANSSON_CFLAGS)
+t6_LDADD = libt6core.a libt6bpe.a $(T6_CUDA_LIB) $(T6_EVAL_LIBS) $(T6_BASE_LIBS) $(CUDA_LIBS)
+# what src/eval/ needs beyond the base libraries (tests that run evaluation code add it too)
+T6_EVAL_LIBS = $(PCRE2_LIBS) $(JANSSON_LIBS) $(LIBARCHIVE_LIBS) $(CSV_LIBS)
 libt6core_a_SOURCES += src/corpus.c src/corpus.h
-libt6core_a_SOURCES += src/model.c src/rng.c src/rng.h
+libt6core_a_SOURCES += src/model.c src/rng.c src/rng.h src/kvcache.c src/kvcache.h src/textstream.c src/textstream.h src/sample.c src/sample.h
 libt6core_a_SOURCES += src/dist.c src/dist.h src/signals.c src/signals.h src/schedule.c src/schedule.h \
-  src/optim.c src/optim.h src/data.c src/data.h src/ckpt.c src/ckpt.h src/metrics.c src/metrics.h
+  src/optim.c src/optim.h src/data.c src/data.h src/ckpt.c src/ckpt.h src/metrics.c src/metrics.h \
+  src/h5io.c src/h5io.h src/rundir.c src/rundir.h
+libt6core_a_SOURCES += src/manifest.c src/manifest.h
+libt6core_a_SOURCES += src/lineage.c src/lineage.h src/deckdiff.c src/deckdiff.h
+# Hugging Face export/import (doc/formats/hf-export.md)
+libt6core_a_SOURCES += src/safetensors.c src/safetensors.h src/hf.c src/hf.h
 
 # t6-plot: curves and summaries from the metrics files (src/plot/, doc/plot.md)
 libt6core_a_SOURCES += src/metrics_read.c src/metrics_read.h
@@ -22,3 +34,5 @@ bin_PROGRAMS += t6-plot
 t6_plot_SOURCES = src/plot/plot_main.c src/plot/plot.h src/plot/plot_data.c src/plot/plot_script.c \
   src/plot/plot_summary.c
 t6_plot_LDADD = libt6core.a $(T6_BASE_LIBS)
+libt6core_a_SOURCES += src/eval/evtask.h src/eval/evdata.c src/eval/evprompt.c src/eval/evscore.c \
+  src/eval/evrun.c src/eval/evrun.h src/eval/evreport.c src/eval/pyrandom.c src/eval/pyrandom.h

@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "config.h"
+#include "cpu/blas_env.h"
 #include "deck.h"
+#include "hf.h"
+#include "generate.h"
 #include "params.h"
 #include "train.h"
 #include "util.h"
@@ -19,16 +22,27 @@ static void usage(FILE *f)
             "Usage: t6 DECK.cfg [--set section.key=value]...\n"
             "       t6 --check DECK.cfg [--set section.key=value]... [--ranks N]\n"
             "       t6 --print-deck DECK.cfg [--set section.key=value]...\n"
+            "       t6 --export-hf CKPT DIR [--dtype fp32|bf16] [--vocab DIR|none]\n"
             "       t6 --help | --help-deck | --version\n"
             "\n"
-            "Runs the job of a libconfig deck (train or eval) of the T6 model (Tensor Product\n"
-            "Attention) or, with --check, validates the deck and prints what it implies.\n"
+            "Runs the job of a libconfig deck (train, eval or generate) of the T6 model (Tensor\n"
+            "Product Attention) or, with --check, validates the deck and prints what it implies.\n"
+            "An eval job scores lm-evaluation-harness tasks (eval.tasks, doc/eval.md) besides the\n"
+            "validation loss; --set eval.json=- prints its results as JSON.\n"
             "\n"
             "Options:\n"
             "  --check DECK      validate DECK and print the model summary, parameter counts\n"
             "                    (a line 'parameters: N'), tokens per optimizer step, FLOPs per\n"
             "                    token and KV-cache sizes; runs nothing\n"
             "  --print-deck DECK validate DECK and print it resolved, in canonical libconfig form\n"
+            "  --export-hf CKPT DIR\n"
+            "                    write checkpoint CKPT in the Hugging Face layout the reference\n"
+            "                    code loads: DIR/config.json, model.safetensors, vocab.json,\n"
+            "                    merges.txt (doc/formats/hf-export.md); read back with\n"
+            "                    model.init_from = \"hf:DIR\"\n"
+            "  --dtype TYPE      with --export-hf: fp32 (default, exact) or bf16 (rounded to nearest even)\n"
+            "  --vocab DIR       with --export-hf: folder with the GPT-2 encoder.json and vocab.bpe to\n"
+            "                    ship as vocab.json / merges.txt (default: vocab); none: no tokenizer files\n"
             "  --set KEY=VALUE   override a deck key (e.g. --set train.max_steps=100); typed by\n"
             "                    the key; lists as a,b,c or [\"a\", \"b\"]; may be repeated\n"
             "  --ranks N         with --check: number of ranks (GPUs) for the batch arithmetic\n"
@@ -37,10 +51,11 @@ static void usage(FILE *f)
             "  --help-deck       every deck key: key, type, default, allowed, meaning (tab-separated)\n"
             "  --version         version and build features\n"
             "\n"
-            "Deck sections: job = \"train\"|\"eval\"; model = {...}; data = {...}; train = {...};\n"
-            "optim = {...}; output = {...}; backend = {...}. Every key is described in\n"
-            "doc/deck.md; decks for the paper's models are in input/, a CPU demo in\n"
-            "input/demo.cfg.\n");
+            "Deck sections: job = \"train\"|\"eval\"|\"generate\"; model = {...}; data = {...};\n"
+            "train = {...}; optim = {...}; output = {...}; eval = {...}; backend = {...};\n"
+            "generate = {...} (text generation: doc/generate.md). Every key is described in\n"
+            "doc/deck.md; decks for the paper's models are in input/, a CPU demo in input/demo.cfg\n"
+            "(train it, then generate from it with --set job=generate).\n");
 }
 
 static void version(void)
@@ -62,6 +77,8 @@ static void version(void)
     const char *blas = "no";
 #endif
     printf("features: mpi=%s cuda=%s blas=%s\n", mpi, cuda, blas);
+    const char *ct = getenv("OPENBLAS_CORETYPE");
+    printf("blas kernels: %s%s%s%s\n", t6_blas_core(), ct ? " (OPENBLAS_CORETYPE=" : "", ct ? ct : "", ct ? ")" : "");
 }
 
 static void help_deck(void)
@@ -104,7 +121,7 @@ static int check(t6_deck *d, int ranks)
     t6_param_layout_init(&pl, m);
 
     printf("deck: %s\n", d->path);
-    printf("job: %s\n", d->job == T6_JOB_TRAIN ? "train" : "eval");
+    printf("job: %s\n", d->job == T6_JOB_TRAIN ? "train" : d->job == T6_JOB_EVAL ? "eval" : "generate");
     printf("model: %s, attention %s\n", model_family(m->attention), t6_attn_name(m->attention));
     printf("  n_layer %d, n_embd %d, n_head %d, head_dim %d, n_kv_head %d\n", m->n_layer, m->n_embd, m->n_head,
            m->head_dim, m->n_kv_head);
@@ -162,6 +179,13 @@ static int check(t6_deck *d, int ranks)
     printf("KV cache bf16 bytes per token (all layers): %ld\n", 2 * kv * m->n_layer);
     printf("KV cache bf16 bytes at block_size %d: %s\n", m->block_size,
            t6_fmt_count(b1, sizeof b1, 2LL * kv * m->n_layer * m->block_size));
+    /* what job = "generate" allocates: the backend's element type (fp32 on the CPU), one
+     * cache of generate.batch_size rows, each at most block_size tokens long */
+    const int eb = d->backend.precision == T6_PREC_BF16 ? 2 : 4;
+    printf("KV cache bytes per token per layer on this deck's backend (%s): %ld\n", eb == 2 ? "bf16" : "fp32", eb * kv);
+    printf("KV cache of job generate at most: batch_size %d x block_size %d x %d layers x %ld bytes = %s\n",
+           d->generate.batch_size, m->block_size, m->n_layer, eb * kv,
+           t6_fmt_count(b1, sizeof b1, (long long)eb * kv * m->n_layer * m->block_size * d->generate.batch_size));
     printf("backend: %s, %s\n", d->backend.device == T6_BACKEND_CUDA ? "cuda" : "cpu",
            d->backend.precision == T6_PREC_BF16 ? "bf16" : "fp32");
     printf("run_dir: %s\n", d->output.run_dir);
@@ -172,9 +196,11 @@ static int check(t6_deck *d, int ranks)
 
 int main(int argc, char **argv)
 {
+    t6_blas_env_setup(argv);   /* may re-execute t6 once, so first */
     t6_set_progname("t6");
-    enum { RUN, CHECK, PRINT } mode = RUN;
+    enum { RUN, CHECK, PRINT, EXPORT } mode = RUN;
     const char *deck_path = NULL;
+    const char *export_ckpt = NULL, *export_dir = NULL, *vocab = NULL, *dtype = NULL;
     const char **sets = t6_calloc((size_t)argc, sizeof *sets);
     int n_sets = 0, ranks = 1, ranks_given = 0;
     const char *hint = "see t6 --help";
@@ -191,8 +217,22 @@ int main(int argc, char **argv)
             version();
             return 0;
         } else if (strcmp(a, "--check") == 0 || strcmp(a, "--print-deck") == 0) {
-            if (mode != RUN) t6_fatal_hint(hint, "%s: only one of --check and --print-deck", a);
+            if (mode != RUN) t6_fatal_hint(hint, "%s: only one of --check, --print-deck and --export-hf", a);
             mode = strcmp(a, "--check") == 0 ? CHECK : PRINT;
+        } else if (strcmp(a, "--export-hf") == 0) {
+            if (mode != RUN) t6_fatal_hint(hint, "%s: only one of --check, --print-deck and --export-hf", a);
+            if (i + 2 >= argc) t6_fatal_hint(hint, "--export-hf needs two arguments: CKPT DIR");
+            mode = EXPORT;
+            export_ckpt = argv[++i];
+            export_dir = argv[++i];
+        } else if (strcmp(a, "--dtype") == 0) {
+            if (i + 1 >= argc) t6_fatal_hint(hint, "--dtype needs fp32 or bf16");
+            dtype = argv[++i];
+            if (strcmp(dtype, "fp32") != 0 && strcmp(dtype, "bf16") != 0)
+                t6_fatal_hint(hint, "--dtype %s: unknown (allowed: fp32, bf16)", dtype);
+        } else if (strcmp(a, "--vocab") == 0) {
+            if (i + 1 >= argc) t6_fatal_hint(hint, "--vocab needs a folder (or none)");
+            vocab = argv[++i];
         } else if (strcmp(a, "--set") == 0) {
             if (i + 1 >= argc) t6_fatal_hint(hint, "--set needs an argument section.key=value");
             sets[n_sets++] = argv[++i];
@@ -205,12 +245,26 @@ int main(int argc, char **argv)
             ranks = (int)r;
             ranks_given = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
-            t6_fatal_hint(hint, "unknown option %s (allowed: --check, --print-deck, --set, --ranks, --help, "
-                                "--help-deck, --version)", a);
+            t6_fatal_hint(hint, "unknown option %s (allowed: --check, --print-deck, --export-hf, --dtype, --vocab, "
+                                "--set, --ranks, --help, --help-deck, --version)", a);
         } else {
             if (deck_path) t6_fatal_hint(hint, "more than one deck given: %s and %s", deck_path, a);
             deck_path = a;
         }
+    }
+    if ((dtype || vocab) && mode != EXPORT) t6_fatal_hint(hint, "--dtype and --vocab only apply to --export-hf");
+    if (mode == EXPORT) {
+        if (deck_path) t6_fatal_hint(hint, "--export-hf takes no deck (got %s)", deck_path);
+        if (n_sets) t6_fatal_hint(hint, "--set does not apply to --export-hf");
+        t6_hf_export_opts o = {dtype && strcmp(dtype, "bf16") == 0 ? T6_HF_BF16 : T6_HF_FP32,
+                               vocab && strcmp(vocab, "none") == 0 ? NULL : vocab ? vocab : "vocab", NULL};
+        char err[4096];
+        if (t6_hf_export_checkpoint(export_ckpt, export_dir, &o, err, sizeof err) != 0)
+            t6_fatal_hint("doc/formats/hf-export.md describes the export", "--export-hf: %s", err);
+        printf("exported %s to %s (%s%s)\n", export_ckpt, export_dir, o.dtype == T6_HF_BF16 ? "bf16" : "fp32",
+               o.vocab_dir ? ", with tokenizer files" : ", no tokenizer files");
+        free(sets);
+        return 0;
     }
     if (!deck_path) {
         usage(stderr);
@@ -233,7 +287,7 @@ int main(int argc, char **argv)
         free(s);
         rc = 0;
     } else {
-        rc = t6_job_run(&deck);
+        rc = deck.job == T6_JOB_GENERATE ? t6_generate_run(&deck) : t6_job_run(&deck);
     }
     t6_deck_free(&deck);
     return rc;

@@ -8,13 +8,15 @@
 #include <stdint.h>
 
 #define T6_METRICS_FORMAT "t6-metrics"
-#define T6_METRICS_VERSION 1
+#define T6_METRICS_VERSION 2   /* 2: /train/guard */
 
 /* Columns of /train, in the order of the values passed to t6_metrics_train_row. */
 enum {
     T6_M_STEP = 0, T6_M_LOSS, T6_M_LR, T6_M_GRAD_NORM, T6_M_PARAM_NORM, T6_M_CLIPPED,
-    T6_M_TOKENS_SEEN, T6_M_STEP_TIME, T6_M_TOKENS_PER_S, T6_M_MFU, T6_M_NTRAIN
+    T6_M_TOKENS_SEEN, T6_M_STEP_TIME, T6_M_TOKENS_PER_S, T6_M_MFU, T6_M_GUARD, T6_M_NTRAIN
 };
+/* Values of the guard column: what the divergence guard did with the step. */
+enum { T6_GUARD_OK = 0, T6_GUARD_SKIPPED = 1, T6_GUARD_STOPPED = 2 };
 /* Columns of /eval. */
 enum { T6_E_STEP = 0, T6_E_VAL_LOSS, T6_E_PPL, T6_E_NEVAL };
 

@@ -13,8 +13,10 @@
 
 static const char *const train_names[T6_M_NTRAIN] = {
     "step", "loss", "lr", "grad_norm", "param_norm", "clipped",
-    "tokens_seen", "step_time_s", "tokens_per_s", "mfu",
+    "tokens_seen", "step_time_s", "tokens_per_s", "mfu", "guard",
 };
+/* /train/guard arrived with format version 2: older files read it as 0 (no event) */
+enum { OPTIONAL_FROM = T6_M_GUARD };
 static const char *const eval_names[T6_E_NEVAL] = {"step", "val_loss", "ppl"};
 
 size_t t6_metrics_lineage(const double *step, size_t n, unsigned char *keep)
@@ -77,7 +79,7 @@ static void read_attr_str(hid_t file, const char *name, char *out, size_t len)
 /* Reads the columns of one group; all are cut to the shortest (a crash between the
  * appends of one row may leave them unequal). Returns the row count or -1. */
 static long read_group(hid_t file, const char *path, const char *group, const char *const *names, int ncol,
-                       double **cols, char *err, size_t errlen)
+                       int optional_from, double **cols, char *err, size_t errlen)
 {
     if (H5Lexists(file, group, H5P_DEFAULT) <= 0) {
         t6_seterr(err, errlen, "metrics file '%s': no group /%s (not a t6 metrics file?)", path, group);
@@ -91,10 +93,15 @@ static long read_group(hid_t file, const char *path, const char *group, const ch
     hid_t ds[16];
     hsize_t rows = (hsize_t)-1;
     for (int i = 0; i < ncol; i++) {
-        ds[i] = H5Lexists(g, names[i], H5P_DEFAULT) > 0 ? H5Dopen2(g, names[i], H5P_DEFAULT) : -1;
+        int exists = H5Lexists(g, names[i], H5P_DEFAULT) > 0;
+        if (!exists && i >= optional_from) {   /* a column of a later format version: zeros */
+            ds[i] = -1;
+            continue;
+        }
+        ds[i] = exists ? H5Dopen2(g, names[i], H5P_DEFAULT) : -1;
         if (ds[i] < 0) {
             t6_seterr(err, errlen, "metrics file '%s': missing or unreadable dataset /%s/%s", path, group, names[i]);
-            for (int j = 0; j < i; j++) H5Dclose(ds[j]);
+            for (int j = 0; j < i; j++) if (ds[j] >= 0) H5Dclose(ds[j]);
             H5Gclose(g);
             return -1;
         }
@@ -107,8 +114,8 @@ static long read_group(hid_t file, const char *path, const char *group, const ch
     }
     long rc = (long)rows;
     for (int i = 0; i < ncol && rc >= 0; i++) {
-        cols[i] = t6_malloc((rows ? rows : 1) * sizeof(double));
-        if (rows == 0) continue;
+        cols[i] = t6_calloc(rows ? rows : 1, sizeof(double));
+        if (rows == 0 || ds[i] < 0) continue;
         hid_t mem = H5Screate_simple(1, &rows, NULL);
         hid_t fsp = H5Dget_space(ds[i]);
         hsize_t start[1] = {0};
@@ -121,7 +128,7 @@ static long read_group(hid_t file, const char *path, const char *group, const ch
         H5Sclose(fsp);
         H5Sclose(mem);
     }
-    for (int i = 0; i < ncol; i++) H5Dclose(ds[i]);
+    for (int i = 0; i < ncol; i++) if (ds[i] >= 0) H5Dclose(ds[i]);
     H5Gclose(g);
     return rc;
 }
@@ -189,9 +196,9 @@ t6_metrics_data *t6_metrics_read(const char *path, char *err, size_t errlen)
     read_attr_double(file, "n_embd", &v); d->n_embd = isnan(v) ? -1 : (long)v;
     read_attr_double(file, "n_head", &v); d->n_head = isnan(v) ? -1 : (long)v;
 
-    long nt = read_group(file, path, "train", train_names, T6_M_NTRAIN, d->train, err, errlen);
+    long nt = read_group(file, path, "train", train_names, T6_M_NTRAIN, OPTIONAL_FROM, d->train, err, errlen);
     if (nt < 0) goto fail;
-    long ne = read_group(file, path, "eval", eval_names, T6_E_NEVAL, d->eval, err, errlen);
+    long ne = read_group(file, path, "eval", eval_names, T6_E_NEVAL, T6_E_NEVAL, d->eval, err, errlen);
     if (ne < 0) goto fail;
     H5Fclose(file);
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kvcache.h"
 #include "rng.h"
 #include "util.h"
 
@@ -50,6 +51,7 @@ struct t6_model {
     const t6_ops *ops;
     t6_param_layout layout;
     int B, T, N;
+    int n_cap;                    /* B*T the buffers were allocated for (t6_model_set_shape) */
     int G;                        /* kv heads seen by the attention op */
     int dha;                      /* head size seen by the attention op: head_dim, or MLA's dh + dR */
     int hid_ld;                   /* row stride of the SwiGLU activations: round_up(mlp_hidden, 8) */
@@ -141,6 +143,7 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
     m->B = B;
     m->T = T;
     m->N = B * T;
+    m->n_cap = m->N;
     m->G = kv_heads(cfg);
     T6_CHECK(m->G > 0 && cfg->n_head % m->G == 0, "model.n_kv_head must divide model.n_head",
              "model: %d query heads are not divisible into %d kv heads", cfg->n_head, m->G);
@@ -626,3 +629,114 @@ void t6_model_get_logits(t6_model *m, float *host)
 {
     m->ops->act_to_float(m->be, host, m->logits, (size_t)m->N * m->cfg.vocab_size);
 }
+
+/* ---- shapes (evaluation, generation), the factors of the last forward, and one
+ * decode step of B rows over a KV cache (src/kvcache.h, doc/generate.md) ---- */
+
+int t6_model_set_shape(t6_model *m, int B, int T)
+{
+    if (B <= 0 || T <= 0 || T > m->cfg.block_size || (long long)B * T > m->n_cap) return -1;
+    m->B = B;
+    m->T = T;
+    m->N = B * T;
+    m->ready_for_backward = 0;
+    return 0;
+}
+
+void t6_model_get_logits_rows(t6_model *m, size_t row, size_t n, float *host)
+{
+    const size_t V = (size_t)m->cfg.vocab_size;
+    T6_CHECK(row + n <= (size_t)m->N, NULL, "model: logits rows %zu+%zu of %d", row, n, m->N);
+    m->ops->act_to_float(m->be, host, act_at(m, m->logits, row * V), n * V);
+}
+
+
+void t6_model_attn_view(t6_model *m, int l, t6_attn_view *v)
+{
+    const layer_acts *a = &m->acts[l];
+    v->ln1 = a->ln1;
+    v->bk = a->bk;
+    v->bv = a->bv;
+    v->k = a->k;
+    v->v = a->v;
+}
+
+const void *t6_model_weight(const t6_model *m, int tensor) { return W(m, tensor); }
+
+/* out (n, OC) = inp (n, C) @ w^T for the n decode rows */
+static void rows_fwd(const t6_model *m, void *out, const void *inp, const void *w, int n, int C, int OC)
+{
+    m->ops->matmul_fwd(m->be, out, OC, inp, C, w, n, C, OC, 0);
+}
+
+void t6_model_decode_step(t6_model *m, t6_kvcache *kv, const int32_t *tokens, const int32_t *pos, float *logits_host)
+{
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    const t6_model_config *c = &m->cfg;
+    const int B = kv->B, M = kv->M_max, d = c->n_embd, h = c->n_head, dh = c->head_dim, V = c->vocab_size;
+    const int hid = c->mlp_hidden, hl = m->hid_ld, G = kv->G, RK = c->k_rank, RV = c->v_rank;
+    const double base = c->rope_base;
+    int32_t *lens = t6_malloc((size_t)B * sizeof(int32_t));
+    for (int b = 0; b < B; b++) {
+        T6_CHECK(tokens[b] >= 0 && tokens[b] < V, NULL, "decode: token %d of row %d outside the vocabulary of %d",
+                 tokens[b], b, V);
+        T6_CHECK(pos[b] >= 0 && pos[b] < M, NULL, "decode: position %d of row %d outside the cache of %d", pos[b], b, M);
+        lens[b] = pos[b] + 1;
+    }
+    op->to_device(be, kv->tok, tokens, (size_t)B * sizeof(int32_t));
+    op->to_device(be, kv->pos, pos, (size_t)B * sizeof(int32_t));
+    op->to_device(be, kv->lens, lens, (size_t)B * sizeof(int32_t));
+    free(lens);
+
+    op->embed_fwd(be, kv->x, W(m, m->layout.wte), kv->tok, B, d);
+    for (int l = 0; l < c->n_layer; l++) {
+        const t6_layer_params *lp = &m->layout.layers[l];
+        t6_kv_layer *cl = &kv->layers[l];
+        op->rmsnorm_fwd(be, kv->ln, kv->rstd, kv->x, B, d);
+        /* the query, as in qkv_forward, at each row's own position */
+        if (is_tpa(c)) {
+            rows_fwd(m, kv->aq, kv->ln, W(m, lp->w_a_q), B, d, h * c->q_rank);
+            rows_fwd(m, kv->bq, kv->ln, W(m, lp->w_b_q), B, d, c->q_rank * dh);
+            op->rope_fwd_pos(be, kv->bq, kv->pos, B, c->q_rank, dh, base);
+            op->tpa_product_fwd(be, kv->q, kv->aq, kv->bq, B, h, c->q_rank, dh);
+        } else {
+            rows_fwd(m, kv->q, kv->ln, W(m, lp->w_q), B, d, h * dh);
+            op->rope_fwd_pos(be, kv->q, kv->pos, B, h, dh, base);
+        }
+        /* append this token's record, then attend over the cache */
+        if (kv->factored) {
+            rows_fwd(m, kv->fa, kv->ln, cl->wak, B, d, RK * h);
+            op->cache_scatter(be, cl->ak, kv->fa, RK * h, kv->pos, B, M, RK * h);
+            rows_fwd(m, kv->fa, kv->ln, cl->wav, B, d, RV * h);
+            op->cache_scatter(be, cl->av, kv->fa, RV * h, kv->pos, B, M, RV * h);
+            rows_fwd(m, kv->fb, kv->ln, W(m, lp->w_b_k), B, d, RK * dh);
+            op->rope_fwd_pos(be, kv->fb, kv->pos, B, RK, dh, base);
+            op->cache_scatter(be, cl->bk, kv->fb, RK * dh, kv->pos, B, M, RK * dh);
+            rows_fwd(m, kv->fb, kv->ln, W(m, lp->w_b_v), B, d, RV * dh);
+            op->cache_scatter(be, cl->bv, kv->fb, RV * dh, kv->pos, B, M, RV * dh);
+            op->decode_attention_tpa(be, kv->y, kv->q, cl->ak, cl->bk, cl->av, cl->bv, kv->lens, B, M, h, RK, RV, dh);
+        } else {
+            rows_fwd(m, kv->k, kv->ln, W(m, lp->w_k), B, d, G * dh);
+            rows_fwd(m, kv->v, kv->ln, W(m, lp->w_v), B, d, G * dh);
+            op->rope_fwd_pos(be, kv->k, kv->pos, B, G, dh, base);
+            op->cache_scatter(be, cl->k, kv->k, G * dh, kv->pos, B, M, G * dh);
+            op->cache_scatter(be, cl->v, kv->v, G * dh, kv->pos, B, M, G * dh);
+            op->decode_attention_kv(be, kv->y, kv->q, cl->k, cl->v, kv->lens, B, M, h, G, dh);
+        }
+        rows_fwd(m, kv->xm, kv->y, W(m, lp->attn_proj), B, h * dh, d);
+        op->add_inplace(be, kv->xm, kv->x, (size_t)B * d);
+        /* MLP as in layer_forward (hidden rows at stride hl, pads stay 0) */
+        op->rmsnorm_fwd(be, kv->ln, kv->rstd, kv->xm, B, d);
+        op->matmul_fwd(be, kv->h1, hl, kv->ln, d, W(m, lp->fc1), B, d, hid, 0);
+        op->matmul_fwd(be, kv->h2, hl, kv->ln, d, W(m, lp->fc2), B, d, hid, 0);
+        op->swiglu_fwd(be, kv->g, kv->h1, kv->h2, (size_t)B * hl);
+        op->matmul_fwd(be, kv->x, d, kv->g, hl, W(m, lp->mlp_proj), B, hid, d, 0);
+        op->add_inplace(be, kv->x, kv->xm, (size_t)B * d);
+    }
+    op->rmsnorm_fwd(be, kv->ln, kv->rstd, kv->x, B, d);
+    rows_fwd(m, kv->logits, kv->ln, W(m, m->layout.wte), B, d, V);
+    op->act_to_float(be, logits_host, kv->logits, (size_t)B * V);
+}
+
+int t6_model_hidden_ld(const t6_model *m) { return m->hid_ld; }

@@ -52,5 +52,34 @@ void t6_model_zero_grad(t6_model *m);
 
 /* Logits of the last forward without targets, as host floats (B*T*V). */
 void t6_model_get_logits(t6_model *m, float *host);
+/* Logits of n consecutive rows (positions b*T + t ...) of the last forward, n*V host floats. */
+void t6_model_get_logits_rows(t6_model *m, size_t row, size_t n, float *host);
+
+/* Re-shapes the model to B sequences of T tokens within the B*T it was created for
+ * (evaluation batches rows of varying length); -1 when they do not fit. */
+int t6_model_set_shape(t6_model *m, int B, int T);
+
+/* ---- generation (src/kvcache.h, doc/generate.md) ---- */
+struct t6_kvcache;
+
+/* Activations of layer l after the last forward, (N, width) rows in act type, for the
+ * prefill to copy into a KV cache: ln1 (N, d) = the attention block's normalized
+ * input; bk (N, R_K*dh) after RoPE and bv (N, R_V*dh) for tpa/tpa_kvonly (else NULL);
+ * k (N, G*dh) after RoPE and v (N, G*dh) (the materialized K/V for every type). */
+typedef struct {
+    const void *ln1, *bk, *bv, *k, *v;
+} t6_attn_view;
+void t6_model_attn_view(t6_model *m, int l, t6_attn_view *v);
+
+/* The compute copy of parameter tensor `tensor` (an index into the layout). */
+const void *t6_model_weight(const t6_model *m, int tensor);
+/* Row stride of the SwiGLU activations (round_up(mlp_hidden, 8)). */
+int t6_model_hidden_ld(const t6_model *m);
+
+/* One decode step: row b of kv (b < kv->B) takes tokens[b] at position pos[b] (host
+ * arrays), appends its K/V record at pos[b], attends over positions 0..pos[b] and
+ * writes its next-token logits to logits_host (kv->B x vocab_size floats). */
+void t6_model_decode_step(t6_model *m, struct t6_kvcache *kv, const int32_t *tokens, const int32_t *pos,
+                          float *logits_host);
 
 #endif

@@ -31,11 +31,35 @@ double t6_optim_norm(t6_backend *be, const float *x, size_t n)
     return sqrt(be->ops->sum_squares(be, x, n));
 }
 
+void t6_optim_get_moments(const t6_optim *o, float *m, float *v, long *t)
+{
+    o->be->ops->to_host(o->be, m, o->m, o->n * sizeof(float));
+    o->be->ops->to_host(o->be, v, o->v, o->n * sizeof(float));
+    if (t) *t = o->t;
+}
+
+void t6_optim_set_moments(t6_optim *o, const float *m, const float *v, long t)
+{
+    o->be->ops->to_device(o->be, o->m, m, o->n * sizeof(float));
+    o->be->ops->to_device(o->be, o->v, v, o->n * sizeof(float));
+    o->t = t;
+}
+
+double t6_optim_grad_norm(const t6_optim *o, const float *grads)
+{
+    return t6_optim_norm(o->be, grads, o->n);
+}
+
 void t6_optim_step(t6_optim *o, float *params, void *compute, const float *grads, double lr,
                    t6_optim_stats *st)
 {
+    t6_optim_apply(o, params, compute, grads, lr, t6_optim_grad_norm(o, grads), st);
+}
+
+void t6_optim_apply(t6_optim *o, float *params, void *compute, const float *grads, double lr,
+                    double norm, t6_optim_stats *st)
+{
     const t6_optim_config *c = &o->cfg;
-    double norm = t6_optim_norm(o->be, grads, o->n);
     float gscale = 1.0f;
     int clipped = 0;
     if (c->grad_clip > 0.0) {

@@ -32,6 +32,18 @@ void t6_optim_free(t6_optim *o);
  * compute copy of the weights, or NULL when the caller refreshes it. */
 void t6_optim_step(t6_optim *o, float *params, void *compute, const float *grads, double lr,
                    t6_optim_stats *st);
+/* The same in two halves, so a caller can look at the gradient norm before deciding
+ * to update (the divergence guard): t6_optim_grad_norm, then t6_optim_apply with
+ * that norm. A step that is never applied leaves parameters, moments and t as they
+ * were. */
+double t6_optim_grad_norm(const t6_optim *o, const float *grads);
+void t6_optim_apply(t6_optim *o, float *params, void *compute, const float *grads, double lr,
+                    double grad_norm, t6_optim_stats *st);
+
+/* Host copies of the moments (n floats each) and the update counter, for
+ * checkpoints: callers go through these rather than the backend's ops table. */
+void t6_optim_get_moments(const t6_optim *o, float *m, float *v, long *t);
+void t6_optim_set_moments(t6_optim *o, const float *m, const float *v, long t);
 
 /* Global L2 norm of n device floats. */
 double t6_optim_norm(t6_backend *be, const float *x, size_t n);

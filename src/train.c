@@ -9,6 +9,7 @@
 #include "train.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,17 @@
 #include "backend.h"
 #include "ckpt.h"
 #include "data.h"
+#include "deckdiff.h"
 #include "dist.h"
+#include "h5io.h"
+#include "lineage.h"
+#include "hf.h"
+#include "eval/evrun.h"
 #include "metrics.h"
 #include "model.h"
 #include "optim.h"
 #include "params.h"
+#include "rundir.h"
 #include "schedule.h"
 #include "signals.h"
 #include "util.h"
@@ -37,6 +44,7 @@ typedef struct {
     t6_optim opt;
     t6_metrics *metrics;
     char ckpt_dir[4096];
+    char ckpt_loaded[4400]; /* the checkpoint resume() loaded (rank 0), for eval results */
     int B, T, accum;
     long step;              /* optimizer steps completed */
     uint64_t tokens_seen;
@@ -44,48 +52,41 @@ typedef struct {
     long last_ckpt_step;
     int32_t *tok, *tgt;
     double flops_per_token, peak_flops;
+    t6_rundir rundir;       /* rank 0 of a training job: lock and status file */
+    int metrics_hook;       /* t6_fatal hook that closes the metrics file */
+    /* divergence guard (doc/training.md): running mean of accepted losses, skips in a
+     * row, whether an event happened since the last checkpoint, and that checkpoint,
+     * which becomes "last good" once the run has gone a whole interval past it cleanly */
+    int guard_on;
+    double loss_mean;
+    long skips;
+    int event_since_ckpt;
+    char prev_ckpt[8400];
+    char lineage[96];       /* lineage id: drawn at a fresh start, inherited on resume */
 } t6_run;
 
-/* ---- status file (interfaces: <run_dir>/t6.status, one line, atomic) --------------
- * The atexit hook needs to reach it when a fatal error exits from deep inside a
- * module, hence this one file-scope record. */
-static struct {
-    char path[4200];
-    int active;   /* rank 0 and the path is set */
-    int final;    /* a final state was written: do not overwrite with "failed" */
-    long step;
-} g_status;
-
-static void status_write(const char *line, int durable)
+/* ---- status file (interfaces: <run_dir>/t6.status; rundir.h) ------------------- */
+static void status_set(t6_run *r, const char *state, long step, int final)
 {
-    if (!g_status.active) return;
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", g_status.path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "%s: warning: cannot write status file '%s': %s\n", t6_progname(), tmp, strerror(errno));
-        return;
-    }
-    fprintf(f, "%s\n", line);
-    fflush(f);
-    if (durable) fsync(fileno(f));   /* final states must survive a node crash */
-    fclose(f);
-    if (rename(tmp, g_status.path) != 0)
-        fprintf(stderr, "%s: warning: cannot rename status file onto '%s': %s\n", t6_progname(), g_status.path, strerror(errno));
+    t6_rundir_status(&r->rundir, state, step, final);
 }
 
-static void status_set(const char *state, long step, int final)
+/* t6_fatal hook: whatever failed, the metrics rows appended so far reach the file
+ * and HDF5 holds no writable handle when the process exits. */
+static void close_metrics_on_fatal(const char *msg, void *arg)
 {
-    char line[64];
-    snprintf(line, sizeof line, "%s %ld", state, step);
-    g_status.step = step;
-    status_write(line, final);
-    if (final) g_status.final = 1;
+    (void)msg;
+    t6_run *r = arg;
+    t6_metrics *m = r->metrics;
+    r->metrics = NULL;
+    t6_metrics_close(m);
 }
 
-static void status_atexit(void)
+/* "failed <step>: <reason>": a failure the job scripts must not requeue. */
+static void status_fail(t6_run *r, long step, const char *reason)
 {
-    if (g_status.active && !g_status.final) status_write("failed", 1);
+    t6_rundir_note_step(&r->rundir, step);
+    t6_rundir_fail(&r->rundir, reason);
 }
 
 /* ---- pieces of the loop ------------------------------------------------------------ */
@@ -93,23 +94,30 @@ static void save_checkpoint(t6_run *r)
 {
     const size_t n = r->pl->n_params;
     if (r->dist.rank == 0) {
-        status_set("running", r->step, 0);
+        status_set(r, "running", r->step, 0);
         t6_ckpt_tensors t = {t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float))};
         t6_model_get_params(r->model, t.params);
-        r->be->ops->to_host(r->be, t.m, r->opt.m, n * sizeof(float));
-        r->be->ops->to_host(r->be, t.v, r->opt.v, n * sizeof(float));
         t6_ckpt_state st;
         memset(&st, 0, sizeof st);
+        t6_optim_get_moments(&r->opt, t.m, t.v, &st.adam_t);
         st.step = r->step;
         st.tokens_seen = r->tokens_seen;
         st.best_val_loss = r->best_val;
         st.world_size = r->dist.world;
-        st.adam_t = r->opt.t;
+        st.guard_loss_mean = r->loss_mean;
+        st.guard_skips = r->skips;
+        snprintf(st.lineage, sizeof st.lineage, "%s", r->lineage);
         t6_data_get_state(r->data, &st.data);
         char path[4300];
         double t0 = t6_now();
         t6_ckpt_write(r->ckpt_dir, r->deck, r->pl, &t, &st, path, sizeof path);
-        t6_ckpt_prune(r->ckpt_dir, r->deck->output.keep_last, r->deck->output.milestone_interval);
+        /* the previous checkpoint is vouched for once the run went on from it to this
+         * one without a divergence event; promoted before pruning, which spares it */
+        if (r->guard_on && !r->event_since_ckpt && r->prev_ckpt[0] && access(r->prev_ckpt, F_OK) == 0)
+            t6_lineage_set_last_good(r->ckpt_dir, r->prev_ckpt);
+        snprintf(r->prev_ckpt, sizeof r->prev_ckpt, "%s", path);
+        r->event_since_ckpt = 0;
+        t6_lineage_prune(r->ckpt_dir, r->deck->output.keep_last, r->deck->output.milestone_interval, r->lineage);
         printf("step %ld: checkpoint %s (%.2fs)\n", r->step, path, t6_now() - t0);
         fflush(stdout);
         free(t.params);
@@ -131,6 +139,8 @@ static int resume(t6_run *r, int required)
     t6_ckpt_state st;
     memset(&st, 0, sizeof st);
     int world_check = r->deck->job == T6_JOB_EVAL ? 0 : r->dist.world;
+    const int train = r->deck->job == T6_JOB_TRAIN;
+    char from[4300] = "";
     if (r->dist.rank == 0) {
         t.params = t6_malloc(n * sizeof(float));
         t.m = t6_malloc(n * sizeof(float));
@@ -147,7 +157,9 @@ static int resume(t6_run *r, int required)
         } else if (strcmp(mode, "auto") == 0) {
             for (int i = 0; i < np && !found; i++) {
                 if (t6_ckpt_load(paths[i], r->deck, r->pl, world_check, &t, &st, err, sizeof err) == 0) {
+                    snprintf(from, sizeof from, "%s", paths[i]);
                     found = 1;
+                    snprintf(r->ckpt_loaded, sizeof r->ckpt_loaded, "%s", paths[i]);
                     printf("resuming from %s (step %ld)\n", paths[i], st.step);
                 } else {
                     fprintf(stderr, "%s: warning: skipping checkpoint '%s': %s\n", t6_progname(), paths[i], err);
@@ -157,10 +169,12 @@ static int resume(t6_run *r, int required)
                 t6_fatal_hint("move the damaged files out of the checkpoint directory to start over",
                               "output.resume = \"auto\": none of the %d checkpoint(s) in '%s' is valid", np, r->ckpt_dir);
         } else {
+            snprintf(from, sizeof from, "%s", mode);
             if (t6_ckpt_load(mode, r->deck, r->pl, world_check, &t, &st, err, sizeof err) != 0)
                 t6_fatal_hint("give a complete checkpoint file, or \"auto\" / \"never\"",
                               "output.resume = \"%s\": not a valid checkpoint: %s", mode, err);
             found = 1;
+            snprintf(r->ckpt_loaded, sizeof r->ckpt_loaded, "%s", mode);
             printf("resuming from %s (step %ld)\n", mode, st.step);
         }
         if (required && !found) {
@@ -169,6 +183,25 @@ static int resume(t6_run *r, int required)
                           "evaluation needs a checkpoint in '%s' but %s", r->ckpt_dir, why);
         }
         t6_ckpt_list_free(paths, steps, np);
+        if (found && train) {
+            /* after the load, whose errors for another model shape or world size are
+             * the more precise: the other keys that would break the run, and a list
+             * of every change */
+            t6_deck_check_resume(from, r->deck);
+            /* rolling back: the newer checkpoints form a branch this run abandons; moved
+             * aside, they can neither be resumed by the next "auto" nor count for
+             * retention (the metrics rows past st.step are cut when the file opens) */
+            char mpath[4400], real[PATH_MAX], here[PATH_MAX];
+            snprintf(mpath, sizeof mpath, "%s/%s", r->deck->output.run_dir,
+                     r->deck->output.metrics ? r->deck->output.metrics : "metrics.h5");
+            /* resolved: resuming from last-good.h5 names the file it points at */
+            const char *rp = realpath(from, real) ? real : from, *b = strrchr(rp, '/');
+            t6_lineage_rollback(r->ckpt_dir, st.step, rp, mpath);
+            /* the resumed checkpoint, when it is one of this directory's, is the
+             * candidate for last-good */
+            snprintf(r->prev_ckpt, sizeof r->prev_ckpt, "%s/%s", r->ckpt_dir, b ? b + 1 : rp);
+            if (!realpath(r->prev_ckpt, here) || strcmp(here, rp) != 0) r->prev_ckpt[0] = '\0';
+        }
         fflush(stdout);
     }
     t6_dist_bcast(&r->dist, &found, sizeof found, 0);
@@ -182,16 +215,23 @@ static int resume(t6_run *r, int required)
         t.v = t6_malloc(n * sizeof(float));
     }
     t6_dist_bcast(&r->dist, &st, sizeof st, 0);
+    t6_dist_bcast(&r->dist, from, sizeof from, 0);
     t6_dist_bcast(&r->dist, t.params, n * sizeof(float), 0);
     t6_dist_bcast(&r->dist, t.m, n * sizeof(float), 0);
     t6_dist_bcast(&r->dist, t.v, n * sizeof(float), 0);
     t6_model_set_params(r->model, t.params);
-    if (r->opt.m) {
-        r->be->ops->to_device(r->be, r->opt.m, t.m, n * sizeof(float));
-        r->be->ops->to_device(r->be, r->opt.v, t.v, n * sizeof(float));
-        r->opt.t = st.adam_t;
+    if (r->opt.m) t6_optim_set_moments(&r->opt, t.m, t.v, st.adam_t);
+    r->loss_mean = st.guard_loss_mean;
+    r->skips = st.guard_skips;
+    /* a checkpoint of an older t6 has no lineage: its continuation starts one */
+    if (st.lineage[0]) snprintf(r->lineage, sizeof r->lineage, "%s", st.lineage);
+    if (r->data && train && r->deck->output.resume_force) {
+        /* forced (t6_deck_check_resume listed the changes): the deck's sampling and seed
+         * take over from the checkpoint's position in the stream */
+        st.data.seed = r->deck->train.seed;
+        st.data.sampling = r->deck->data.sampling;
     }
-    if (r->data && r->deck->job != T6_JOB_EVAL) t6_data_set_state(r->data, &st.data, mode);
+    if (r->data && train) t6_data_set_state(r->data, &st.data, from);
     r->step = st.step;
     r->tokens_seen = st.tokens_seen;
     r->best_val = st.best_val_loss;
@@ -200,25 +240,72 @@ static int resume(t6_run *r, int required)
     return 1;
 }
 
-/* Mean val loss over eval_iters batches, shared out over the ranks (so the value
- * does not depend on the world size). NaN without a val split. */
-static double evaluate(t6_run *r)
+/* model.init_from: rank 0 reads the weights (a Hugging Face export or a checkpoint's
+ * parameters), every rank gets them. Returns 1 when the key is set and they were loaded. */
+static int load_init_from(t6_run *r)
 {
+    const char *spec = r->deck->init_from;
+    if (!spec || strcmp(spec, "none") == 0) return 0;
+    const size_t n = r->pl->n_params;
+    float *p = t6_malloc(n * sizeof(float));
+    if (r->dist.rank == 0) {
+        char err[2048];
+        if (t6_init_from(spec, &r->deck->model, r->pl, p, err, sizeof err) < 0)
+            t6_fatal_hint("see model.init_from in doc/deck.md and doc/formats/hf-export.md", "model.init_from: %s", err);
+        printf("initialized from %s\n", spec);
+        fflush(stdout);
+    }
+    t6_dist_bcast(&r->dist, p, n * sizeof(float), 0);
+    t6_model_set_params(r->model, p);
+    free(p);
+    return 1;
+}
+
+/* test only: T6_TEST_*_DELAY_MS slow a loop down so a signal lands inside it */
+static void test_delay(const char *name)
+{
+    const char *s = getenv(name);
+    if (s && atol(s) > 0) usleep((useconds_t)(atol(s) * 1000));
+}
+
+/* Mean val loss over eval_iters batches, shared out over the ranks (so the value
+ * does not depend on the world size). NaN without a val split, and NaN with
+ * *interrupted set when a stop signal arrived during it (checked every batch, so a
+ * long evaluation does not outlast the scheduler's grace period). */
+static double evaluate(t6_run *r, int *interrupted)
+{
+    *interrupted = 0;
     if (!t6_data_has_val(r->data) || r->deck->train.eval_iters <= 0) return NAN;
-    double acc[2] = {0.0, 0.0};
+    double acc[3] = {0.0, 0.0, 0.0};   /* loss sum, batches, ranks interrupted */
     for (int it = r->dist.rank; it < r->deck->train.eval_iters; it += r->dist.world) {
+        if (t6_stop_requested()) {
+            acc[2] = 1.0;
+            break;
+        }
         t6_data_val_batch(r->data, it, r->tok, r->tgt);
         acc[0] += (double)t6_model_forward(r->model, r->tok, r->tgt, 0, 0.0f);
         acc[1] += 1.0;
+        test_delay("T6_TEST_EVAL_DELAY_MS");
     }
-    t6_dist_sum_doubles(&r->dist, acc, 2);
+    /* one collective whatever happened: a rank that stopped early still joins it */
+    t6_dist_sum_doubles(&r->dist, acc, 3);
+    if (acc[2] > 0.0) {
+        *interrupted = 1;
+        if (r->dist.rank == 0) {
+            printf("step %ld: evaluation interrupted by signal after %.0f of %d batches (not recorded)\n",
+                   r->step, acc[1], r->deck->train.eval_iters);
+            fflush(stdout);
+        }
+        return NAN;
+    }
     return acc[0] / acc[1];
 }
 
 static void eval_and_record(t6_run *r)
 {
     double t0 = t6_now();
-    double val = evaluate(r);
+    int interrupted;
+    double val = evaluate(r, &interrupted);
     if (isnan(val)) return;
     if (val < r->best_val || !isfinite(r->best_val)) r->best_val = val;
     if (r->dist.rank == 0) {
@@ -231,15 +318,29 @@ static void eval_and_record(t6_run *r)
     }
 }
 
-static void test_delay(const char *name)
+/* The divergence guard's verdict on a step about to be applied: NULL when it looks
+ * ordinary, else why not (into why). Loss and norm are global (all-reduced), so every
+ * rank reaches the same verdict without communicating. */
+static const char *guard_check(const t6_run *r, double loss, double norm, char *why, size_t len)
 {
-    const char *s = getenv(name);
-    if (s && atol(s) > 0) usleep((useconds_t)(atol(s) * 1000));
+    const t6_train_config *tc = &r->deck->train;
+    if (tc->grad_norm_limit > 0 && !(norm <= tc->grad_norm_limit)) {
+        snprintf(why, len, "gradient norm %.3e > train.grad_norm_limit = %g", norm, tc->grad_norm_limit);
+        return why;
+    }
+    if (tc->loss_spike_factor > 0 && isfinite(r->loss_mean) && loss > tc->loss_spike_factor * r->loss_mean) {
+        snprintf(why, len, "loss %.4g > train.loss_spike_factor = %g x running mean %.4g", loss,
+                 tc->loss_spike_factor, r->loss_mean);
+        return why;
+    }
+    return NULL;
 }
 
 /* One optimizer step: grad_accum forward/backward micro-steps per rank, gradient
- * sum over ranks, clipping, AdamW. Returns the mean loss over the global batch. */
-static double train_step(t6_run *r, t6_optim_stats *st)
+ * sum over ranks, the divergence guard, clipping, AdamW. *loss_out gets the mean
+ * loss over the global batch; returns T6_GUARD_OK, or T6_GUARD_SKIPPED /
+ * T6_GUARD_STOPPED when the guard withheld the update (why: the reason). */
+static int train_step(t6_run *r, t6_optim_stats *st, double *loss_out, char *why, size_t why_len)
 {
     const t6_train_config *tc = &r->deck->train;
     const int W = r->dist.world;
@@ -257,15 +358,32 @@ static double train_step(t6_run *r, t6_optim_stats *st)
     t6_dist_allreduce_grads(&r->dist, r->be, t6_model_grads(r->model), r->pl->n_params);
     t6_dist_sum_doubles(&r->dist, &loss, 1);
     loss /= (double)(r->accum * W);
+    *loss_out = loss;
     if (!isfinite(loss))
         t6_fatal_hint("lower optim.lr, raise warmup, or check the data",
                       "the training loss is %f at step %ld", loss, r->step + 1);
     double lr = t6_schedule_lr(&r->deck->optim, r->step);
+    double norm = t6_optim_grad_norm(&r->opt, t6_model_grads(r->model));
+    if (guard_check(r, loss, norm, why, why_len)) {
+        st->grad_norm = norm;
+        st->clipped = 0;
+        st->lr = lr;
+        r->event_since_ckpt = 1;
+        if (r->deck->train.on_divergence == T6_DIVERGE_STOP || r->skips + 1 >= r->deck->train.max_skipped_steps)
+            return T6_GUARD_STOPPED;
+        /* skipped: no update, but the batch is consumed, so the next step sees new data */
+        r->skips++;
+        t6_data_advance(r->data);
+        return T6_GUARD_SKIPPED;
+    }
+    r->skips = 0;
+    /* the running mean of accepted losses (an EMA over about ten steps) */
+    r->loss_mean = isfinite(r->loss_mean) ? 0.9 * r->loss_mean + 0.1 * loss : loss;
     /* adamw refreshes the bf16 compute copy in the same pass over the parameters */
-    t6_optim_step(&r->opt, t6_model_params(r->model), t6_model_compute_weights(r->model),
-                  t6_model_grads(r->model), lr, st);
+    t6_optim_apply(&r->opt, t6_model_params(r->model), t6_model_compute_weights(r->model),
+                   t6_model_grads(r->model), lr, norm, st);
     t6_data_advance(r->data);
-    return loss;
+    return T6_GUARD_OK;
 }
 
 static void setup(t6_run *r, t6_deck *deck)
@@ -281,16 +399,29 @@ static void setup(t6_run *r, t6_deck *deck)
     r->accum = deck->train.grad_accum > 0 ? deck->train.grad_accum : 1;
     r->best_val = INFINITY;
     r->last_ckpt_step = -1;
+    r->loss_mean = NAN;
+    r->guard_on = deck->train.loss_spike_factor > 0 || deck->train.grad_norm_limit > 0;
+    t6_lineage_new_id(r->lineage, sizeof r->lineage);
     snprintf(r->ckpt_dir, sizeof r->ckpt_dir, "%s/checkpoints", deck->output.run_dir);
+    r->rundir.lock_fd = -1;
+    r->rundir.hook = -1;
+    r->metrics_hook = -1;
     if (r->dist.rank == 0) {
         t6_mkdir_p(deck->output.run_dir);
+        /* a training job owns its run_dir (lock, status file, temp files); an
+         * evaluation only reads checkpoints and leaves all three alone */
+        if (deck->job == T6_JOB_TRAIN) {
+            t6_rundir_lock(&r->rundir, deck->output.run_dir);
+            t6_rundir_status_start(&r->rundir);
+        }
         t6_mkdir_p(r->ckpt_dir);
-        snprintf(g_status.path, sizeof g_status.path, "%s/t6.status", deck->output.run_dir);
-        /* the status file tells job scripts where training stands: an evaluation of
-         * the same run_dir leaves it alone */
-        g_status.active = deck->job == T6_JOB_TRAIN;
-        atexit(status_atexit);
-        t6_ckpt_clean_temp(r->ckpt_dir);
+        if (deck->job == T6_JOB_TRAIN) {
+            char data_dir[4200];
+            snprintf(data_dir, sizeof data_dir, "%s/data", deck->output.run_dir);
+            t6_ckpt_clean_temp(r->ckpt_dir);
+            t6_clean_temp_files(deck->output.run_dir, "t6.status.tmp.", "a status file");
+            t6_clean_temp_files(data_dir, "demo_", "a demo corpus");
+        }
     }
     t6_dist_barrier(&r->dist);
     t6_signals_install();
@@ -298,7 +429,9 @@ static void setup(t6_run *r, t6_deck *deck)
     t6_dist_setup_backend(&r->dist, r->be);
     r->model = t6_model_create(&deck->model, r->be, r->B, r->T);
     r->pl = t6_model_layout(r->model);
-    r->data = t6_data_open(deck, &r->dist);
+    /* an evaluation of lm-eval tasks alone needs no corpus */
+    r->data = deck->job == T6_JOB_EVAL && deck->data.n_train == 0 && deck->eval.n_tasks > 0
+                  ? NULL : t6_data_open(deck, &r->dist);
     r->tok = t6_malloc((size_t)r->B * (size_t)r->T * sizeof(int32_t));
     r->tgt = t6_malloc((size_t)r->B * (size_t)r->T * sizeof(int32_t));
     r->flops_per_token = t6_flops_per_token(&deck->model, r->pl->n_params, r->T);
@@ -308,7 +441,10 @@ static void setup(t6_run *r, t6_deck *deck)
 
 static void teardown(t6_run *r)
 {
+    if (r->metrics_hook >= 0) t6_fatal_hook_pop(r->metrics_hook);
     t6_metrics_close(r->metrics);
+    r->metrics = NULL;
+    t6_rundir_close(&r->rundir);
     t6_optim_free(&r->opt);
     t6_data_close(r->data);
     free(r->tok);
@@ -320,18 +456,26 @@ static void teardown(t6_run *r)
 
 static int run_eval(t6_run *r)
 {
-    resume(r, 1);
+    if (!load_init_from(r)) resume(r, 1);   /* model.init_from names the weights to evaluate */
     /* evaluation prints its result and writes no metrics file */
-    if (!t6_data_has_val(r->data)) {
+    const int tasks = r->deck->eval.n_tasks > 0;
+    if (!(r->data && t6_data_has_val(r->data)) && !tasks) {
         if (r->dist.rank == 0)
-            fprintf(stderr, "%s: error: evaluation needs data.val\n", t6_progname());
+            fprintf(stderr, "%s: error: evaluation needs data.val or eval.tasks\n", t6_progname());
         return 1;
     }
-    double val = evaluate(r);
-    if (r->dist.rank == 0) {
-        printf("eval step %ld: val loss %.6f, ppl %.4f (%d batches)\n", r->step, val, exp(val),
-               r->deck->train.eval_iters);
+    if (r->data && t6_data_has_val(r->data)) {
+        int interrupted;
+        double val = evaluate(r, &interrupted);
+        if (interrupted) return 1;   /* evaluate said so; no partial result is printed as one */
+        if (r->dist.rank == 0) {
+            printf("eval step %ld: val loss %.6f, ppl %.4f (%d batches)\n", r->step, val, exp(val),
+                   r->deck->train.eval_iters);
+            fflush(stdout);
+        }
     }
+    /* lm-evaluation-harness tasks (src/eval/, doc/eval.md) */
+    if (tasks) return t6_eval_tasks(r->deck, &r->dist, r->model, r->ckpt_loaded, r->step);
     return 0;
 }
 
@@ -341,7 +485,7 @@ static int run_train(t6_run *r)
     const t6_train_config *tc = &deck->train;
     t6_optim_init(&r->opt, r->be, &deck->optim, r->pl->n_params);
     int resumed = resume(r, 0);
-    if (!resumed) {
+    if (!resumed && !load_init_from(r)) {
         t6_model_init_params(r->model, tc->seed);
         t6_model_sync_compute_weights(r->model);
     }
@@ -350,6 +494,7 @@ static int run_train(t6_run *r)
         char path[4400], nb[32];
         snprintf(path, sizeof path, "%s/%s", deck->output.run_dir, deck->output.metrics ? deck->output.metrics : "metrics.h5");
         r->metrics = t6_metrics_open(path, resumed ? r->step : -1);
+        r->metrics_hook = t6_fatal_hook_push(close_metrics_on_fatal, r);
         t6_metrics_attr_i64(r->metrics, "n_params", (int64_t)r->pl->n_params);
         t6_metrics_attr_i64(r->metrics, "world_size", r->dist.world);
         t6_metrics_attr_i64(r->metrics, "tokens_per_step", (int64_t)tokens_per_step);
@@ -367,54 +512,103 @@ static int run_train(t6_run *r)
                tc->accum_mode == T6_ACCUM_SUM_REFERENCE ? "sum_reference" : "mean");
         fflush(stdout);
     }
-    status_set("running", r->step, 0);
+    status_set(r, "running", r->step, 0);
 
     if (!resumed && tc->eval_interval > 0) eval_and_record(r);   /* the reference evaluates at 0 */
-    int stopped = 0;
-    while (r->step < tc->max_steps) {
+    /* a signal during start-up or the first evaluation stops before any step */
+    int stopped = t6_dist_any(&r->dist, t6_stop_requested() != 0), diverged = 0;
+    const double run_t0 = t6_now();      /* elapsed and ETA of the log lines */
+    const long first_step = r->step;
+    while (!stopped && r->step < tc->max_steps) {
         r->be->ops->sync(r->be);
         double t0 = t6_now();
         t6_optim_stats st;
-        double loss = train_step(r, &st);
+        double loss;
+        char why[256];
+        int guard = train_step(r, &st, &loss, why, sizeof why);
         double pnorm = t6_optim_norm(r->be, t6_model_params(r->model), r->pl->n_params);
         r->be->ops->sync(r->be);
         double dt = t6_now() - t0;
+        if (guard == T6_GUARD_STOPPED) {
+            /* not a completed step: the row is recorded under the step it would have
+             * been (a later resume cuts it with everything past its checkpoint) */
+            diverged = 1;
+            if (r->dist.rank == 0) {
+                double row[T6_M_NTRAIN] = {(double)(r->step + 1), loss, st.lr, st.grad_norm, pnorm, 0.0,
+                                           (double)r->tokens_seen, dt, 0.0, NAN, (double)T6_GUARD_STOPPED};
+                t6_metrics_train_row(r->metrics, row);
+                t6_metrics_flush(r->metrics);
+                fprintf(stderr, "%s: error: step %ld: divergence: %s%s; stopping without an update "
+                                "(train.on_divergence = \"%s\")\n", t6_progname(), r->step + 1, why,
+                        r->skips > 0 ? " after skipped steps" : "",
+                        tc->on_divergence == T6_DIVERGE_SKIP ? "skip" : "stop");
+            }
+            break;
+        }
         r->step++;
         r->tokens_seen += tokens_per_step;
+        t6_rundir_note_step(&r->rundir, r->step);
         double tps = dt > 0 ? (double)tokens_per_step / dt : 0.0;
         double mfu = r->peak_flops > 0 ? r->flops_per_token * tps / (r->peak_flops * r->dist.world) : NAN;
         if (r->dist.rank == 0) {
             double row[T6_M_NTRAIN] = {(double)r->step, loss, st.lr, st.grad_norm, pnorm, (double)st.clipped,
-                                       (double)r->tokens_seen, dt, tps, mfu};
+                                       (double)r->tokens_seen, dt, tps, mfu, (double)guard};
             t6_metrics_train_row(r->metrics, row);
+            if (guard == T6_GUARD_SKIPPED) {
+                printf("step %ld/%ld: divergence guard: %s; step skipped, no update (%ld in a row, at most %d)\n",
+                       r->step, tc->max_steps, why, r->skips, tc->max_skipped_steps);
+                fflush(stdout);
+            }
             int li = tc->log_interval > 0 ? tc->log_interval : 1;
             if (r->step % li == 0 || r->step == 1 || r->step == tc->max_steps) {
-                char mfus[32];
-                if (isnan(mfu)) snprintf(mfus, sizeof mfus, "n/a"); else snprintf(mfus, sizeof mfus, "%.1f%%", 100.0 * mfu);
-                printf("step %ld/%ld: loss %.4f, lr %.2e, norm %.4f%s, dt %.1fms, tok/s %.0f, mfu %s\n", r->step,
-                       tc->max_steps, loss, st.lr, st.grad_norm, st.clipped ? " (clipped)" : "", 1000.0 * dt, tps, mfus);
+                /* ETA from the mean step time of this session, evaluations and
+                 * checkpoints included; mfu only where the peak is known (GPUs) */
+                char mfus[32] = "", ls[32], ns[32], el[32], eta[32];
+                if (!isnan(mfu)) snprintf(mfus, sizeof mfus, ", mfu %.1f%%", 100.0 * mfu);
+                double elapsed = t6_now() - run_t0;
+                double left = elapsed / (double)(r->step - first_step) * (double)(tc->max_steps - r->step);
+                printf("step %ld/%ld: loss %s, lr %.2e, norm %s%s, dt %.1fms, tok/s %.0f%s, elapsed %s, ETA %s\n", r->step,
+                       tc->max_steps, t6_fmt_value(ls, sizeof ls, loss), st.lr, t6_fmt_value(ns, sizeof ns, st.grad_norm),
+                       st.clipped ? " (clipped)" : "", 1000.0 * dt, tps, mfus, t6_fmt_duration(el, sizeof el, elapsed),
+                       t6_fmt_duration(eta, sizeof eta, left));
                 fflush(stdout);
                 t6_metrics_flush(r->metrics);
-                status_set("running", r->step, 0);   /* at log cadence: cheap on parallel file systems */
+                status_set(r, "running", r->step, 0);   /* at log cadence: cheap on parallel file systems */
             }
         }
         if (tc->eval_interval > 0 && (r->step % tc->eval_interval == 0 || r->step == tc->max_steps))
             eval_and_record(r);
         test_delay("T6_TEST_STEP_DELAY_MS");
-        stopped = t6_dist_any(&r->dist, t6_signals_stop_requested() != 0);
+        stopped = t6_dist_any(&r->dist, t6_stop_requested() != 0);
         int ci = deck->output.checkpoint_interval;
         if ((ci > 0 && r->step % ci == 0) || stopped || r->step == tc->max_steps) save_checkpoint(r);
         if (stopped) break;
+    }
+    if (diverged) {
+        /* no checkpoint of a state that just diverged: the last good one is the way back */
+        if (r->dist.rank == 0) {
+            char lg[4400], target[4400];
+            snprintf(lg, sizeof lg, "%s/%s", r->ckpt_dir, T6_LAST_GOOD);
+            ssize_t n = readlink(lg, target, sizeof target - 1);
+            target[n > 0 ? n : 0] = '\0';
+            if (n > 0)
+                fprintf(stderr, "  hint: resume from the last good checkpoint: --set output.resume=%s/%s "
+                                "(with a lower optim.lr or a longer warmup)\n", r->ckpt_dir, target);
+            else
+                fprintf(stderr, "  hint: no checkpoint is marked good yet (%s); lower optim.lr or raise warmup_steps\n", lg);
+            status_fail(r, r->step, "divergence");
+        }
+        return 1;
     }
     if (r->last_ckpt_step != r->step) save_checkpoint(r);   /* e.g. resumed at max_steps */
     if (r->dist.rank == 0) {
         t6_metrics_flush(r->metrics);
         if (stopped && r->step < tc->max_steps) {
             printf("stopped by signal at step %ld (checkpoint written); resume with the same deck\n", r->step);
-            status_set("stopped", r->step, 1);
+            status_set(r, "stopped", r->step, 1);
         } else {
             printf("finished at step %ld\n", r->step);
-            status_set("finished", r->step, 1);
+            status_set(r, "finished", r->step, 1);
         }
         fflush(stdout);
     }

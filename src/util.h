@@ -15,6 +15,17 @@ void t6_fatal_at(const char *file, int line, const char *hint, const char *fmt, 
 #define t6_fatal(...) t6_fatal_at(__FILE__, __LINE__, NULL, __VA_ARGS__)
 #define t6_fatal_hint(hint, ...) t6_fatal_at(__FILE__, __LINE__, (hint), __VA_ARGS__)
 
+/* Fatal-exit hooks: t6_fatal runs them (newest first) after printing the message and
+ * before exit(1), passing the message (without the hint). For what must happen
+ * whatever module fails: closing HDF5 files that are being written, writing
+ * "failed <step>: <reason>" to the run's status file. A hook must not rely on the
+ * state of the module that failed; if it calls t6_fatal itself, the remaining hooks
+ * still run, once. Returns a handle for t6_fatal_hook_pop (-1 when the table of 8 is
+ * full). */
+typedef void (*t6_fatal_hook_fn)(const char *msg, void *arg);
+int t6_fatal_hook_push(t6_fatal_hook_fn fn, void *arg);
+void t6_fatal_hook_pop(int handle);
+
 /* T6_CHECK(cond, hint, fmt, ...): fatal with file:line when cond is false. */
 #define T6_CHECK(cond, hint, ...) \
     do { if (!(cond)) t6_fatal_at(__FILE__, __LINE__, (hint), __VA_ARGS__); } while (0)
@@ -41,5 +52,10 @@ double t6_now(void);
 
 /* Formats n with thousands separators ("124,342,272") into buf; returns buf. */
 char *t6_fmt_count(char *buf, size_t len, long long n);
+/* Seconds as "M:SS", "H:MM:SS" or "Dd HH:MM:SS" (log lines: elapsed, ETA). */
+char *t6_fmt_duration(char *buf, size_t len, double seconds);
+/* A value for a log line: fixed "%.4f" in the usual range, scientific outside it
+ * (a diverging norm of 3e10 stays readable). */
+char *t6_fmt_value(char *buf, size_t len, double v);
 
 #endif

@@ -5,3 +5,6 @@ include tests/prep/local.mk
 include tests/train/local.mk
 include tests/jobs/local.mk
 include tests/plot/local.mk
+include tests/hf/local.mk
+include tests/eval/local.mk
+include tests/gen/local.mk

@@ -25,7 +25,7 @@ build_pkgs=(
     build-essential autoconf automake libtool pkg-config make
     libhdf5-dev hdf5-tools libconfig-dev
     libopenmpi-dev openmpi-bin
-    libpcre2-dev libjansson-dev libsnappy-dev libzstd-dev zlib1g-dev libarchive-dev liblzma-dev
+    libpcre2-dev libjansson-dev libcsv-dev libsnappy-dev libzstd-dev zlib1g-dev libarchive-dev liblzma-dev
     libopenblas-dev
 )
 test_pkgs=(

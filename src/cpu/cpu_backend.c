@@ -158,6 +158,10 @@ static const t6_ops cpu_ops = {
     .tpa_product_bwd = t6_cpu_tpa_product_bwd,
     .attention_fwd = t6_cpu_attention_fwd,
     .attention_bwd = t6_cpu_attention_bwd,
+    .rope_fwd_pos = t6_cpu_rope_fwd_pos,
+    .cache_scatter = t6_cpu_cache_scatter,
+    .decode_attention_tpa = t6_cpu_decode_attention_tpa,
+    .decode_attention_kv = t6_cpu_decode_attention_kv,
     .swiglu_fwd = t6_cpu_swiglu_fwd,
     .swiglu_bwd = t6_cpu_swiglu_bwd,
     .add_inplace = t6_cpu_add_inplace,
@@ -169,6 +173,8 @@ static const t6_ops cpu_ops = {
     .rmsnorm_w_fwd = t6_cpu_rmsnorm_w_fwd,
     .rmsnorm_w_bwd = t6_cpu_rmsnorm_w_bwd,
 };
+
+const t6_ops *t6_cpu_ops_table(void) { return &cpu_ops; }
 
 t6_backend *t6_cpu_backend_create(const t6_backend_config *cfg)
 {

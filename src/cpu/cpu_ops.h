@@ -1,7 +1,7 @@
 /* cpu_ops.h -- the CPU backend's implementations of the ops table (backend.h), one
  * file per family of ops: cpu_backend.c (memory, create/destroy, elementwise),
  * cpu_matmul.c, cpu_attention.c, cpu_norm_rope.c (embedding, RMSNorm, RoPE),
- * cpu_tpa.c (factor products), cpu_loss.c (softmax cross-entropy), cpu_optim.c
+ * cpu_tpa.c (factor products), cpu_decode.c (generation: KV-cache ops), cpu_loss.c (softmax cross-entropy), cpu_optim.c
  * (AdamW, sum of squares, scale).
  *
  * Determinism rule for every op here: each output element is computed by exactly one
@@ -64,6 +64,16 @@ void t6_cpu_attention_fwd(t6_backend *be, void *out, float *lse, const void *q, 
 void t6_cpu_attention_bwd(t6_backend *be, void *dq, void *dk, void *dv, const void *dout,
                           const void *out, const float *lse, const void *q, const void *k,
                           const void *v, int B, int T, int h, int G, int dh);
+
+/* cpu_decode.c */
+void t6_cpu_rope_fwd_pos(t6_backend *be, void *x, const int32_t *pos, int N, int rows, int dh, double base);
+void t6_cpu_cache_scatter(t6_backend *be, void *cache, const void *src, int ld_src, const int32_t *pos,
+                          int N, int M_max, int width);
+void t6_cpu_decode_attention_tpa(t6_backend *be, void *out, const void *q, const void *ak, const void *bk,
+                                 const void *av, const void *bv, const int32_t *lens,
+                                 int B, int M_max, int h, int R_K, int R_V, int dh);
+void t6_cpu_decode_attention_kv(t6_backend *be, void *out, const void *q, const void *k, const void *v,
+                                const int32_t *lens, int B, int M_max, int h, int G, int dh);
 
 /* cpu_backend.c (elementwise) */
 void t6_cpu_swiglu_fwd(t6_backend *be, void *out, const void *h1, const void *h2, size_t n);

@@ -20,4 +20,13 @@ done
 "$T6" --check "$TMP/none.cfg" 2>"$TMP/err" >/dev/null
 expect_eq "missing deck" "$(head -1 "$TMP/err")" \
     "t6: error: $TMP/none.cfg: cannot read the deck: No such file or directory (allowed: a readable libconfig file)"
+# A directory given as the deck.
+"$T6" --check "$TMP" 2>"$TMP/err" >/dev/null
+expect_eq "directory as deck" "$(head -1 "$TMP/err")" \
+    "t6: error: $TMP: is a directory, not a deck (allowed: a libconfig file such as input/demo.cfg)"
+# A contradiction an override brought about names the override, though the value
+# blamed is the file's.
+"$T6" --check --set 'data.val=[]' "$T6_SRCDIR/input/demo.cfg" 2>"$TMP/err" >/dev/null
+expect_eq "error caused by --set" "$(head -1 "$TMP/err")" \
+    "t6: error: $T6_SRCDIR/input/demo.cfg:31 (after --set data.val=[]): train.eval_interval = 100: evaluation needs data.val, which is empty (allowed: 0 (never) when data.val is empty)"
 finish

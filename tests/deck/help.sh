@@ -18,6 +18,11 @@ while read -r opt arg; do
         --check|--print-deck) set -- "$opt" "$DECK" ;;
         --set) set -- --check "$DECK" --set train.max_steps=5 ;;
         --ranks) set -- --check "$DECK" --ranks 2 ;;
+        --export-hf|--dtype|--vocab)   # one 1-step checkpoint of the demo to export
+            ck="$TMP/ck/checkpoints/ckpt_00000001.h5"
+            [ -f "$ck" ] || "$T6" "$DECK" --set output.run_dir="$TMP/ck" --set train.max_steps=1 \
+                --set train.eval_interval=0 --set train.micro_batch=2 >/dev/null 2>&1
+            set -- --export-hf "$ck" "$TMP/hf" --dtype bf16 --vocab none ;;
         *) case "$arg" in [A-Z]*) bad "$opt: no test invocation for argument $arg"; continue ;; esac
            set -- "$opt" ;;
     esac

@@ -8,7 +8,8 @@ TESTS += \
   tests/deck/set-overrides.sh \
   tests/deck/world.sh \
   tests/deck/doc-sync.sh \
-  tests/deck/help.sh
+  tests/deck/help.sh \
+  tests/deck/blas-env.sh
 EXTRA_DIST += \
   tests/deck/common.sh \
   tests/deck/param-counts.sh \
@@ -18,6 +19,7 @@ EXTRA_DIST += \
   tests/deck/world.sh \
   tests/deck/doc-sync.sh \
   tests/deck/help.sh \
+  tests/deck/blas-env.sh \
   tests/deck/decks
 # The harness wrapper of compiled tests (LOG_COMPILER in Makefile.am) must ship too.
 EXTRA_DIST += tests/run-test.sh

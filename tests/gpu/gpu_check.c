@@ -12,7 +12,11 @@
  *         backends: loss and every gradient tensor compared, then 20 AdamW steps with
  *         clipping whose losses must track the CPU run.
  *
- * Exit 0 when every check passes, 1 otherwise. Usage: gpu_check [ops|model|all]. */
+ *  decode the generation ops (rope_fwd_pos, cache_scatter, decode attention over TPA
+ *         factor and K/V caches) against double-precision references that materialise
+ *         K and V, with every cache slot past a row's length NaN; part of "ops".
+ *
+ * Exit 0 when every check passes, 1 otherwise. Usage: gpu_check [ops|model|decode|all]. */
 #include "config.h"
 
 #include <math.h>
@@ -552,6 +556,200 @@ static void t_optim(ctx *c)
     free(p); free(g); free(m); free(v);
 }
 
+/* ---- generation ops (decode): references computed here in double, materialising K
+ * and V, so they do not depend on the CPU backend's forms; where the CPU backend has
+ * the op too, the CUDA result is also compared with it ---- */
+static void t_rope_pos(ctx *c, int dh)
+{
+    const int N = 5, rows = 3;
+    const int32_t pos[5] = {0, 7, 1023, 4097, 300001};
+    size_t n = (size_t)N * rows * dh;
+    float *x = rnd(n, 1.0f, c->bf), *ref = t6_malloc(n * sizeof(float));
+    for (int r = 0; r < N; r++)
+        for (int i = 0; i < dh / 2; i++) {
+            double ang = (double)pos[r] * pow(10000.0, -2.0 * i / dh);
+            float cs = (float)cos(ang), sn = (float)sin(ang);
+            for (int k = 0; k < rows; k++) {
+                const float *p = x + ((size_t)r * rows + k) * dh;
+                float *o = ref + ((size_t)r * rows + k) * dh;
+                o[i] = p[i] * cs + p[i + dh / 2] * sn;
+                o[i + dh / 2] = -p[i] * sn + p[i + dh / 2] * cs;
+            }
+        }
+    t6_backend *be = c->gpu;
+    void *d = up_act(be, x, n);
+    int32_t *dp = up_i(be, pos, N);
+    be->ops->rope_fwd_pos(be, d, dp, N, rows, dh, 10000.0);
+    float *got = down_act(be, d, n);
+    char name[64];
+    snprintf(name, sizeof name, "rope_fwd_pos dh=%d", dh);
+    compare(name, c->prec, ref, got, n, c->bf ? c->tol : 2e-5);
+    be->ops->free(be, d); be->ops->free(be, dp);
+    free(x); free(ref); free(got);
+}
+
+static void t_cache_scatter(ctx *c)
+{
+    const int N = 3, M = 37, width = 45, ld = 51;
+    const int32_t pos[3] = {36, 0, 17};
+    size_t nc = (size_t)N * M * width;
+    float *cache = rnd(nc, 1.0f, c->bf), *src = rnd((size_t)N * ld, 1.0f, c->bf);
+    float *ref = t6_malloc(nc * sizeof(float));
+    memcpy(ref, cache, nc * sizeof(float));
+    for (int r = 0; r < N; r++)
+        memcpy(ref + ((size_t)r * M + pos[r]) * width, src + (size_t)r * ld, width * sizeof(float));
+    t6_backend *be = c->gpu;
+    void *dc = up_act(be, cache, nc), *ds = up_act(be, src, (size_t)N * ld);
+    int32_t *dp = up_i(be, pos, N);
+    be->ops->cache_scatter(be, dc, ds, ld, dp, N, M, width);
+    float *got = down_act(be, dc, nc);
+    compare("cache_scatter N3 M37 w45 ld51", c->prec, ref, got, nc, 0.0);
+    be->ops->free(be, dc); be->ops->free(be, ds); be->ops->free(be, dp);
+    free(cache); free(src); free(ref); free(got);
+}
+
+/* softmax(q . K_t / sqrt(dh)) V over t < len for one head; K/V rows given by callbacks
+ * of the cache layout (materialised here, in double) */
+typedef struct {
+    const float *ak, *bk, *av, *bv;   /* TPA factors, or bk = K, bv = V with ak = NULL */
+    int M, h, RK, RV, G, dh;
+} dec_cache;
+static void ref_row(const dec_cache *C, int b, int i, const float *q, int len, float *out)
+{
+    const int dh = C->dh;
+    double *K = t6_malloc((size_t)dh * sizeof(double)), *V = t6_malloc((size_t)dh * sizeof(double));
+    double *acc = t6_calloc((size_t)dh, sizeof(double)), m = -INFINITY, l = 0.0;
+    for (int t = 0; t < len; t++) {
+        size_t tok = (size_t)b * C->M + t;
+        for (int d = 0; d < dh; d++) K[d] = V[d] = 0.0;
+        if (C->ak) {
+            for (int r = 0; r < C->RK; r++)
+                for (int d = 0; d < dh; d++)
+                    K[d] += (double)C->ak[(tok * C->RK + r) * C->h + i] * C->bk[(tok * C->RK + r) * dh + d] / C->RK;
+            for (int r = 0; r < C->RV; r++)
+                for (int d = 0; d < dh; d++)
+                    V[d] += (double)C->av[(tok * C->RV + r) * C->h + i] * C->bv[(tok * C->RV + r) * dh + d] / C->RV;
+        } else {
+            int g = i / (C->h / C->G);
+            for (int d = 0; d < dh; d++) {
+                K[d] = C->bk[(tok * C->G + g) * dh + d];
+                V[d] = C->bv[(tok * C->G + g) * dh + d];
+            }
+        }
+        double s = 0.0;
+        for (int d = 0; d < dh; d++) s += q[d] * K[d];
+        s /= sqrt((double)dh);
+        double mn = s > m ? s : m, al = exp(m - mn), p = exp(s - mn);
+        for (int d = 0; d < dh; d++) acc[d] = acc[d] * al + p * V[d];
+        l = l * al + p;
+        m = mn;
+    }
+    for (int d = 0; d < dh; d++) out[d] = (float)(acc[d] / l);
+    free(K); free(V); free(acc);
+}
+
+/* random cache in host floats with every slot at or beyond a row's length NaN, so a
+ * kernel that reads past lens[b] fails */
+static float *dec_cache_rnd(int B, int M, int w, const int32_t *lens, int bf)
+{
+    float *p = rnd((size_t)B * M * w, 1.0f, bf);
+    for (int b = 0; b < B; b++)
+        for (size_t k = (size_t)lens[b] * w; k < (size_t)M * w; k++) p[(size_t)b * M * w + k] = NAN;
+    return p;
+}
+
+static void t_decode_tpa(ctx *c, int B, int M, const int32_t *lens, int h, int RK, int RV, int dh)
+{
+    size_t nq = (size_t)B * h * dh;
+    float *q = rnd(nq, 1.5f, c->bf);
+    dec_cache C = {dec_cache_rnd(B, M, RK * h, lens, c->bf), dec_cache_rnd(B, M, RK * dh, lens, c->bf),
+                   dec_cache_rnd(B, M, RV * h, lens, c->bf), dec_cache_rnd(B, M, RV * dh, lens, c->bf),
+                   M, h, RK, RV, 1, dh};
+    float *ref = t6_malloc(nq * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < h; i++) ref_row(&C, b, i, q + ((size_t)b * h + i) * dh, lens[b], ref + ((size_t)b * h + i) * dh);
+    size_t n[4] = {(size_t)B * M * RK * h, (size_t)B * M * RK * dh, (size_t)B * M * RV * h, (size_t)B * M * RV * dh};
+    const float *hp[4] = {C.ak, C.bk, C.av, C.bv};
+    t6_backend *bs[2] = {c->gpu, c->cpu};
+    char name[96];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = bs[k];
+        if (!be->ops->decode_attention_tpa || (k == 1 && (size_t)B * M > 100000)) continue;
+        void *d[4];
+        for (int j = 0; j < 4; j++) d[j] = up_act(be, hp[j], n[j]);
+        void *dq = up_act(be, q, nq), *out = be->ops->alloc(be, nq * be->act_bytes);
+        int32_t *dl = up_i(be, lens, B);
+        poison(be, out, nq * be->act_bytes);
+        be->ops->decode_attention_tpa(be, out, dq, d[0], d[1], d[2], d[3], dl, B, M, h, RK, RV, dh);
+        float *got = down_act(be, out, nq);
+        if (k == 0) {
+            snprintf(name, sizeof name, "decode_tpa B%d M%d h%d R%d/%d dh%d", B, M, h, RK, RV, dh);
+            compare(name, c->prec, ref, got, nq, c->bf ? c->tol : 2e-5);
+        } else {   /* the CPU backend's form on the same (act-rounded) inputs */
+            snprintf(name, sizeof name, "decode_tpa (CPU op) B%d M%d h%d R%d/%d", B, M, h, RK, RV);
+            compare(name, "fp32", ref, got, nq, 2e-5);
+        }
+        for (int j = 0; j < 4; j++) be->ops->free(be, d[j]);
+        be->ops->free(be, dq); be->ops->free(be, out); be->ops->free(be, dl);
+        free(got);
+    }
+    free(q); free(ref);
+    for (int j = 0; j < 4; j++) free((void *)hp[j]);
+}
+
+static void t_decode_kv(ctx *c, int B, int M, const int32_t *lens, int h, int G, int dh)
+{
+    size_t nq = (size_t)B * h * dh, nk = (size_t)B * M * G * dh;
+    float *q = rnd(nq, 1.5f, c->bf);
+    dec_cache C = {NULL, dec_cache_rnd(B, M, G * dh, lens, c->bf), NULL, dec_cache_rnd(B, M, G * dh, lens, c->bf),
+                   M, h, 1, 1, G, dh};
+    float *ref = t6_malloc(nq * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < h; i++) ref_row(&C, b, i, q + ((size_t)b * h + i) * dh, lens[b], ref + ((size_t)b * h + i) * dh);
+    t6_backend *bs[2] = {c->gpu, c->cpu};
+    char name[96];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = bs[k];
+        if (!be->ops->decode_attention_kv) continue;
+        void *dk = up_act(be, C.bk, nk), *dv = up_act(be, C.bv, nk);
+        void *dq = up_act(be, q, nq), *out = be->ops->alloc(be, nq * be->act_bytes);
+        int32_t *dl = up_i(be, lens, B);
+        poison(be, out, nq * be->act_bytes);
+        be->ops->decode_attention_kv(be, out, dq, dk, dv, dl, B, M, h, G, dh);
+        float *got = down_act(be, out, nq);
+        snprintf(name, sizeof name, "decode_kv%s B%d M%d h%d G%d dh%d", k ? " (CPU op)" : "", B, M, h, G, dh);
+        compare(name, k ? "fp32" : c->prec, ref, got, nq, k ? 2e-5 : (c->bf ? c->tol : 2e-5));
+        be->ops->free(be, dk); be->ops->free(be, dv); be->ops->free(be, dq); be->ops->free(be, out);
+        be->ops->free(be, dl);
+        free(got);
+    }
+    free(q); free(ref); free((void *)C.bk); free((void *)C.bv);
+}
+
+static void run_decode(t6_backend *cpu, t6_backend *gpu, int bf)
+{
+    ctx c = {cpu, gpu, bf, bf ? "bf16" : "fp32", bf ? 1.5e-2 : 1e-5};
+    printf("== decode ops, %s ==\n", c.prec);
+    t_rope_pos(&c, 64);
+    t_rope_pos(&c, 16);
+    t_cache_scatter(&c);
+    const int32_t l3[3] = {1000, 517, 1}, l3b[3] = {777, 300, 45}, l2[2] = {333, 17}, l1[1] = {200};
+    t_decode_tpa(&c, 3, 1000, l3, 34, 2, 2, 64);     /* T6 small's heads and ranks; 3 m-tiles */
+    t_decode_tpa(&c, 3, 777, l3b, 32, 1, 1, 64);     /* the paper's decode setting (full tiles) */
+    t_decode_tpa(&c, 3, 1000, l3, 34, 1, 1, 64);
+    t_decode_tpa(&c, 2, 333, l2, 34, 2, 1, 16);
+    t_decode_tpa(&c, 3, 777, l3b, 16, 2, 2, 16);
+    t_decode_tpa(&c, 1, 200, l1, 5, 3, 2, 32);       /* dh 32: the generic kernel */
+    t_decode_tpa(&c, 3, 1000, l3, 64, 1, 2, 16);     /* 4 m-tiles */
+    const int32_t lbig[2] = {524288, 300001};
+    t_decode_tpa(&c, 2, 524288, lbig, 16, 1, 1, 64); /* a 512K cache */
+    t_decode_kv(&c, 3, 1000, l3, 8, 2, 64);          /* GQA */
+    t_decode_kv(&c, 3, 777, l3b, 6, 6, 64);          /* MHA */
+    t_decode_kv(&c, 2, 333, l2, 4, 1, 16);           /* MQA */
+    t_decode_kv(&c, 3, 1000, l3, 34, 2, 64);         /* 17 query heads per kv head: 2 m-tiles */
+    t_decode_kv(&c, 1, 200, l1, 6, 3, 32);           /* generic */
+}
+
 static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
 {
     ctx c = {cpu, gpu, bf, bf ? "bf16" : "fp32", bf ? 1.5e-2 : 1e-5};
@@ -744,12 +942,14 @@ int main(int argc, char **argv)
     const char *what = argc > 1 ? argv[1] : "all";
     int do_ops = !strcmp(what, "all") || !strcmp(what, "ops");
     int do_model = !strcmp(what, "all") || !strcmp(what, "model");
+    int do_decode = !strcmp(what, "all") || !strcmp(what, "ops") || !strcmp(what, "decode");
     t6_backend_config cc = {T6_BACKEND_CPU, T6_PREC_FP32, 0};
     t6_backend *cpu = t6_backend_create(&cc, 0);
     for (int bf = 0; bf < 2; bf++) {
         t6_backend_config gc = {T6_BACKEND_CUDA, bf ? T6_PREC_BF16 : T6_PREC_FP32, 0};
         t6_backend *gpu = t6_backend_create(&gc, 0);
         if (do_ops) run_ops(cpu, gpu, bf);
+        if (do_decode) run_decode(cpu, gpu, bf);
         if (do_model) {
             t6_attn_type types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA, T6_ATTN_MLA};
             for (int i = 0; i < 6; i++) run_model(cpu, gpu, bf, types[i]);

@@ -142,7 +142,7 @@ int main(int argc, char **argv)
     snprintf(p32, sizeof p32, "%s/c32.h5", dir);
     snprintf(small, sizeof small, "%s/small.h5", dir);
 
-    /* > 2 chunks of 1M tokens, uint16; a small one-chunk file; uint32 above 65536. */
+    /* many chunks, uint16; a small one-chunk file; uint32 above 65536. */
     check_roundtrip(p16, 50257, 2200, 2000);
     check_roundtrip(small, 512, 40, 50);
     check_roundtrip(p32, 100000, 300, 500);
@@ -208,11 +208,11 @@ int main(int argc, char **argv)
     copy_prefix(small, bad, sts.st_size);
     h = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
     hid_t a = H5Aopen(h, "format_version", H5P_DEFAULT);
-    int v = 2;
+    int v = 3;
     H5Awrite(a, H5T_NATIVE_INT, &v);
     H5Aclose(a);
     H5Fclose(h);
-    expect_open_error(bad, "format_version 2", "format_version 2 is not supported");
+    expect_open_error(bad, "format_version 3", "format_version 3 is not supported");
     /* Counts that disagree with the dataset (as after a crash mid-write). */
     snprintf(bad, sizeof bad, "%s/count.h5", dir);
     copy_prefix(small, bad, sts.st_size);
@@ -223,6 +223,72 @@ int main(int argc, char **argv)
     H5Aclose(a);
     H5Fclose(h);
     expect_open_error(bad, "n_tokens mismatch", "attributes say");
+
+    /* v2: max_token and checksums. The writer stores the true maximum; the reader
+     * refuses a maximum outside the vocabulary at open, and the verification scan
+     * finds a stored maximum that lies and a damaged byte in /tokens. */
+    c = t6_corpus_open(small, err, sizeof err);
+    EXPECT(c && t6_corpus_get_meta(c)->checksummed && t6_corpus_get_meta(c)->max_token >= 0, "small: no checksum / max_token");
+    EXPECT(c && t6_corpus_verify(c, err, sizeof err) == 0, "verify of a good file: %s", err);
+    int64_t truemax = c ? t6_corpus_get_meta(c)->max_token : 0;
+    if (c) t6_corpus_close(c);
+    long long mx[2] = {512, truemax - 1};
+    for (int i = 0; i < 2; i++) {
+        snprintf(bad, sizeof bad, "%s/maxtok%d.h5", dir, i);
+        copy_prefix(small, bad, sts.st_size);
+        h = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+        a = H5Aopen(h, "max_token", H5P_DEFAULT);
+        H5Awrite(a, H5T_NATIVE_LLONG, &mx[i]);
+        H5Aclose(a);
+        H5Fclose(h);
+    }
+    snprintf(bad, sizeof bad, "%s/maxtok0.h5", dir);
+    expect_open_error(bad, "max_token >= vocab_size", "max_token 512 is outside the vocabulary");
+    snprintf(bad, sizeof bad, "%s/maxtok1.h5", dir);
+    c = t6_corpus_open(bad, err, sizeof err);
+    EXPECT(c && t6_corpus_verify(c, err, sizeof err) != 0 && strstr(err, "but the attribute max_token says"),
+           "a lying max_token passed the scan: %s", err);
+    if (c) { printf("ok: lying max_token -> %s\n", err); t6_corpus_close(c); }
+    /* a byte of token data flipped on disk: found by its Fletcher-32 checksum */
+    snprintf(bad, sizeof bad, "%s/flip.h5", dir);
+    m = mkmeta(50257, "train");
+    w = t6_corpus_writer_open(bad, &m, err, sizeof err);
+    uint32_t seq[4000];
+    for (int i = 0; i < 4000; i++) seq[i] = 1000 + (uint32_t)i;
+    EXPECT(w && t6_corpus_writer_append(w, seq, 4000, err, sizeof err) == 0 && t6_corpus_writer_close(w, err, sizeof err) == 0,
+           "flip corpus: %s", err);
+    f = fopen(bad, "r+b");
+    static unsigned char fb[1 << 16];
+    size_t fn = f ? fread(fb, 1, sizeof fb, f) : 0;
+    long at = -1;
+    for (size_t i = 0; i + 8 <= fn && at < 0; i++)   /* tokens 1000..1003 as uint16 LE */
+        if (fb[i] == 0xe8 && fb[i + 1] == 3 && fb[i + 2] == 0xe9 && fb[i + 3] == 3 && fb[i + 4] == 0xea && fb[i + 6] == 0xeb) at = (long)i;
+    EXPECT(at >= 0, "token data not found in the file");
+    if (f && at >= 0) {
+        fb[at + 2001] ^= 0x10;   /* a token's high byte: 3 -> 0x13, still < vocab */
+        fseek(f, at + 2001, SEEK_SET);
+        fwrite(&fb[at + 2001], 1, 1, f);
+    }
+    if (f) fclose(f);
+    c = t6_corpus_open(bad, err, sizeof err);
+    EXPECT(c != NULL, "flip: metadata should still open: %s", err);
+    EXPECT(c && t6_corpus_verify(c, err, sizeof err) != 0 && strstr(err, "damaged") && strstr(err, bad),
+           "a flipped byte passed the scan: %s", err);
+    if (c) { printf("ok: flipped byte -> %s\n", err); t6_corpus_close(c); }
+    /* version 1 files (no max_token, no filter) still read */
+    snprintf(bad, sizeof bad, "%s/v1.h5", dir);
+    copy_prefix(small, bad, sts.st_size);
+    h = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+    a = H5Aopen(h, "format_version", H5P_DEFAULT);
+    v = 1;
+    H5Awrite(a, H5T_NATIVE_INT, &v);
+    H5Aclose(a);
+    H5Adelete(h, "max_token");
+    H5Fclose(h);
+    c = t6_corpus_open(bad, err, sizeof err);
+    EXPECT(c && t6_corpus_get_meta(c)->version == 1 && t6_corpus_get_meta(c)->max_token == -1 &&
+           t6_corpus_verify(c, err, sizeof err) == 0, "version 1 file: %s", err);
+    if (c) t6_corpus_close(c);
 
     if (failures) { fprintf(stderr, "%d failure(s)\n", failures); return 1; }
     printf("corpus_test: all checks passed\n");

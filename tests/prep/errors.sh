@@ -28,8 +28,13 @@ expect_fail "no column 'body'" $P -o "$WORK/o4" --field body "$PQ"
 # empty files
 : > "$WORK/empty.parquet"; : > "$WORK/empty.txt"; : > "$WORK/empty.jsonl"
 expect_fail "empty file (0 bytes), not a Parquet file" $P -o "$WORK/o5" "$WORK/empty.parquet"
-$P -o "$WORK/o6" "$WORK/empty.txt" > "$WORK/log" 2>&1 || fail "empty text file should be a counted skip"
-grep -q "skipped 1 record" "$WORK/log" && grep -q "empty file" "$WORK/log" || { cat "$WORK/log"; fail "empty text file not reported"; }
+# an empty text file is a counted skip; an input that gives no tokens at all is an error
+expect_fail "gave no tokens: all 1 record(s) were skipped" $P -o "$WORK/o6" "$WORK/empty.txt"
+grep -q "empty file" "$WORK/out" || fail "the empty file is not named"
+no_output "$WORK/o6"
+echo "hello world" > "$WORK/hello.txt"
+$P -o "$WORK/o6b" "$WORK/empty.txt" "$WORK/hello.txt" > "$WORK/log" 2>&1 || fail "an empty file among good ones should be a counted skip"
+grep -q "empty file" "$WORK/log" || { cat "$WORK/log"; fail "empty text file not reported"; }
 # bad JSON line and missing field: counted skips, reported; --strict makes them errors
 head -5 "$JS" > "$WORK/bad.jsonl"
 echo '{"text": "unterminated' >> "$WORK/bad.jsonl"

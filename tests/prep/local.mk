@@ -1,7 +1,7 @@
 # tests/prep/local.mk -- tests of this area (see tests/local.mk).
 # C test programs are run through small .sh wrappers so that they get a scratch
 # directory and the data folder from the environment.
-PREP_TEST_LIBS = libt6prep.a libt6core.a $(PCRE2_LIBS) $(JANSSON_LIBS) $(SNAPPY_LIBS) \
+PREP_TEST_LIBS = libt6prep.a libt6bpe.a libt6core.a $(PCRE2_LIBS) $(JANSSON_LIBS) $(SNAPPY_LIBS) \
   $(ZSTD_LIBS) $(ZLIB_LIBS) $(LIBARCHIVE_LIBS) $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
 
 check_PROGRAMS += tests/prep/corpus_test tests/prep/bpe_test tests/prep/corpus_sum \
@@ -21,7 +21,8 @@ bench_prep_bench_tok_SOURCES = bench/prep/bench_tok.c
 bench_prep_bench_tok_CPPFLAGS = $(PREP_CPPFLAGS)
 bench_prep_bench_tok_LDADD = $(PREP_TEST_LIBS)
 
-TESTS += tests/prep/corpus.sh tests/prep/bpe.sh tests/prep/prep.sh tests/prep/parquet.sh tests/prep/errors.sh
+TESTS += tests/prep/corpus.sh tests/prep/bpe.sh tests/prep/prep.sh tests/prep/parquet.sh tests/prep/errors.sh \
+  tests/prep/integrity.sh
 EXTRA_DIST += tests/prep/corpus.sh tests/prep/bpe.sh tests/prep/prep.sh tests/prep/parquet.sh \
-  tests/prep/errors.sh tests/prep/lib.sh tests/prep/hard_cases.txt tests/prep/hard_cases.json \
+  tests/prep/errors.sh tests/prep/integrity.sh tests/prep/lib.sh tests/prep/hard_cases.txt tests/prep/hard_cases.json \
   tests/prep/ref_gpt2.py

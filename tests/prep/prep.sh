@@ -17,7 +17,7 @@ P="$PREP -q --vocab $VOCAB"
 $P -o "$WORK/pq" --name fw --layout fineweb --shard-tokens 500000 -j 2 "$TXT/fineweb-10BT-legal-parquet" >/dev/null
 $P -o "$WORK/js" --name fw --layout fineweb --shard-tokens 500000 -j 1 "$TXT/fineweb-10BT-legal-jsonl" >/dev/null
 ls "$WORK/pq"
-[ "$(ls "$WORK/pq")" = "$(printf 'fw_train_000001.h5\nfw_train_000002.h5\nfw_train_000003.h5\nfw_val_000000.h5')" ] || fail "shard names"
+[ "$(ls -A "$WORK/pq")" = "$(printf 'fw.manifest\nfw_train_000001.h5\nfw_train_000002.h5\nfw_train_000003.h5\nfw_val_000000.h5')" ] || fail "shard names"
 a=$(sum "$WORK"/pq/fw_val_000000.h5 "$WORK"/pq/fw_train_*.h5)
 b=$(sum "$WORK"/js/fw_val_000000.h5 "$WORK"/js/fw_train_*.h5)
 echo "parquet: $a"; echo "jsonl:   $b"

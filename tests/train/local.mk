@@ -8,8 +8,14 @@ tests_train_mkcorpus_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_L
 check_PROGRAMS += tests/train/units
 tests_train_units_SOURCES = tests/train/units.c
 tests_train_units_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
-TRAIN_TESTS = tests/train/units.sh tests/train/exact-resume.sh tests/train/mpi-accum.sh \
+check_PROGRAMS += tests/train/h5io_units
+tests_train_h5io_units_SOURCES = tests/train/h5io_units.c
+tests_train_h5io_units_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
+TRAIN_TESTS = tests/train/units.sh tests/train/h5io-units.sh tests/train/exact-resume.sh tests/train/mpi-accum.sh \
   tests/train/ckpt-kill.sh tests/train/sigusr1.sh tests/train/errors.sh \
-  tests/train/shakespeare.sh tests/train/retention.sh
+  tests/train/shakespeare.sh tests/train/retention.sh tests/train/full-disk.sh \
+  tests/train/run-lock.sh tests/train/signals.sh tests/train/rollback.sh \
+  tests/train/divergence.sh tests/train/deck-change.sh \
+  tests/train/corpus-checks.sh
 TESTS += $(TRAIN_TESTS)
 EXTRA_DIST += $(TRAIN_TESTS)

@@ -12,8 +12,10 @@
 #include "backend.h"
 #include "corpus.h"
 #include "data.h"
+#include "deckdiff.h"
 #include "optim.h"
 #include "schedule.h"
+#include "util.h"
 
 static int fails = 0, checks = 0;
 #define CHECK(cond, ...) do { checks++; if (!(cond)) { fails++; printf("FAIL: "); printf(__VA_ARGS__); printf("\n"); } } while (0)
@@ -101,6 +103,40 @@ static void test_adamw(void)
             CHECK(fabs(ph[i] - pr[i]) < 2e-6, "adamw step %d: p[%d] = %.8f, reference %.8f", step, i, ph[i], pr[i]);
     }
     CHECK(o.t == 4, "adamw: %ld updates counted, want 4", o.t);
+
+    /* moment get/set (what checkpoints use): the moments are the reference's, and an
+     * optimizer given them by set continues exactly as the original; the split
+     * grad_norm + apply is the same update as step */
+    float mh[N], vh[N], mh2[N], vh2[N];
+    long t = -1;
+    t6_optim_get_moments(&o, mh, vh, &t);
+    CHECK(t == 4, "get_moments: t = %ld, want 4", t);
+    for (int i = 0; i < N; i++)
+        CHECK(fabs(mh[i] - mr[i]) < 1e-6 && fabs(vh[i] - vr[i]) < 1e-7, "get_moments: m[%d] = %g (ref %g), v = %g (ref %g)",
+              i, mh[i], mr[i], vh[i], vr[i]);
+    t6_optim o2;
+    t6_optim_init(&o2, be, &oc, N);
+    t6_optim_set_moments(&o2, mh, vh, t);
+    float *p2 = be->ops->alloc(be, N * sizeof(float));
+    be->ops->to_host(be, ph, p, sizeof ph);
+    be->ops->to_device(be, p2, ph, sizeof ph);
+    for (int i = 0; i < N; i++) gh[i] = (float)(0.07 * cos(2.0 + i));
+    be->ops->to_device(be, g, gh, sizeof gh);
+    t6_optim_stats st1, st2;
+    t6_optim_step(&o, p, NULL, g, 3e-3, &st1);
+    double norm = t6_optim_grad_norm(&o2, g);
+    t6_optim_apply(&o2, p2, NULL, g, 3e-3, norm, &st2);
+    float ph2[N];
+    be->ops->to_host(be, ph, p, sizeof ph);
+    be->ops->to_host(be, ph2, p2, sizeof ph2);
+    t6_optim_get_moments(&o, mh, vh, NULL);
+    t6_optim_get_moments(&o2, mh2, vh2, &t);
+    CHECK(memcmp(ph, ph2, sizeof ph) == 0 && memcmp(mh, mh2, sizeof mh) == 0 && memcmp(vh, vh2, sizeof vh) == 0,
+          "set_moments + apply differs from the original optimizer's step");
+    CHECK(t == 5 && st1.grad_norm == st2.grad_norm, "after set_moments + apply: t = %ld, norms %g / %g", t,
+          st1.grad_norm, st2.grad_norm);
+    be->ops->free(be, p2);
+    t6_optim_free(&o2);
     be->ops->free(be, p);
     be->ops->free(be, g);
     t6_optim_free(&o);
@@ -235,11 +271,70 @@ static void test_data(const char *dir)
     CHECK(aligned, "epoch: a window does not start at a multiple of seq_len");
 }
 
+/* ---- deck comparison on resume (deckdiff.c) ---- */
+static void test_deckdiff(void)
+{
+    /* a shard list far longer than a line buffer, differing only at its end */
+    char list_a[4096], list_b[4096], old_text[8192], new_text[8192];
+    size_t o = 0;
+    for (int i = 0; i < 100; i++) o += (size_t)snprintf(list_a + o, sizeof list_a - o, "%s\"shard_%03d.h5\"", i ? ", " : "[ ", i);
+    snprintf(list_a + o, sizeof list_a - o, " ]");
+    snprintf(list_b, sizeof list_b, "%s", list_a);
+    list_b[strlen(list_b) - 5] = '9';   /* the last shard's name */
+    const char *fmt = "# t6 deck, resolved (canonical form of x.cfg)\njob = \"train\";\nmodel = {\n  n_layer = 2;\n};\n"
+                      "data = {\n  train = %s;\n};\ntrain = {\n  micro_batch = 4;\n  %s;\n  max_steps = %d;\n%s};\n"
+                      "optim = {\n  lr = 0.003;\n};\noutput = {\n  resume = \"%s\";\n};\n";
+    snprintf(old_text, sizeof old_text, fmt, list_a, "grad_accum = 2", 10, "", "auto");
+    snprintf(new_text, sizeof new_text, fmt, list_a, "grad_accum = 2", 10, "  loss_spike_factor = 3.0;\n", "x.h5");
+    t6_deck_change *c;
+    int n = t6_deck_diff(old_text, new_text, &c);
+    CHECK(n == 0, "deckdiff: resume target and a key the old deck lacked count as %d change(s), want 0", n);
+    free(c);
+    snprintf(new_text, sizeof new_text, fmt, list_b, "global_batch = 8", 20, "", "auto");
+    n = t6_deck_diff(old_text, new_text, &c);
+    CHECK(n == 4, "deckdiff: %d changes, want 4 (data.train, global_batch, max_steps, grad_accum)", n);
+    int seen = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(c[i].key, "data.train") == 0 && c[i].breaking) seen |= 1;
+        if (strcmp(c[i].key, "train.global_batch") == 0 && c[i].breaking && strcmp(c[i].old_value, "(not set)") == 0)
+            seen |= 2;
+        if (strcmp(c[i].key, "train.max_steps") == 0 && !c[i].breaking && strcmp(c[i].old_value, "10") == 0 &&
+            strcmp(c[i].new_value, "20") == 0)
+            seen |= 4;
+        if (strcmp(c[i].key, "train.grad_accum") == 0 && c[i].breaking && strcmp(c[i].new_value, "(not set)") == 0)
+            seen |= 8;
+        if (strcmp(c[i].key, "model.n_layer") == 0 || strcmp(c[i].key, "optim.lr") == 0) seen |= 16;
+    }
+    CHECK(seen == 15, "deckdiff: changes found 0x%x, want 0xf (a long list's tail, global_batch/grad_accum, "
+                      "max_steps as harmless, nothing unchanged)", seen);
+    free(c);
+    CHECK(t6_deck_key_breaks_resume("model.rope_base") && t6_deck_key_breaks_resume("train.seed") &&
+          !t6_deck_key_breaks_resume("optim.lr") && !t6_deck_key_breaks_resume("train.max_steps") &&
+          !t6_deck_key_breaks_resume("train.seq_lenx"),
+          "deckdiff: breaking-key classification");
+}
+
+/* log-line formatting: huge norms in scientific notation, durations as clocks */
+static void test_log_format(void)
+{
+    char b[64];
+    CHECK(strcmp(t6_fmt_value(b, sizeof b, 1.4252), "1.4252") == 0, "value 1.4252 -> %s", b);
+    CHECK(strcmp(t6_fmt_value(b, sizeof b, 3e10), "3.000e+10") == 0, "value 3e10 -> %s", b);
+    CHECK(strcmp(t6_fmt_value(b, sizeof b, 2.5e-6), "2.500e-06") == 0, "value 2.5e-6 -> %s", b);
+    CHECK(strcmp(t6_fmt_value(b, sizeof b, 0), "0.0000") == 0, "value 0 -> %s", b);
+    CHECK(strcmp(t6_fmt_duration(b, sizeof b, 65), "1:05") == 0, "65 s -> %s", b);
+    CHECK(strcmp(t6_fmt_duration(b, sizeof b, 3 * 3600 + 61), "3:01:01") == 0, "3h1m1s -> %s", b);
+    CHECK(strcmp(t6_fmt_duration(b, sizeof b, 2 * 86400 + 5), "2d 00:00:05") == 0, "2d5s -> %s", b);
+    CHECK(strcmp(t6_fmt_duration(b, sizeof b, NAN), "?") == 0, "nan s -> %s", b);
+}
+
 int main(int argc, char **argv)
 {
+    test_log_format();
     const char *dir = argc > 1 ? argv[1] : ".";
     test_schedule();
     test_adamw();
+    test_deckdiff();
     test_data(dir);
     printf("%d checks, %d failed\n", checks, fails);
     return fails ? 1 : 0;

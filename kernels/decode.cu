@@ -1,0 +1,773 @@
+/* decode.cu -- the CUDA forms of the generation ops: rope_fwd_pos (RoPE at a position
+ * per row), cache_scatter (append one token's record per batch row to a cache) and the
+ * single-query decode attention over a TPA factor cache (FlashTPA: K and V are never
+ * formed) or a plain K/V cache (MHA/MQA/GQA).
+ *
+ * Both attentions are split over the cached sequence (split-K): each warp (tensor-core
+ * path) or block (generic path) takes one contiguous chunk of one row's tokens and
+ * writes an fp32 partial output, normalised by its own softmax sum, and the chunk's
+ * log-sum-exp; a combine kernel merges the chunks of a row. A plain K/V cache is the
+ * same problem with one rank, no head factors (A = 1) and kv head g's rows at a token
+ * stride of G*dh, each kv head a "row" of its h/G query heads, so one kernel serves both.
+ *
+ * Tensor-core path (bf16, dh 16 or 64, up to 48/64 query heads per row): per 16 cached
+ * tokens, per rank r, S_r = q . B_K[t,r,:] is one m16n8k16 product per (16 heads, 8
+ * tokens, 16 of dh); the score is sum_r A_K[t,r,i] S_r[i,t]; online softmax in fp32 in
+ * registers; P' = p * A_V[t,r,i] becomes the A operand of P' . B_V[t,r,:] straight from
+ * the accumulator layout. Every operand is loaded from global memory straight into
+ * registers with 8/16-byte loads: the contraction index of each product is permuted
+ * (and undone when the output is written) so that each thread's fragment elements are
+ * contiguous in memory -- dh for the scores, the head index for A_K/A_V, dh again for
+ * the output columns. The loop is bound by the latency of these loads, so where
+ * registers allow (heads rounded up to 16, times dh, <= 2048) every operand of the
+ * next 16-token tile is requested while this one is computed, the q fragments sit in
+ * shared memory and a register cap of 224 keeps 9 one-warp blocks on each SM. The
+ * combine is a programmatic dependent launch on Hopper (its launch overlaps the split
+ * kernel's tail).
+ *
+ * Generic path (fp32 act, other dh, more heads, misaligned pointers,
+ * T6_CUDA_DECODE=generic): one block per (chunk, row, head), one token per thread
+ * for the scores, one output dim per thread for the values; fp32 throughout.
+ *
+ * Tuning switch for experiments (bench/gpu/decode_bench tune): T6_DECODE_CHUNK=n
+ * tokens per split (rounded up to a multiple of 16). */
+#include "cuda_common.cuh"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef __nv_bfloat16 bf16;
+
+/* ------------------------------------------------------------------ rope_fwd_pos */
+
+/* One thread per (row n, pair i): the angle pos[n] * base^(-2i/dh) in double, rounded
+ * to float once (as rope.cu's table and the CPU backend do), applied to every head row. */
+template <typename T>
+__global__ void k_rope_pos(T *x, const int32_t *pos, int N, int rows, int dh, double base)
+{
+    int half = dh / 2;
+    int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= N * half) return;
+    int n = idx / half, i = idx - n * half;
+    double sd, cd;
+    sincos((double)pos[n] * pow(base, -2.0 * i / dh), &sd, &cd);
+    float c = (float)cd, s = (float)sd;
+    T *p = x + (size_t)n * rows * dh;
+    for (int r = 0; r < rows; r++, p += dh) {
+        float x1 = t6_ld(p + i), x2 = t6_ld(p + i + half);
+        t6_st(p + i, x1 * c + x2 * s);
+        t6_st(p + i + half, -x1 * s + x2 * c);
+    }
+}
+
+void t6_cuda_rope_fwd_pos(t6_backend *be, void *x, const int32_t *pos, int N, int rows, int dh, double base)
+{
+    if (N <= 0 || rows <= 0 || dh <= 0) return;
+    unsigned g = t6_blocks((size_t)N * (dh / 2), 128);
+    T6_ACT_DISPATCH(be, T, {
+        k_rope_pos<T><<<g, 128, 0, cu_stream(be)>>>((T *)x, pos, N, rows, dh, base);
+        CUDA_CHECK_LAUNCH();
+    });
+}
+
+/* ----------------------------------------------------------------- cache_scatter */
+
+/* A position outside [0, M_max) would write outside the cache: such rows are skipped
+ * (the caller checks positions on the host, where it can report them). */
+template <typename T>
+__global__ void k_cache_scatter(T *cache, const T *src, int ld_src, const int32_t *pos, int M_max, int width)
+{
+    int n = blockIdx.y, p = pos[n];
+    if (p < 0 || p >= M_max) return;
+    T *dst = cache + ((size_t)n * M_max + p) * width;
+    const T *s = src + (size_t)n * ld_src;
+    for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < width; j += gridDim.x * blockDim.x) dst[j] = s[j];
+}
+
+void t6_cuda_cache_scatter(t6_backend *be, void *cache, const void *src, int ld_src, const int32_t *pos,
+                           int N, int M_max, int width)
+{
+    if (N <= 0 || width <= 0) return;
+    if (N > 65535) t6_fatal("cache_scatter: %d rows (at most 65535)", N);
+    dim3 grid(t6_blocks((size_t)width, 256), N);
+    if (grid.x > 64) grid.x = 64;
+    T6_ACT_DISPATCH(be, T, {
+        k_cache_scatter<T><<<grid, 256, 0, cu_stream(be)>>>((T *)cache, (const T *)src, ld_src, pos, M_max, width);
+        CUDA_CHECK_LAUNCH();
+    });
+}
+
+/* ------------------------------------------------------------- decode attention */
+
+/* The problem both attentions reduce to. A "row" br = b*G + g is one kv head of one
+ * batch row (G = 1 for TPA) with its nh query heads; its query heads are q rows
+ * br*nh .. br*nh+nh-1 and its output rows the same. Element strides: */
+struct DecArgs {
+    const void *q, *ak, *bk, *av, *bv;
+    const int32_t *lens;
+    float *po;                        /* partial outputs (rows, S, nh, dh), fp32 */
+    float *plse;                      /* partial log-sum-exps (rows, S, nh) */
+    long long row_ak, row_av, row_bk, row_bv;   /* per batch row b */
+    long long g_b;                    /* per kv head g, for bk/bv (KV: dh) */
+    int tok_ak, tok_av, tok_bk, tok_bv;         /* per cached token */
+    int ha;                           /* per rank in ak/av (h) */
+    int G, nh, RK, RV, dh, S, chunk;
+    int M;                            /* M_max: lens[b] is clamped to it */
+    float sc2;                        /* score scale times log2(e): softmax in base 2 */
+    float vscale;                     /* 1/R_V */
+};
+
+#define DEC_LN2 0.69314718055994530942f
+#define DEC_LOG2E 1.44269504088896340736f
+
+/* ---- generic path: any act type, any dh <= 256, any head count ---- */
+template <typename T, bool HASA>
+__global__ void __launch_bounds__(128) k_dec_generic(DecArgs a)
+{
+    __shared__ float qs[256];
+    __shared__ float ps[128];
+    const int s = blockIdx.x, br = blockIdx.y, i = blockIdx.z, tid = threadIdx.x;
+    const int b = br / a.G, g = br - b * a.G, dh = a.dh;
+    const int len = min(a.lens[b], a.M);       /* a bad length cannot read past the cache */
+    const int start = s * a.chunk, end = min(len, start + a.chunk);
+    const size_t pidx = ((size_t)br * a.S + s) * a.nh + i;
+    if (start >= end) {
+        if (tid == 0) a.plse[pidx] = -INFINITY;
+        return;
+    }
+    const T *q = (const T *)a.q + ((size_t)br * a.nh + i) * dh;
+    for (int d = tid; d < dh; d += 128) qs[d] = t6_ld(q + d);
+    const T *bk = (const T *)a.bk + (size_t)b * a.row_bk + (size_t)g * a.g_b;
+    const T *bv = (const T *)a.bv + (size_t)b * a.row_bv + (size_t)g * a.g_b;
+    const T *ak = HASA ? (const T *)a.ak + (size_t)b * a.row_ak + i : NULL;
+    const T *av = HASA ? (const T *)a.av + (size_t)b * a.row_av + i : NULL;
+    float m = -INFINITY, l = 0.0f, acc[2] = {0.0f, 0.0f};
+    __syncthreads();
+    for (int t0 = start; t0 < end; t0 += 128) {
+        const int t = t0 + tid;
+        float sc = -INFINITY;
+        if (t < end) {
+            float tot = 0.0f;
+            for (int r = 0; r < a.RK; r++) {
+                const T *kr = bk + (size_t)t * a.tok_bk + (size_t)r * dh;
+                float dot = 0.0f;
+                for (int d = 0; d < dh; d++) dot += qs[d] * t6_ld(kr + d);
+                tot += (HASA ? t6_ld(ak + (size_t)t * a.tok_ak + (size_t)r * a.ha) : 1.0f) * dot;
+            }
+            sc = tot * a.sc2;
+        }
+        const float mn = fmaxf(m, t6_block_max(sc));   /* finite: token t0 < end exists */
+        const float alpha = exp2f(m - mn);
+        const float p = exp2f(sc - mn);
+        l = l * alpha + t6_block_sum(p);
+        m = mn;
+        ps[tid] = p;
+        __syncthreads();
+        const int nt = min(128, end - t0);
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            const int d = tid + 128 * k;
+            if (d >= dh) break;
+            float v = 0.0f;
+            for (int j = 0; j < nt; j++) {
+                const size_t tt = (size_t)(t0 + j);
+                float vv = 0.0f;
+                for (int r = 0; r < a.RV; r++)
+                    vv += (HASA ? t6_ld(av + tt * a.tok_av + (size_t)r * a.ha) : 1.0f) *
+                          t6_ld(bv + tt * a.tok_bv + (size_t)r * dh + d);
+                v += ps[j] * vv;
+            }
+            acc[k] = acc[k] * alpha + v;
+        }
+        __syncthreads();
+    }
+    const float inv = a.vscale / l;
+    for (int k = 0; k < 2; k++) {
+        const int d = tid + 128 * k;
+        if (d < dh) a.po[pidx * dh + d] = acc[k] * inv;
+    }
+    if (tid == 0) a.plse[pidx] = (m + log2f(l)) * DEC_LN2;
+}
+
+/* ---- tensor-core path ---- */
+__device__ __forceinline__ void dec_mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+                 "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void dec_lds(uint32_t r[4], const uint4 *p)
+{
+    asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"((uint32_t)__cvta_generic_to_shared(p)));
+}
+__device__ __forceinline__ uint32_t dec_pack(float lo, float hi)
+{
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *(uint32_t *)&v;
+}
+__device__ __forceinline__ float dec_lo(uint32_t w) { return __uint_as_float(w << 16); }
+__device__ __forceinline__ float dec_hi(uint32_t w) { return __uint_as_float(w & 0xffff0000u); }
+
+/* W 32-bit words from p (aligned to 4*W bytes, W in {1, 2, 4, 8}), zeros when !ok.
+ * Read-only, streaming: the cache is read once per call. */
+template <int W>
+__device__ __forceinline__ void dec_ldw(uint32_t *w, const bf16 *p, bool ok)
+{
+    if (W >= 4) {
+#pragma unroll
+        for (int k = 0; k < W / 4; k++) {
+            uint4 v = ok ? __ldcs((const uint4 *)p + k) : make_uint4(0, 0, 0, 0);
+            w[4 * k] = v.x; w[4 * k + 1] = v.y; w[4 * k + 2] = v.z; w[4 * k + 3] = v.w;
+        }
+    } else if (W == 2) {
+        uint2 v = ok ? __ldcs((const uint2 *)p) : make_uint2(0, 0);
+        w[0] = v.x; w[1] = v.y;
+    } else {
+        w[0] = ok ? __ldcs((const unsigned int *)p) : 0u;
+    }
+}
+
+/* The head factors of one token for this thread's 2*MT heads h0 .. h0+2MT-1, as MT
+ * words (word mt = heads h0+2mt (low half), h0+2mt+1 (high half)). FULL: all heads
+ * exist and the row is word aligned, so plain word loads; else bf16 loads with a guard. */
+template <int MT, bool FULL>
+__device__ __forceinline__ void dec_lda(uint32_t *w, const bf16 *p, int h0, int nh, bool ok)
+{
+    if (FULL) {
+        if (MT == 2) {
+            uint2 v = ok ? __ldcs((const uint2 *)p) : make_uint2(0, 0);
+            w[0] = v.x; w[1] = v.y;
+        } else {
+#pragma unroll
+            for (int k = 0; k < MT; k++) w[k] = ok ? __ldcs((const unsigned int *)p + k) : 0u;
+        }
+    } else {
+        const unsigned short *u = (const unsigned short *)p;
+#pragma unroll
+        for (int k = 0; k < MT; k++) {
+            unsigned lo = ok && h0 + 2 * k < nh ? u[2 * k] : 0u;
+            unsigned hi = ok && h0 + 2 * k + 1 < nh ? u[2 * k + 1] : 0u;
+            w[k] = lo | (hi << 16);
+        }
+    }
+}
+
+#define DEC_WARPS 1   /* one-warp blocks: the register file, not a block size, sets the warps per SM */
+
+/* One warp = one split of one row. Fragment index conventions (g = lane/4, tg = lane%4):
+ *  - row (head) of m-tile mt, half hh (mma row g + 8hh) is head g*2MT + 2mt + hh;
+ *  - score k index (2tg + {0,1} + {0,8} of k-step s) is dh element tg*DH/4 + 4s + {0..3};
+ *  - token n of the 16-token tile is tile start + n (score column n = g of n-tile n/8);
+ *  - output column (2tg + e of d-tile nt) is dh element (2tg + e)*DH/8 + nt. */
+template <int DH, int MT, bool HASA, bool FULL>
+__global__ void __launch_bounds__(32 * DEC_WARPS) __maxnreg__(MT * DH <= 128 ? 224 : 255)   /* PIPE: 9 warps/SM */ k_dec_mma(DecArgs a)
+{
+    constexpr int KS = DH / 16, NT = DH / 8, BKW = DH / 8, BVW = DH / 16;
+    constexpr bool PIPE = MT * DH <= 128;      /* room for a second tile in registers */
+    const int lane = threadIdx.x & 31, gq = lane >> 2, tg = lane & 3;
+    const int unit = blockIdx.x * DEC_WARPS + (threadIdx.x >> 5), br = blockIdx.y;
+    if (unit >= a.S) return;
+    const int b = br / a.G, g = br - b * a.G, nh = a.nh;
+    const int len = min(a.lens[b], a.M);       /* a bad length cannot read past the cache */
+    const int start = unit * a.chunk, end = min(len, start + a.chunk);
+    const size_t pbase = ((size_t)br * a.S + unit) * nh;
+    if (start >= end) {
+        for (int i = lane; i < nh; i += 32) a.plse[pbase + i] = -INFINITY;
+        return;
+    }
+    const int h0 = gq * 2 * MT;                    /* this thread's first head */
+
+    /* q as A fragments, rows beyond nh zero */
+    /* q's fragments live in shared memory, each thread's own slots (no barrier), read
+     * back with volatile loads so that the compiler cannot keep them in registers: the
+     * registers are worth more as a second tile of cache operands in flight */
+    __shared__ uint4 qsm[DEC_WARPS][MT][KS][32];
+    uint32_t qf[MT][KS][4];
+    const bf16 *qb = (const bf16 *)a.q + (size_t)br * nh * DH + tg * (DH / 4);
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            const int head = h0 + 2 * mt + hh;
+            const bool ok = head < nh;
+#pragma unroll
+            for (int s = 0; s < KS; s++) {
+                uint2 v = ok ? *(const uint2 *)(qb + (size_t)head * DH + 4 * s) : make_uint2(0, 0);
+                qf[mt][s][hh] = v.x;
+                qf[mt][s][2 + hh] = v.y;
+            }
+        }
+    const int wq = threadIdx.x >> 5;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int s = 0; s < KS; s++) qsm[wq][mt][s][lane] = make_uint4(qf[mt][s][0], qf[mt][s][1], qf[mt][s][2], qf[mt][s][3]);
+
+    const bf16 *bkb = (const bf16 *)a.bk + (size_t)b * a.row_bk + (size_t)g * a.g_b;
+    const bf16 *bvb = (const bf16 *)a.bv + (size_t)b * a.row_bv + (size_t)g * a.g_b;
+    const bf16 *akb = HASA ? (const bf16 *)a.ak + (size_t)b * a.row_ak + h0 : NULL;
+    const bf16 *avb = HASA ? (const bf16 *)a.av + (size_t)b * a.row_av + h0 : NULL;
+
+    float acc[MT][NT][4];
+    float mrow[MT][2], lrow[MT][2];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) acc[mt][nt][0] = acc[mt][nt][1] = acc[mt][nt][2] = acc[mt][nt][3] = 0.0f;
+        mrow[mt][0] = mrow[mt][1] = -INFINITY;
+        lrow[mt][0] = lrow[mt][1] = 0.0f;
+    }
+
+    /* Loaders of one rank's operands for the 16 tokens from t0; tokens at or past end
+     * are not read (zeros). Score side: B_K rows of tokens t0+8j+gq, A_K of this
+     * thread's P tokens t0+8j+2tg+e. Value side: B_V and A_V of the P tokens. */
+    constexpr int AWN = HASA ? MT : 1;
+    auto load_k = [&](uint32_t (&kb)[2][BKW], uint32_t (&ka)[2][2][AWN], int t, int r) {
+#pragma unroll
+        for (int j = 0; j < 2; j++) {
+            const int tok = t + 8 * j + gq;
+            dec_ldw<BKW>(kb[j], bkb + (size_t)tok * a.tok_bk + r * DH + tg * (DH / 4), tok < end);
+        }
+        if (HASA) {
+#pragma unroll
+            for (int j = 0; j < 2; j++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int tok = t + 8 * j + 2 * tg + e;
+                    dec_lda<MT, FULL>(ka[j][e], akb + (size_t)tok * a.tok_ak + r * a.ha, h0, nh, tok < end);
+                }
+        }
+    };
+    auto load_v = [&](uint32_t (&vw)[2][2][BVW], uint32_t (&va)[2][2][AWN], int t, int r) {
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const int tok = t + 8 * j + 2 * tg + e;
+                dec_ldw<BVW>(vw[j][e], bvb + (size_t)tok * a.tok_bv + r * DH + gq * (DH / 8), tok < end);
+                if (HASA) dec_lda<MT, FULL>(va[j][e], avb + (size_t)tok * a.tok_av + r * a.ha, h0, nh, tok < end);
+            }
+    };
+    float sc[MT][2][4];
+    /* sc += A_K . (q B_K^T) for one rank */
+    auto score_acc = [&](const uint32_t (&kb)[2][BKW], const uint32_t (&ka)[2][2][AWN]) {
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int j = 0; j < 2; j++) {
+                float s4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+                for (int s = 0; s < KS; s++) {
+                    uint32_t qa[4];
+                    dec_lds(qa, &qsm[wq][mt][s][lane]);
+                    dec_mma(s4, qa, kb[j][2 * s], kb[j][2 * s + 1]);
+                }
+                if (HASA) {
+                    sc[mt][j][0] += s4[0] * dec_lo(ka[j][0][mt % AWN]);
+                    sc[mt][j][1] += s4[1] * dec_lo(ka[j][1][mt % AWN]);
+                    sc[mt][j][2] += s4[2] * dec_hi(ka[j][0][mt % AWN]);
+                    sc[mt][j][3] += s4[3] * dec_hi(ka[j][1][mt % AWN]);
+                } else {
+#pragma unroll
+                    for (int c = 0; c < 4; c++) sc[mt][j][c] += s4[c];
+                }
+            }
+    };
+    /* acc += (P . A_V) B_V for one rank (sc holds P) */
+    auto value_acc = [&](const uint32_t (&vw)[2][2][BVW], const uint32_t (&va)[2][2][AWN]) {
+        uint32_t pa[MT][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int j = 0; j < 2; j++) {
+                if (HASA) {
+                    pa[mt][2 * j] = dec_pack(sc[mt][j][0] * dec_lo(va[j][0][mt % AWN]), sc[mt][j][1] * dec_lo(va[j][1][mt % AWN]));
+                    pa[mt][2 * j + 1] = dec_pack(sc[mt][j][2] * dec_hi(va[j][0][mt % AWN]), sc[mt][j][3] * dec_hi(va[j][1][mt % AWN]));
+                } else {
+                    pa[mt][2 * j] = dec_pack(sc[mt][j][0], sc[mt][j][1]);
+                    pa[mt][2 * j + 1] = dec_pack(sc[mt][j][2], sc[mt][j][3]);
+                }
+            }
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            const int sel = (nt & 1) ? 0x7632 : 0x5410;
+            const uint32_t b0 = __byte_perm(vw[0][0][nt >> 1], vw[0][1][nt >> 1], sel);
+            const uint32_t b1 = __byte_perm(vw[1][0][nt >> 1], vw[1][1][nt >> 1], sel);
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) dec_mma(acc[mt][nt], pa[mt], b0, b1);
+        }
+    };
+
+    /* PIPE: rank 0 of every operand of the next tile is requested while this one is
+     * computed (the loop is bound by the latency of these loads). Otherwise (more heads
+     * than registers allow) a tile's score operands are requested at its start and its
+     * value operands just before their use. */
+    uint32_t kb0[2][BKW], ka0[2][2][AWN], vw0[2][2][BVW], va0[2][2][AWN];
+    if (PIPE) {
+        load_k(kb0, ka0, start, 0);
+        load_v(vw0, va0, start, 0);
+    }
+    for (int t0 = start; t0 < end; t0 += 16) {
+        uint32_t kb1[2][BKW], ka1[2][2][AWN], vw1[2][2][BVW], va1[2][2][AWN];
+        if (PIPE) {
+            load_k(kb1, ka1, t0 + 16, 0);
+            load_v(vw1, va1, t0 + 16, 0);
+        } else {
+            load_k(kb0, ka0, t0, 0);
+        }
+        bool tok_ok[2][2];
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) tok_ok[j][e] = t0 + 8 * j + 2 * tg + e < end;
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int j = 0; j < 2; j++) sc[mt][j][0] = sc[mt][j][1] = sc[mt][j][2] = sc[mt][j][3] = 0.0f;
+        score_acc(kb0, ka0);
+        for (int r = 1; r < a.RK; r++) {
+            uint32_t kb[2][BKW], ka[2][2][AWN];
+            load_k(kb, ka, t0, r);
+            score_acc(kb, ka);
+        }
+
+        /* ---- online softmax (base 2), per head row; a row's 16 columns live in the
+         * 4 threads of a quad ---- */
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int hh = 0; hh < 2; hh++) {
+                float mx = -INFINITY;
+#pragma unroll
+                for (int j = 0; j < 2; j++)
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        float v = tok_ok[j][e] ? sc[mt][j][2 * hh + e] * a.sc2 : -INFINITY;
+                        sc[mt][j][2 * hh + e] = v;
+                        mx = fmaxf(mx, v);
+                    }
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                const float mn = fmaxf(mrow[mt][hh], mx);     /* finite: token t0 is valid */
+                const float alpha = exp2f(mrow[mt][hh] - mn);
+                mrow[mt][hh] = mn;
+                float ls = 0.0f;
+#pragma unroll
+                for (int j = 0; j < 2; j++)
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        const float p = exp2f(sc[mt][j][2 * hh + e] - mn);
+                        sc[mt][j][2 * hh + e] = p;
+                        ls += p;
+                    }
+                lrow[mt][hh] = lrow[mt][hh] * alpha + ls;
+#pragma unroll
+                for (int nt = 0; nt < NT; nt++) {
+                    acc[mt][nt][2 * hh] *= alpha;
+                    acc[mt][nt][2 * hh + 1] *= alpha;
+                }
+            }
+
+        if (!PIPE) load_v(vw0, va0, t0, 0);   /* (held across the scores, they would spill) */
+        value_acc(vw0, va0);
+        for (int r = 1; r < a.RV; r++) {
+            uint32_t vw[2][2][BVW], va[2][2][AWN];
+            load_v(vw, va, t0, r);
+            value_acc(vw, va);
+        }
+        if (PIPE) {
+#pragma unroll
+            for (int j = 0; j < 2; j++) {
+#pragma unroll
+                for (int w = 0; w < BKW; w++) kb0[j][w] = kb1[j][w];
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+#pragma unroll
+                    for (int w = 0; w < AWN; w++) { ka0[j][e][w] = ka1[j][e][w]; va0[j][e][w] = va1[j][e][w]; }
+#pragma unroll
+                    for (int w = 0; w < BVW; w++) vw0[j][e][w] = vw1[j][e][w];
+                }
+            }
+        }
+    }
+
+    /* ---- this split's normalised output and log-sum-exp ---- */
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float l = lrow[mt][hh];
+            l += __shfl_xor_sync(0xffffffffu, l, 1);
+            l += __shfl_xor_sync(0xffffffffu, l, 2);
+            const int head = h0 + 2 * mt + hh;
+            if (head >= nh) continue;
+            const float inv = a.vscale / l;
+            float *o = a.po + (pbase + head) * DH;
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++) {
+                o[(2 * tg) * (DH / 8) + nt] = acc[mt][nt][2 * hh] * inv;
+                o[(2 * tg + 1) * (DH / 8) + nt] = acc[mt][nt][2 * hh + 1] * inv;
+            }
+            if (tg == 0) a.plse[pbase + head] = (mrow[mt][hh] + log2f(l)) * DEC_LN2;
+        }
+}
+
+/* ---- combine: out = sum_s exp(lse_s - max) o_s / sum_s exp(lse_s - max), per head ----
+ * One block per (head, row, 16 output columns), so that even one batch row with a
+ * thousand splits spreads over many SMs; the split weights are computed once into
+ * shared memory, then 16 groups of 16 threads sum every 16th split, 4 loads in flight. */
+#define DEC_SMAX 4096                   /* most splits per row */
+template <typename T>
+__global__ void __launch_bounds__(256) k_dec_combine(T *out, const float *po, const float *plse, int S, int nh, int dh)
+{
+    __shared__ float wsm[DEC_SMAX];
+    __shared__ float red[16][17];
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    /* launched as a programmatic dependent of the split kernel (Hopper): wait for it */
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+    const int i = blockIdx.x, br = blockIdx.y, tid = threadIdx.x;
+    const int dl = tid & 15, sg = tid >> 4, d = blockIdx.z * 16 + dl;
+    const float *L = plse + (size_t)br * S * nh + i;
+    float mx = -INFINITY;
+    for (int s = tid; s < S; s += 256) {
+        const float v = L[(size_t)s * nh];
+        wsm[s] = v;
+        mx = fmaxf(mx, v);
+    }
+    mx = t6_block_max(mx);
+    float wsum = 0.0f;
+    for (int s = tid; s < S; s += 256) {
+        const float w = mx == -INFINITY ? 0.0f : __expf(wsm[s] - mx);   /* empty splits: 0 */
+        wsm[s] = w;
+        wsum += w;
+    }
+    wsum = t6_block_sum(wsum);          /* its barriers also publish wsm */
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    if (d < dh) {
+        /* an empty split's output was never written: select, never multiply, it */
+        const size_t st = (size_t)nh * dh;
+        const float *o = po + ((size_t)br * S * nh + i) * dh + d;
+        int s = sg;
+        for (; s + 48 < S; s += 64) {
+            const float w0 = wsm[s], w1 = wsm[s + 16], w2 = wsm[s + 32], w3 = wsm[s + 48];
+            const float o0 = o[s * st], o1 = o[(s + 16) * st], o2 = o[(s + 32) * st], o3 = o[(s + 48) * st];
+            a0 += w0 > 0.0f ? w0 * o0 : 0.0f;
+            a1 += w1 > 0.0f ? w1 * o1 : 0.0f;
+            a2 += w2 > 0.0f ? w2 * o2 : 0.0f;
+            a3 += w3 > 0.0f ? w3 * o3 : 0.0f;
+        }
+        for (; s < S; s += 16) {
+            const float w0 = wsm[s], o0 = o[s * st];
+            a0 += w0 > 0.0f ? w0 * o0 : 0.0f;
+        }
+    }
+    red[sg][dl] = (a0 + a1) + (a2 + a3);
+    __syncthreads();
+    if (sg == 0 && d < dh) {
+        float t = 0.0f;
+#pragma unroll
+        for (int k = 0; k < 16; k++) t += red[k][dl];
+        t6_st(out + ((size_t)br * nh + i) * dh + d, wsum > 0.0f ? t / wsum : 0.0f);   /* len 0: 0 */
+    }
+}
+
+/* ---- host side ---- */
+
+static int env_int(const char *name, int dflt)
+{
+    const char *s = getenv(name);
+    return s && *s ? atoi(s) : dflt;
+}
+
+static int dec_num_sms(t6_backend *be)
+{
+    static int sms[64];
+    int dev = cu_impl(be)->device;
+    if (dev < 0 || dev >= 64) dev = 0;
+    if (!sms[dev]) CUDA_CHECK(cudaDeviceGetAttribute(&sms[dev], cudaDevAttrMultiProcessorCount, cu_impl(be)->device));
+    return sms[dev];
+}
+
+static int dec_cc_major(t6_backend *be)
+{
+    static int major[64];
+    int dev = cu_impl(be)->device;
+    if (dev < 0 || dev >= 64) dev = 0;
+    if (!major[dev]) CUDA_CHECK(cudaDeviceGetAttribute(&major[dev], cudaDevAttrComputeCapabilityMajor, cu_impl(be)->device));
+    return major[dev];
+}
+
+template <int DH, int MT, bool HASA, bool FULL>
+static void launch_mma(t6_backend *be, const DecArgs &a, int rows)
+{
+    dim3 grid((a.S + DEC_WARPS - 1) / DEC_WARPS, rows);
+    k_dec_mma<DH, MT, HASA, FULL><<<grid, 32 * DEC_WARPS, 0, cu_stream(be)>>>(a);
+    CUDA_CHECK_LAUNCH();
+}
+
+/* Resident warps of the tensor-core kernel (per SM), for sizing the splits. */
+template <int DH, int MT, bool HASA, bool FULL>
+static int mma_warps_per_sm(void)
+{
+    static int w;
+    if (!w) {
+        int blocks = 0;
+        CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, k_dec_mma<DH, MT, HASA, FULL>,
+                                                                 32 * DEC_WARPS, 0));
+        w = blocks > 0 ? blocks * DEC_WARPS : DEC_WARPS;
+    }
+    return w;
+}
+
+template <int DH, int MT, bool HASA>
+static void mma_dispatch_full(t6_backend *be, DecArgs &a, int rows, int M_max, int want_chunk)
+{
+    constexpr bool CAN_FULL = HASA && MT <= 2;   /* word-aligned head factors: h = 16 or 32 */
+    const bool full = CAN_FULL && a.nh == 16 * MT;
+    int wps = full ? mma_warps_per_sm<DH, MT, HASA, CAN_FULL>() : mma_warps_per_sm<DH, MT, HASA, false>();
+    /* one wave of warps, each a contiguous run of tokens, the same number of splits
+     * per row (a second, nearly empty wave would double the time); at least 64 tokens
+     * per split, so that the fp32 partials stay a small part of the bytes moved */
+    const long long units = (long long)wps * dec_num_sms(be);
+    long long per_row = units / rows;
+    if (per_row < 1) per_row = 1;
+    if (per_row > DEC_SMAX) per_row = DEC_SMAX;
+    long long chunk = want_chunk > 0 ? want_chunk : (M_max + per_row - 1) / per_row;
+    if (want_chunk <= 0 && chunk < 64) chunk = 64;
+    if (chunk < (M_max + DEC_SMAX - 1) / DEC_SMAX) chunk = (M_max + DEC_SMAX - 1) / DEC_SMAX;
+    chunk = (chunk + 15) / 16 * 16;
+    a.chunk = (int)chunk;
+    a.S = (int)((M_max + chunk - 1) / chunk);
+    size_t np = (size_t)rows * a.S * a.nh;
+    char *scr = (char *)t6_cuda_scratch(be, np * (DH + 1) * sizeof(float));
+    a.po = (float *)scr;
+    a.plse = (float *)(scr + np * DH * sizeof(float));
+    if (full) launch_mma<DH, MT, HASA, CAN_FULL>(be, a, rows);
+    else launch_mma<DH, MT, HASA, false>(be, a, rows);
+}
+
+template <int DH, bool HASA>
+static bool mma_dispatch(t6_backend *be, DecArgs &a, int rows, int M_max, int want_chunk)
+{
+    const int mt = (a.nh + 15) / 16;
+    switch (mt) {
+    case 1: mma_dispatch_full<DH, 1, HASA>(be, a, rows, M_max, want_chunk); return true;
+    case 2: mma_dispatch_full<DH, 2, HASA>(be, a, rows, M_max, want_chunk); return true;
+    case 3: mma_dispatch_full<DH, 3, HASA>(be, a, rows, M_max, want_chunk); return true;
+    case 4:
+        if (DH > 16) return false;             /* 64 heads x 64 dims of accumulators spill */
+        mma_dispatch_full<(DH > 16 ? 16 : DH), 4, HASA>(be, a, rows, M_max, want_chunk);
+        return true;
+    default: return false;
+    }
+}
+
+static bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
+
+/* Runs the split kernel (tensor cores where they apply, else generic) and the combine. */
+static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_max, bool hasA)
+{
+    a.M = M_max;
+    const int want_chunk = env_int("T6_DECODE_CHUNK", 0);
+    const char *mode = getenv("T6_CUDA_DECODE");
+    const bool generic = mode && !strcmp(mode, "generic");
+    bool done = false;
+    if (cu_bf16(be) && !generic && (a.dh == 64 || a.dh == 16) && aligned16(a.q) && aligned16(a.bk) &&
+        aligned16(a.bv) && (!hasA || (aligned16(a.ak) && aligned16(a.av)))) {
+        if (a.dh == 64) done = hasA ? mma_dispatch<64, true>(be, a, rows, M_max, want_chunk)
+                                    : mma_dispatch<64, false>(be, a, rows, M_max, want_chunk);
+        else done = hasA ? mma_dispatch<16, true>(be, a, rows, M_max, want_chunk)
+                         : mma_dispatch<16, false>(be, a, rows, M_max, want_chunk);
+    }
+    if (!done) {
+        if (a.dh > 256) t6_fatal("decode attention: dh = %d (the CUDA kernels take dh <= 256)", a.dh);
+        if (a.nh > 65535 || rows > 65535) t6_fatal("decode attention: %d rows of %d heads (at most 65535 each)", rows, a.nh);
+        /* blocks of 128 tokens; enough of them to fill the GPU several times */
+        const long long max_blocks = 512LL * dec_num_sms(be);
+        long long chunk = want_chunk > 0 ? want_chunk : 128;
+        while (((long long)rows * a.nh * ((M_max + chunk - 1) / chunk) > max_blocks ||
+                (M_max + chunk - 1) / chunk > DEC_SMAX) && chunk < (1 << 24)) chunk *= 2;
+        a.chunk = (int)chunk;
+        a.S = (int)((M_max + chunk - 1) / chunk);
+        size_t np = (size_t)rows * a.S * a.nh;
+        char *scr = (char *)t6_cuda_scratch(be, np * (a.dh + 1) * sizeof(float));
+        a.po = (float *)scr;
+        a.plse = (float *)(scr + np * a.dh * sizeof(float));
+        dim3 grid(a.S, rows, a.nh);
+        T6_ACT_DISPATCH(be, T, {
+            if (hasA) k_dec_generic<T, true><<<grid, 128, 0, cu_stream(be)>>>(a);
+            else k_dec_generic<T, false><<<grid, 128, 0, cu_stream(be)>>>(a);
+            CUDA_CHECK_LAUNCH();
+        });
+    }
+    /* on Hopper the combine is launched as a programmatic dependent: its launch overlaps
+     * the split kernel's tail and it waits (griddepcontrol.wait) for that kernel's
+     * results, saving a launch gap that is a fifth of the time of a short call */
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(a.nh, rows, (a.dh + 15) / 16);
+    cfg.blockDim = dim3(256);
+    cfg.stream = cu_stream(be);
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    if (dec_cc_major(be) >= 9) {
+        cfg.attrs = attr;
+        cfg.numAttrs = 1;
+    }
+    const float *po = a.po, *plse = a.plse;
+    T6_ACT_DISPATCH(be, T, {
+        CUDA_CHECK(cudaLaunchKernelEx(&cfg, k_dec_combine<T>, (T *)out, po, plse, a.S, a.nh, a.dh));
+    });
+}
+
+static void check_dims(const char *op, int B, int M_max, int h, int dh)
+{
+    if (B <= 0 || M_max <= 0 || h <= 0 || dh <= 0)
+        t6_fatal("%s: bad sizes B=%d M_max=%d h=%d dh=%d", op, B, M_max, h, dh);
+    if (B > 65535) t6_fatal("%s: batch %d (at most 65535)", op, B);
+}
+
+void t6_cuda_decode_attention_tpa(t6_backend *be, void *out, const void *q, const void *ak, const void *bk,
+                                  const void *av, const void *bv, const int32_t *lens,
+                                  int B, int M_max, int h, int R_K, int R_V, int dh)
+{
+    check_dims("decode_attention_tpa", B, M_max, h, dh);
+    if (R_K <= 0 || R_V <= 0) t6_fatal("decode_attention_tpa: ranks R_K=%d R_V=%d", R_K, R_V);
+    DecArgs a;
+    memset(&a, 0, sizeof a);
+    a.q = q; a.ak = ak; a.bk = bk; a.av = av; a.bv = bv; a.lens = lens;
+    a.row_ak = (long long)M_max * R_K * h;
+    a.row_av = (long long)M_max * R_V * h;
+    a.row_bk = (long long)M_max * R_K * dh;
+    a.row_bv = (long long)M_max * R_V * dh;
+    a.g_b = 0;
+    a.tok_ak = R_K * h; a.tok_av = R_V * h; a.tok_bk = R_K * dh; a.tok_bv = R_V * dh;
+    a.ha = h;
+    a.G = 1; a.nh = h; a.RK = R_K; a.RV = R_V; a.dh = dh;
+    a.sc2 = (float)(1.0 / sqrt((double)dh) / R_K) * DEC_LOG2E;
+    a.vscale = 1.0f / R_V;
+    decode_run(be, out, a, B, M_max, true);
+}
+
+void t6_cuda_decode_attention_kv(t6_backend *be, void *out, const void *q, const void *k, const void *v,
+                                 const int32_t *lens, int B, int M_max, int h, int G, int dh)
+{
+    check_dims("decode_attention_kv", B, M_max, h, dh);
+    if (G <= 0 || h % G) t6_fatal("decode_attention_kv: %d query heads not a multiple of %d kv heads", h, G);
+    if ((long long)B * G > 65535) t6_fatal("decode_attention_kv: B*G = %lld (at most 65535)", (long long)B * G);
+    DecArgs a;
+    memset(&a, 0, sizeof a);
+    a.q = q; a.bk = k; a.bv = v; a.lens = lens;
+    a.row_bk = a.row_bv = (long long)M_max * G * dh;
+    a.g_b = dh;
+    a.tok_bk = a.tok_bv = G * dh;
+    a.G = G; a.nh = h / G; a.RK = 1; a.RV = 1; a.dh = dh;
+    a.sc2 = (float)(1.0 / sqrt((double)dh)) * DEC_LOG2E;
+    a.vscale = 1.0f;
+    decode_run(be, out, a, B * G, M_max, false);
+}

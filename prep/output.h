@@ -1,0 +1,36 @@
+/* output.h -- t6-prep's shard output (prep/output.c): cuts the document stream into
+ * --shard-tokens shards per split, merges a runt last shard into the one before,
+ * writes everything into a private temporary folder and moves it into place only
+ * when the run completed, followed by the NAME.manifest that marks it complete
+ * (doc/formats/corpus.md). An interrupted or failed run leaves the output folder as
+ * it was. */
+#ifndef T6_PREP_OUTPUT_H
+#define T6_PREP_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "corpus.h"
+#include "options.h"
+
+typedef struct t6_out t6_out;
+
+/* Creates -o (and its parents), refuses existing shards of --name unless --force, and
+ * creates the temporary folder. `files` names the inputs (for the shards' source
+ * attribute). Fatal with a message on any problem. */
+t6_out *t6_out_open(const options *o, const t6_corpus_meta *meta, char *const *files);
+/* One document's tokens (delimiter included; n may be 0: an empty document keeps its
+ * /doc_offsets entry) to the train or val split; src indexes files. */
+void t6_out_doc(t6_out *out, int val, const uint32_t *tokens, size_t n, int src);
+uint64_t t6_out_tokens(const t6_out *out, int val);
+uint64_t t6_out_docs(const t6_out *out, int val);
+/* Whether the next document goes to the val split under --val first-shard. */
+int t6_out_first_shard_open(const t6_out *out);
+/* Closes the last shards, moves the new shards into -o (replacing old ones of the
+ * name under --force), writes the manifest. Prints "  wrote PATH" lines to stdout. */
+void t6_out_finish(t6_out *out);
+/* Removes the temporary folder and everything in it (errors, signals). Safe twice. */
+void t6_out_abort(t6_out *out);
+void t6_out_free(t6_out *out);
+
+#endif

@@ -1,0 +1,305 @@
+/* evreport.c -- the results of an evaluation: the table on stdout (the paper's column
+ * order, the paper's metric per task, then every metric with its standard error), the
+ * JSON summary for scripts, and the HDF5 results file (doc/formats/eval-results.md:
+ * per-task metrics and every request with the tokens the model saw). */
+#include "config.h"
+
+#include "eval/evrun.h"
+
+#include <hdf5.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define T6_EVAL_FORMAT "t6-eval-results"
+#define T6_EVAL_VERSION 1
+
+/* The metric the paper's tables use for task t. */
+static double paper_value(const t6_ev_task *t)
+{
+    const t6_task_info *i = t6_task_get((t6_task_id)t->id);
+    if (i->kind == T6_EV_LOGLIK) return t->m.acc;
+    return i->paper_norm ? t->m.acc_norm : t->m.acc;
+}
+
+static void row(FILE *f, const char *task, const char *metric, double v, double se, long n)
+{
+    if (isnan(v)) return;
+    if (isnan(se)) fprintf(f, "%-34s %-9s %10.4f %9s %7ld\n", task, metric, v, "n/a", n);
+    else fprintf(f, "%-34s %-9s %10.4f %9.4f %7ld\n", task, metric, v, se, n);
+}
+
+void t6_ev_print_table(const t6_ev_results *R, FILE *f)
+{
+    fprintf(f, "\n%-34s %-9s %10s %9s %7s\n", "task", "metric", "value", "stderr", "n");
+    for (int id = 0; id < T6_TASK_COUNT; id++) {
+        const t6_ev_task *t = &R->tasks[id];
+        if (!t->used) continue;
+        const char *name = t6_task_get((t6_task_id)id)->name;
+        row(f, name, "acc", t->m.acc, t->m.acc_stderr, t->m.n);
+        row(f, name, "acc_norm", t->m.acc_norm, t->m.acc_norm_stderr, t->m.n);
+        row(f, name, "perplexity", t->m.ppl, t->m.ppl_stderr, t->m.n);
+        if (id == T6_TASK_MMLU)
+            for (int c = 0; c < T6_MMLU_CATEGORIES; c++) {
+                char nm[64];
+                snprintf(nm, sizeof nm, " - %s", t6_mmlu_category_name(c));
+                const t6_ev_metrics *m = &t->sub[T6_MMLU_SUBJECTS + c];
+                if (m->n > 0) row(f, nm, "acc", m->acc, m->acc_stderr, m->n);
+            }
+    }
+    /* the paper's row: ARC-E .. SciQ | Avg (x100, the paper's metric per task) */
+    fprintf(f, "\n%d-shot, paper metric x 100 (acc_norm: ARC-E/C, HellaSwag, OBQA, PIQA, SciQ; acc: BoolQ, "
+               "WinoGrande, MMLU)\n", R->num_fewshot);
+    double sum = 0.0;
+    int n = 0;
+    for (int id = 0; id < T6_PAPER_TASKS; id++)
+        if (R->tasks[id].used) fprintf(f, "%11s", t6_task_get((t6_task_id)id)->column);
+    fprintf(f, " | %7s", "Avg");
+    if (R->tasks[T6_TASK_LAMBADA].used) fprintf(f, " | %9s %9s", "LAMBADA", "ppl");
+    fprintf(f, "\n");
+    for (int id = 0; id < T6_PAPER_TASKS; id++) {
+        if (!R->tasks[id].used) continue;
+        double v = 100.0 * paper_value(&R->tasks[id]);
+        fprintf(f, "%11.2f", v);
+        sum += v;
+        n++;
+    }
+    if (n == T6_PAPER_TASKS) fprintf(f, " | %7.2f", sum / n);
+    else if (n > 0) fprintf(f, " | %6.2f*", sum / n);
+    else fprintf(f, " | %7s", "-");
+    if (R->tasks[T6_TASK_LAMBADA].used)
+        fprintf(f, " | %9.2f %9.3f", 100.0 * R->tasks[T6_TASK_LAMBADA].m.acc, R->tasks[T6_TASK_LAMBADA].m.ppl);
+    fprintf(f, "\n");
+    if (n > 0 && n < T6_PAPER_TASKS) fprintf(f, "* mean over the %d of the paper's 9 tasks evaluated\n", n);
+    if (R->limit > 0) fprintf(f, "eval.limit = %ld: not the full test sets\n", R->limit);
+}
+
+/* ---- JSON ---- */
+
+static json_t *num(double v) { return isnan(v) || isinf(v) ? json_null() : json_real(v); }
+
+static json_t *metrics_json(const t6_ev_metrics *m)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "acc", num(m->acc));
+    json_object_set_new(o, "acc_stderr", num(m->acc_stderr));
+    if (!isnan(m->acc_norm)) {
+        json_object_set_new(o, "acc_norm", num(m->acc_norm));
+        json_object_set_new(o, "acc_norm_stderr", num(m->acc_norm_stderr));
+    }
+    if (!isnan(m->ppl)) {
+        json_object_set_new(o, "perplexity", num(m->ppl));
+        json_object_set_new(o, "perplexity_stderr", num(m->ppl_stderr));
+    }
+    json_object_set_new(o, "n", json_integer(m->n));
+    return o;
+}
+
+int t6_ev_write_json(const t6_ev_results *R, const char *path, char *err, size_t err_len)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "format", json_string(T6_EVAL_FORMAT));
+    json_object_set_new(root, "version", json_integer(T6_EVAL_VERSION));
+    json_object_set_new(root, "checkpoint", json_string(R->ckpt ? R->ckpt : ""));
+    json_object_set_new(root, "step", json_integer(R->step));
+    json_object_set_new(root, "num_fewshot", json_integer(R->num_fewshot));
+    json_object_set_new(root, "limit", json_integer(R->limit));
+    json_object_set_new(root, "max_length", json_integer(R->max_len));
+    json_object_set_new(root, "requests", json_integer((json_int_t)R->n_req));
+    json_object_set_new(root, "seconds", json_real(R->seconds));
+    json_t *tasks = json_object();
+    double sum = 0.0;
+    int n = 0;
+    for (int id = 0; id < T6_TASK_COUNT; id++) {
+        const t6_ev_task *t = &R->tasks[id];
+        if (!t->used) continue;
+        json_t *o = metrics_json(&t->m);
+        json_object_set_new(o, "paper_metric", json_string(t6_task_get((t6_task_id)id)->kind == T6_EV_LOGLIK ? "acc"
+                                                           : t6_task_get((t6_task_id)id)->paper_norm ? "acc_norm" : "acc"));
+        if (id == T6_TASK_MMLU) {
+            json_t *g = json_object();
+            for (int c = 0; c < T6_MMLU_CATEGORIES; c++)
+                json_object_set_new(g, t6_mmlu_category_name(c), metrics_json(&t->sub[T6_MMLU_SUBJECTS + c]));
+            json_object_set_new(o, "categories", g);
+            json_t *s = json_object();
+            for (int k = 0; k < T6_MMLU_SUBJECTS; k++)
+                if (t->sub[k].n > 0) json_object_set_new(s, t6_mmlu_subject(k), metrics_json(&t->sub[k]));
+            json_object_set_new(o, "subjects", s);
+        }
+        json_object_set_new(tasks, t6_task_get((t6_task_id)id)->name, o);
+        if (id < T6_PAPER_TASKS) { sum += paper_value(t); n++; }
+    }
+    json_object_set_new(root, "tasks", tasks);
+    json_object_set_new(root, "average", n ? json_real(sum / n) : json_null());
+    json_object_set_new(root, "average_tasks", json_integer(n));
+    int rc;
+    if (strcmp(path, "-") == 0) {
+        rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+        printf("\n");
+    } else {
+        rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    }
+    json_decref(root);
+    if (rc) { t6_seterr(err, err_len, "eval.json = \"%s\": cannot write", path); return -1; }
+    return 0;
+}
+
+/* ---- HDF5 ---- */
+
+static int put(hid_t g, const char *name, hid_t mtype, hid_t ftype, const void *data, size_t n)
+{
+    hsize_t dim = n;
+    hid_t sp = H5Screate_simple(1, &dim, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (n > 4096) {
+        hsize_t chunk = 65536 < n ? 65536 : n;
+        H5Pset_chunk(dcpl, 1, &chunk);
+        H5Pset_deflate(dcpl, 4);
+    }
+    hid_t d = H5Dcreate2(g, name, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    int rc = d < 0 || (n > 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0);
+    if (d >= 0) H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    return rc;
+}
+
+static void attr_str(hid_t o, const char *name, const char *v)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(v) + 1);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(o, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, t, v);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+}
+
+static void attr_i64(hid_t o, const char *name, int64_t v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(o, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_INT64, &v);
+    H5Aclose(a);
+    H5Sclose(sp);
+}
+
+/* A list of strings as a fixed-width string dataset. */
+static int put_strings(hid_t g, const char *name, const char *const *s, size_t n)
+{
+    size_t w = 1;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(s[i]) + 1 > w) w = strlen(s[i]) + 1;
+    char *buf = t6_calloc(n ? n : 1, w);
+    for (size_t i = 0; i < n; i++) memcpy(buf + i * w, s[i], strlen(s[i]));
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, w);
+    int rc = put(g, name, t, t, buf, n);
+    H5Tclose(t);
+    free(buf);
+    return rc;
+}
+
+int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t err_len)
+{
+    char tmp[4500];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) { t6_seterr(err, err_len, "%s: cannot create the results file", tmp); return -1; }
+    attr_str(f, "format", T6_EVAL_FORMAT);
+    attr_i64(f, "version", T6_EVAL_VERSION);
+    attr_str(f, "checkpoint", R->ckpt ? R->ckpt : "");
+    attr_i64(f, "step", R->step);
+    attr_i64(f, "num_fewshot", R->num_fewshot);
+    attr_i64(f, "limit", R->limit);
+    attr_i64(f, "max_length", R->max_len);
+    attr_i64(f, "fewshot_seed", 1234);
+    attr_i64(f, "world_size", R->world);
+    attr_str(f, "vocab_hash", R->vocab_hash);
+    int rc = 0;
+
+    /* metrics: one row per (task, metric), MMLU's categories and subjects as mmlu_<name> */
+    size_t cap = 64, n = 0;
+    const char **tn = t6_malloc(cap * sizeof *tn), **mn = t6_malloc(cap * sizeof *mn);
+    double *val = t6_malloc(cap * sizeof *val), *se = t6_malloc(cap * sizeof *se);
+    int64_t *cnt = t6_malloc(cap * sizeof *cnt);
+    char (*names)[80] = t6_malloc((T6_MMLU_SUBJECTS + T6_MMLU_CATEGORIES) * sizeof *names);
+    for (int id = 0; id < T6_TASK_COUNT; id++) {
+        const t6_ev_task *t = &R->tasks[id];
+        if (!t->used) continue;
+        int nsub = id == T6_TASK_MMLU ? T6_MMLU_SUBJECTS + T6_MMLU_CATEGORIES : 0;
+        for (int s = -1; s < nsub; s++) {
+            const t6_ev_metrics *m = s < 0 ? &t->m : &t->sub[s];
+            const char *name = t6_task_get((t6_task_id)id)->name;
+            if (s >= 0) {
+                if (m->n == 0) continue;
+                snprintf(names[s], sizeof names[s], "mmlu_%s",
+                         s < T6_MMLU_SUBJECTS ? t6_mmlu_subject(s) : t6_mmlu_category_name(s - T6_MMLU_SUBJECTS));
+                name = names[s];
+            }
+            const char *mnames[3] = {"acc", "acc_norm", "perplexity"};
+            double v[3] = {m->acc, m->acc_norm, m->ppl}, e[3] = {m->acc_stderr, m->acc_norm_stderr, m->ppl_stderr};
+            for (int k = 0; k < 3; k++) {
+                if (isnan(v[k])) continue;
+                if (n == cap) {
+                    cap *= 2;
+                    tn = t6_realloc(tn, cap * sizeof *tn); mn = t6_realloc(mn, cap * sizeof *mn);
+                    val = t6_realloc(val, cap * sizeof *val); se = t6_realloc(se, cap * sizeof *se);
+                    cnt = t6_realloc(cnt, cap * sizeof *cnt);
+                }
+                tn[n] = name; mn[n] = mnames[k]; val[n] = v[k]; se[n] = e[k]; cnt[n] = m->n;
+                n++;
+            }
+        }
+    }
+    hid_t g = H5Gcreate2(f, "metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    rc |= put_strings(g, "task", tn, n);
+    rc |= put_strings(g, "metric", mn, n);
+    rc |= put(g, "value", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, val, n);
+    rc |= put(g, "stderr", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, se, n);
+    rc |= put(g, "n", H5T_NATIVE_INT64, H5T_STD_I64LE, cnt, n);
+    H5Gclose(g);
+    free(tn); free(mn); free(val); free(se); free(cnt); free(names);
+
+    /* requests */
+    const char *tnames[T6_TASK_COUNT];
+    for (int i = 0; i < T6_TASK_COUNT; i++) tnames[i] = t6_task_get((t6_task_id)i)->name;
+    size_t N = R->n_req, ntok = 0;
+    for (size_t i = 0; i < N; i++) ntok += (size_t)R->req[i].n_tok;
+    int32_t *task = t6_malloc((N + 1) * sizeof(int32_t)), *choice = t6_malloc((N + 1) * sizeof(int32_t));
+    int32_t *clen = t6_malloc((N + 1) * sizeof(int32_t)), *toks = t6_malloc((ntok + 1) * sizeof(int32_t));
+    int64_t *doc = t6_malloc((N + 1) * sizeof(int64_t)), *off = t6_malloc((N + 1) * sizeof(int64_t));
+    double *ll = t6_malloc((N + 1) * sizeof(double));
+    int8_t *gr = t6_malloc(N + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < N; i++) {
+        const t6_ev_request *q = &R->req[i];
+        task[i] = q->task; choice[i] = q->choice; clen[i] = q->n_cont; doc[i] = q->doc;
+        ll[i] = q->ll; gr[i] = (int8_t)q->greedy;
+        off[i] = (int64_t)o;
+        memcpy(toks + o, q->tok, (size_t)q->n_tok * sizeof(int32_t));
+        o += (size_t)q->n_tok;
+    }
+    off[N] = (int64_t)o;
+    g = H5Gcreate2(f, "requests", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    rc |= put_strings(g, "task_names", tnames, T6_TASK_COUNT);
+    rc |= put(g, "task", H5T_NATIVE_INT32, H5T_STD_I32LE, task, N);
+    rc |= put(g, "doc", H5T_NATIVE_INT64, H5T_STD_I64LE, doc, N);
+    rc |= put(g, "choice", H5T_NATIVE_INT32, H5T_STD_I32LE, choice, N);
+    rc |= put(g, "tokens", H5T_NATIVE_INT32, H5T_STD_I32LE, toks, ntok);
+    rc |= put(g, "offsets", H5T_NATIVE_INT64, H5T_STD_I64LE, off, N + 1);
+    rc |= put(g, "cont_len", H5T_NATIVE_INT32, H5T_STD_I32LE, clen, N);
+    rc |= put(g, "loglik", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, ll, N);
+    rc |= put(g, "is_greedy", H5T_NATIVE_INT8, H5T_STD_I8LE, gr, N);
+    H5Gclose(g);
+    free(task); free(choice); free(clen); free(toks); free(doc); free(off); free(ll); free(gr);
+    if (H5Fclose(f) < 0) rc = 1;
+    if (rc) { t6_seterr(err, err_len, "%s: writing the results failed", tmp); return -1; }
+    if (rename(tmp, path) != 0) { t6_seterr(err, err_len, "%s: cannot rename onto %s", tmp, path); return -1; }
+    return 0;
+}

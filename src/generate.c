@@ -1,0 +1,449 @@
+/* generate.c -- job = "generate" (doc/generate.md): reads the prompts (deck, file or
+ * stdin), encodes them (GPT-2 BPE, or token ids for the synthetic demo language),
+ * loads the checkpoint the eval job would (output.resume, run_dir/checkpoints), and
+ * decodes batch_size prompts at a time: one prefill through the training forward
+ * writes the KV cache (kvcache.c), then one decode step per token (model.c). Each
+ * row's text goes through a textstream (UTF-8 and stop-string hold-back) and is
+ * printed in prompt order: the first unfinished row of a batch streams live, the
+ * others are buffered until it is done. Runs on rank 0 (other MPI ranks idle). */
+#include "config.h"
+
+#include "generate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "bpe.h"
+#include "ckpt.h"
+#include "dist.h"
+#include "kvcache.h"
+#include "model.h"
+#include "rng.h"
+#include "sample.h"
+#include "signals.h"
+#include "textstream.h"
+#include "util.h"
+
+typedef struct {
+    const char *text;        /* as given (not owned) */
+    char where[320];         /* "generate.prompts[2]", "FILE:LINE" */
+    int32_t *ids;
+    int n;
+} prompt;
+
+typedef struct {
+    t6_deck *deck;
+    const t6_generate_config *gc;
+    prompt *p;
+    int np;
+    char **owned;            /* texts read from the prompt file */
+    int n_owned;
+    t6_bpe *bpe;
+    int n_valid;             /* ids the tokenizer can print: the sampler's range */
+} gen_ctx;
+
+/* ---- prompts ------------------------------------------------------------------------ */
+
+static void add_prompt(gen_ctx *g, const char *text, const char *where)
+{
+    g->p = t6_realloc(g->p, sizeof(prompt) * (size_t)(g->np + 1));
+    prompt *p = &g->p[g->np++];
+    memset(p, 0, sizeof *p);
+    p->text = text;
+    snprintf(p->where, sizeof p->where, "%s", where);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        t6_fatal_hint("give a readable file, or \"-\" for stdin", "generate.prompt_file = \"%s\": cannot open: %s", path,
+                      strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = t6_malloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) buf = t6_realloc(buf, cap *= 2);
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) t6_fatal("generate.prompt_file = \"%s\": read error: %s", path, strerror(errno));
+    if (f != stdin) fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Prompts of the prompt file: by line (blank lines skipped), by paragraph (separated by
+ * blank lines, lines joined with \n) or the whole file (one trailing newline dropped). */
+static void read_prompt_file(gen_ctx *g)
+{
+    const char *path = g->gc->prompt_file;
+    const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+    size_t len;
+    char *all = read_all(path, &len);
+    if (memchr(all, '\0', len)) t6_fatal("generate.prompt_file = \"%s\": contains a NUL byte (allowed: text)", path);
+    char where[320];
+    const int before = g->np;
+    if (g->gc->prompt_split == T6_SPLIT_WHOLE) {
+        if (len && all[len - 1] == '\n') all[--len] = '\0';
+        if (len && all[len - 1] == '\r') all[--len] = '\0';
+        snprintf(where, sizeof where, "%s:1", name);
+        if (len) add_prompt(g, all, where);
+    } else {
+        /* split into lines (\r\n or \n), then one prompt per non-blank line, or per
+         * run of non-blank lines joined with \n (a paragraph starts at its first line) */
+        int line = 0, pline = 0;
+        char *para = NULL;
+        size_t plen = 0;
+        char *s = all;
+        const char *end_all = all + len;
+        while (s <= end_all) {
+            char *e = memchr(s, '\n', (size_t)(end_all - s));
+            char *stop = e ? e : (char *)end_all;
+            if (!e && s == end_all) break;   /* no text after the last newline */
+            line++;
+            size_t l = (size_t)(stop - s);
+            if (l && s[l - 1] == '\r') l--;
+            s[l] = '\0';
+            if (g->gc->prompt_split == T6_SPLIT_LINE) {
+                if (l) {
+                    snprintf(where, sizeof where, "%s:%d", name, line);
+                    add_prompt(g, s, where);
+                }
+            } else if (l) {
+                if (!para) pline = line;
+                para = t6_realloc(para, plen + l + 2);
+                if (plen) para[plen++] = '\n';
+                memcpy(para + plen, s, l);
+                plen += l;
+                para[plen] = '\0';
+            }
+            if (para && (!l || !e)) {   /* a blank line or the end closes a paragraph */
+                snprintf(where, sizeof where, "%s:%d", name, pline);
+                g->owned = t6_realloc(g->owned, sizeof(char *) * (size_t)(g->n_owned + 1));
+                g->owned[g->n_owned++] = para;
+                add_prompt(g, para, where);
+                para = NULL;
+                plen = 0;
+            }
+            if (!e) break;
+            s = e + 1;
+        }
+        if (para) {   /* the file ended with a newline right after the paragraph */
+            snprintf(where, sizeof where, "%s:%d", name, pline);
+            g->owned = t6_realloc(g->owned, sizeof(char *) * (size_t)(g->n_owned + 1));
+            g->owned[g->n_owned++] = para;
+            add_prompt(g, para, where);
+        }
+    }
+    if (g->np == before)
+        t6_fatal_hint("one prompt per line (generate.prompt_split = \"line\"); blank lines are skipped",
+                      "generate.prompt_file = \"%s\": no prompts in it (empty prompt)", path);
+    g->owned = t6_realloc(g->owned, sizeof(char *) * (size_t)(g->n_owned + 1));
+    g->owned[g->n_owned++] = all;
+}
+
+static void tokenize(gen_ctx *g)
+{
+    const t6_model_config *m = &g->deck->model;
+    const int V = m->vocab_size;
+    t6_bpe_state *st = NULL;
+    if (g->gc->tokenizer == T6_TOK_GPT2) {
+        char err[1024];
+        int pinned = 1;
+        g->bpe = t6_bpe_load(g->gc->vocab_dir, &pinned, err, sizeof err);
+        if (!g->bpe)
+            t6_fatal_hint("fetch it with tools/fetch-gpt2-vocab.sh DIR, or use generate.tokenizer = \"ids\"",
+                          "generate.vocab_dir = \"%s\": cannot load the GPT-2 vocabulary: %s", g->gc->vocab_dir, err);
+        if (!pinned)
+            fprintf(stderr, "%s: warning: %s: not the GPT-2 files tiktoken pins; text may differ from the model's training\n",
+                    t6_progname(), g->gc->vocab_dir);
+        st = t6_bpe_state_new(g->bpe);
+        g->n_valid = t6_bpe_vocab_size(g->bpe) < V ? t6_bpe_vocab_size(g->bpe) : V;
+    } else {
+        g->n_valid = V;
+    }
+    for (int i = 0; i < g->np; i++) {
+        prompt *p = &g->p[i];
+        if (!p->text[0])
+            t6_fatal_hint("every prompt needs at least one token", "%s: the prompt is empty", p->where);
+        if (st) {
+            t6_tokvec tv = {0};
+            int rc = t6_bpe_encode(st, p->text, strlen(p->text), 1, &tv);
+            if (rc == -1) t6_fatal_hint("prompts are UTF-8 text", "%s: the prompt is not valid UTF-8", p->where);
+            if (rc != 0) t6_fatal("%s: the tokenizer failed on the prompt (PCRE2 error %d)", p->where, rc);
+            p->n = (int)tv.n;
+            p->ids = t6_malloc(sizeof(int32_t) * (tv.n ? tv.n : 1));
+            for (size_t j = 0; j < tv.n; j++) p->ids[j] = (int32_t)tv.v[j];
+            t6_tokvec_free(&tv);
+        } else {
+            const char *s = p->text;
+            int cap = 16;
+            p->ids = t6_malloc(sizeof(int32_t) * (size_t)cap);
+            for (;;) {
+                while (*s == ' ' || *s == '\t' || *s == ',' || *s == '\n' || *s == '\r') s++;
+                if (!*s) break;
+                char *end;
+                errno = 0;
+                long v = strtol(s, &end, 10);
+                if (end == s || errno || v < 0 || v >= V || (*end && !strchr(" \t,\r\n", *end)))
+                    t6_fatal_hint("tokenizer \"ids\": token ids 0..model.vocab_size-1 separated by spaces",
+                                  "%s: \"%.40s\" is not a token id of the vocabulary of %d", p->where, s, V);
+                if (p->n == cap) p->ids = t6_realloc(p->ids, sizeof(int32_t) * (size_t)(cap *= 2));
+                p->ids[p->n++] = (int32_t)v;
+                s = end;
+            }
+        }
+        if (p->n == 0) t6_fatal_hint("every prompt needs at least one token", "%s: the prompt is empty (no tokens)", p->where);
+        if (p->n >= m->block_size)
+            t6_fatal_hint("shorten the prompt (the model sees at most model.block_size tokens)",
+                          "%s: the prompt has %d tokens, model.block_size = %d leaves no room to generate "
+                          "(allowed: at most %d tokens)", p->where, p->n, m->block_size, m->block_size - 1);
+    }
+    if (st) t6_bpe_state_free(st);
+}
+
+/* ---- weights ------------------------------------------------------------------------ */
+
+/* The checkpoint job eval would use: output.resume = auto (newest valid one in
+ * run_dir/checkpoints) or a path; "never" has nothing to generate from. */
+static void load_weights(gen_ctx *g, t6_model *model)
+{
+    const t6_deck *d = g->deck;
+    const char *mode = d->output.resume ? d->output.resume : "auto";
+    const t6_param_layout *pl = t6_model_layout(model);
+    const size_t n = pl->n_params;
+    char dir[4200], err[1024];
+    snprintf(dir, sizeof dir, "%s/checkpoints", d->output.run_dir);
+    t6_ckpt_tensors t = {t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float))};
+    t6_ckpt_state st;
+    memset(&st, 0, sizeof st);
+    if (strcmp(mode, "never") == 0)
+        t6_fatal_hint("set output.resume = \"auto\" or a checkpoint path",
+                      "output.resume = \"never\": job \"generate\" needs a checkpoint");
+    if (strcmp(mode, "auto") == 0) {
+        char **paths = NULL;
+        long *steps = NULL;
+        int np = t6_ckpt_list(dir, &paths, &steps), found = -1;
+        for (int i = 0; i < np && found < 0; i++) {
+            if (t6_ckpt_load(paths[i], d, pl, 0, &t, &st, err, sizeof err) == 0) found = i;
+            else fprintf(stderr, "%s: warning: skipping checkpoint '%s': %s\n", t6_progname(), paths[i], err);
+        }
+        if (found < 0)
+            t6_fatal_hint("train first (same output.run_dir), or set output.resume to a checkpoint path",
+                          "job \"generate\" needs a checkpoint in '%s' but %s", dir,
+                          np == 0 ? "there is none" : "none of them is valid");
+        fprintf(stderr, "generate: weights from %s (step %ld)\n", paths[found], st.step);
+        t6_ckpt_list_free(paths, steps, np);
+    } else {
+        if (t6_ckpt_load(mode, d, pl, 0, &t, &st, err, sizeof err) != 0)
+            t6_fatal_hint("give a complete checkpoint file, or \"auto\"",
+                          "output.resume = \"%s\": not a valid checkpoint: %s", mode, err);
+        fprintf(stderr, "generate: weights from %s (step %ld)\n", mode, st.step);
+    }
+    t6_model_set_params(model, t.params);
+    free(t.params);
+    free(t.m);
+    free(t.v);
+}
+
+/* ---- output ------------------------------------------------------------------------- */
+
+typedef struct {
+    int idx;                 /* prompt index */
+    int done, ngen, pos;     /* finished; tokens generated; position of the next token to feed */
+    t6_textstream ts;
+    int started;             /* its header and prompt were printed */
+} row_state;
+
+static void print_head(gen_ctx *g, row_state *r)
+{
+    const prompt *p = &g->p[r->idx];
+    if (g->np > 1) printf("== prompt %d/%d ==\n", r->idx + 1, g->np);
+    if (g->gc->tokenizer == T6_TOK_IDS) {
+        for (int j = 0; j < p->n; j++) printf(j ? " %d" : "%d", p->ids[j]);
+        printf(" |");
+    } else {
+        fputs(p->text, stdout);
+    }
+    r->started = 1;
+}
+
+/* Prints what can be printed, in prompt order; returns the new cursor. */
+static int flush_rows(gen_ctx *g, row_state *rows, int nb, int cursor)
+{
+    while (cursor < nb) {
+        row_state *r = &rows[cursor];
+        if (!r->started) print_head(g, r);
+        const char *out;
+        size_t n = t6_textstream_take(&r->ts, r->done, &out);
+        if (n) fwrite(out, 1, n, stdout);
+        if (!r->done) break;
+        fputc('\n', stdout);
+        cursor++;
+    }
+    fflush(stdout);
+    return cursor;
+}
+
+/* Text of one generated token into the row's stream. */
+static void push_token(gen_ctx *g, row_state *r, int tok)
+{
+    if (g->bpe) {
+        char buf[256];
+        const uint32_t id = (uint32_t)tok;
+        size_t n = t6_bpe_decode(g->bpe, &id, 1, buf, sizeof buf);
+        if (n == (size_t)-1 || n > sizeof buf) n = 0;   /* cannot happen below n_valid */
+        t6_textstream_push(&r->ts, buf, n);
+    } else {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, " %d", tok);
+        t6_textstream_push(&r->ts, buf, (size_t)n);
+    }
+}
+
+/* ---- the job ------------------------------------------------------------------------ */
+
+int t6_generate_run(t6_deck *deck)
+{
+    t6_dist dist;
+    t6_dist_init(&dist);
+    if (dist.rank != 0) {   /* generation is one process's work */
+        t6_dist_finalize(&dist);
+        return 0;
+    }
+    if (dist.world > 1) fprintf(stderr, "generate: runs on rank 0 only; %d other rank(s) idle\n", dist.world - 1);
+    gen_ctx g;
+    memset(&g, 0, sizeof g);
+    g.deck = deck;
+    g.gc = &deck->generate;
+    const t6_generate_config *gc = g.gc;
+    const t6_model_config *mc = &deck->model;
+    char key[64];
+    for (int i = 0; i < gc->n_prompts; i++) {
+        snprintf(key, sizeof key, "generate.prompts[%d]", i);
+        add_prompt(&g, gc->prompts[i], key);
+    }
+    if (gc->prompt_file) read_prompt_file(&g);
+    tokenize(&g);
+
+    int maxp = 0;
+    for (int i = 0; i < g.np; i++)
+        if (g.p[i].n > maxp) maxp = g.p[i].n;
+    const int Bsz = gc->batch_size < g.np ? gc->batch_size : g.np;
+    long want = (long)maxp + gc->max_new_tokens;
+    const int M = want < mc->block_size ? (int)want : mc->block_size;
+    const int V = mc->vocab_size;
+
+    t6_signals_install();
+    t6_backend *be = t6_backend_create(&deck->backend, dist.local_rank);
+    t6_model *model = t6_model_create(mc, be, Bsz, maxp);
+    /* hook for generate.source = "hf:DIR": t6_hf_load (src/hf.h, the HF export issue)
+     * fills the model here; deck.c refuses "hf:" until it exists */
+    if (strcmp(gc->source, "init") == 0) {
+        /* untrained weights: for throughput measurements without a checkpoint */
+        t6_model_init_params(model, deck->train.seed);
+        fprintf(stderr, "generate: weights from the initialization (train.seed = %llu), not a checkpoint\n",
+                (unsigned long long)deck->train.seed);
+    } else {
+        load_weights(&g, model);
+    }
+    t6_kvcache *kv = t6_kvcache_create(model, Bsz, M);
+    char nb[64];
+    fprintf(stderr, "generate: %d prompt(s), batch %d, %s attention, KV cache %d rows x %d tokens x %d layers x %zu bytes = %s bytes\n",
+            g.np, Bsz, t6_attn_name(mc->attention), Bsz, M, mc->n_layer,
+            t6_kvcache_bytes_per_token_layer(mc, be->act_bytes), t6_fmt_count(nb, sizeof nb, (long long)kv->cache_bytes));
+
+    const t6_sampler smp = {gc->temperature, gc->top_k, gc->top_p};
+    float *logits = t6_malloc(sizeof(float) * (size_t)Bsz * V);
+    int32_t *tok = t6_malloc(sizeof(int32_t) * (size_t)Bsz * maxp);
+    int32_t *ntok = t6_malloc(sizeof(int32_t) * (size_t)Bsz), *npos = t6_malloc(sizeof(int32_t) * (size_t)Bsz);
+    int *lens = t6_malloc(sizeof(int) * (size_t)Bsz);
+    row_state *rows = t6_calloc((size_t)Bsz, sizeof *rows);
+    long total = 0, prompt_tokens = 0;
+    int stopped = 0, hit_block = 0;
+    double t_prefill = 0.0;
+    const double t0 = t6_now();
+    for (int first = 0; first < g.np && !stopped; first += Bsz) {
+        const int nbat = g.np - first < Bsz ? g.np - first : Bsz;
+        int T = 0;
+        for (int b = 0; b < nbat; b++)
+            if (g.p[first + b].n > T) T = g.p[first + b].n;
+        for (int b = 0; b < nbat; b++) {
+            const prompt *p = &g.p[first + b];
+            for (int t = 0; t < T; t++) tok[b * T + t] = t < p->n ? p->ids[t] : 0;   /* right-padded */
+            lens[b] = p->n;
+            row_state *r = &rows[b];
+            memset(r, 0, sizeof *r);
+            r->idx = first + b;
+            r->pos = p->n;
+            t6_textstream_init(&r->ts, (const char *const *)gc->stop, gc->n_stop);
+        }
+        const double tp = t6_now();
+        t6_kvcache_prefill(kv, model, tok, lens, nbat, T, logits);   /* ends with a copy to the host */
+        t_prefill += t6_now() - tp;
+        for (int b = 0; b < nbat; b++) prompt_tokens += lens[b];
+        int cursor = 0;
+        for (;;) {
+            int active = 0;
+            for (int b = 0; b < Bsz; b++) {
+                ntok[b] = 0;
+                npos[b] = 0;   /* finished and unused rows decode a dummy token at position 0 */
+                if (b >= nbat || rows[b].done) continue;
+                row_state *r = &rows[b];
+                const double u = t6_rng_u01(t6_rng_u64(gc->sample_seed, (uint64_t)r->idx, (uint64_t)r->ngen));
+                const int next = t6_sample_token(&smp, logits + (size_t)b * V, g.n_valid, u);
+                r->ngen++;
+                total++;
+                if (next == gc->eot_token) { r->done = 1; continue; }
+                push_token(&g, r, next);
+                if (r->ts.stopped || r->ngen >= gc->max_new_tokens) { r->done = 1; continue; }
+                if (r->pos >= M) { r->done = 1; hit_block = 1; continue; }
+                ntok[b] = next;
+                npos[b] = r->pos++;
+                active++;
+            }
+            cursor = flush_rows(&g, rows, nbat, cursor);
+            /* the stop flag, once per token (t6_stop_requested() on main; this is its older name) */
+            if (active && t6_signals_stop_requested()) {
+                stopped = 1;
+                for (int b = 0; b < nbat; b++) rows[b].done = 1;
+                cursor = flush_rows(&g, rows, nbat, cursor);
+            }
+            if (!active || stopped) break;
+            t6_model_decode_step(model, kv, ntok, npos, logits);
+        }
+        for (int b = 0; b < nbat; b++) t6_textstream_free(&rows[b].ts);
+    }
+    const double dt = t6_now() - t0;
+    if (hit_block)
+        fprintf(stderr, "generate: note: some generations ended at model.block_size = %d tokens\n", mc->block_size);
+    if (stopped)
+        fprintf(stderr, "generate: interrupted by a signal: the generations printed are incomplete, "
+                        "later prompts were not run\n");
+    /* throughput (doc/generate.md): prefill = prompt tokens through the forward; decode =
+     * the rest of the time (sampling, decode steps, printing) per generated token */
+    const double t_dec = dt - t_prefill;
+    fprintf(stderr, "generate: prefill %ld prompt tokens in %.3f s (%.1f tokens/s)\n", prompt_tokens, t_prefill,
+            t_prefill > 0 ? prompt_tokens / t_prefill : 0.0);
+    fprintf(stderr, "generate: decode %ld tokens in %.3f s (%.1f tokens/s, batch %d)\n", total, t_dec,
+            t_dec > 0 ? total / t_dec : 0.0, Bsz);
+    fprintf(stderr, "generate: KV cache %zu bytes (allocated once: the peak)\n", kv->cache_bytes);
+    fprintf(stderr, "generate: %ld tokens in %.2f s (%.1f tokens/s)\n", total, dt, dt > 0 ? total / dt : 0.0);
+
+    free(rows); free(lens); free(ntok); free(npos); free(tok); free(logits);
+    t6_kvcache_destroy(kv);
+    t6_model_destroy(model);
+    t6_backend_destroy(be);
+    for (int i = 0; i < g.np; i++) free(g.p[i].ids);
+    free(g.p);
+    for (int i = 0; i < g.n_owned; i++) free(g.owned[i]);
+    free(g.owned);
+    if (g.bpe) t6_bpe_free(g.bpe);
+    t6_dist_finalize(&dist);
+    return 0;
+}

@@ -1,0 +1,109 @@
+#!/bin/sh
+# generate.sh -- job = "generate" end to end on a tiny demo checkpoint (tokenizer ids):
+# greedy output identical for 1 and 2 threads and for any batch split; sampling with a
+# fixed seed reproducible (and a different seed differs); a stop string; prompts from a
+# file and stdin; and the bad inputs: a prompt longer than block_size, no checkpoint, a
+# checkpoint of another shape, an empty prompt, a token outside the vocabulary. With
+# T6_DATA's GPT-2 vocabulary also the gpt2 tokenizer: text round trip of the prompt and
+# valid UTF-8 out of random multi-byte tokens.
+. "$(dirname "$0")/../train/common.sh"
+
+# t6 --check: the cache of this deck's backend (fp32 on the CPU: 4 bytes a number) and the
+# most job generate allocates; demo: (2+2)(4+16) = 80 numbers per token per layer
+out=$("$T6" --check "$DEMO" --set generate.batch_size=3)
+expect_eq "--check: fp32 KV bytes per token per layer" \
+    "$(printf '%s\n' "$out" | sed -n "s/^KV cache bytes per token per layer on this deck's backend (fp32): //p")" 320
+expect_eq "--check: generate's cache at most" \
+    "$(printf '%s\n' "$out" | sed -n 's/^KV cache of job generate at most: .* = //p' | tr -d ,)" "$((3 * 64 * 2 * 320))"
+
+tiny "$TMP/run" 12 || { bad "training the tiny checkpoint"; cat "$TMP/run.log"; finish; }
+PROMPTS='["405 406 407 408", "17 250 3 99 120 77 511 17 250", "5", "300 301"]'
+gen() {   # gen OUTFILE [--set ...]: generation from the tiny checkpoint, stdout to OUTFILE
+    _out=$1; shift
+    "$T6" "$DEMO" --set job=generate --set output.run_dir="$TMP/run" --set generate.tokenizer=ids \
+        --set generate.eot_token=0 --set generate.max_new_tokens=10 "$@" >"$_out" 2>"$_out.err"
+}
+
+gen "$TMP/g1" --set generate.temperature=0 --set "generate.prompts=$PROMPTS" --set backend.threads=1
+expect_eq "greedy: exit status" "$?" 0
+expect_eq "greedy: one record per prompt" "$(grep -c '^== prompt' "$TMP/g1")" 4
+expect_grep "greedy: prompt echoed before the generation" "405 406 407 408 |" "$TMP/g1"
+gen "$TMP/g2" --set generate.temperature=0 --set "generate.prompts=$PROMPTS" --set backend.threads=2
+expect_eq "greedy: same text with 1 and 2 threads" "$(cat "$TMP/g2")" "$(cat "$TMP/g1")"
+gen "$TMP/g3" --set generate.temperature=0 --set "generate.prompts=$PROMPTS" --set generate.batch_size=1
+expect_eq "greedy: same text one prompt at a time (batch_size 1)" "$(cat "$TMP/g3")" "$(cat "$TMP/g1")"
+ck=$(ls "$TMP/run/checkpoints"/ckpt_*.h5 | tail -1)
+cp "$ck" "$TMP/copy.h5"
+gen "$TMP/g4" --set generate.temperature=0 --set "generate.prompts=$PROMPTS" --set output.resume="$TMP/copy.h5"
+expect_eq "greedy: same text from output.resume = a copied checkpoint" "$(cat "$TMP/g4")" "$(cat "$TMP/g1")"
+
+S="--set generate.temperature=1.0 --set generate.top_k=50 --set generate.top_p=0.95 --set generate.max_new_tokens=24"
+# shellcheck disable=SC2086
+gen "$TMP/s1" $S --set generate.sample_seed=7 --set "generate.prompts=$PROMPTS"
+# shellcheck disable=SC2086
+gen "$TMP/s2" $S --set generate.sample_seed=7 --set "generate.prompts=$PROMPTS" --set backend.threads=1
+expect_eq "sampling: same seed, same text" "$(cat "$TMP/s2")" "$(cat "$TMP/s1")"
+# shellcheck disable=SC2086
+gen "$TMP/s3" $S --set generate.sample_seed=8 --set "generate.prompts=$PROMPTS"
+if [ "$(cat "$TMP/s3")" != "$(cat "$TMP/s1")" ]; then ok "sampling: another seed, another text"
+else bad "sampling: seeds 7 and 8 gave the same text"; fi
+
+# a stop string ends the text before it: greedy from "1 2 3" gives " a b c ..."; stop
+# at " b c" (tokens 2 and 3) and the text is what came before its first occurrence
+gen "$TMP/g5" --set generate.temperature=0 --set 'generate.prompts=["1 2 3"]'
+stop=$(sed -n 's/^1 2 3 | [0-9]*\( [0-9]* [0-9]*\).*/\1/p' "$TMP/g5")
+want=$(awk -v s="$stop" 'NR == 1 { g = substr($0, 8); print "1 2 3 |" substr(g, 1, index(g, s) - 1) }' "$TMP/g5")
+gen "$TMP/g6" --set generate.temperature=0 --set 'generate.prompts=["1 2 3"]' --set "generate.stop=[\"$stop\"]"
+expect_eq "stop string \"$stop\": the text ends before it" "$(cat "$TMP/g6")" "$want"
+
+# prompts from a file (one per line, blank lines skipped) and from stdin
+printf '405 406 407 408\n\n17 250 3 99 120 77 511 17 250\n5\n300 301\n' >"$TMP/prompts.txt"
+gen "$TMP/f1" --set generate.temperature=0 --set generate.prompts= --set generate.prompt_file="$TMP/prompts.txt"
+expect_eq "prompt_file: same text as the deck's prompts" "$(cat "$TMP/f1")" "$(cat "$TMP/g1")"
+printf '405 406 407 408\n' | gen "$TMP/f2" --set generate.temperature=0 --set generate.prompts= --set generate.prompt_file=-
+expect_eq "prompt_file = -: stdin" "$(cat "$TMP/f2")" "$(sed -n '2p' "$TMP/g1")"
+
+# bad inputs
+long=$(seq 1 64 | tr '\n' ' ')
+gen "$TMP/e1" --set "generate.prompts=[\"$long\"]"
+expect_eq "prompt longer than block_size: exit 1" "$?" 1
+expect_grep "prompt longer than block_size: message" \
+    "generate.prompts[0]: the prompt has 64 tokens, model.block_size = 64 leaves no room to generate" "$TMP/e1.err"
+"$T6" "$DEMO" --set job=generate --set output.run_dir="$TMP/none" --set generate.tokenizer=ids \
+    --set 'generate.prompts=["1"]' >/dev/null 2>"$TMP/e2.err"
+expect_eq "missing checkpoint: exit 1" "$?" 1
+expect_grep "missing checkpoint: message" "job \"generate\" needs a checkpoint in '$TMP/none/checkpoints' but there is none" "$TMP/e2.err"
+gen "$TMP/e3" --set 'generate.prompts=["1"]' --set model.n_embd=32
+expect_eq "checkpoint of another shape: exit 1" "$?" 1
+expect_grep "checkpoint of another shape: names the key" "n_embd" "$TMP/e3.err"
+gen "$TMP/e4" --set 'generate.prompts=["1", ""]'
+expect_eq "empty prompt: exit 1" "$?" 1
+expect_grep "empty prompt: message" 'generate.prompts = [ "1", "" ]: element 1 is empty' "$TMP/e4.err"
+printf '\n\n' >"$TMP/blank.txt"
+gen "$TMP/e5" --set generate.prompt_file="$TMP/blank.txt"
+expect_grep "prompt file without prompts: message" "no prompts in it (empty prompt)" "$TMP/e5.err"
+gen "$TMP/e6" --set 'generate.prompts=["1 600"]'
+expect_grep "token outside the vocabulary: message" "generate.prompts[0]: \"600\" is not a token id of the vocabulary of 512" "$TMP/e6.err"
+
+# GPT-2 BPE: a tiny model over the GPT-2 vocabulary (trained on the demo ids: it only
+# has to run), prompts round-trip as text, and random tokens come out as valid UTF-8
+VOCAB="${T6_DATA:-}/gpt2"
+if [ -f "$VOCAB/encoder.json" ] && [ -f "$VOCAB/vocab.bpe" ]; then
+    tiny "$TMP/bpe" 1 --set model.vocab_size=50304 --set model.n_embd=16 --set model.n_head=2 --set model.head_dim=8 \
+        || { bad "training the GPT-2-vocabulary checkpoint"; cat "$TMP/bpe.log"; }
+    "$T6" "$DEMO" --set job=generate --set output.run_dir="$TMP/bpe" --set model.vocab_size=50304 \
+        --set model.n_embd=16 --set model.n_head=2 --set model.head_dim=8 --set generate.vocab_dir="$VOCAB" \
+        --set generate.tokenizer=gpt2 --set generate.eot_token=50256 \
+        --set 'generate.prompts=["Grüße aus Köln: 日本語"]' --set generate.temperature=5 --set generate.max_new_tokens=40 \
+        >"$TMP/b1" 2>"$TMP/b1.err"
+    expect_eq "gpt2: exit status" "$?" 0
+    case "$(head -1 "$TMP/b1")" in
+    "Grüße aus Köln: 日本語"*) ok "gpt2: the prompt printed back as text" ;;
+    *) bad "gpt2: the prompt printed back as text"; head -1 "$TMP/b1" ;;
+    esac
+    if iconv -f UTF-8 -t UTF-8 "$TMP/b1" >/dev/null 2>&1; then ok "gpt2: output is valid UTF-8"
+    else bad "gpt2: output is not valid UTF-8"; od -c "$TMP/b1" | head; fi
+else
+    echo "note: $VOCAB missing: gpt2 tokenizer checks skipped"
+fi
+finish
