@@ -28,5 +28,5 @@ expect_eq "directory as deck" "$(head -1 "$TMP/err")" \
 # blamed is the file's.
 "$T6" --check --set 'data.val=[]' "$T6_SRCDIR/input/demo.cfg" 2>"$TMP/err" >/dev/null
 expect_eq "error caused by --set" "$(head -1 "$TMP/err")" \
-    "t6: error: $T6_SRCDIR/input/demo.cfg:31 (after --set data.val=[]): train.eval_interval = 100: evaluation needs data.val, which is empty (allowed: 0 (never) when data.val is empty)"
+    "t6: error: $T6_SRCDIR/input/demo.cfg:$(grep -n 'eval_interval' "$T6_SRCDIR/input/demo.cfg" | head -1 | cut -d: -f1) (after --set data.val=[]): train.eval_interval = 100: evaluation needs data.val, which is empty (allowed: 0 (never) when data.val is empty)"
 finish
