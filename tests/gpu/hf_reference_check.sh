@@ -18,6 +18,7 @@
 #     T6_EVAL_RESULTS=results.h5 (t6's eval of the same checkpoint; T6_EVAL_PRECISION =
 #     fp32 for a CPU run, bf16 for a CUDA one; T6_EVAL_LIMIT requests, default 400) the
 #     per-request log-likelihoods and the predicted choices against the reference's.
+# T6_PREBUILT=1: BUILD_DIR already holds t6 and tests/hf/hf_logits (built elsewhere), no build.
 # $PYTHON picks the interpreter (default python3). Output: $OUT (default ./hf-check-out): one log and summary_<tag>.json per model, and
 # the last line "HF REFERENCE CHECKS: PASS" (exit 0), "... FAIL" (exit 1), or "... DRY-RUN"
 # (exit 0) where python3 has no torch: then only the t6 side and the files were checked.
@@ -38,13 +39,16 @@ if [ ! -d "$REF" ]; then
 fi
 rm -rf "$OUT/ref" && mkdir -p "$OUT/ref" && cp -r "$REF"/. "$OUT/ref/"
 
-if [ ! -f "$build/Makefile" ]; then
+if [ -n "${T6_PREBUILT:-}" ]; then
+    # binaries built elsewhere (bench/gpu/verify-all.sh): BUILD_DIR holds t6 and tests/hf/hf_logits
+    :
+elif [ ! -f "$build/Makefile" ]; then
     [ -x "$here/configure" ] || (cd "$here" && autoreconf -fi) >"$OUT/build.log" 2>&1
     # shellcheck disable=SC2086
     (cd "$build" && "$here/configure" ${T6_CONFIGURE_ARGS:---without-cuda}) >>"$OUT/build.log" 2>&1 ||
         { log "FAIL: configure (see $OUT/build.log)"; log "HF REFERENCE CHECKS: FAIL"; exit 1; }
 fi
-make -C "$build" -j"$(nproc 2>/dev/null || echo 4)" t6 tests/hf/hf_logits >>"$OUT/build.log" 2>&1 ||
+[ -n "${T6_PREBUILT:-}" ] || make -C "$build" -j"$(nproc 2>/dev/null || echo 4)" t6 tests/hf/hf_logits >>"$OUT/build.log" 2>&1 ||
     { log "FAIL: build (see $OUT/build.log)"; tail -20 "$OUT/build.log"; log "HF REFERENCE CHECKS: FAIL"; exit 1; }
 T6="$build/t6"; LG="$build/tests/hf/hf_logits"
 PY="${PYTHON:-python3} $here/tests/gpu/hf_reference_check.py --ref $OUT/ref --logits-bin $LG --out $OUT"
