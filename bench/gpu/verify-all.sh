@@ -5,9 +5,10 @@
 # logs under $OUT:
 #  1. tests/gpu/gpu_check all: every CUDA op (decode ops included) and the model of every
 #     attention type (MLA included) against the CPU backend, fp32 and bf16;
-#  2. tests/gpu/hf_reference_check.sh: the reference PyTorch models (tensorgi/TPA, in
-#     .carry/ref/model) load t6's Hugging Face exports and give t6's logits (all six types);
-#  3. evaluation speed: T6 small (weights after one step) on the nine tasks, 0-shot, bf16;
+#  2. evaluation speed: T6 small (weights after one step) on the nine tasks, 0-shot, bf16;
+#  3. tests/gpu/hf_reference_check.sh: the reference PyTorch models (tensorgi/TPA, in
+#     .carry/ref/model) load t6's Hugging Face exports and give t6's logits (all six types),
+#     and rescore 400 of the CUDA evaluation's requests of T6 small;
 #  4. generation throughput: T6 small and MHA small, prompt 4096, batch 1 and 64.
 # Every step has its own time limit so one slow step cannot eat the others' time.
 set -u
@@ -21,31 +22,35 @@ cd "$here"
 step() { echo "=== $* ($(date -u +%T))" | tee -a "$OUT/steps.txt"; }
 
 step gpu_check
-OMP_NUM_THREADS=16 timeout 240 "$B/tests/gpu/gpu_check" all >"$OUT/gpu_check.txt" 2>&1
+OMP_NUM_THREADS=16 timeout 150 "$B/tests/gpu/gpu_check" all >"$OUT/gpu_check.txt" 2>&1
 echo "gpu_check rc=$? $(tail -1 "$OUT/gpu_check.txt")" | tee -a "$OUT/steps.txt"
-
-step hf_reference_check
-T6_PREBUILT=1 OUT="$OUT/hf" T6_REF_DIR="$here/.carry/ref/model/.." timeout 200 sh tests/gpu/hf_reference_check.sh "$B" >"$OUT/hf_check.txt" 2>&1
-echo "hf rc=$? $(tail -1 "$OUT/hf_check.txt")" | tee -a "$OUT/steps.txt"
 
 step eval T6 small
 E=$OUT/evalrun; mkdir -p "$E"
-timeout 100 "$B/t6" input/t6_small.cfg --set data.train=builtin:demo-train --set data.val=builtin:demo-val \
+timeout 60 "$B/t6" input/t6_small.cfg --set data.train=builtin:demo-train --set data.val=builtin:demo-val \
     --set train.max_steps=1 --set train.eval_interval=0 --set output.checkpoint_interval=1 \
     --set output.run_dir="$E/run" --set train.global_batch=24 >"$E/train.log" 2>&1
 echo "train-1-step rc=$?" | tee -a "$OUT/steps.txt"
-/usr/bin/time -v timeout 200 "$B/t6" input/t6_small.cfg --set job=eval --set output.run_dir="$E/run" \
+t0=$(date +%s.%N)
+timeout 150 "$B/t6" input/t6_small.cfg --set job=eval --set output.run_dir="$E/run" \
     --set data.train=builtin:demo-train --set data.val=[] --set train.eval_interval=0 \
     --set 'eval.tasks=arc_easy,arc_challenge,boolq,hellaswag,openbookqa,piqa,winogrande,mmlu,sciq' \
     --set data.eval_dir="$here/.carry/data/eval" --set data.vocab_dir="$here/.carry/data/gpt2" \
     --set eval.results="$E/results.h5" >"$OUT/eval.txt" 2>"$E/eval.err"
-echo "eval rc=$? $(grep -E 'Elapsed|Maximum resident' "$E/eval.err" | tr '\n' ' ')" | tee -a "$OUT/steps.txt"
+rc=$?
+echo "eval rc=$rc wall $(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 1))" "$(date +%s.%N)" "$t0") s" | tee -a "$OUT/steps.txt"
 tail -5 "$E/eval.err" >>"$OUT/eval.txt"
+
+step hf_reference_check
+T6_PREBUILT=1 OUT="$OUT/hf" T6_REF_DIR="$here/.carry/ref" T6_HF_CKPT="$E/run/checkpoints/ckpt_00000001.h5" \
+    T6_EVAL_RESULTS="$E/results.h5" T6_EVAL_PRECISION=bf16 T6_EVAL_LIMIT=400 \
+    timeout 150 sh tests/gpu/hf_reference_check.sh "$B" >"$OUT/hf_check.txt" 2>&1
+echo "hf rc=$? $(tail -1 "$OUT/hf_check.txt")" | tee -a "$OUT/steps.txt"
 
 step generation throughput
 for b in 1 64; do
     T6="$B/t6" DEVICE=cuda PROMPT=4096 NEW=128 BATCHES="$b" DECKS="t6_small mha_small" \
-        timeout 120 sh bench/gen/throughput.sh >>"$OUT/gen.txt" 2>&1
+        timeout 60 sh bench/gen/throughput.sh >>"$OUT/gen.txt" 2>&1
     echo "gen batch $b rc=$?" | tee -a "$OUT/steps.txt"
 done
 step done
