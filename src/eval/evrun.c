@@ -30,6 +30,7 @@ typedef struct {
     size_t first;   /* first request */
     int n;          /* requests (consecutive) */
     int len;        /* input tokens */
+    int nc;         /* positions scored: the most continuation tokens of its requests */
 } ev_row;
 
 static int cmp_rows(const void *a, const void *b)
@@ -166,7 +167,9 @@ static ev_row *make_rows(const t6_ev_results *R, size_t *n_rows)
 }
 
 /* Log-softmax of one logits row over all V entries, in double. */
-static void score_position(const float *x, int V, int32_t target, double *ll, int *greedy)
+/* The log-sum-exp (double, over the float logits shifted by their max) and the argmax of
+ * one position's logits: what every request scored at that position needs. */
+static void position_stats(const float *x, int V, double *lse, int *argmax)
 {
     float mx = x[0];
     int am = 0;
@@ -174,9 +177,13 @@ static void score_position(const float *x, int V, int32_t target, double *ll, in
         if (x[v] > mx) { mx = x[v]; am = v; }
     double s = 0.0;
     for (int v = 0; v < V; v++) s += exp((double)x[v] - (double)mx);
-    *ll += (double)x[target] - ((double)mx + log(s));
-    if (am != target) *greedy = 0;
+    *lse = (double)mx + log(s);
+    *argmax = am;
 }
+
+/* Logits copied back per chunk of rows (host floats): bounds the host buffer while
+ * keeping the copies few and large. */
+#define EV_CHUNK_FLOATS ((size_t)64 << 20)
 
 void t6_ev_score_requests(t6_ev_results *R, t6_dist *dist, t6_model *model, int cap_tokens, int V, int *stopped)
 {
@@ -213,10 +220,15 @@ void t6_ev_score_requests(t6_ev_results *R, t6_dist *dist, t6_model *model, int 
 
     double *ll = t6_calloc(R->n_req ? R->n_req : 1, sizeof(double));
     double *gr = t6_calloc(R->n_req ? R->n_req : 1, sizeof(double));
-    int maxc = 1;   /* the most continuation tokens of a request: the host logits buffer */
-    for (size_t i = 0; i < R->n_req; i++)
-        if (R->req[i].n_cont > maxc) maxc = R->req[i].n_cont;
-    float *lrow = t6_malloc((size_t)maxc * (size_t)V * sizeof(float));
+    for (size_t r = 0; r < n_rows; r++) {
+        rows[r].nc = 1;
+        for (int k = 0; k < rows[r].n; k++)
+            if (R->req[rows[r].first + (size_t)k].n_cont > rows[r].nc) rows[r].nc = R->req[rows[r].first + (size_t)k].n_cont;
+    }
+    float *lbuf = NULL;
+    double *plse = NULL;
+    int *parg = NULL;
+    size_t pos_cap = 0;
     int32_t *tok = t6_malloc((size_t)cap_tokens * sizeof(int32_t));
     const int W = dist->world;
     size_t rounds = (nb + (size_t)W - 1) / (size_t)W;
@@ -234,24 +246,56 @@ void t6_ev_score_requests(t6_ev_results *R, t6_dist *dist, t6_model *model, int 
                 memcpy(tok + (size_t)i * T, R->req[rw->first].tok, (size_t)rw->len * sizeof(int32_t));
             }
             t6_model_forward(model, tok, NULL, 0, 0.0f);
-            for (int i = 0; i < B; i++) {
-                const ev_row *rw = &rows[bstart[b] + (size_t)i];
-                int nc = 1;   /* the logits of the row's last nc positions, in one copy */
-                for (int k = 0; k < rw->n; k++)
-                    if (R->req[rw->first + (size_t)k].n_cont > nc) nc = R->req[rw->first + (size_t)k].n_cont;
-                t6_model_get_logits_rows(model, (size_t)i * T + (size_t)(rw->len - nc), (size_t)nc, lrow);
-                for (int k = 0; k < rw->n; k++) {
-                    size_t qi = rw->first + (size_t)k;
-                    const t6_ev_request *q = &R->req[qi];
-                    double s = 0.0;
-                    int g = 1;
-                    for (int j = 0; j < q->n_cont; j++) {
-                        int pos = rw->len - q->n_cont + j;   /* predicts tok[pos + 1] */
-                        score_position(lrow + (size_t)(pos - (rw->len - nc)) * (size_t)V, V, q->tok[pos + 1], &s, &g);
-                    }
-                    ll[qi] = s;
-                    gr[qi] = g;
+            /* rows in chunks: copy each row's last nc positions (the ones its requests
+             * score) into one host buffer, then the per-position softmax statistics in
+             * parallel (each position by one thread, in order: the same numbers for any
+             * thread count), then each request's sum over its positions */
+            for (int i0 = 0; i0 < B;) {
+                size_t npos = 0;
+                int i1 = i0;
+                while (i1 < B) {
+                    size_t nc = (size_t)rows[bstart[b] + (size_t)i1].nc;
+                    if (i1 > i0 && (npos + nc) * (size_t)V > EV_CHUNK_FLOATS) break;
+                    npos += nc;
+                    i1++;
                 }
+                if (npos > pos_cap) {
+                    pos_cap = npos;
+                    lbuf = t6_realloc(lbuf, pos_cap * (size_t)V * sizeof(float));
+                    plse = t6_realloc(plse, pos_cap * sizeof(double));
+                    parg = t6_realloc(parg, pos_cap * sizeof(int));
+                }
+                size_t off = 0;
+                for (int i = i0; i < i1; i++) {
+                    const ev_row *rw = &rows[bstart[b] + (size_t)i];
+                    t6_model_get_logits_rows(model, (size_t)i * T + (size_t)(rw->len - rw->nc), (size_t)rw->nc,
+                                             lbuf + off * (size_t)V);
+                    off += (size_t)rw->nc;
+                }
+#pragma omp parallel for schedule(dynamic, 16)
+                for (long p = 0; p < (long)npos; p++) position_stats(lbuf + (size_t)p * (size_t)V, V, &plse[p], &parg[p]);
+                off = 0;
+                for (int i = i0; i < i1; i++) {
+                    const ev_row *rw = &rows[bstart[b] + (size_t)i];
+                    const int base = rw->len - rw->nc;   /* position of the row's first copied logits */
+                    for (int k = 0; k < rw->n; k++) {
+                        size_t qi = rw->first + (size_t)k;
+                        const t6_ev_request *q = &R->req[qi];
+                        double sum = 0.0;
+                        int g = 1;
+                        for (int j = 0; j < q->n_cont; j++) {
+                            int pos = rw->len - q->n_cont + j;   /* predicts tok[pos + 1] */
+                            size_t pi = off + (size_t)(pos - base);
+                            int32_t target = q->tok[pos + 1];
+                            sum += (double)lbuf[pi * (size_t)V + (size_t)target] - plse[pi];
+                            if (parg[pi] != target) g = 0;
+                        }
+                        ll[qi] = sum;
+                        gr[qi] = g;
+                    }
+                    off += (size_t)rw->nc;
+                }
+                i0 = i1;
             }
         }
         /* the stop hook (SIGUSR1/SIGTERM, signals.h): all ranks agree once per round of
@@ -279,7 +323,7 @@ void t6_ev_score_requests(t6_ev_results *R, t6_dist *dist, t6_model *model, int 
             R->req[i].greedy = gr[i] != 0.0;
         }
     }
-    free(ll); free(gr); free(lrow); free(tok); free(rows); free(bstart); free(bT);
+    free(ll); free(gr); free(lbuf); free(plse); free(parg); free(tok); free(rows); free(bstart); free(bT);
 }
 
 static void mean_of(const double *x, size_t n, double *mean, double *se)
