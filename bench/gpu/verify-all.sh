@@ -20,13 +20,18 @@ mkdir -p "$OUT"
 cd "$here"
 { date -u; cat .carry/commit.txt 2>/dev/null; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; } >"$OUT/env.txt" 2>&1
 step() { echo "=== $* ($(date -u +%T))" | tee -a "$OUT/steps.txt"; }
+# VERIFY_STEPS selects steps (default all): gpu_check eval hf gen
+want() { case " ${VERIFY_STEPS:-gpu_check eval hf gen} " in *" $1 "*) return 0 ;; esac; return 1; }
 
+if want gpu_check; then
 step gpu_check
 OMP_NUM_THREADS=16 timeout 150 "$B/tests/gpu/gpu_check" all >"$OUT/gpu_check.txt" 2>&1
 echo "gpu_check rc=$? $(tail -1 "$OUT/gpu_check.txt")" | tee -a "$OUT/steps.txt"
+fi
 
-step eval T6 small
 E=$OUT/evalrun; mkdir -p "$E"
+if want eval; then
+step eval T6 small
 timeout 60 "$B/t6" input/t6_small.cfg --set data.train=builtin:demo-train --set data.val=builtin:demo-val \
     --set train.max_steps=1 --set train.eval_interval=0 --set output.checkpoint_interval=1 \
     --set output.run_dir="$E/run" --set train.global_batch=24 >"$E/train.log" 2>&1
@@ -40,17 +45,22 @@ timeout 150 "$B/t6" input/t6_small.cfg --set job=eval --set output.run_dir="$E/r
 rc=$?
 echo "eval rc=$rc wall $(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 1))" "$(date +%s.%N)" "$t0") s" | tee -a "$OUT/steps.txt"
 tail -5 "$E/eval.err" >>"$OUT/eval.txt"
+fi
 
+if want hf; then
 step hf_reference_check
 T6_PREBUILT=1 OUT="$OUT/hf" T6_REF_DIR="$here/.carry/ref" T6_HF_CKPT="$E/run/checkpoints/ckpt_00000001.h5" \
     T6_EVAL_RESULTS="$E/results.h5" T6_EVAL_PRECISION=bf16 T6_EVAL_LIMIT=400 \
     timeout 150 sh tests/gpu/hf_reference_check.sh "$B" >"$OUT/hf_check.txt" 2>&1
 echo "hf rc=$? $(tail -1 "$OUT/hf_check.txt")" | tee -a "$OUT/steps.txt"
+fi
 
+if want gen; then
 step generation throughput
 for b in 1 64; do
     T6="$B/t6" DEVICE=cuda PROMPT=4096 NEW=128 BATCHES="$b" DECKS="t6_small mha_small" \
         timeout 60 sh bench/gen/throughput.sh >>"$OUT/gen.txt" 2>&1
     echo "gen batch $b rc=$?" | tee -a "$OUT/steps.txt"
 done
+fi
 step done
