@@ -314,9 +314,23 @@ def check_eval(torch, np, model, args, device):
         by_task.setdefault(t, [0, 0])
         by_task[t][0] += 1
         by_task[t][1] += po[k] != pr[k]
-    record("eval predictions (acc)", "PASS" if not differ else "FAIL",
-           "%d multiple-choice documents, %d with another argmax; per task (docs, differing): %s" %
-           (len(po), len(differ), by_task))
+    # bf16 results: a document whose two best choices the reference separates by less than
+    # the largest loglik difference seen is a near-tie that bf16 rounding may flip; such
+    # flips are reported (INFO), any other difference fails. fp32: every argmax must agree.
+    ties = []
+    if tol is None and differ:
+        spread = float(np.abs(ours - ref_ll).max())
+        idx = {}
+        for j, i in enumerate(keep):
+            idx[(int(R["task"][i]), int(R["doc"][i]), int(R["choice"][i]))] = j
+        for k in differ:
+            margin = ref_ll[idx[k + (pr[k],)]] - ref_ll[idx[k + (po[k],)]]
+            if margin <= spread:
+                ties.append((k, float(margin)))
+    hard = len(differ) - len(ties)
+    record("eval predictions (acc)", "PASS" if not differ else ("INFO" if hard == 0 else "FAIL"),
+           "%d multiple-choice documents, %d with another argmax (%d near-ties within the bf16 loglik spread: "
+           "%s); per task (docs, differing): %s" % (len(po), len(differ), len(ties), ties[:5], by_task))
     chars = R.get("choice_chars", R.get("cont_chars"))
     if chars is not None:
         norm = chars[keep].astype(np.float64)
