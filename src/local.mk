@@ -32,7 +32,7 @@ libt6core_a_SOURCES += src/safetensors.c src/safetensors.h src/hf.c src/hf.h
 libt6core_a_SOURCES += src/metrics_read.c src/metrics_read.h
 bin_PROGRAMS += t6-plot
 t6_plot_SOURCES = src/plot/plot_main.c src/plot/plot.h src/plot/plot_data.c src/plot/plot_script.c \
-  src/plot/plot_summary.c
+  src/plot/plot_summary.c src/plot/plot_eval.c
 t6_plot_LDADD = libt6core.a $(T6_BASE_LIBS)
 libt6core_a_SOURCES += src/eval/evtask.h src/eval/evdata.c src/eval/evprompt.c src/eval/evscore.c \
   src/eval/evrun.c src/eval/evrun.h src/eval/evreport.c src/eval/pyrandom.c src/eval/pyrandom.h

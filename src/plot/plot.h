@@ -38,6 +38,18 @@ typedef struct {
     const char *time_unit;
 } t6_plot_opts;
 
+/* Evaluation results (doc/formats/eval-results.md) for the bar chart: the paper's nine
+ * columns (its metric per task, x 100) and their mean; NaN where a task is absent. */
+#define T6_PLOT_EVAL_COLS 10
+typedef struct {
+    char *name;                        /* legend: the file's name without .h5 (or --label) */
+    double value[T6_PLOT_EVAL_COLS];
+    double stderr_[T6_PLOT_EVAL_COLS];
+} t6_plot_eval;
+const char *t6_plot_eval_label(int col);
+int t6_plot_eval_read(const char *path, t6_plot_eval *e, char *err, size_t errlen);
+int t6_plot_eval_write_data(const t6_plot_eval *e, const char *path, char *err, size_t errlen);
+
 /* Panel names as --what takes them ("train_loss", ...); NULL past the end. */
 const char *t6_plot_panel_name(int panel);
 int t6_plot_panel_parse(const char *name);
@@ -53,7 +65,7 @@ int t6_plot_write_data(const t6_plot_run *r, const t6_plot_opts *o, const char *
 /* Writes the gnuplot script that draws every selected panel for all runs, reading the
  * data files at data_base[i]. */
 int t6_plot_write_script(FILE *f, const t6_plot_run *runs, int nrun, char *const *data_base,
-                         const t6_plot_opts *o);
+                         const t6_plot_opts *o, const t6_plot_eval *evals, int neval, char *const *eval_data);
 
 /* One text block per run: model, parameters, steps/tokens, best and last validation
  * loss, wall time, mean tokens/s and MFU, status. */

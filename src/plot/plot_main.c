@@ -19,7 +19,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: t6-plot RUN_DIR|METRICS.h5 ... -o FILE.png|FILE.svg|FILE.pdf [options]\n"
+            "Usage: t6-plot [RUN_DIR|METRICS.h5 ...] [--eval RESULTS.h5 ...] -o FILE.png|.svg|.pdf [options]\n"
             "       t6-plot --summary RUN_DIR|METRICS.h5 ...\n"
             "       t6-plot --help | --version\n"
             "\n"
@@ -40,7 +40,11 @@ static void usage(FILE *f)
             "  --size WxH        picture size in pixels (default 1200 x 380 per row of panels;\n"
             "                    PDF: 100 px per inch)\n"
             "  --title TEXT      a title over all panels\n"
-            "  --label NAME      name of the next run in the legend (default: its directory)\n"
+            "  --label NAME      name of the next run (or --eval file) in the legend (default: its\n"
+            "                    directory, or the file's name)\n"
+            "  --eval FILE.h5    add a bar chart of an evaluation results file (t6 job eval:\n"
+            "                    the paper's nine tasks and their average, with standard errors);\n"
+            "                    repeat to compare checkpoints; works without run directories\n"
             "  --keep-script     keep FILE.gp and its data files FILE.runN.{train,eval}.dat beside\n"
             "                    the picture (run `gnuplot FILE.gp` to redraw after editing)\n"
             "  --summary         print a text summary per run instead of drawing\n"
@@ -164,6 +168,8 @@ int main(int argc, char **argv)
     const char **args = t6_calloc((size_t)argc, sizeof *args);
     const char **labels = t6_calloc((size_t)argc, sizeof *labels);
     int nargs = 0;
+    t6_plot_eval *evals = t6_calloc((size_t)argc, sizeof *evals);
+    int neval = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -219,6 +225,20 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--label") == 0) {
             NEED_VALUE();
             label = val;
+        } else if (strcmp(a, "--eval") == 0) {
+            NEED_VALUE();
+            char eerr[1024];
+            if (t6_plot_eval_read(val, &evals[neval], eerr, sizeof eerr)) return die("%s%s", eerr, "");
+            if (label) {
+                evals[neval].name = t6_strdup(label);
+            } else {
+                const char *base = strrchr(val, '/');
+                evals[neval].name = t6_strdup(base ? base + 1 : val);
+                size_t L = strlen(evals[neval].name);
+                if (L > 3 && strcmp(evals[neval].name + L - 3, ".h5") == 0) evals[neval].name[L - 3] = 0;
+            }
+            label = NULL;
+            neval++;
         } else if (strcmp(a, "--keep-script") == 0) {
             o.keep_script = 1;
         } else if (strcmp(a, "--summary") == 0) {
@@ -234,7 +254,7 @@ int main(int argc, char **argv)
         }
 #undef NEED_VALUE
     }
-    if (nargs == 0) {
+    if (nargs == 0 && (neval == 0 || want_summary)) {
         usage(stderr);
         return die("no run directory or metrics file given%s%s", "", "");
     }
@@ -272,7 +292,9 @@ int main(int argc, char **argv)
     }
 
     int npanel = 0;
-    for (int p = 0; p < T6_PANEL_COUNT; p++) npanel += o.panels[p];
+    if (nargs > 0)
+        for (int p = 0; p < T6_PANEL_COUNT; p++) npanel += o.panels[p];
+    npanel += neval > 0;
     int rows = (npanel + (npanel > 1) ) / (npanel > 1 ? 2 : 1);
     o.width = width ? width : (npanel > 1 ? 1200 : 800);
     o.height = height ? height : 380 * rows + (o.title ? 40 : 0);
@@ -294,13 +316,19 @@ int main(int argc, char **argv)
         sprintf(bases[i], "%s.run%d", prefix, i);
         if (t6_plot_write_data(&runs[i], &o, bases[i], err, sizeof err)) rc = die("%s%s", err, "");
     }
+    char **ebases = t6_calloc((size_t)(neval ? neval : 1), sizeof *ebases);
+    for (int i = 0; i < neval && !rc; i++) {
+        ebases[i] = t6_malloc(strlen(prefix) + 32);
+        sprintf(ebases[i], "%s.eval%d.dat", prefix, i);
+        if (t6_plot_eval_write_data(&evals[i], ebases[i], err, sizeof err)) rc = die("%s%s", err, "");
+    }
     snprintf(script, sizeof script, "%s.gp", prefix);
     if (!rc) {
         FILE *f = fopen(script, "w");
         if (!f) {
             rc = die("cannot write the gnuplot script '%s': %s", script, strerror(errno));
         } else {
-            int bad = t6_plot_write_script(f, runs, nargs, bases, &o);
+            int bad = t6_plot_write_script(f, runs, nargs, bases, &o, evals, neval, ebases);
             bad |= fclose(f) != 0;
             if (bad) rc = die("cannot write the gnuplot script '%s'%s", script, "");
         }
@@ -321,7 +349,8 @@ int main(int argc, char **argv)
                          o.keep_script ? script : "(rerun with --keep-script to keep it)");
                 unlink(o.out);
             } else {
-                printf("t6-plot: wrote %s (%d run%s, %d panel%s)%s%s\n", o.out, nargs, nargs == 1 ? "" : "s",
+                printf("t6-plot: wrote %s (%d run%s, %d eval file%s, %d panel%s)%s%s\n", o.out, nargs,
+                       nargs == 1 ? "" : "s", neval, neval == 1 ? "" : "s",
                        npanel, npanel == 1 ? "" : "s", o.keep_script ? "; script " : "",
                        o.keep_script ? script : "");
             }
@@ -334,9 +363,16 @@ int main(int argc, char **argv)
             snprintf(p, sizeof p, "%s.train.dat", bases[i]); unlink(p);
             snprintf(p, sizeof p, "%s.eval.dat", bases[i]); unlink(p);
         }
+        for (int i = 0; i < neval; i++) if (ebases[i]) unlink(ebases[i]);
         unlink(script);
         rmdir(tmpdir);
     }
+    for (int i = 0; i < neval; i++) {
+        free(ebases[i]);
+        free(evals[i].name);
+    }
+    free(ebases);
+    free(evals);
     for (int i = 0; i < nargs; i++) {
         free(bases[i]);
         free_run(&runs[i]);

@@ -50,10 +50,12 @@ static const char *x_label(const t6_plot_opts *o)
 }
 
 int t6_plot_write_script(FILE *f, const t6_plot_run *runs, int nrun, char *const *data_base,
-                         const t6_plot_opts *o)
+                         const t6_plot_opts *o, const t6_plot_eval *evals, int neval, char *const *eval_data)
 {
     int npanel = 0;
-    for (int p = 0; p < T6_PANEL_COUNT; p++) npanel += o->panels[p] != 0;
+    if (nrun > 0)
+        for (int p = 0; p < T6_PANEL_COUNT; p++) npanel += o->panels[p] != 0;
+    npanel += neval > 0;   /* the evaluation bar chart: one more panel, the last */
     const char *ext = strrchr(o->out, '.');
     fprintf(f, "# t6-plot: %d run(s), %d panel(s); regenerate the picture with: gnuplot THIS_FILE\n", nrun, npanel);
     if (ext && strcmp(ext, ".svg") == 0)
@@ -90,7 +92,7 @@ int t6_plot_write_script(FILE *f, const t6_plot_run *runs, int nrun, char *const
         fputs("]\n", f);
     }
 
-    for (int p = 0; p < T6_PANEL_COUNT; p++) {
+    for (int p = 0; p < T6_PANEL_COUNT && nrun > 0; p++) {
         if (!o->panels[p]) continue;
         int logy = 0;
         const char *ylabel = "";
@@ -141,6 +143,25 @@ int t6_plot_write_script(FILE *f, const t6_plot_run *runs, int nrun, char *const
             }
             }
 #undef NEXT
+        }
+        fputs("\n", f);
+    }
+    if (neval > 0) {
+        /* grouped bars: one group per task (the paper's column order, then Avg), one bar
+         * per results file, its standard error as the error bar */
+        fputs("\n# ---- panel eval (bar chart of the evaluation results)\n", f);
+        fputs("set title \"zero-shot accuracy x 100 (the paper's metric per task; Avg of the nine)\" noenhanced\n", f);
+        fputs("set ylabel \"accuracy x 100\"\nunset xlabel\nunset logscale y\nset format y \"%g\"\n", f);
+        fputs("set xrange [*:*]\nset yrange [0:*]\nset style data histograms\n", f);
+        fputs("set style histogram errorbars gap 1 lw 1\nset style fill solid 0.75 border -1\nset boxwidth 0.9\n", f);
+        fputs("set xtics nomirror rotate by -25 left\nset grid ytics\nplot \\\n", f);
+        for (int i = 0; i < neval; i++) {
+            if (i) fputs(", \\\n", f);
+            fputs("  ", f);
+            quoted(f, eval_data[i]);
+            fprintf(f, " using 2:3%s lc rgb \"#%s\" title ", i == 0 ? ":xtic(1)" : "", palette[i % NPALETTE]);
+            quoted(f, evals[i].name);
+            fputs(" noenhanced", f);
         }
         fputs("\n", f);
     }

@@ -3,6 +3,6 @@
 check_PROGRAMS += tests/plot/lineage
 tests_plot_lineage_SOURCES = tests/plot/lineage.c
 tests_plot_lineage_LDADD = libt6core.a $(T6_BASE_LIBS)
-PLOT_TESTS = tests/plot/lineage tests/plot/plot.sh
+PLOT_TESTS = tests/plot/lineage tests/plot/plot.sh tests/plot/eval-bars.sh
 TESTS += $(PLOT_TESTS)
-EXTRA_DIST += tests/plot/plot.sh
+EXTRA_DIST += tests/plot/plot.sh tests/plot/eval-bars.sh
