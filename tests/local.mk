@@ -4,3 +4,4 @@ include tests/model/local.mk
 include tests/prep/local.mk
 include tests/train/local.mk
 include tests/jobs/local.mk
+include tests/install/local.mk
