@@ -17,7 +17,7 @@
 #      and is preempted once: both ranks must agree on the stop step.
 # Then checks that both finished at the same step with valid checkpoints and
 # metrics, and that B's final loss equals A's (resume is exact, and the installed
-tree computes what the checkout does). Skips (77) only when
+# tree computes what the checkout does). Skips (77) only when
 # the daemons cannot run here. Everything is torn down on exit, also on failure.
 set -u
 
