@@ -31,6 +31,7 @@ build_pkgs=(
 test_pkgs=(
     python3 xz-utils bzip2 zstd file
     munge slurm-wlm
+    man-db groff-base environment-modules
 )
 
 pkgs=("${build_pkgs[@]}")
