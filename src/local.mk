@@ -29,9 +29,8 @@ t6-commit.h: t6-commit-force
 	@c=unknown; \
 	if test -e '$(top_srcdir)/.git' && command -v git >/dev/null 2>&1; then \
 	  c=`git -C '$(top_srcdir)' rev-parse --short=12 HEAD 2>/dev/null` || c=unknown; \
-	  if test "$$c" != unknown; then \
-	    git -C '$(top_srcdir)' update-index -q --refresh >/dev/null 2>&1; \
-	    git -C '$(top_srcdir)' diff-index --quiet HEAD -- 2>/dev/null || c="$$c-dirty"; \
+	  if test "$$c" != unknown && test -n "`git -C '$(top_srcdir)' status --porcelain --untracked-files=no 2>/dev/null`"; then \
+	    c="$$c-dirty"; \
 	  fi; \
 	fi; \
 	echo "#define T6_GIT_COMMIT \"$$c\"" >$@.tmp$$$$; \
