@@ -4,6 +4,7 @@
  * release tarball (no .git). */
 #include "version.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -12,7 +13,6 @@
 #ifdef T6_HAVE_MPI
 #include <mpi.h>
 #endif
-#include <stdlib.h>
 
 void t6_print_version(FILE *f)
 {
