@@ -60,7 +60,7 @@ void t6_print_version(FILE *f)
 #endif
     fprintf(f, "hdf5: %s\n", T6_HDF5_VERSION);
     fprintf(f, "libconfig: %s\n", T6_LIBCONFIG_VERSION);
-    fprintf(f, "configure: %s\n", T6_CONFIGURE_ARGS);
+    fprintf(f, "configure: %s\n", T6_CONFIGURE_ARGS[0] ? T6_CONFIGURE_ARGS : "(no options)");
     char *input = t6_installed_dir(T6_INPUTDIR);
     fprintf(f, "prefix: %s\ndecks: %s\n", T6_PREFIX, input);
     free(input);
