@@ -36,3 +36,25 @@ t6_plot_SOURCES = src/plot/plot_main.c src/plot/plot.h src/plot/plot_data.c src/
 t6_plot_LDADD = libt6core.a $(T6_BASE_LIBS)
 libt6core_a_SOURCES += src/eval/evtask.h src/eval/evdata.c src/eval/evprompt.c src/eval/evscore.c \
   src/eval/evrun.c src/eval/evrun.h src/eval/evreport.c src/eval/pyrandom.c src/eval/pyrandom.h
+
+# Only t6 itself: the deck search path and the installed folders (deckpath.c),
+# --version (version.c) and --man-deck (mandeck.c).
+t6_SOURCES += src/deckpath.c src/deckpath.h src/version.c src/version.h src/mandeck.c src/mandeck.h
+# --version's commit. Rewritten only when HEAD or the dirty state changes (so t6 is
+# relinked only then); "unknown" without a .git of this very tree (a release tarball,
+# also when unpacked inside a checkout, as make distcheck does).
+BUILT_SOURCES = t6-commit.h
+nodist_t6_SOURCES = t6-commit.h
+CLEANFILES += t6-commit.h
+t6-commit.h: t6-commit-force
+	@c=unknown; \
+	if test -e '$(top_srcdir)/.git' && command -v git >/dev/null 2>&1; then \
+	  c=`git -C '$(top_srcdir)' rev-parse --short=12 HEAD 2>/dev/null` || c=unknown; \
+	  if test "$$c" != unknown && test -n "`git -C '$(top_srcdir)' status --porcelain --untracked-files=no 2>/dev/null`"; then \
+	    c="$$c-dirty"; \
+	  fi; \
+	fi; \
+	echo "#define T6_GIT_COMMIT \"$$c\"" >$@.tmp$$$$; \
+	if cmp -s $@.tmp$$$$ $@; then rm -f $@.tmp$$$$; else mv -f $@.tmp$$$$ $@; fi
+t6-commit-force:
+.PHONY: t6-commit-force

@@ -10,9 +10,12 @@
 #include "deck.h"
 #include "hf.h"
 #include "generate.h"
+#include "deckpath.h"
+#include "mandeck.h"
 #include "params.h"
 #include "train.h"
 #include "util.h"
+#include "version.h"
 
 /* The options, in the order --help lists them. tests/deck/help.sh checks that every
  * option listed is accepted and that every "--..." literal of this file is listed. */
@@ -23,12 +26,15 @@ static void usage(FILE *f)
             "       t6 --check DECK.cfg [--set section.key=value]... [--ranks N]\n"
             "       t6 --print-deck DECK.cfg [--set section.key=value]...\n"
             "       t6 --export-hf CKPT DIR [--dtype fp32|bf16] [--vocab DIR|none]\n"
-            "       t6 --help | --help-deck | --version\n"
+            "       t6 --help | --help-deck | --man-deck | --deck-path | --version\n"
             "\n"
             "Runs the job of a libconfig deck (train, eval or generate) of the T6 model (Tensor\n"
             "Product Attention) or, with --check, validates the deck and prints what it implies.\n"
             "An eval job scores lm-evaluation-harness tasks (eval.tasks, doc/eval.md) besides the\n"
             "validation loss; --set eval.json=- prints its results as JSON.\n"
+            "DECK is a file, or a deck name looked up as NAME and NAME.cfg in the folders of\n"
+            "$T6_DECK_PATH (colon-separated) and then in the installed input folder\n"
+            "(t6 --check t6_small).\n"
             "\n"
             "Options:\n"
             "  --check DECK      validate DECK and print the model summary, parameter counts\n"
@@ -49,36 +55,17 @@ static void usage(FILE *f)
             "                    (default 1)\n"
             "  --help            this text\n"
             "  --help-deck       every deck key: key, type, default, allowed, meaning (tab-separated)\n"
-            "  --version         version and build features\n"
+            "  --man-deck        the manual page t6-deck(5), generated from the same key table (roff)\n"
+            "  --deck-path       the folders searched for a deck given by name, one per line\n"
+            "  --version         version, commit, build options (CUDA archs, MPI, BLAS, HDF5,\n"
+            "                    libconfig) and the installed deck folder\n"
             "\n"
             "Deck sections: job = \"train\"|\"eval\"|\"generate\"; model = {...}; data = {...};\n"
             "train = {...}; optim = {...}; output = {...}; eval = {...}; backend = {...};\n"
             "generate = {...} (text generation: doc/generate.md). Every key is described in\n"
-            "doc/deck.md; decks for the paper's models are in input/, a CPU demo in input/demo.cfg\n"
-            "(train it, then generate from it with --set job=generate).\n");
-}
-
-static void version(void)
-{
-    printf("t6 (T6-C) %s\n", PACKAGE_VERSION);
-#ifdef T6_HAVE_MPI
-    const char *mpi = "yes";
-#else
-    const char *mpi = "no";
-#endif
-#ifdef T6_HAVE_CUDA
-    const char *cuda = "yes";
-#else
-    const char *cuda = "no";
-#endif
-#ifdef T6_HAVE_BLAS
-    const char *blas = "yes";
-#else
-    const char *blas = "no";
-#endif
-    printf("features: mpi=%s cuda=%s blas=%s\n", mpi, cuda, blas);
-    const char *ct = getenv("OPENBLAS_CORETYPE");
-    printf("blas kernels: %s%s%s%s\n", t6_blas_core(), ct ? " (OPENBLAS_CORETYPE=" : "", ct ? ct : "", ct ? ")" : "");
+            "doc/deck.md and man t6-deck; decks for the paper's models are in input/ (installed:\n"
+            "t6 --deck-path), a CPU demo in input/demo.cfg (train it, then generate from it with\n"
+            "--set job=generate).\n");
 }
 
 static void help_deck(void)
@@ -214,7 +201,16 @@ int main(int argc, char **argv)
             help_deck();
             return 0;
         } else if (strcmp(a, "--version") == 0) {
-            version();
+            t6_print_version(stdout);
+            return 0;
+        } else if (strcmp(a, "--man-deck") == 0) {
+            t6_man_deck(stdout);
+            return 0;
+        } else if (strcmp(a, "--deck-path") == 0) {
+            t6_deck_path dp;
+            t6_deck_path_init(&dp);
+            for (int d = 0; d < dp.n_dirs; d++) printf("%s\n", dp.dirs[d]);
+            t6_deck_path_free(&dp);
             return 0;
         } else if (strcmp(a, "--check") == 0 || strcmp(a, "--print-deck") == 0) {
             if (mode != RUN) t6_fatal_hint(hint, "%s: only one of --check, --print-deck and --export-hf", a);
@@ -246,7 +242,7 @@ int main(int argc, char **argv)
             ranks_given = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
             t6_fatal_hint(hint, "unknown option %s (allowed: --check, --print-deck, --export-hf, --dtype, --vocab, "
-                                "--set, --ranks, --help, --help-deck, --version)", a);
+                                "--set, --ranks, --help, --help-deck, --man-deck, --deck-path, --version)", a);
         } else {
             if (deck_path) t6_fatal_hint(hint, "more than one deck given: %s and %s", deck_path, a);
             deck_path = a;
@@ -274,6 +270,13 @@ int main(int argc, char **argv)
 
     t6_deck deck;
     char err[4096];
+    /* A bare name ("t6_small") that is not a file here is looked up in the deck path. */
+    t6_deck_path dp;
+    t6_deck_path_init(&dp);
+    char *found = t6_deck_find(&dp, deck_path, err, sizeof err);
+    t6_deck_path_free(&dp);
+    if (!found) t6_fatal_hint("t6 --deck-path lists the folders searched; decks are named NAME or NAME.cfg", "%s", err);
+    deck_path = found;
     if (t6_deck_load(&deck, deck_path, sets, n_sets, err, sizeof err))
         t6_fatal_hint("every key is described in doc/deck.md", "%s", err);
     free(sets);
@@ -290,5 +293,6 @@ int main(int argc, char **argv)
         rc = deck.job == T6_JOB_GENERATE ? t6_generate_run(&deck) : t6_job_run(&deck);
     }
     t6_deck_free(&deck);
+    free(found);
     return rc;
 }

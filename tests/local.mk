@@ -8,3 +8,4 @@ include tests/plot/local.mk
 include tests/hf/local.mk
 include tests/eval/local.mk
 include tests/gen/local.mk
+include tests/install/local.mk

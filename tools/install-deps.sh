@@ -32,6 +32,7 @@ test_pkgs=(
     python3 xz-utils bzip2 zstd file
     munge slurm-wlm
     gnuplot-nox
+    man-db groff-base environment-modules
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -1,7 +1,10 @@
 # t6-job.sh -- the logic every job script in jobs/ shares, sourced by them (bash).
 # A job script only states its resources (#SBATCH / #PBS lines) and its defaults
-# (deck, GPUs per node), then calls t6_job_main. This file:
-#   1. finds the checkout (T6_HOME), the t6 binary and the deck;
+# (deck, GPUs per node), then calls t6_job_main. The scripts work from a checkout
+# (jobs/ beside input/ and the build) and from an installed tree ($(datadir)/t6/jobs
+# beside $(datadir)/t6/input, t6 in $(bindir)). This file:
+#   1. finds the working folder (T6_HOME: a checkout, or the submit directory), the t6
+#      binary and the deck;
 #   2. picks a run directory that stays the same when the job is requeued, so that
 #      t6's output.resume=auto finds the checkpoints of the previous attempt;
 #   3. sets CPU affinity / OpenMP / NCCL variables;
@@ -14,6 +17,9 @@
 #   6. reads t6.status: "finished" ends the job, "stopped" requeues it (Slurm:
 #      scontrol requeue; PBS: a dependent resubmission), anything else fails it.
 # Every variable it reads is listed in doc/running.md; all start with T6_.
+
+# The jobs folder this helper belongs to (a checkout's jobs/, or the installed one).
+T6_JOBS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 t6_log() { echo "t6-job: $*" >&2; }
 t6_die() { echo "t6-job: error: $*" >&2; exit 1; }
@@ -53,23 +59,62 @@ t6_job_find_binary() {
             t6_die "T6_BIN=$T6_BIN is not an executable"
         return
     fi
-    local c
-    # An out-of-tree build directory first (build/ is what README uses), then an
-    # in-tree build, then an installed t6.
-    for c in "$T6_HOME/build/t6" "$T6_HOME/t6"; do
-        [ -x "$c" ] && { T6_BIN=$c; return; }
-    done
-    T6_BIN=$(command -v t6) ||
-        t6_die "no t6 binary: looked at $T6_HOME/build/t6, $T6_HOME/t6 and PATH; set T6_BIN=/path/to/t6"
+    t6_job_find_program t6 || t6_die "no t6 binary: looked at ${T6_PLACES[*]} and PATH;" \
+        "set T6_BIN=/path/to/t6 (or module load t6)"
+    T6_BIN=$T6_FOUND
 }
 
+# t6_job_find_program NAME: sets T6_FOUND to the first executable NAME of, in order,
+# an out-of-tree build directory of the checkout (build/ is what README uses), an
+# in-tree build, the bindir of an installed helper's own prefix
+# ($(datadir)/t6/jobs/../../../bin: the t6 of the same installation, wherever the
+# tree was staged or moved), then PATH. Fails when there is none; T6_PLACES then
+# lists the places looked at.
+t6_job_find_program() {
+    local c
+    T6_PLACES=("$T6_HOME/build/$1" "$T6_HOME/$1")
+    if [ "$T6_JOBS_DIR" != "$T6_HOME/jobs" ] && c=$(cd "$T6_JOBS_DIR/../../.." 2>/dev/null && pwd); then
+        T6_PLACES+=("$c/bin/$1")
+    fi
+    for c in "${T6_PLACES[@]}"; do
+        [ -f "$c" ] && [ -x "$c" ] && { T6_FOUND=$c; return 0; }
+    done
+    T6_FOUND=$(command -v "$1")
+}
+
+# T6_DECK: an absolute path; else relative to T6_HOME (the submit directory: a
+# deck copied there and edited), else in its input/ (a checkout); else, a bare name
+# is left to t6, which looks in $T6_DECK_PATH and the installed input folder
+# (`t6 --deck-path`), and the pre-flight `t6 --check` refuses it if not found.
 t6_job_find_deck() {
     [ -n "${T6_DECK:-}" ] || t6_die "T6_DECK is not set (the job script sets a default)"
     case "$T6_DECK" in
-    /*) ;;
-    *) T6_DECK=$T6_HOME/$T6_DECK ;;
+    /*) [ -r "$T6_DECK" ] || t6_die "deck $T6_DECK not found" ;;
+    *)
+        if [ -r "$T6_HOME/$T6_DECK" ]; then
+            T6_DECK=$T6_HOME/$T6_DECK
+        elif [ -r "$T6_HOME/input/$T6_DECK" ]; then
+            T6_DECK=$T6_HOME/input/$T6_DECK
+        else
+            case "$T6_DECK" in
+            */*) t6_die "deck $T6_DECK not found (relative to T6_HOME=$T6_HOME or its input/)" ;;
+            esac
+            t6_log "deck $T6_DECK: not in $T6_HOME or $T6_HOME/input; t6 looks for it in" \
+                "$("$T6_BIN" --deck-path 2>/dev/null | tr '\n' ' ')"
+        fi
+        ;;
     esac
-    [ -r "$T6_DECK" ] || t6_die "deck $T6_DECK not found (T6_DECK is relative to T6_HOME=$T6_HOME)"
+}
+
+# T6_JOB_SCRIPT (PBS resubmission): absolute, or relative to T6_HOME (a copy in the
+# submit directory), its jobs/ (a checkout) or this helper's jobs folder (installed).
+t6_job_script_path() {
+    local s=${T6_JOB_SCRIPT:-} c
+    case "$s" in /* | "") echo "$s"; return ;; esac
+    for c in "$T6_HOME/$s" "$T6_HOME/jobs/$s" "$T6_JOBS_DIR/$s" "$T6_JOBS_DIR/$(basename "$s")"; do
+        [ -r "$c" ] && { echo "$c"; return; }
+    done
+    echo "$T6_HOME/$s"
 }
 
 # Environment modules (Lmod or Tcl modules) named in T6_MODULES, e.g.
@@ -326,8 +371,8 @@ t6_job_requeue() {
     pbs)
         # PBS Pro and Torque only let operators qrerun; the portable way is a new job
         # that waits for this one and reuses the run directory.
-        local script=${T6_JOB_SCRIPT:-} vars v
-        case "$script" in /*) ;; ?*) script=$T6_HOME/$script ;; esac
+        local script vars v
+        script=$(t6_job_script_path)
         [ -r "$script" ] || { t6_log "T6_JOB_SCRIPT not readable ('$script'); resubmit by hand with T6_RUN_DIR=$T6_RUN_DIR"; return 1; }
         vars="T6_RUN_DIR=$T6_RUN_DIR,T6_RESTART_COUNT=$((restarts + 1)),T6_HOME=$T6_HOME"
         for v in $(compgen -v T6_); do
@@ -359,8 +404,8 @@ t6_pbs_walltime() {
         w=$(qstat -f "$PBS_JOBID" 2>/dev/null | sed -n 's/^ *Resource_List.walltime = *//p' | head -n 1)
     fi
     if [ -z "$w" ]; then
-        local script=${T6_JOB_SCRIPT:-}
-        case "$script" in /*) ;; ?*) script=$T6_HOME/$script ;; esac
+        local script
+        script=$(t6_job_script_path)
         [ -r "$script" ] && w=$(sed -n 's/^#PBS .*walltime=\([0-9:]*\).*/\1/p' "$script" | head -n 1)
     fi
     [ -n "$w" ] || return 0
@@ -498,13 +543,11 @@ t6_prep_main() {
     T6_HOME=${T6_HOME:-${SLURM_SUBMIT_DIR:-${PBS_O_WORKDIR:-$PWD}}}
     T6_HOME=$(cd "$T6_HOME" && pwd) || t6_die "T6_HOME=$T6_HOME does not exist"
     t6_job_modules
-    local bin=${T6_PREP_BIN:-} c
+    local bin=${T6_PREP_BIN:-}
     if [ -z "$bin" ]; then
-        for c in "$T6_HOME/build/t6-prep" "$T6_HOME/t6-prep"; do
-            [ -x "$c" ] && { bin=$c; break; }
-        done
-        [ -n "$bin" ] || bin=$(command -v t6-prep) ||
-            t6_die "no t6-prep binary: looked at $T6_HOME/build/t6-prep, $T6_HOME/t6-prep and PATH; set T6_PREP_BIN"
+        t6_job_find_program t6-prep || t6_die "no t6-prep binary: looked at ${T6_PLACES[*]} and PATH;" \
+            "set T6_PREP_BIN (or module load t6)"
+        bin=$T6_FOUND
     fi
     [ -n "${T6_PREP_INPUT:-}" ] ||
         t6_die "T6_PREP_INPUT is not set: the FineWeb-Edu parquet files or their directory (doc/running.md)"

@@ -9,7 +9,8 @@
 # exits. The test checks the launch lines the scripts build (ranks, mapping, binding,
 # hostfile, exported variables, the deck and --set overrides) and what the script
 # does with each outcome (finish, resubmit a successor on the same run dir, fail,
-# ignore a stale status, signal t6 before the wall-time limit).
+# ignore a stale status, signal t6 before the wall-time limit), also for the
+# installed tree (make install into a DESTDIR, submitted from a user's folder).
 set -u
 
 srcdir=${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -81,9 +82,12 @@ chmod +x "$H/bin"/*
 
 # run_pbs SCRIPT JOBNUM NODES MODE [VAR=VALUE...]: runs SCRIPT as PBS job JOBNUM on
 # NODES nodes (8 MPI slots each); echoes the script's exit status.
+# SCRIPT is relative to the checkout or absolute; HARNESS_WORKDIR (default: the
+# checkout) is the submit directory, PBS_O_WORKDIR.
 run_pbs() {
     local script=$1 num=$2 nodes=$3 mode=$4 i j
     shift 4
+    case "$script" in /*) ;; *) script=$srcdir/$script ;; esac
     : >"$H/nodefile.$num"
     for i in $(seq 1 "$nodes"); do
         for j in $(seq 1 8); do printf 'gpu%03d.cluster\n' "$i" >>"$H/nodefile.$num"; done
@@ -94,11 +98,11 @@ run_pbs() {
         env -i PATH="$H/bin:/usr/bin:/bin" HOME="$H/home" \
             HARNESS_DIR="$H" HARNESS_MODE="$mode" PBS_JOBID_NUM="$num" \
             HARNESS_CHECK_SIGNAL="${HARNESS_CHECK_SIGNAL:-}" \
-            PBS_JOBID="$num.pbsserver" PBS_JOBNAME="$(sed -n 's/^#PBS -N //p' "$srcdir/$script")" \
-            PBS_O_WORKDIR="$srcdir" PBS_O_HOST=login1 PBS_QUEUE=gpu PBS_ENVIRONMENT=PBS_BATCH \
+            PBS_JOBID="$num.pbsserver" PBS_JOBNAME="$(sed -n 's/^#PBS -N //p' "$script")" \
+            PBS_O_WORKDIR="${HARNESS_WORKDIR:-$srcdir}" PBS_O_HOST=login1 PBS_QUEUE=gpu PBS_ENVIRONMENT=PBS_BATCH \
             PBS_NODEFILE="$H/nodefile.$num" NCPUS=96 OMP_NUM_THREADS=12 TMPDIR="$H/work" \
             T6_BIN="$H/bin/t6" T6_RUN_ROOT="$H/runs" "$@" \
-            bash "$srcdir/$script" >"$H/out.$num" 2>&1
+            bash "$script" >"$H/out.$num" 2>&1
         echo $?
     )
 }
@@ -215,6 +219,27 @@ rc=$(run_pbs jobs/t6_xl_h100_multinode.pbs 2003 2 finished T6_GPUS_PER_NODE=0 T6
 expect_seq "xl cpu ranks" -np 4 --map-by ppr:2:node:PE=48
 expect_seq "xl cpu backend" --set backend.device=cpu
 grep -q '^NCCL_NVLS_ENABLE' "$H/calls/mpirun.0.env" && fail "xl cpu: NCCL variables set for a CPU run" || ok "xl cpu: no NCCL variables"
+
+# ---- 6. the installed tree ----------------------------------------------------------
+# The installed script, submitted from a user's empty folder with T6_SHARE (as
+# `module load t6` sets it): the helper comes from the installed tree, the deck name is
+# left to t6 (its deck path), and a stopped job resubmits the installed script.
+. "$srcdir/tests/install/common.sh"
+stage_install "$H/stage" >/dev/null
+mkdir -p "$H/user"
+inst=$STAGE$SHARE/jobs/t6_medium_h100.pbs
+rc=$(HARNESS_WORKDIR="$H/user" run_pbs "$inst" 3001 1 stopped T6_SHARE="$STAGE$SHARE")
+[ "$rc" = 0 ] && ok "installed: exit 0" || { fail "installed: exit $rc"; cat "$H/out.3001" >&2; }
+expect_seq "installed: deck by name, for t6 to find" "$H/bin/t6" t6_medium.cfg
+[ "$(tail -n 1 "$H/calls/qsub.0.args" 2>/dev/null)" = "$inst" ] && ok "installed: resubmits the installed script" ||
+    fail "installed: resubmits '$(tail -n 1 "$H/calls/qsub.0.args" 2>/dev/null)', expected $inst"
+# A user's copy in the submit folder is what gets resubmitted.
+cp "$inst" "$H/user/"
+rc=$(HARNESS_WORKDIR="$H/user" run_pbs "$H/user/t6_medium_h100.pbs" 3002 1 stopped T6_SHARE="$STAGE$SHARE")
+[ "$rc" = 0 ] || fail "installed copy: exit $rc"
+[ "$(tail -n 1 "$H/calls/qsub.0.args" 2>/dev/null)" = "$H/user/t6_medium_h100.pbs" ] &&
+    ok "installed copy: resubmits the user's copy" ||
+    fail "installed copy: resubmits '$(tail -n 1 "$H/calls/qsub.0.args" 2>/dev/null)'"
 
 if [ "$nfail" -ne 0 ]; then
     echo "FAIL: $nfail check(s) failed" >&2

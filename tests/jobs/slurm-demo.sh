@@ -3,7 +3,11 @@
 # single-host cluster (tools/slurm-local.sh), submits jobs/t6_small_a100.slurm itself
 # with its GPU parts switched off by variables (T6_GPUS_PER_NODE=0) and its resources
 # overridden on the sbatch command line, running input/demo.cfg, twice at once:
-#   A  runs undisturbed to the end;
+#   A  runs undisturbed to the end, from the installed tree: `make install` into a
+#      DESTDIR, a copy of the installed script submitted from an empty folder with
+#      T6_SHARE set (as `module load t6` sets it), no t6 on PATH (the helper finds the
+#      installed t6 beside itself), the deck by name (T6_DECK=demo: the installed t6
+#      finds the installed demo.cfg); its run must land under the submit folder;
 #   B  is preempted twice: `scancel --signal=USR1` (signal to the job step, i.e. t6)
 #      and later `scancel --batch --signal=USR1` (signal to the batch shell, the path
 #      Slurm's --signal=B:USR1@... takes before the time limit). Each time t6 must
@@ -12,7 +16,8 @@
 #   C  runs 2 MPI ranks (srun --mpi=pmix, one task per rank) once A and B are done,
 #      and is preempted once: both ranks must agree on the stop step.
 # Then checks that both finished at the same step with valid checkpoints and
-# metrics, and that B's final loss equals A's (resume is exact). Skips (77) only when
+# metrics, and that B's final loss equals A's (resume is exact, and the installed
+# tree computes what the checkout does). Skips (77) only when
 # the daemons cannot run here. Everything is torn down on exit, also on failure.
 set -u
 
@@ -35,8 +40,10 @@ dump_on_failure() {
     tail -n 20 "$cluster"/log/slurmctld.log "$cluster"/log/slurmd.log 2>/dev/null
 }
 jobs_test_workdir t6-jobs-test
+. "$srcdir/tests/install/common.sh"
+stage_install "$work/stage"
 jobs_test_start_cluster
-mkdir -p "$work/out" "$work/runs"
+mkdir -p "$work/out" "$work/runs" "$work/submitA"
 
 # The same script users submit; only variables and command-line overrides differ.
 # OMP_NUM_THREADS: one CPU per job so that A and B run side by side on two cores,
@@ -54,7 +61,12 @@ submit() { # submit NAME [RANKS]
         --gpus-per-node=0 --mem=0 --time=10 --output="$work/out/%x-%j.out" \
         "$srcdir/jobs/t6_small_a100.slurm"
 }
-A=$(submit t6-test-a) || fail "sbatch A failed"
+# A: the user's way with an installed t6 (README): a copy of the installed script.
+cp "$STAGE$SHARE/jobs/t6_small_a100.slurm" "$work/submitA/" || fail "no installed t6_small_a100.slurm"
+A=$(cd "$work/submitA" && env -u T6_HOME -u T6_BIN -u T6_RUN_ROOT T6_SHARE="$STAGE$SHARE" T6_DECK=demo \
+    timeout 30 sbatch --parsable --job-name=t6-test-a --nodes=1 --ntasks-per-node=1 --cpus-per-task=1 \
+    --gpus-per-node=0 --mem=0 --time=10 --output="$work/out/%x-%j.out" t6_small_a100.slurm) ||
+    fail "sbatch A (installed tree) failed"
 B=$(submit t6-test-b) || fail "sbatch B failed"
 echo "submitted A=$A (undisturbed) and B=$B (preempted twice)"
 
@@ -90,6 +102,7 @@ done_state() {
 
 runB=t6-test-b-$B
 runA=t6-test-a-$A
+rundirA=$work/submitA/runs/$runA
 wait_until 180 "B to pass step 15" running_past "$runB" 15 0
 timeout 20 scancel --signal=USR1 "$B" || fail "scancel --signal=USR1 $B"
 echo "B: sent USR1 to the job step at '$(status_of "$runB")'"
@@ -120,12 +133,12 @@ last_of() { # last element of a 1-D dataset
     [ -n "$n" ] && [ "$n" -gt 0 ] || return 1
     h5dump -m %.9g -d "$2" -s $((n - 1)) -c 1 "$1" 2>/dev/null | sed -n "s/^ *($((n - 1))): *//p"
 }
-check_run() { # check_run JOBID RUN EXPECTED_RESTARTS
-    local j=$1 run=$work/runs/$2 r=$3 st ck steps_list
+check_run() { # check_run JOBID RUN EXPECTED_RESTARTS [RUN_DIR]
+    local j=$1 run=${4:-$work/runs/$2} r=$3 st ck steps_list
     [ "$(field "$j" JobState)" = COMPLETED ] || fail "job $j ended $(field "$j" JobState) (exit $(field "$j" ExitCode))"
     [ "$(field "$j" ExitCode)" = "0:0" ] || fail "job $j exit code $(field "$j" ExitCode)"
     [ "$(field "$j" Restarts)" = "$r" ] || fail "job $j restarted $(field "$j" Restarts) times, expected $r"
-    st=$(status_of "$2")
+    st=$(cat "$run/t6.status" 2>/dev/null)
     [ "$st" = "finished $steps" ] || fail "$2/t6.status is '$st', expected 'finished $steps'"
     ck=$run/checkpoints/ckpt_$(printf '%08d' "$steps").h5
     [ -f "$ck" ] || fail "no final checkpoint $ck (have: $(ls "$run/checkpoints" 2>/dev/null | tr '\n' ' '))"
@@ -147,7 +160,11 @@ check_run() { # check_run JOBID RUN EXPECTED_RESTARTS
     done
     last_of "$run/metrics.h5" /eval/val_loss >/dev/null || fail "$run/metrics.h5 lacks /eval/val_loss"
 }
-check_run "$A" "$runA" 0
+check_run "$A" "$runA" 0 "$rundirA"
+outA=$work/out/t6-test-a-$A.out
+grep -q "launch: .*$STAGE$BINDIR/t6 demo " "$outA" || fail "A did not launch the installed t6 on the deck name demo: $(grep 'launch:' "$outA")"
+grep -q "^deck: $STAGE$SHARE/input/demo.cfg\$" "$rundirA"/check.*.txt || fail "A's t6 did not read the installed demo.cfg"
+echo "A ran from the installed tree: $(grep -m1 'launch:' "$outA" | sed 's/.*launch: //')"
 check_run "$B" "$runB" 2
 if [ -n "$C" ]; then
     check_run "$C" "$runC" 1
@@ -162,9 +179,9 @@ outB=$(ls "$work"/out/t6-test-b-"$B".out)
 grep -q 'got SIGUSR1' "$outB" || fail "B's batch shell never forwarded SIGUSR1"
 [ "$(grep -c 'requeue' "$work/runs/$runB/jobs.log")" -eq 2 ] || fail "$runB/jobs.log does not record two requeues"
 
-lossA=$(last_of "$work/runs/$runA/metrics.h5" /train/loss)
+lossA=$(last_of "$rundirA/metrics.h5" /train/loss)
 lossB=$(last_of "$work/runs/$runB/metrics.h5" /train/loss)
-first=$(h5dump -m %.9g -d /train/loss -s 0 -c 1 "$work/runs/$runA/metrics.h5" | sed -n 's/^ *(0): *//p')
+first=$(h5dump -m %.9g -d /train/loss -s 0 -c 1 "$rundirA/metrics.h5" | sed -n 's/^ *(0): *//p')
 echo "final loss: A $lossA, B (resumed twice) $lossB; A's first $first"
 [ -n "$lossA" ] && [ "$lossA" = "$lossB" ] || fail "resumed run's final loss $lossB differs from the undisturbed run's $lossA"
 awk -v a="$first" -v b="$lossA" 'BEGIN { exit !(b < a) }' || fail "loss did not fall ($first -> $lossA)"

@@ -1,0 +1,8 @@
+# tests/install/local.mk -- tests of `make install` (doc/running.md, "Installing"):
+# a DESTDIR install used from an empty folder outside the checkout (deck lookup by
+# name, --version, make uninstall), the manual pages (rendered by man without
+# warnings, options and deck keys the same as the programs'), the modulefile
+# (modulecmd). The installed job scripts run in tests/jobs/slurm-demo.sh.
+TESTS += tests/install/install.sh tests/install/man-pages.sh tests/install/modulefile.sh
+EXTRA_DIST += tests/install/common.sh tests/install/install.sh tests/install/man-pages.sh \
+  tests/install/modulefile.sh
