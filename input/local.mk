@@ -8,7 +8,10 @@ dist_t6input_DATA = \
   input/tpa_kvonly_small.cfg input/tpa_kvonly_medium.cfg \
   input/mha_small.cfg input/mha_medium.cfg \
   input/mqa_small.cfg input/mqa_medium.cfg \
-  input/gqa_small.cfg input/gqa_medium.cfg
+  input/gqa_small.cfg input/gqa_medium.cfg \
+  input/mla_small.cfg input/mla_medium.cfg input/mla_large.cfg input/mla_xl.cfg \
+  input/mla_small_table10.cfg input/mla_medium_table10.cfg input/mla_large_table10.cfg \
+  input/mla_xl_table10.cfg
 
 # `make installcheck` (also part of make distcheck): the installed t6, run outside the
 # build tree, finds every installed deck by its name and accepts it.
