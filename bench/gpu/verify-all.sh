@@ -20,7 +20,10 @@ mkdir -p "$OUT"
 cd "$here"
 { date -u; cat .carry/commit.txt 2>/dev/null; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; } >"$OUT/env.txt" 2>&1
 step() { echo "=== $* ($(date -u +%T))" | tee -a "$OUT/steps.txt"; }
-# VERIFY_STEPS selects steps (default all): gpu_check eval hf gen
+# VERIFY_STEPS selects steps (default all): gpu_check eval hf gen. VERIFY_EVAL_ARGS adds
+# --set arguments to the evaluation (e.g. a CPU fp32 run on a few documents per task:
+# "--set backend.device=cpu --set backend.precision=fp32 --set eval.limit=40"), and
+# VERIFY_EVAL_PRECISION (bf16, fp32) says how strictly hf_reference_check.sh compares it.
 want() { case " ${VERIFY_STEPS:-gpu_check eval hf gen} " in *" $1 "*) return 0 ;; esac; return 1; }
 
 if want gpu_check; then
@@ -41,7 +44,7 @@ timeout 150 "$B/t6" input/t6_small.cfg --set job=eval --set output.run_dir="$E/r
     --set data.train=builtin:demo-train --set data.val=[] --set train.eval_interval=0 \
     --set 'eval.tasks=arc_easy,arc_challenge,boolq,hellaswag,openbookqa,piqa,winogrande,mmlu,sciq' \
     --set data.eval_dir="$here/.carry/data/eval" --set data.vocab_dir="$here/.carry/data/gpt2" \
-    --set eval.results="$E/results.h5" >"$OUT/eval.txt" 2>"$E/eval.err"
+    --set eval.results="$E/results.h5" ${VERIFY_EVAL_ARGS:-} >"$OUT/eval.txt" 2>"$E/eval.err"
 rc=$?
 echo "eval rc=$rc wall $(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 1))" "$(date +%s.%N)" "$t0") s" | tee -a "$OUT/steps.txt"
 tail -5 "$E/eval.err" >>"$OUT/eval.txt"
@@ -50,7 +53,7 @@ fi
 if want hf; then
 step hf_reference_check
 T6_PREBUILT=1 OUT="$OUT/hf" T6_REF_DIR="$here/.carry/ref" T6_HF_CKPT="$E/run/checkpoints/ckpt_00000001.h5" \
-    T6_EVAL_RESULTS="$E/results.h5" T6_EVAL_PRECISION=bf16 T6_EVAL_LIMIT=400 \
+    T6_EVAL_RESULTS="$E/results.h5" T6_EVAL_PRECISION=${VERIFY_EVAL_PRECISION:-bf16} T6_EVAL_LIMIT=400 \
     timeout 150 sh tests/gpu/hf_reference_check.sh "$B" >"$OUT/hf_check.txt" 2>&1
 echo "hf rc=$? $(tail -1 "$OUT/hf_check.txt")" | tee -a "$OUT/steps.txt"
 fi
