@@ -44,6 +44,9 @@ t6_SOURCES += src/deckpath.c src/deckpath.h src/version.c src/version.h src/mand
 # relinked only then); "unknown" without a .git of this very tree (a release tarball,
 # also when unpacked inside a checkout, as make distcheck does).
 BUILT_SOURCES = t6-commit.h
+# BUILT_SOURCES only count for make all/check/install: `make t6` alone (the GPU scripts
+# do that) needs the header as a plain prerequisite of the object that includes it
+src/t6-version.$(OBJEXT): t6-commit.h
 nodist_t6_SOURCES = t6-commit.h
 CLEANFILES += t6-commit.h
 t6-commit.h: t6-commit-force
