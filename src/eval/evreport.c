@@ -276,6 +276,14 @@ int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t e
     int64_t *doc = t6_malloc((N + 1) * sizeof(int64_t)), *off = t6_malloc((N + 1) * sizeof(int64_t));
     double *ll = t6_malloc((N + 1) * sizeof(double));
     int8_t *gr = t6_malloc(N + 1);
+    /* acc_norm's divisor per request (Python characters of the choice; 0 where a task
+     * has none), so an outside reader can recompute acc_norm from loglik */
+    int32_t *nch = t6_calloc(N + 1, sizeof(int32_t));
+    for (int t = 0; t < T6_TASK_COUNT; t++) {
+        const t6_ev_task *T = &R->tasks[t];
+        if (!T->norm_len) continue;
+        for (size_t k = 0; k < T->n_req && T->req0 + k < N; k++) nch[T->req0 + k] = (int32_t)T->norm_len[k];
+    }
     size_t o = 0;
     for (size_t i = 0; i < N; i++) {
         const t6_ev_request *q = &R->req[i];
@@ -296,8 +304,9 @@ int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t e
     rc |= put(g, "cont_len", H5T_NATIVE_INT32, H5T_STD_I32LE, clen, N);
     rc |= put(g, "loglik", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, ll, N);
     rc |= put(g, "is_greedy", H5T_NATIVE_INT8, H5T_STD_I8LE, gr, N);
+    rc |= put(g, "choice_chars", H5T_NATIVE_INT32, H5T_STD_I32LE, nch, N);
     H5Gclose(g);
-    free(task); free(choice); free(clen); free(toks); free(doc); free(off); free(ll); free(gr);
+    free(task); free(choice); free(clen); free(toks); free(doc); free(off); free(ll); free(gr); free(nch);
     if (H5Fclose(f) < 0) rc = 1;
     if (rc) { t6_seterr(err, err_len, "%s: writing the results failed", tmp); return -1; }
     if (rename(tmp, path) != 0) { t6_seterr(err, err_len, "%s: cannot rename onto %s", tmp, path); return -1; }

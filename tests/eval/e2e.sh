@@ -47,6 +47,17 @@ expect_eq "longest request window is seq_len + 1 (boolq passages are truncated)"
 mincl=$(sort -n "$TMP/cl.txt" | head -1)
 [ "$mincl" -ge 1 ] && ok "continuation lengths >= 1" || bad "continuation length $mincl"
 expect_eq "one cont_len per request" "$(wc -l <"$TMP/cl.txt")" "$nreq"
+# acc_norm's divisors: the first ARC-Easy document's choices, in Python characters,
+# against the original file read independently (the first requests are ARC-Easy's)
+h5dump -d /requests/choice_chars -b LE -o "$TMP/nch.bin" "$TMP/one.h5" >/dev/null 2>&1
+od -An -v -t d4 "$TMP/nch.bin" | tr -s ' ' '\n' | grep -E '^-?[0-9]+$' >"$TMP/nch.txt"
+expect_eq "one choice_chars per request" "$(wc -l <"$TMP/nch.txt")" "$nreq"
+if command -v python3 >/dev/null 2>&1; then
+    want=$(python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(" ".join(str(len(c["text"])) for c in d["question"]["choices"]))' \
+        "$DATA/eval/arc_easy/original/ARC-Easy-Test.jsonl")
+    n=$(echo "$want" | wc -w)
+    expect_eq "choice_chars of ARC-Easy document 0 = len(choice) in Python" "$(head -"$n" "$TMP/nch.txt" | tr '\n' ' ' | sed 's/ $//')" "$want"
+fi
 
 # same numbers with 2 MPI ranks (bitwise: batches are formed the same way for any world size)
 MPIRUN=$(command -v mpirun 2>/dev/null)
