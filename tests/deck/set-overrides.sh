@@ -39,8 +39,8 @@ badset "--set model.n_layer=abc: model.n_layer = abc: not an integer, expected i
     --set model.n_layer=abc
 badset "--set model.n_layer=2000: model.n_layer = 2000: out of range (allowed: 1..1024)" --set model.n_layer=2000
 badset "--set optim.lr=fast: optim.lr = fast: not a number, expected float (allowed: > 0)" --set optim.lr=fast
-badset "--set model.attention=mla: model.attention = mla: invalid value (allowed: tpa, tpa_kvonly, mha, mqa, gqa)" \
-    --set model.attention=mla
+badset "--set model.attention=mlp: model.attention = mlp: invalid value (allowed: tpa, tpa_kvonly, mha, mqa, gqa, mla)" \
+    --set model.attention=mlp
 badset "--set train.micro_batch: expected section.key=value (allowed: the keys of doc/deck.md)" --set train.micro_batch
 badset "--set data.val=[1: data.val = [1: not a list: syntax error (allowed: t6-corpus HDF5 files, globs or builtin:demo-val)" \
     --set 'data.val=[1'
