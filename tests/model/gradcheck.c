@@ -90,7 +90,11 @@ int main(void)
                 an_g += (double)u[i] * g[t->offset + i];
             }
             const double fd_g = fd_dir(m, p, t->offset, t->numel, u, 2e-3, x, y);
-            tm_check(fabs(fd_g - an_g) <= 2e-3 * fabs(an_g) + 2e-5 && gnorm2 > 0.0,
+            /* absolute part: the float32 loss (~3.4, rounding ~2e-7 per evaluation, several
+             * evaluations) over steps of 2e-3 and 4e-3 leaves ~1e-4 of noise in a directional
+             * difference, which matters for tensors with a tiny gradient (MLA's norm weights:
+             * 1.2e-4 seen with the blocked matmul's summation order); as for (b) below */
+            tm_check(fabs(fd_g - an_g) <= 2e-3 * fabs(an_g) + 3e-4 && gnorm2 > 0.0,
                      "%s %-36s along g: analytic %+.6e fd %+.6e |err| %.1e", an, t->name, an_g, fd_g, fabs(fd_g - an_g));
             /* (b) along a random +-1 direction (catches components the gradient misses) */
             double an_dir = 0.0;
