@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h5io.h"
 #include "util.h"
 
 static const char *const train_names[T6_M_NTRAIN] = {
@@ -45,35 +46,10 @@ static int read_attr_double(hid_t file, const char *name, double *out)
     return rc;
 }
 
+/* A string attribute, "" when it is missing or not a string (h5io.h reads it). */
 static void read_attr_str(hid_t file, const char *name, char *out, size_t len)
 {
-    out[0] = 0;
-    if (H5Aexists(file, name) <= 0) return;
-    hid_t a = H5Aopen(file, name, H5P_DEFAULT);
-    if (a < 0) return;
-    hid_t ft = H5Aget_type(a);
-    if (H5Tget_class(ft) == H5T_STRING) {
-        if (H5Tis_variable_str(ft) > 0) {
-            char *s = NULL;
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            if (H5Aread(a, mt, &s) >= 0 && s) {
-                snprintf(out, len, "%s", s);
-                H5free_memory(s);
-            }
-            H5Tclose(mt);
-        } else {
-            size_t n = H5Tget_size(ft);
-            char *buf = t6_calloc(n + 1, 1);
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, n + 1);
-            if (H5Aread(a, mt, buf) >= 0) snprintf(out, len, "%s", buf);
-            H5Tclose(mt);
-            free(buf);
-        }
-    }
-    H5Tclose(ft);
-    H5Aclose(a);
+    if (t6_h5_get_str(file, name, out, len) != 0) out[0] = 0;
 }
 
 /* Reads the columns of one group; all are cut to the shortest (a crash between the

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h5io.h"
 #include "util.h"
 
 /* The paper's columns and the metric its tables use for each (doc/eval.md). */
@@ -73,18 +74,7 @@ int t6_plot_eval_read(const char *path, t6_plot_eval *e, char *err, size_t errle
     }
     int rc = -1;
     char fmt[64] = "";
-    if (H5Aexists(f, "format") > 0) {
-        hid_t a = H5Aopen(f, "format", H5P_DEFAULT), t = H5Aget_type(a), mt = H5Tcopy(H5T_C_S1);
-        if (H5Tis_variable_str(t) > 0) {
-            char *s = NULL;
-            H5Tset_size(mt, H5T_VARIABLE);
-            if (H5Aread(a, mt, &s) >= 0 && s) { snprintf(fmt, sizeof fmt, "%s", s); H5free_memory(s); }
-        } else {
-            H5Tset_size(mt, sizeof fmt);
-            H5Aread(a, mt, fmt);
-        }
-        H5Tclose(mt); H5Tclose(t); H5Aclose(a);
-    }
+    if (t6_h5_get_str(f, "format", fmt, sizeof fmt) != 0) fmt[0] = 0;
     size_t n = 0, n2 = 0, w = 0, w2 = 0;
     char *task = NULL, *metric = NULL;
     double *value = NULL, *se = NULL;
