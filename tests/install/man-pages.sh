@@ -20,6 +20,12 @@ for page in "$M/man1/t6.1" "$M/man1/t6-prep.1" "$M/man5/t6-deck.5"; do
     for sec in NAME SYNOPSIS DESCRIPTION "SEE ALSO"; do
         grep -q "^$sec\$" "$TMP/$n.txt" && ok "$n has $sec" || bad "$n: no section $sec in the rendered page"
     done
+    # A deep prefix (distcheck's, a cluster's /sw/...) must not make troff warn either.
+    deep=/scratch/project/group/user/software/t6c-0.1.0/_inst/share/t6c
+    sed "s|$SHARE|$deep|g" "$page" >"$TMP/deep-$n"
+    MANWIDTH=80 LC_ALL=C.UTF-8 man --warnings=w -l "$TMP/deep-$n" >/dev/null 2>"$TMP/deep-$n.err"
+    if [ -s "$TMP/deep-$n.err" ]; then bad "man -l $n under a deep prefix: warnings:"; sed 's/^/    /' "$TMP/deep-$n.err"
+    else ok "man -l $n under a deep prefix: no warnings"; fi
     long=$(awk 'length > 80' "$TMP/$n.txt" | head -n 1)
     [ -z "$long" ] && ok "$n fits in 80 columns" || bad "$n: line over 80 columns: $long"
 done
