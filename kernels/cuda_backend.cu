@@ -13,13 +13,67 @@ extern "C" {
 #include "util.h"
 }
 
+/* ---- the backend's one device allocator: every device buffer of the backend goes
+ * through these four, so be->mem counts what the program holds the way PyTorch's
+ * max_memory_allocated does (memtrack.h), cuBLASLt workspace and scratch included. ---- */
+
+/* cudaMalloc failed: say how much we hold and what the device has left. */
+static void oom(t6_backend *be, size_t bytes, cudaError_t e, const char *what)
+{
+    size_t fr = 0, tot = 0;
+    cudaMemGetInfo(&fr, &tot);
+    t6_mem_stats ms;
+    t6_backend_mem_stats(be, &ms);
+    t6_fatal_hint("lower train.micro_batch or train.seq_len, set train.recompute = \"attention\" or \"block\" "
+                  "(t6 --check estimates each), or use a larger GPU",
+                  "CUDA: %s of %zu bytes on device %d failed: %s (t6 holds %zu bytes, peak %zu; the device has "
+                  "%zu of %zu bytes free)",
+                  what, bytes, be->device_index, cudaGetErrorString(e), ms.current, ms.peak, fr, tot);
+}
+
+void *t6_cuda_dev_alloc(t6_backend *be, size_t bytes)
+{
+    void *p = NULL;
+    if (bytes == 0) bytes = 1;
+    cudaError_t e = cudaMalloc(&p, bytes);
+    if (e != cudaSuccess) oom(be, bytes, e, "cudaMalloc");
+    t6_memtrack_add(be->mem, p, bytes);
+    return p;
+}
+
+void t6_cuda_dev_free(t6_backend *be, void *p)
+{
+    if (!p) return;
+    t6_memtrack_remove(be->mem, p);
+    CUDA_CHECK(cudaFree(p));
+}
+
+void *t6_cuda_dev_alloc_async(t6_backend *be, size_t bytes)
+{
+    void *p = NULL;
+    if (bytes == 0) bytes = 1;
+    cudaError_t e = cudaMallocAsync(&p, bytes, cu_stream(be));
+    if (e != cudaSuccess) oom(be, bytes, e, "cudaMallocAsync");
+    t6_memtrack_add(be->mem, p, bytes);
+    return p;
+}
+
+/* Stream-ordered: counted as freed now (as PyTorch's allocator counts a block freed
+ * once the tensor is released, whatever the stream still does with it). */
+void t6_cuda_dev_free_async(t6_backend *be, void *p)
+{
+    if (!p) return;
+    t6_memtrack_remove(be->mem, p);
+    CUDA_CHECK(cudaFreeAsync(p, cu_stream(be)));
+}
+
 void *t6_cuda_scratch(t6_backend *be, size_t bytes)
 {
     t6_cuda_impl *im = cu_impl(be);
     if (bytes > im->scratch_bytes) {
         /* the old buffer may still be read by queued work: free is stream-ordered */
-        if (im->scratch) CUDA_CHECK(cudaFreeAsync(im->scratch, im->stream));
-        CUDA_CHECK(cudaMallocAsync(&im->scratch, bytes, im->stream));
+        t6_cuda_dev_free_async(be, im->scratch);
+        im->scratch = t6_cuda_dev_alloc_async(be, bytes);
         im->scratch_bytes = bytes;
     }
     return im->scratch;
@@ -29,8 +83,8 @@ void *t6_cuda_scratch2(t6_backend *be, size_t bytes)
 {
     t6_cuda_impl *im = cu_impl(be);
     if (bytes > im->scratch2_bytes) {
-        if (im->scratch2) CUDA_CHECK(cudaFreeAsync(im->scratch2, im->stream));
-        CUDA_CHECK(cudaMallocAsync(&im->scratch2, bytes, im->stream));
+        t6_cuda_dev_free_async(be, im->scratch2);
+        im->scratch2 = t6_cuda_dev_alloc_async(be, bytes);
         im->scratch2_bytes = bytes;
     }
     return im->scratch2;
@@ -38,17 +92,8 @@ void *t6_cuda_scratch2(t6_backend *be, size_t bytes)
 
 static void *cu_alloc(t6_backend *be, size_t bytes)
 {
-    void *p = NULL;
-    if (bytes == 0) bytes = 1;
-    cudaError_t e = cudaMalloc(&p, bytes);
-    if (e != cudaSuccess) {
-        size_t fr = 0, tot = 0;
-        cudaMemGetInfo(&fr, &tot);
-        t6_fatal_hint("lower train.micro_batch or train.seq_len, or use a larger GPU",
-                      "CUDA: cudaMalloc of %zu bytes on device %d failed: %s (free %zu of %zu bytes)",
-                      bytes, be->device_index, cudaGetErrorString(e), fr, tot);
-    }
-    CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, cu_stream(be)));
+    void *p = t6_cuda_dev_alloc(be, bytes);
+    CUDA_CHECK(cudaMemsetAsync(p, 0, bytes ? bytes : 1, cu_stream(be)));
     CUDA_CHECK(cudaStreamSynchronize(cu_stream(be)));
     return p;
 }
@@ -57,7 +102,7 @@ static void cu_free(t6_backend *be, void *p)
 {
     if (!p) return;
     CUDA_CHECK(cudaStreamSynchronize(cu_stream(be)));
-    CUDA_CHECK(cudaFree(p));
+    t6_cuda_dev_free(be, p);
 }
 
 static void cu_zero(t6_backend *be, void *p, size_t bytes)
@@ -159,9 +204,10 @@ extern "C" t6_backend *t6_cuda_backend_create(const t6_backend_config *cfg, int 
     be->device_index = dev;
     be->peak_flops = bf16_peak_flops(dev, cfg->precision);
     be->impl = im;
+    be->mem = t6_memtrack_new();
     im->device = dev;
     CUDA_CHECK(cudaStreamCreateWithFlags(&im->stream, cudaStreamNonBlocking));
-    CUDA_CHECK(cudaMalloc(&im->red_partials, 1024 * sizeof(double)));
+    im->red_partials = (double *)t6_cuda_dev_alloc(be, 1024 * sizeof(double));
     CUDA_CHECK(cudaMallocHost(&im->red_host, sizeof(double)));
     t6_cuda_matmul_init(be);
     return be;
@@ -175,13 +221,14 @@ extern "C" void t6_cuda_backend_destroy(t6_backend *be)
     CUDA_CHECK(cudaStreamSynchronize(im->stream));
     t6_cuda_nccl_destroy(be);
     t6_cuda_matmul_destroy(be);
-    if (im->scratch) CUDA_CHECK(cudaFreeAsync(im->scratch, im->stream));
-    if (im->scratch2) CUDA_CHECK(cudaFreeAsync(im->scratch2, im->stream));
+    t6_cuda_dev_free_async(be, im->scratch);
+    t6_cuda_dev_free_async(be, im->scratch2);
     CUDA_CHECK(cudaStreamSynchronize(im->stream));
-    if (im->rope_tab) CUDA_CHECK(cudaFree(im->rope_tab));
-    CUDA_CHECK(cudaFree(im->red_partials));
+    t6_cuda_dev_free(be, im->rope_tab);
+    t6_cuda_dev_free(be, im->red_partials);
     CUDA_CHECK(cudaFreeHost(im->red_host));
     CUDA_CHECK(cudaStreamDestroy(im->stream));
+    t6_memtrack_free(be->mem);
     free(im);
     free(be);
 }

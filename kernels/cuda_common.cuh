@@ -42,6 +42,14 @@ static inline t6_cuda_impl *cu_impl(t6_backend *be) { return (t6_cuda_impl *)be-
 static inline cudaStream_t cu_stream(t6_backend *be) { return cu_impl(be)->stream; }
 static inline int cu_bf16(const t6_backend *be) { return be->act_bytes == 2; }
 
+/* The backend's device allocator (cuda_backend.cu): every device buffer goes through
+ * these, so t6_backend_mem_stats counts it. Fatal, naming the sizes, when the device is
+ * full. dev_free synchronises the device (cudaFree); the async pair is stream-ordered. */
+void *t6_cuda_dev_alloc(t6_backend *be, size_t bytes);
+void t6_cuda_dev_free(t6_backend *be, void *p);
+void *t6_cuda_dev_alloc_async(t6_backend *be, size_t bytes);
+void t6_cuda_dev_free_async(t6_backend *be, void *p);
+
 /* Device scratch of at least `bytes` (contents undefined; stream-ordered reuse). */
 void *t6_cuda_scratch(t6_backend *be, size_t bytes);
 void *t6_cuda_scratch2(t6_backend *be, size_t bytes);

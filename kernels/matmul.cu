@@ -51,7 +51,7 @@ void t6_cuda_matmul_init(t6_backend *be)
     t6_cuda_impl *im = cu_impl(be);
     CUBLAS_CHECK(cublasLtCreate(&im->lt));
     im->lt_workspace_bytes = LT_WORKSPACE;
-    CUDA_CHECK(cudaMalloc(&im->lt_workspace, im->lt_workspace_bytes));
+    im->lt_workspace = t6_cuda_dev_alloc(be, im->lt_workspace_bytes);
     im->lt_cache = t6_calloc(1, sizeof(lt_cache));
 }
 
@@ -68,11 +68,11 @@ void t6_cuda_matmul_destroy(t6_backend *be)
             cublasLtMatrixLayoutDestroy(p->lc);
         }
         for (int j = 0; j < 3; j++)
-            if (c->pad[j]) CUDA_CHECK(cudaFree(c->pad[j]));
+            t6_cuda_dev_free(be, c->pad[j]);
         free(c);
         im->lt_cache = NULL;
     }
-    if (im->lt_workspace) CUDA_CHECK(cudaFree(im->lt_workspace));
+    t6_cuda_dev_free(be, im->lt_workspace);
     if (im->lt) CUBLAS_CHECK(cublasLtDestroy(im->lt));
 }
 
@@ -105,8 +105,7 @@ static int autotune(t6_backend *be, lt_plan *p, const cublasLtMatmulHeuristicRes
                     const void *A, const void *B, size_t dbytes)
 {
     t6_cuda_impl *im = cu_impl(be);
-    void *D = NULL;
-    CUDA_CHECK(cudaMallocAsync(&D, dbytes, im->stream));
+    void *D = t6_cuda_dev_alloc_async(be, dbytes);
     cudaEvent_t e0, e1;
     CUDA_CHECK(cudaEventCreate(&e0));
     CUDA_CHECK(cudaEventCreate(&e1));
@@ -128,7 +127,7 @@ static int autotune(t6_backend *be, lt_plan *p, const cublasLtMatmulHeuristicRes
     }
     CUDA_CHECK(cudaEventDestroy(e0));
     CUDA_CHECK(cudaEventDestroy(e1));
-    CUDA_CHECK(cudaFreeAsync(D, im->stream));
+    t6_cuda_dev_free_async(be, D);
     return best;
 }
 
@@ -250,8 +249,8 @@ static void *pad_buf(t6_backend *be, int slot, size_t bytes)
 {
     lt_cache *c = cache_of(be);
     if (bytes > c->pad_bytes[slot]) {
-        if (c->pad[slot]) CUDA_CHECK(cudaFree(c->pad[slot]));    /* synchronising: earlier users done */
-        CUDA_CHECK(cudaMalloc(&c->pad[slot], bytes));
+        t6_cuda_dev_free(be, c->pad[slot]);    /* synchronising: earlier users done */
+        c->pad[slot] = t6_cuda_dev_alloc(be, bytes);
         c->pad_bytes[slot] = bytes;
     }
     return c->pad[slot];

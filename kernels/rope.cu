@@ -38,9 +38,9 @@ static const float2 *rope_table(t6_backend *be, int T_, int dh, double base)
 {
     t6_cuda_impl *im = cu_impl(be);
     if (im->rope_tab && im->rope_T >= T_ && im->rope_dh == dh && im->rope_base == base) return (const float2 *)im->rope_tab;
-    if (im->rope_tab) CUDA_CHECK(cudaFree(im->rope_tab));   /* synchronising: queued users finish first */
+    t6_cuda_dev_free(be, im->rope_tab);   /* synchronising: queued users finish first */
     int half = dh / 2;
-    CUDA_CHECK(cudaMalloc(&im->rope_tab, (size_t)T_ * half * sizeof(float2)));
+    im->rope_tab = t6_cuda_dev_alloc(be, (size_t)T_ * half * sizeof(float2));
     k_rope_table<<<t6_blocks((size_t)T_ * half, 256), 256, 0, im->stream>>>((float2 *)im->rope_tab, T_, half, dh, base);
     CUDA_CHECK_LAUNCH();
     im->rope_T = T_;

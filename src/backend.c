@@ -28,3 +28,13 @@ void t6_backend_destroy(t6_backend *be)
 #endif
     t6_cpu_backend_destroy(be);
 }
+
+void t6_backend_mem_stats(const t6_backend *be, t6_mem_stats *out)
+{
+    t6_memtrack_get(be ? be->mem : NULL, out);
+}
+
+void t6_backend_mem_reset_peak(t6_backend *be)
+{
+    if (be) t6_memtrack_reset_peak(be->mem);
+}

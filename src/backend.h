@@ -21,11 +21,15 @@
 #include <stdint.h>
 
 #include "deck.h"
+#include "memtrack.h"
 
 typedef struct t6_backend t6_backend;
 
 typedef struct t6_ops {
-    /* ---- memory ---- */
+    /* ---- memory ----
+     * alloc and free are the backend's allocation functions for the model's and the
+     * optimizer's buffers; they and every buffer a backend allocates for itself
+     * (workspaces, scratch, padded copies) are counted in be->mem (t6_backend_mem_stats). */
     void *(*alloc)(t6_backend *be, size_t bytes);              /* zero-filled */
     void (*free)(t6_backend *be, void *p);
     void (*zero)(t6_backend *be, void *p, size_t bytes);
@@ -166,7 +170,16 @@ struct t6_backend {
     int device_index;            /* CUDA device, -1 on CPU */
     double peak_flops;           /* dense peak FLOP/s of the device at this precision, for MFU; 0 = unknown */
     void *impl;                  /* backend-private state (cuBLASLt handles, streams...) */
+    t6_memtrack *mem;            /* bytes allocated on the device through this backend (memtrack.h) */
 };
+
+/* Bytes allocated through the backend, current and peak since creation or the last
+ * reset: PyTorch's memory_allocated / max_memory_allocated, not cudaMemGetInfo. The CPU
+ * backend counts its buffers and its ops' large temporaries; the CUDA backend every
+ * cudaMalloc/cudaMallocAsync it makes (cuBLASLt workspace, scratch, padded GEMM copies,
+ * the RoPE table); NCCL's internal buffers are NCCL's and not counted. */
+void t6_backend_mem_stats(const t6_backend *be, t6_mem_stats *out);
+void t6_backend_mem_reset_peak(t6_backend *be);
 
 /* Creates the backend a deck asks for; fatal with a clear message when it was not
  * compiled in (e.g. backend.device = "cuda" in a build without CUDA). */

@@ -63,6 +63,7 @@ static const char *const E_SCHED[] = {"cosine", "wsd", "constant", NULL};
 static const char *const E_DEVICE[] = {"cpu", "cuda", NULL};
 static const char *const E_PREC[] = {"fp32", "bf16", NULL};
 static const char *const E_DIVERGE[] = {"stop", "skip", NULL};
+static const char *const E_RECOMPUTE[] = {"none", "attention", "block", NULL};
 static const char *const E_TOK[] = {"gpt2", "ids", NULL};
 static const char *const E_SPLIT[] = {"line", "paragraph", "whole", NULL};
 
@@ -182,6 +183,9 @@ static const char *const E_SPLIT[] = {"line", "paragraph", "whole", NULL};
     X("train.max_skipped_steps", "int", "10", "1..1000000",                                          \
       "on_divergence = skip: this many skipped steps in a row stop the run",                         \
       K_INT, OFF(train.max_skipped_steps), D_VALUE, 1, 1e6, 0, NULL)                                 \
+    X("train.recompute", "string", "none", "none, attention, block",                                 \
+      "activation recomputation: keep all activations, or recompute the attention (from the Q/K/V projections) or the whole block (from its input) in the backward; same gradients, less memory", \
+      K_ENUM, OFF(train.recompute), D_VALUE, 0, 0, 0, E_RECOMPUTE)                                   \
     X("optim.lr", "float", "0.0006", "> 0", "peak learning rate (AdamW)",                            \
       K_FLOAT, OFF(optim.lr), D_VALUE, 0, INFINITY, R_LO_OPEN, NULL)                                 \
     X("optim.min_lr", "float", "optim.lr / 10", "0..optim.lr", "learning rate at and after decay_steps", \
@@ -325,6 +329,11 @@ static const struct { int n_layer, n_embd, n_head[6]; } PRESETS[] = {
 const char *t6_attn_name(t6_attn_type a)
 {
     return (a >= 0 && a <= T6_ATTN_MLA) ? E_ATTN[a] : "?";
+}
+
+const char *t6_recompute_name(t6_recompute r)
+{
+    return (r >= 0 && r <= T6_RECOMPUTE_BLOCK) ? E_RECOMPUTE[r] : "?";
 }
 
 /* ---- load context -------------------------------------------------------------- */

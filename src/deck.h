@@ -51,6 +51,11 @@ typedef struct {
 } t6_data_config;
 
 typedef enum { T6_ACCUM_MEAN = 0, T6_ACCUM_SUM_REFERENCE } t6_accum_mode;
+/* Activation recomputation (doc/training.md, "Memory"): what the forward keeps for the
+ * backward. none: everything; attention: each block's attention inputs (the outputs of
+ * the Q/K/V projections), the attention forward rerun in the backward; block: each
+ * block's input (the residual stream), the whole block's forward rerun in the backward. */
+typedef enum { T6_RECOMPUTE_NONE = 0, T6_RECOMPUTE_ATTENTION, T6_RECOMPUTE_BLOCK } t6_recompute;
 
 typedef struct {
     int micro_batch;   /* sequences per rank per micro-step */
@@ -68,6 +73,7 @@ typedef struct {
     double grad_norm_limit;    /* gradient norm before clipping > limit */
     int on_divergence;         /* t6_on_divergence */
     int max_skipped_steps;     /* skips in a row after which the run stops anyway */
+    t6_recompute recompute;    /* activation recomputation in the backward */
 } t6_train_config;
 
 typedef enum { T6_DIVERGE_STOP = 0, T6_DIVERGE_SKIP } t6_on_divergence;
@@ -172,6 +178,7 @@ int t6_deck_resolve_world(t6_deck *deck, int world_size, char *err, size_t err_l
 char *t6_deck_to_string(const t6_deck *deck);
 
 const char *t6_attn_name(t6_attn_type a);
+const char *t6_recompute_name(t6_recompute r);   /* "none", "attention", "block" */
 
 /* Documentation table: one entry per accepted key, used by --help-deck and the
  * doc test that keeps doc/deck.md in agreement with the parser. */

@@ -17,7 +17,18 @@
  * pad columns start zero (alloc zero-fills), the matmuls leave them zero (backend.h),
  * and the SwiGLU ops run over the whole N*hid_ld elements, which keeps them zero
  * (silu(0) * 0 = 0, and the backward of a zero pad with a zero gradient is 0). The
- * parameters are untouched: W_1, W_2, W_3 stay dense (hidden x d, d x hidden). */
+ * parameters are untouched: W_1, W_2, W_3 stay dense (hidden x d, d x hidden).
+ *
+ * Activation recomputation (train.recompute, doc/training.md "Memory"): each layer's
+ * buffers fall into three groups (alloc_layer_groups). With "none" every layer owns all
+ * three; with "attention" it owns its attention inputs (the projections' outputs) and
+ * its MLP's, and one shared copy holds the attention outputs (and TPA's materialized
+ * Q/K/V) that the backward recomputes for the layer at hand (attention_rerun); with
+ * "block" every layer uses the one shared set, the residual stream keeps only the
+ * layers' inputs, and the backward reruns the layer's forward first. The forward code
+ * is the same for all three (the layer_acts pointers alias the shared set), and the
+ * rerun computes the same values with the same ops, so the gradients are bitwise those
+ * of "none" (tests/model/recompute.c). */
 #include "model.h"
 
 #include <math.h>
@@ -45,6 +56,11 @@ typedef struct {
     float *rstd_q, *rstd_kv;
 } layer_acts;
 
+/* Every buffer of layer_acts, for sharing and freeing (keep in step with the struct). */
+#define LAYER_ACT_FIELDS(X)                                                                          \
+    X(ln1) X(ln2) X(rstd1) X(rstd2) X(aq) X(ak) X(av) X(bq) X(bk) X(bv) X(q) X(k) X(v) X(y) X(lse) \
+    X(h1) X(h2) X(g) X(cq) X(cqn) X(ckv) X(lat) X(latn) X(kv) X(yv) X(rstd_q) X(rstd_kv)
+
 struct t6_model {
     t6_model_config cfg;
     t6_backend *be;
@@ -63,8 +79,13 @@ struct t6_model {
     int n_valid;                  /* targets != -1 in the last forward */
     int ready_for_backward;
 
-    void *resid;                  /* residual stream: (2L+1) slices of (N, d) */
+    void *resid;                  /* residual stream: (2L+1) slices of (N, d); L+1 with recompute block */
     layer_acts *acts;             /* L entries */
+    t6_recompute recompute;       /* what the forward keeps for the backward (t6_model_opts) */
+    layer_acts shared;            /* the one copy of what the layers recompute (recompute != none) */
+    void *xmid;                   /* recompute block: the one x_mid slice (N, d) */
+    int shared_layer;             /* layer whose activations the shared buffers hold now, -1: none */
+    t6_model_mem mem;             /* bytes by use, measured at creation (t6_model_memory) */
     void *lnf;                    /* final rmsnorm (N, d) */
     float *rstdf;
     void *logits;                 /* (N, V); dlogits after a forward for backward */
@@ -106,10 +127,13 @@ static void dense_bwd(const t6_model *m, void *dinp, float *dw, const void *dout
 }
 
 /* Residual stream slice s: s = 2l is the input of layer l's attention block, 2l+1 the
- * input of its MLP block, 2L the input of the final norm. */
+ * input of its MLP block, 2L the input of the final norm. With recompute "block" only
+ * the even slices are kept; every odd one is the shared x_mid the rerun rewrites. */
 static void *resid_at(const t6_model *m, int s)
 {
-    return act_at(m, m->resid, (size_t)s * m->N * m->cfg.n_embd);
+    const size_t slice = (size_t)m->N * m->cfg.n_embd;
+    if (m->recompute == T6_RECOMPUTE_BLOCK) return s % 2 ? m->xmid : act_at(m, m->resid, (size_t)(s / 2) * slice);
+    return act_at(m, m->resid, (size_t)s * slice);
 }
 
 static int kv_heads(const t6_model_config *c)
@@ -127,9 +151,152 @@ static int is_kvonly(const t6_model_config *c) { return c->attention == T6_ATTN_
 static int is_mla(const t6_model_config *c) { return c->attention == T6_ATTN_MLA; }
 static int is_mha_family(const t6_model_config *c) { return !is_tpa(c) && !is_kvonly(c) && !is_mla(c); }
 
+/* ---- activation buffers (by what recomputes them: train.recompute) ---- */
+
+/* The groups of a layer's buffers: the attention block's inputs (its norm and the
+ * projections' outputs, which need the GEMMs to rebuild), what the attention computes
+ * from them (TPA's Q/K/V products, the attention output and its log-sum-exp), and the
+ * MLP block's. */
+enum { ACT_ATTN_IN = 1, ACT_ATTN_OUT = 2, ACT_MLP = 4, ACT_ALL = 7 };
+
+/* The groups each layer owns; the others are the shared copy. */
+static unsigned owned_groups(t6_recompute r)
+{
+    return r == T6_RECOMPUTE_NONE ? ACT_ALL : r == T6_RECOMPUTE_ATTENTION ? ACT_ATTN_IN | ACT_MLP : 0;
+}
+
+/* Allocates the buffers of `groups` in a (the others are left as they are). */
+static void alloc_layer_groups(t6_model *m, layer_acts *a, unsigned groups)
+{
+    const t6_model_config *c = &m->cfg;
+    t6_backend *be = m->be;
+    const size_t N = (size_t)m->n_cap;
+    const int d = c->n_embd, h = c->n_head, dh = m->dha, G = m->G, hl = m->hid_ld;
+    const int RQ = c->q_rank, RK = c->k_rank, RV = c->v_rank;
+    const int tpa_kv = is_tpa(c) || is_kvonly(c);
+    if (groups & ACT_ATTN_IN) {
+        a->ln1 = act_alloc(m, N * d);
+        a->rstd1 = m->ops->alloc(be, N * sizeof(float));
+        if (is_tpa(c)) {
+            a->aq = act_alloc(m, N * h * RQ);
+            a->bq = act_alloc(m, N * RQ * dh);
+        } else {
+            a->q = act_alloc(m, N * h * dh);      /* projected (MLA: q_b's output, rope part rotated) */
+        }
+        if (tpa_kv) {
+            a->ak = act_alloc(m, N * h * RK);
+            a->av = act_alloc(m, N * h * RV);
+            a->bk = act_alloc(m, N * RK * dh);
+            a->bv = act_alloc(m, N * RV * dh);
+        } else {
+            a->k = act_alloc(m, N * G * dh);
+            a->v = act_alloc(m, N * G * dh);
+        }
+        if (is_mla(c)) {
+            const int dq_l = c->q_lora_rank, dkv_l = c->kv_lora_rank, dr = c->qk_rope_head_dim;
+            a->cq = act_alloc(m, N * dq_l);
+            a->cqn = act_alloc(m, N * dq_l);
+            a->ckv = act_alloc(m, N * (dkv_l + dr));
+            a->lat = act_alloc(m, N * dkv_l);
+            a->latn = act_alloc(m, N * dkv_l);
+            a->kv = act_alloc(m, N * h * (c->head_dim + c->v_head_dim));
+            a->rstd_q = m->ops->alloc(be, N * sizeof(float));
+            a->rstd_kv = m->ops->alloc(be, N * sizeof(float));
+        }
+    }
+    if (groups & ACT_ATTN_OUT) {
+        if (is_tpa(c)) a->q = act_alloc(m, N * h * dh);
+        if (tpa_kv) {
+            a->k = act_alloc(m, N * G * dh);
+            a->v = act_alloc(m, N * G * dh);
+        }
+        a->y = act_alloc(m, N * h * dh);
+        a->lse = m->ops->alloc(be, N * h * sizeof(float));   /* (B, h, T) */
+        if (is_mla(c)) a->yv = act_alloc(m, N * h * c->v_head_dim);
+    }
+    if (groups & ACT_MLP) {
+        a->ln2 = act_alloc(m, N * d);
+        a->rstd2 = m->ops->alloc(be, N * sizeof(float));
+        a->h1 = act_alloc(m, N * hl);
+        a->h2 = act_alloc(m, N * hl);
+        a->g = act_alloc(m, N * hl);
+    }
+}
+
+static size_t mem_now(const t6_model *m)
+{
+    t6_mem_stats st;
+    t6_backend_mem_stats(m->be, &st);
+    return st.current;
+}
+
+/* What the forward keeps for the backward: the residual stream, each layer's buffers
+ * (own or shared by recompute), the final norm, the logits. Sizes recorded in m->mem. */
+static void alloc_activations(t6_model *m)
+{
+    t6_backend *be = m->be;
+    const size_t N = (size_t)m->n_cap;
+    const int L = m->cfg.n_layer, d = m->cfg.n_embd;
+    const unsigned own = owned_groups(m->recompute);
+    size_t b0 = mem_now(m);
+
+    const int slices = m->recompute == T6_RECOMPUTE_BLOCK ? L + 1 : 2 * L + 1;
+    m->resid = act_alloc(m, (size_t)slices * N * d);
+    if (m->recompute == T6_RECOMPUTE_BLOCK) m->xmid = act_alloc(m, N * d);
+    size_t b1 = mem_now(m);
+    if (own != ACT_ALL) alloc_layer_groups(m, &m->shared, ACT_ALL & ~own);
+    m->mem.recompute = mem_now(m) - b1;
+    m->acts = t6_calloc((size_t)(L > 0 ? L : 1), sizeof *m->acts);
+    for (int l = 0; l < L; l++) {
+        layer_acts *a = &m->acts[l];
+        b1 = mem_now(m);
+        alloc_layer_groups(m, a, own);
+        if (l == 0) m->mem.per_layer = mem_now(m) - b1;
+#define SHARE(f) if (!a->f) a->f = m->shared.f;
+        LAYER_ACT_FIELDS(SHARE)
+#undef SHARE
+    }
+    m->shared_layer = -1;
+    m->lnf = act_alloc(m, N * d);
+    m->rstdf = m->ops->alloc(be, N * sizeof(float));
+    b1 = mem_now(m);
+    m->logits = act_alloc(m, N * m->cfg.vocab_size);
+    m->mem.logits = mem_now(m) - b1;
+    m->losses = m->ops->alloc(be, N * sizeof(float));
+    m->mem.activations = mem_now(m) - b0;
+}
+
+static void free_activations(t6_model *m)
+{
+    t6_backend *be = m->be;
+    void (*fr)(t6_backend *, void *) = m->ops->free;
+    for (int l = 0; m->acts && l < m->cfg.n_layer; l++) {
+        layer_acts *a = &m->acts[l];
+#define FREE_OWN(f) if (a->f && (void *)a->f != (void *)m->shared.f) fr(be, (void *)a->f);
+        LAYER_ACT_FIELDS(FREE_OWN)
+#undef FREE_OWN
+    }
+#define FREE_SHARED(f) if (m->shared.f) fr(be, (void *)m->shared.f);
+    LAYER_ACT_FIELDS(FREE_SHARED)
+#undef FREE_SHARED
+    free(m->acts);
+    m->acts = NULL;
+    if (m->resid) fr(be, m->resid);
+    if (m->xmid) fr(be, m->xmid);
+    if (m->lnf) fr(be, m->lnf);
+    if (m->rstdf) fr(be, m->rstdf);
+    if (m->logits) fr(be, m->logits);
+    if (m->losses) fr(be, m->losses);
+}
+
 /* ---- creation ---- */
 
 t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int T)
+{
+    return t6_model_create_opts(cfg, be, B, T, NULL);
+}
+
+t6_model *t6_model_create_opts(const t6_model_config *cfg, t6_backend *be, int B, int T, const t6_model_opts *opts)
 {
     T6_CHECK(B > 0 && T > 0, NULL, "model: micro-batch %d and sequence length %d must be positive", B, T);
     T6_CHECK(T <= cfg->block_size, "lower train.seq_len or raise model.block_size",
@@ -144,18 +311,19 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
     m->T = T;
     m->N = B * T;
     m->n_cap = m->N;
+    m->recompute = opts ? opts->recompute : T6_RECOMPUTE_NONE;
     m->G = kv_heads(cfg);
     T6_CHECK(m->G > 0 && cfg->n_head % m->G == 0, "model.n_kv_head must divide model.n_head",
              "model: %d query heads are not divisible into %d kv heads", cfg->n_head, m->G);
     t6_param_layout_init(&m->layout, cfg);
 
     const size_t N = (size_t)m->N;
-    const int L = cfg->n_layer, d = cfg->n_embd, h = cfg->n_head;
+    const int d = cfg->n_embd, h = cfg->n_head;
     /* MLA attends with query/key heads of head_dim + qk_rope_head_dim and values
      * zero-padded to that size (doc/model.md); everything else with head_dim */
     const int dh = is_mla(cfg) ? cfg->head_dim + cfg->qk_rope_head_dim : cfg->head_dim;
     m->dha = dh;
-    const int hid = cfg->mlp_hidden, V = cfg->vocab_size, G = m->G;
+    const int hid = cfg->mlp_hidden, G = m->G;
     const int dq_l = cfg->q_lora_rank, dkv_l = cfg->kv_lora_rank, dr = cfg->qk_rope_head_dim, dv = cfg->v_head_dim;
     const int dnope = cfg->head_dim;
     const int RQ = cfg->q_rank, RK = cfg->k_rank, RV = cfg->v_rank;
@@ -163,55 +331,16 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
     const int hid_ld = (hid + 7) / 8 * 8;
     m->hid_ld = hid_ld;
 
+    const size_t mem0 = mem_now(m);
     m->params = m->ops->alloc(be, m->layout.n_params * sizeof(float));
     m->grads = m->ops->alloc(be, m->layout.n_params * sizeof(float));
     m->wcompute = be->weights_are_master ? (void *)m->params
                                          : m->ops->alloc(be, m->layout.n_params * be->act_bytes);
     m->tokens = m->ops->alloc(be, N * sizeof(int32_t));
     m->targets = m->ops->alloc(be, N * sizeof(int32_t));
+    m->mem.weights = mem_now(m) - mem0;
 
-    m->resid = act_alloc(m, (size_t)(2 * L + 1) * N * d);
-    m->acts = t6_calloc((size_t)(L > 0 ? L : 1), sizeof *m->acts);
-    for (int l = 0; l < L; l++) {
-        layer_acts *a = &m->acts[l];
-        a->ln1 = act_alloc(m, N * d);
-        a->ln2 = act_alloc(m, N * d);
-        a->rstd1 = m->ops->alloc(be, N * sizeof(float));
-        a->rstd2 = m->ops->alloc(be, N * sizeof(float));
-        if (is_tpa(cfg)) {
-            a->aq = act_alloc(m, N * h * RQ);
-            a->bq = act_alloc(m, N * RQ * dh);
-        }
-        if (!is_mha_family(cfg)) {
-            a->ak = act_alloc(m, N * h * RK);
-            a->av = act_alloc(m, N * h * RV);
-            a->bk = act_alloc(m, N * RK * dh);
-            a->bv = act_alloc(m, N * RV * dh);
-        }
-        if (is_mla(cfg)) {
-            a->cq = act_alloc(m, N * dq_l);
-            a->cqn = act_alloc(m, N * dq_l);
-            a->ckv = act_alloc(m, N * (dkv_l + dr));
-            a->lat = act_alloc(m, N * dkv_l);
-            a->latn = act_alloc(m, N * dkv_l);
-            a->kv = act_alloc(m, N * h * (dnope + dv));
-            a->yv = act_alloc(m, N * h * dv);
-            a->rstd_q = m->ops->alloc(be, N * sizeof(float));
-            a->rstd_kv = m->ops->alloc(be, N * sizeof(float));
-        }
-        a->q = act_alloc(m, N * h * dh);
-        a->k = act_alloc(m, N * G * dh);
-        a->v = act_alloc(m, N * G * dh);
-        a->y = act_alloc(m, N * h * dh);
-        a->lse = m->ops->alloc(be, (size_t)B * h * T * sizeof(float));
-        a->h1 = act_alloc(m, N * hid_ld);
-        a->h2 = act_alloc(m, N * hid_ld);
-        a->g = act_alloc(m, N * hid_ld);
-    }
-    m->lnf = act_alloc(m, N * d);
-    m->rstdf = m->ops->alloc(be, N * sizeof(float));
-    m->logits = act_alloc(m, N * V);
-    m->losses = m->ops->alloc(be, N * sizeof(float));
+    alloc_activations(m);
     m->losses_host = t6_calloc(N, sizeof(float));
 
     m->dresid = act_alloc(m, N * d);
@@ -244,6 +373,8 @@ t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int
     m->dh1 = act_alloc(m, N * hid_ld);
     m->dh2 = act_alloc(m, N * hid_ld);
     m->dg = act_alloc(m, N * hid_ld);
+    m->mem.total = mem_now(m) - mem0;
+    m->mem.scratch = m->mem.total - m->mem.weights - m->mem.activations;
     return m;
 }
 
@@ -253,17 +384,7 @@ void t6_model_destroy(t6_model *m)
     t6_backend *be = m->be;
     void (*fr)(t6_backend *, void *) = m->ops->free;
 #define FREE(p) do { if (p) fr(be, (void *)(p)); } while (0)
-    for (int l = 0; l < m->cfg.n_layer; l++) {
-        layer_acts *a = &m->acts[l];
-        FREE(a->ln1); FREE(a->ln2); FREE(a->rstd1); FREE(a->rstd2);
-        FREE(a->aq); FREE(a->ak); FREE(a->av); FREE(a->bq); FREE(a->bk); FREE(a->bv);
-        FREE(a->q); FREE(a->k); FREE(a->v); FREE(a->y); FREE(a->lse);
-        FREE(a->h1); FREE(a->h2); FREE(a->g);
-        FREE(a->cq); FREE(a->cqn); FREE(a->ckv); FREE(a->lat); FREE(a->latn); FREE(a->kv); FREE(a->yv);
-        FREE(a->rstd_q); FREE(a->rstd_kv);
-    }
-    free(m->acts);
-    FREE(m->resid); FREE(m->lnf); FREE(m->rstdf); FREE(m->logits); FREE(m->losses);
+    free_activations(m);
     FREE(m->dresid); FREE(m->dln); FREE(m->dy); FREE(m->dq); FREE(m->dk); FREE(m->dv);
     FREE(m->da_q); FREE(m->da_k); FREE(m->da_v); FREE(m->db_q); FREE(m->db_k); FREE(m->db_v);
     FREE(m->dh1); FREE(m->dh2); FREE(m->dg);
@@ -416,7 +537,9 @@ static void mla_qkv_forward(t6_model *m, int l)
     op->copy_rows(be, a->v, dha, act_at(m, a->kv, dnope), dkvh, N * h, dv, 0);
 }
 
-static void layer_forward(t6_model *m, int l)
+/* rerun (recompute "block", from the backward): everything but the MLP's output
+ * projection and the residual add, whose result x_out is the next layer's kept input. */
+static void layer_forward(t6_model *m, int l, int rerun)
 {
     const t6_ops *op = m->ops;
     t6_backend *be = m->be;
@@ -446,6 +569,7 @@ static void layer_forward(t6_model *m, int l)
     op->matmul_fwd(be, a->h1, hl, a->ln2, d, W(m, lp->fc1), N, d, hid, 0);
     op->matmul_fwd(be, a->h2, hl, a->ln2, d, W(m, lp->fc2), N, d, hid, 0);
     op->swiglu_fwd(be, a->g, a->h1, a->h2, (size_t)N * hl);
+    if (rerun) return;
     op->matmul_fwd(be, xo, d, a->g, hl, W(m, lp->mlp_proj), N, hid, d, 0);
     op->add_inplace(be, xo, xm, (size_t)N * d);
 }
@@ -465,7 +589,8 @@ float t6_model_forward(t6_model *m, const int32_t *tokens, const int32_t *target
     op->to_device(be, m->tokens, tokens, (size_t)N * sizeof(int32_t));
 
     op->embed_fwd(be, resid_at(m, 0), W(m, m->layout.wte), m->tokens, N, d);
-    for (int l = 0; l < L; l++) layer_forward(m, l);
+    for (int l = 0; l < L; l++) layer_forward(m, l, 0);
+    m->shared_layer = L - 1;   /* the shared buffers (recompute) hold the last layer's activations */
     op->rmsnorm_fwd(be, m->lnf, m->rstdf, resid_at(m, 2 * L), N, d);
     dense_fwd(m, m->logits, m->lnf, W(m, m->layout.wte), d, V);   /* tied lm_head */
 
@@ -570,6 +695,35 @@ static void mla_qkv_backward(t6_model *m, int l)
     dense_bwd(m, m->dln, dW(m, lp->kv_a), m->dckv, a->ln1, W(m, lp->kv_a), d, dkv_l + dr, 1);
 }
 
+/* recompute "attention": the attention of layer l from its kept inputs into the shared
+ * buffers, with the same ops as the forward (qkv_forward's TPA products, then
+ * layer_forward's attention call), so the values are bitwise the forward's. */
+static void attention_rerun(t6_model *m, int l)
+{
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    const t6_model_config *c = &m->cfg;
+    layer_acts *a = &m->acts[l];
+    const int N = m->N, h = c->n_head, dh = c->head_dim;
+    if (is_tpa(c)) op->tpa_product_fwd(be, a->q, a->aq, a->bq, N, h, c->q_rank, dh);
+    if (is_tpa(c) || is_kvonly(c)) {
+        op->tpa_product_fwd(be, a->k, a->ak, a->bk, N, h, c->k_rank, dh);
+        op->tpa_product_fwd(be, a->v, a->av, a->bv, N, h, c->v_rank, dh);
+    }
+    op->attention_fwd(be, a->y, a->lse, a->q, a->k, a->v, m->B, m->T, h, m->G, m->dha);
+    if (is_mla(c)) op->copy_rows(be, a->yv, c->v_head_dim, a->y, m->dha, N * h, c->v_head_dim, 0);
+}
+
+/* Rebuilds what layer l's backward needs and the recompute mode dropped; a no-op when
+ * the shared buffers already hold layer l's (the last layer, right after the forward). */
+static void recompute_layer(t6_model *m, int l)
+{
+    if (m->recompute == T6_RECOMPUTE_NONE || m->shared_layer == l) return;
+    if (m->recompute == T6_RECOMPUTE_BLOCK) layer_forward(m, l, 1);
+    else attention_rerun(m, l);
+    m->shared_layer = l;
+}
+
 /* m->dresid holds dL/d x_out on entry and dL/d x (the layer input) on return. */
 static void layer_backward(t6_model *m, int l)
 {
@@ -581,6 +735,7 @@ static void layer_backward(t6_model *m, int l)
     const int N = m->N, d = c->n_embd, h = c->n_head, dh = c->head_dim, hid = c->mlp_hidden, hl = m->hid_ld;
     void *x = resid_at(m, 2 * l), *xm = resid_at(m, 2 * l + 1);
 
+    recompute_layer(m, l);
     /* MLP block (hidden rows at stride hl; the pads of dg, dh1, dh2 stay 0) */
     op->matmul_bwd(be, m->dg, hl, dW(m, lp->mlp_proj), m->dresid, d, a->g, hl, W(m, lp->mlp_proj), N, hid, d, 0);
     op->swiglu_bwd(be, m->dh1, m->dh2, m->dg, a->h1, a->h2, (size_t)N * hl);
@@ -653,6 +808,8 @@ void t6_model_get_logits_rows(t6_model *m, size_t row, size_t n, float *host)
 
 void t6_model_attn_view(t6_model *m, int l, t6_attn_view *v)
 {
+    /* with recompute, later layers overwrite the shared buffers during the forward */
+    T6_CHECK(m->recompute == T6_RECOMPUTE_NONE, NULL, "model: attention views need train.recompute = \"none\"");
     const layer_acts *a = &m->acts[l];
     v->ln1 = a->ln1;
     v->bk = a->bk;
@@ -740,3 +897,6 @@ void t6_model_decode_step(t6_model *m, t6_kvcache *kv, const int32_t *tokens, co
 }
 
 int t6_model_hidden_ld(const t6_model *m) { return m->hid_ld; }
+
+void t6_model_memory(const t6_model *m, t6_model_mem *out) { *out = m->mem; }
+t6_recompute t6_model_recompute(const t6_model *m) { return m->recompute; }

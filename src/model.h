@@ -17,6 +17,31 @@ typedef struct t6_model t6_model;
 t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int T);
 void t6_model_destroy(t6_model *m);
 
+/* Options of model creation (t6_model_create: all defaults). */
+typedef struct {
+    t6_recompute recompute;   /* train.recompute: what the forward keeps for the backward */
+} t6_model_opts;
+t6_model *t6_model_create_opts(const t6_model_config *cfg, t6_backend *be, int B, int T, const t6_model_opts *opts);
+t6_recompute t6_model_recompute(const t6_model *m);
+
+/* The bytes a model allocated through its backend (requested sizes, as the backend's
+ * counters see them: t6_backend_mem_stats), by use. */
+typedef struct {
+    size_t weights;       /* fp32 parameters and gradients, the compute copy, token buffers */
+    size_t activations;   /* kept by the forward for the backward: residual stream, layers, final norm, logits */
+    size_t per_layer;     /*   of which one layer's own buffers */
+    size_t recompute;     /*   of which the one shared copy of what the layers recompute (0 for "none") */
+    size_t logits;        /*   of which the logits (N x vocab; dlogits after a forward for backward) */
+    size_t scratch;       /* the backward's buffers (activation gradients) */
+    size_t total;         /* weights + activations + scratch */
+} t6_model_mem;
+void t6_model_memory(const t6_model *m, t6_model_mem *out);
+/* The same figures for a model that is not allocated (t6 --check): the model is created
+ * on a "meta" backend whose buffers have sizes but no memory (model_mem.c), with
+ * the element size and weight copies of the backend `device`/`precision` would give. */
+void t6_model_memory_estimate(const t6_model_config *cfg, t6_backend_kind device, t6_precision precision, int B,
+                              int T, t6_recompute recompute, t6_model_mem *out);
+
 const t6_param_layout *t6_model_layout(const t6_model *m);
 t6_backend *t6_model_backend(const t6_model *m);
 

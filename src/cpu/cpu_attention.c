@@ -77,8 +77,8 @@ void t6_cpu_attention_bwd(t6_backend *be, void *dq_, void *dk_, void *dv_, const
     const long ldq = (long)h * dh, ldk = (long)G * dh;
     const long tasks = (long)B * h;
     /* per query head dK_i, dV_i laid out like q: (B, T, h, dh) */
-    float *dkh = t6_calloc((size_t)B * T * ldq, sizeof(float));
-    float *dvh = t6_calloc((size_t)B * T * ldq, sizeof(float));
+    float *dkh = t6_cpu_tmp_alloc(be, (size_t)B * T * ldq * sizeof(float));
+    float *dvh = t6_cpu_tmp_alloc(be, (size_t)B * T * ldq * sizeof(float));
 #pragma omp parallel if (tasks > 1)
     {
         float *P = t6_malloc(sizeof(float) * QB * (size_t)T);
@@ -132,6 +132,6 @@ void t6_cpu_attention_bwd(t6_backend *be, void *dq_, void *dk_, void *dv_, const
                 dvr[j] += sv[(size_t)e * dh + j];
             }
     }
-    free(dkh);
-    free(dvh);
+    t6_cpu_tmp_free(be, dkh);
+    t6_cpu_tmp_free(be, dvh);
 }

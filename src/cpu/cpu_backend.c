@@ -16,22 +16,35 @@
 #include <cblas.h>
 #endif
 
+/* The CPU backend's one allocation function (counted in be->mem, memtrack.h): the
+ * ops table's alloc, and the large temporaries of the ops (t6_cpu_tmp_alloc). */
 static void *cpu_alloc(t6_backend *be, size_t bytes)
 {
-    (void)be;
     /* 64-byte alignment for vector loads; calloc semantics (zero-filled) as the
      * contract asks. */
     size_t sz = (bytes + 63) & ~(size_t)63;
     if (sz == 0) sz = 64;
     void *p = NULL;
-    if (posix_memalign(&p, 64, sz) != 0 || !p)
-        t6_fatal_hint("reduce the micro-batch or sequence length",
-                      "out of memory allocating %zu bytes on the CPU backend", bytes);
+    if (posix_memalign(&p, 64, sz) != 0 || !p) {
+        t6_mem_stats ms;
+        t6_backend_mem_stats(be, &ms);
+        t6_fatal_hint("reduce the micro-batch or sequence length, or set train.recompute",
+                      "out of memory allocating %zu bytes on the CPU backend (%zu bytes allocated already)", bytes,
+                      ms.current);
+    }
     memset(p, 0, sz);
+    t6_memtrack_add(be->mem, p, bytes);
     return p;
 }
 
-static void cpu_free(t6_backend *be, void *p) { (void)be; free(p); }
+static void cpu_free(t6_backend *be, void *p)
+{
+    t6_memtrack_remove(be->mem, p);
+    free(p);
+}
+
+void *t6_cpu_tmp_alloc(t6_backend *be, size_t bytes) { return cpu_alloc(be, bytes); }
+void t6_cpu_tmp_free(t6_backend *be, void *p) { cpu_free(be, p); }
 static void cpu_zero(t6_backend *be, void *p, size_t bytes) { (void)be; memset(p, 0, bytes); }
 static void cpu_copy_in(t6_backend *be, void *dst, const void *src, size_t bytes)
 {
@@ -187,6 +200,7 @@ t6_backend *t6_cpu_backend_create(const t6_backend_config *cfg)
     be->weights_are_master = 1;
     be->device_index = -1;
     be->impl = impl;
+    be->mem = t6_memtrack_new();
     impl->threads = cfg ? cfg->threads : 0;
     if (impl->threads > 0) omp_set_num_threads(impl->threads);
 #ifdef T6_HAVE_BLAS
@@ -210,6 +224,7 @@ t6_backend *t6_cpu_backend_create(const t6_backend_config *cfg)
 void t6_cpu_backend_destroy(t6_backend *be)
 {
     if (!be) return;
+    t6_memtrack_free(be->mem);
     free(be->impl);
     free(be);
 }

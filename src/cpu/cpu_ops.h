@@ -24,6 +24,11 @@ typedef struct {
     int blas_threaded;  /* 1: OpenBLAS's own threads (not bitwise across thread counts; benchmarks) */
 } t6_cpu_impl;
 
+/* Large temporaries of an op (zero-filled), counted like the model's buffers so the
+ * peak (t6_backend_mem_stats) includes them; host thread only, outside parallel regions. */
+void *t6_cpu_tmp_alloc(t6_backend *be, size_t bytes);
+void t6_cpu_tmp_free(t6_backend *be, void *p);
+
 /* cpu_matmul.c */
 void t6_cpu_matmul_fwd(t6_backend *be, void *out, int ld_out, const void *inp, int ld_inp, const void *w,
                        int N, int C, int OC, int accumulate);
