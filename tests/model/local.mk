@@ -46,3 +46,13 @@ check_PROGRAMS += tests/model/mla
 tests_model_mla_SOURCES = tests/model/mla.c tests/model/tmodel.h
 tests_model_mla_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/mla
+
+# train.recompute: bitwise gradients and ordered peak memory (doc/training.md "Memory")
+check_PROGRAMS += tests/model/recompute
+tests_model_recompute_SOURCES = tests/model/recompute.c tests/model/tmodel.h
+tests_model_recompute_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/recompute
+check_PROGRAMS += tests/model/memtrack
+tests_model_memtrack_SOURCES = tests/model/memtrack.c tests/model/tmodel.h
+tests_model_memtrack_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/memtrack
