@@ -18,7 +18,7 @@ typedef struct { const char *name; hid_t type; } column;
 
 static const column train_cols[T6_M_NTRAIN] = {
     {"step", 0}, {"loss", 1}, {"lr", 1}, {"grad_norm", 1}, {"param_norm", 1}, {"clipped", 2},
-    {"tokens_seen", 0}, {"step_time_s", 1}, {"tokens_per_s", 1}, {"mfu", 1}, {"guard", 2},
+    {"tokens_seen", 0}, {"step_time_s", 1}, {"tokens_per_s", 1}, {"mfu", 1}, {"guard", 2}, {"mem_peak_bytes", 0},
 };
 static const column eval_cols[T6_E_NEVAL] = { {"step", 0}, {"val_loss", 1}, {"ppl", 1} };
 
@@ -155,8 +155,9 @@ t6_metrics *t6_metrics_open(const char *path, long resume_step)
         t6_h5_attr_str(m->file, "format", T6_METRICS_FORMAT);
     }
     H5Pclose(fapl);
-    /* a version-1 file being resumed gains the guard column (open_columns creates it;
-     * its earlier rows read as the fill value 0 = ok) and so becomes version 2 */
+    /* an older file being resumed gains the columns it lacks (open_columns creates them
+     * and cuts them to the rows kept: guard reads 0 = ok, mem_peak_bytes 0 = not
+     * recorded, for the earlier rows) and so becomes the current version */
     t6_h5_attr_i64(m->file, "version", T6_METRICS_VERSION);
     open_columns(m, "train", train_cols, T6_M_NTRAIN, m->train, &m->n_train, create);
     open_columns(m, "eval", eval_cols, T6_E_NEVAL, m->eval, &m->n_eval, create);

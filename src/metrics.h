@@ -1,4 +1,4 @@
-/* metrics.h -- the run's HDF5 metrics file ("t6-metrics" v1, doc/formats/metrics.md):
+/* metrics.h -- the run's HDF5 metrics file ("t6-metrics" v3, doc/formats/metrics.md):
  * one extendible, chunked 1-D dataset per quantity under /train (a row per
  * optimizer step) and /eval (a row per evaluation), flushed every log interval so
  * `h5dump -d /train/loss run/metrics.h5` reads a running job. Written by rank 0. */
@@ -8,12 +8,12 @@
 #include <stdint.h>
 
 #define T6_METRICS_FORMAT "t6-metrics"
-#define T6_METRICS_VERSION 2   /* 2: /train/guard */
+#define T6_METRICS_VERSION 3   /* 2: /train/guard; 3: /train/mem_peak_bytes */
 
 /* Columns of /train, in the order of the values passed to t6_metrics_train_row. */
 enum {
     T6_M_STEP = 0, T6_M_LOSS, T6_M_LR, T6_M_GRAD_NORM, T6_M_PARAM_NORM, T6_M_CLIPPED,
-    T6_M_TOKENS_SEEN, T6_M_STEP_TIME, T6_M_TOKENS_PER_S, T6_M_MFU, T6_M_GUARD, T6_M_NTRAIN
+    T6_M_TOKENS_SEEN, T6_M_STEP_TIME, T6_M_TOKENS_PER_S, T6_M_MFU, T6_M_GUARD, T6_M_MEM_PEAK, T6_M_NTRAIN
 };
 /* Values of the guard column: what the divergence guard did with the step. */
 enum { T6_GUARD_OK = 0, T6_GUARD_SKIPPED = 1, T6_GUARD_STOPPED = 2 };

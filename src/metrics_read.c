@@ -14,9 +14,10 @@
 
 static const char *const train_names[T6_M_NTRAIN] = {
     "step", "loss", "lr", "grad_norm", "param_norm", "clipped",
-    "tokens_seen", "step_time_s", "tokens_per_s", "mfu", "guard",
+    "tokens_seen", "step_time_s", "tokens_per_s", "mfu", "guard", "mem_peak_bytes",
 };
-/* /train/guard arrived with format version 2: older files read it as 0 (no event) */
+/* /train/guard arrived with format version 2, mem_peak_bytes with 3: older files read
+ * them as 0 (no event, not recorded) */
 enum { OPTIONAL_FROM = T6_M_GUARD };
 static const char *const eval_names[T6_E_NEVAL] = {"step", "val_loss", "ppl"};
 

@@ -427,7 +427,8 @@ static void setup(t6_run *r, t6_deck *deck)
     t6_signals_install();
     r->be = t6_backend_create(&deck->backend, r->dist.local_rank);
     t6_dist_setup_backend(&r->dist, r->be);
-    r->model = t6_model_create(&deck->model, r->be, r->B, r->T);
+    t6_model_opts mo = {deck->train.recompute};
+    r->model = t6_model_create_opts(&deck->model, r->be, r->B, r->T, &mo);
     r->pl = t6_model_layout(r->model);
     /* an evaluation of lm-eval tasks alone needs no corpus */
     r->data = deck->job == T6_JOB_EVAL && deck->data.n_train == 0 && deck->eval.n_tasks > 0
@@ -479,6 +480,25 @@ static int run_eval(t6_run *r)
     return 0;
 }
 
+/* The memory line after the first step of a session and at the end: the peak the
+ * backend counted (what PyTorch's max_memory_allocated reports), and what the model and
+ * the optimizer hold of it. Rank 0's figures (every rank holds the same model). */
+static void report_memory(t6_run *r, const char *when)
+{
+    t6_mem_stats st;
+    t6_model_mem mm;
+    char b[6][32];
+    t6_backend_mem_stats(r->be, &st);
+    t6_model_memory(r->model, &mm);
+    printf("memory %s: peak %s allocated on rank 0 (now %s; model %s = weights %s + activations %s + backward "
+           "scratch %s; train.recompute = \"%s\")\n",
+           when, t6_fmt_mem(b[0], sizeof b[0], st.peak), t6_fmt_mem(b[1], sizeof b[1], st.current),
+           t6_fmt_mem(b[2], sizeof b[2], mm.total), t6_fmt_mem(b[3], sizeof b[3], mm.weights),
+           t6_fmt_mem(b[4], sizeof b[4], mm.activations), t6_fmt_mem(b[5], sizeof b[5], mm.scratch),
+           t6_recompute_name(t6_model_recompute(r->model)));
+    fflush(stdout);
+}
+
 static int run_train(t6_run *r)
 {
     t6_deck *deck = r->deck;
@@ -505,6 +525,7 @@ static int run_train(t6_run *r)
         t6_metrics_attr_i64(r->metrics, "n_layer", r->deck->model.n_layer);
         t6_metrics_attr_i64(r->metrics, "n_embd", r->deck->model.n_embd);
         t6_metrics_attr_i64(r->metrics, "n_head", r->deck->model.n_head);
+        t6_metrics_attr_str(r->metrics, "recompute", t6_recompute_name(deck->train.recompute));
         printf("t6: %s model, %s parameters, %d rank(s) x %d micro-steps x %d x %d = %llu tokens/step, "
                "%ld steps, accumulation %s\n",
                t6_attn_name(deck->model.attention), t6_fmt_count(nb, sizeof nb, (long long)r->pl->n_params),
@@ -534,8 +555,11 @@ static int run_train(t6_run *r)
              * been (a later resume cuts it with everything past its checkpoint) */
             diverged = 1;
             if (r->dist.rank == 0) {
+                t6_mem_stats mem;
+                t6_backend_mem_stats(r->be, &mem);
                 double row[T6_M_NTRAIN] = {(double)(r->step + 1), loss, st.lr, st.grad_norm, pnorm, 0.0,
-                                           (double)r->tokens_seen, dt, 0.0, NAN, (double)T6_GUARD_STOPPED};
+                                           (double)r->tokens_seen, dt, 0.0, NAN, (double)T6_GUARD_STOPPED,
+                                           (double)mem.peak};
                 t6_metrics_train_row(r->metrics, row);
                 t6_metrics_flush(r->metrics);
                 fprintf(stderr, "%s: error: step %ld: divergence: %s%s; stopping without an update "
@@ -549,10 +573,12 @@ static int run_train(t6_run *r)
         r->tokens_seen += tokens_per_step;
         t6_rundir_note_step(&r->rundir, r->step);
         double tps = dt > 0 ? (double)tokens_per_step / dt : 0.0;
+        t6_mem_stats mem;
+        t6_backend_mem_stats(r->be, &mem);
         double mfu = r->peak_flops > 0 ? r->flops_per_token * tps / (r->peak_flops * r->dist.world) : NAN;
         if (r->dist.rank == 0) {
             double row[T6_M_NTRAIN] = {(double)r->step, loss, st.lr, st.grad_norm, pnorm, (double)st.clipped,
-                                       (double)r->tokens_seen, dt, tps, mfu, (double)guard};
+                                       (double)r->tokens_seen, dt, tps, mfu, (double)guard, (double)mem.peak};
             t6_metrics_train_row(r->metrics, row);
             if (guard == T6_GUARD_SKIPPED) {
                 printf("step %ld/%ld: divergence guard: %s; step skipped, no update (%ld in a row, at most %d)\n",
@@ -575,6 +601,7 @@ static int run_train(t6_run *r)
                 t6_metrics_flush(r->metrics);
                 status_set(r, "running", r->step, 0);   /* at log cadence: cheap on parallel file systems */
             }
+            if (r->step == first_step + 1) report_memory(r, "after the first step");
         }
         if (tc->eval_interval > 0 && (r->step % tc->eval_interval == 0 || r->step == tc->max_steps))
             eval_and_record(r);
@@ -603,6 +630,7 @@ static int run_train(t6_run *r)
     if (r->last_ckpt_step != r->step) save_checkpoint(r);   /* e.g. resumed at max_steps */
     if (r->dist.rank == 0) {
         t6_metrics_flush(r->metrics);
+        report_memory(r, "at the end");
         if (stopped && r->step < tc->max_steps) {
             printf("stopped by signal at step %ld (checkpoint written); resume with the same deck\n", r->step);
             status_set(r, "stopped", r->step, 1);
