@@ -12,6 +12,8 @@
 #include "generate.h"
 #include "deckpath.h"
 #include "mandeck.h"
+#include "memtrack.h"
+#include "model.h"
 #include "params.h"
 #include "train.h"
 #include "util.h"
@@ -39,7 +41,8 @@ static void usage(FILE *f)
             "Options:\n"
             "  --check DECK      validate DECK and print the model summary, parameter counts\n"
             "                    (a line 'parameters: N'), tokens per optimizer step, FLOPs per\n"
-            "                    token and KV-cache sizes; runs nothing\n"
+            "                    token, KV-cache sizes and (job train) the memory one rank needs\n"
+            "                    for the micro-batch, for each train.recompute; runs nothing\n"
             "  --print-deck DECK validate DECK and print it resolved, in canonical libconfig form\n"
             "  --export-hf CKPT DIR\n"
             "                    write checkpoint CKPT in the Hugging Face layout the reference\n"
@@ -96,6 +99,38 @@ static const char *model_family(t6_attn_type a)
     case T6_ATTN_MLA: return "LLaMA (MLA)";
     }
     return "?";
+}
+
+/* --check's memory estimate: what one rank's model and AdamW allocate for the deck's
+ * micro-batch, from the model's own creation code run on the meta backend (model.h), for
+ * the deck's train.recompute and, on one line each for scripts, for all three modes. */
+static void check_memory(const t6_deck *d, size_t n_params)
+{
+    const t6_model_config *m = &d->model;
+    const int B = d->train.micro_batch, T = d->train.seq_len;
+    const int cuda = d->backend.device == T6_BACKEND_CUDA, bf16 = cuda && d->backend.precision == T6_PREC_BF16;
+    const size_t adam = 2 * sizeof(float) * n_params;
+    t6_model_mem e[3];
+    for (int r = 0; r < 3; r++)
+        t6_model_memory_estimate(m, d->backend.device, d->backend.precision, B, T, (t6_recompute)r, &e[r]);
+    const t6_model_mem *x = &e[d->train.recompute];
+    char b[4][32];
+    printf("memory estimate per rank (%s, %s activations; micro_batch %d x seq_len %d, train.recompute = \"%s\"):\n",
+           cuda ? "cuda" : "cpu", bf16 ? "bf16" : "fp32", B, T, t6_recompute_name(d->train.recompute));
+    printf("  weights (fp32 parameters and gradients%s): %s\n", cuda ? ", compute copy" : "",
+           t6_fmt_mem(b[0], sizeof b[0], x->weights));
+    printf("  AdamW moments (fp32 m and v): %s\n", t6_fmt_mem(b[0], sizeof b[0], adam));
+    printf("  activations kept for the backward: %s (per layer %s, shared recompute buffers %s, logits %s)\n",
+           t6_fmt_mem(b[0], sizeof b[0], x->activations), t6_fmt_mem(b[1], sizeof b[1], x->per_layer),
+           t6_fmt_mem(b[2], sizeof b[2], x->recompute), t6_fmt_mem(b[3], sizeof b[3], x->logits));
+    printf("  backward scratch (activation gradients): %s\n", t6_fmt_mem(b[0], sizeof b[0], x->scratch));
+    printf("  total: %s, before the backend's own buffers and the ops' temporaries (%s)\n",
+           t6_fmt_mem(b[0], sizeof b[0], x->total + adam),
+           cuda ? "cuBLASLt workspace, padded GEMM operands, scratch: the peak t6 reports includes them"
+                : "the attention backward's per-head gradients: the peak t6 reports includes them");
+    for (int r = 0; r < 3; r++)
+        printf("memory estimate bytes, recompute %s: activations %zu, total %zu\n", t6_recompute_name((t6_recompute)r),
+               e[r].activations, e[r].total + adam);
 }
 
 /* --check: everything the deck implies, without running. */
@@ -173,6 +208,7 @@ static int check(t6_deck *d, int ranks)
     printf("KV cache of job generate at most: batch_size %d x block_size %d x %d layers x %ld bytes = %s\n",
            d->generate.batch_size, m->block_size, m->n_layer, eb * kv,
            t6_fmt_count(b1, sizeof b1, (long long)eb * kv * m->n_layer * m->block_size * d->generate.batch_size));
+    if (d->job == T6_JOB_TRAIN) check_memory(d, pl.n_params);
     printf("backend: %s, %s\n", d->backend.device == T6_BACKEND_CUDA ? "cuda" : "cpu",
            d->backend.precision == T6_PREC_BF16 ? "bf16" : "fp32");
     printf("run_dir: %s\n", d->output.run_dir);

@@ -16,7 +16,11 @@
  *         factor and K/V caches) against double-precision references that materialise
  *         K and V, with every cache slot past a row's length NaN; part of "ops".
  *
- * Exit 0 when every check passes, 1 otherwise. Usage: gpu_check [ops|model|decode|all]. */
+ *  recompute  train.recompute: gradients of "attention" and "block" bitwise equal to
+ *         "none" on the CUDA backend for each attention type, peak bytes ordered; part
+ *         of "model".
+ *
+ * Exit 0 when every check passes, 1 otherwise. Usage: gpu_check [ops|model|decode|recompute|all]. */
 #include "config.h"
 
 #include <math.h>
@@ -936,6 +940,73 @@ static void run_model(t6_backend *cpu, t6_backend *gpu, int bf, t6_attn_type at)
     t6_model_destroy(mg);
 }
 
+/* train.recompute on the CUDA backend: gradients of "attention" and "block" bitwise equal
+ * to "none" (same backend, so the same cuBLASLt plans; every kernel is deterministic), two
+ * accumulated micro-steps; and the peak the backend counts over create + forward +
+ * backward (measured after a first pass has grown the backend's own scratch) ordered
+ * none > attention > block. */
+static void run_recompute(t6_backend *gpu, int bf, t6_attn_type at)
+{
+    t6_model_config cfg = small_cfg(at);
+    cfg.n_layer = 3;   /* a middle layer is rerun too */
+    const int B = 3, T = 83, N = B * T, V = cfg.vocab_size;
+    const char *prec = bf ? "bf16" : "fp32";
+    float *g[3] = {NULL, NULL, NULL}, *p = NULL;
+    size_t np = 0, peak[3] = {0, 0, 0};
+    int32_t *tok = t6_malloc(N * sizeof(int32_t)), *tgt = t6_malloc(N * sizeof(int32_t));
+    for (int pass = 0; pass < 2; pass++)
+        for (int rc = 0; rc < 3; rc++) {
+            t6_backend_mem_reset_peak(gpu);
+            t6_mem_stats st;
+            t6_backend_mem_stats(gpu, &st);
+            const size_t c0 = st.current;
+            t6_model_opts o = {(t6_recompute)rc};
+            t6_model *m = t6_model_create_opts(&cfg, gpu, B, T, &o);
+            np = t6_model_layout(m)->n_params;
+            if (!p) {
+                t6_model_init_params(m, 99);
+                p = t6_malloc(np * sizeof(float));
+                t6_model_get_params(m, p);
+                for (size_t i = 0; i < np; i++) p[i] += (float)((2.0 * urand() - 1.0) * 0.02);
+            }
+            t6_model_set_params(m, p);
+            t6_model_zero_grad(m);
+            for (int mu = 0; mu < 2; mu++) {
+                batch(tok, tgt, N, V, 40 + mu);
+                t6_model_forward(m, tok, tgt, 1, 0.5f);
+                t6_model_backward(m);
+            }
+            gpu->ops->sync(gpu);
+            t6_backend_mem_stats(gpu, &st);
+            peak[rc] = st.peak - c0;
+            if (pass == 0) {
+                g[rc] = t6_malloc(np * sizeof(float));
+                t6_model_get_grads(m, g[rc]);
+            }
+            t6_model_destroy(m);
+        }
+    for (int rc = 1; rc < 3; rc++) {
+        size_t diff = 0;
+        double maxd = 0.0;
+        for (size_t i = 0; i < np; i++)
+            if (memcmp(&g[rc][i], &g[0][i], sizeof(float))) {
+                diff++;
+                maxd = fmax(maxd, fabs((double)g[rc][i] - g[0][i]));
+            }
+        g_checks++;
+        if (diff) g_fail++;
+        printf("%-4s %-5s recompute %-9s %-10s gradients bitwise equal to none (%zu of %zu differ, max %.2e)\n",
+               diff ? "FAIL" : "ok", prec, t6_recompute_name((t6_recompute)rc), t6_attn_name(at), diff, np, maxd);
+    }
+    const int ordered = peak[0] > peak[1] && peak[1] > peak[2];
+    g_checks++;
+    if (!ordered) g_fail++;
+    printf("%-4s %-5s recompute %-10s peak bytes none %zu > attention %zu > block %zu\n", ordered ? "ok" : "FAIL", prec,
+           t6_attn_name(at), peak[0], peak[1], peak[2]);
+    for (int rc = 0; rc < 3; rc++) free(g[rc]);
+    free(p); free(tok); free(tgt);
+}
+
 int main(int argc, char **argv)
 {
     t6_set_progname("gpu_check");
@@ -943,6 +1014,7 @@ int main(int argc, char **argv)
     int do_ops = !strcmp(what, "all") || !strcmp(what, "ops");
     int do_model = !strcmp(what, "all") || !strcmp(what, "model");
     int do_decode = !strcmp(what, "all") || !strcmp(what, "ops") || !strcmp(what, "decode");
+    int do_recompute = !strcmp(what, "all") || !strcmp(what, "model") || !strcmp(what, "recompute");
     t6_backend_config cc = {T6_BACKEND_CPU, T6_PREC_FP32, 0};
     t6_backend *cpu = t6_backend_create(&cc, 0);
     for (int bf = 0; bf < 2; bf++) {
@@ -953,6 +1025,10 @@ int main(int argc, char **argv)
         if (do_model) {
             t6_attn_type types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA, T6_ATTN_MLA};
             for (int i = 0; i < 6; i++) run_model(cpu, gpu, bf, types[i]);
+        }
+        if (do_recompute) {
+            t6_attn_type types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA, T6_ATTN_MLA};
+            for (int i = 0; i < 6; i++) run_recompute(gpu, bf, types[i]);
         }
         t6_backend_destroy(gpu);
     }
