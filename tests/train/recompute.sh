@@ -8,7 +8,7 @@
 . "$(dirname "$0")/common.sh"
 
 peak_of() {   # the last /train/mem_peak_bytes of a metrics file
-    h5dump -d /train/mem_peak_bytes -y -w 0 "$1" 2>/dev/null | sed -n '/DATA {/,/}/p' | tr ', ' '\n\n' |
+    h5dump -d /train/mem_peak_bytes -y -w 0 "$1" 2>/dev/null | sed -n '/DATA {/,/}/p' | tr ',' ' ' | tr -s ' ' '\n' |
         grep -E '^[0-9]+$' | tail -1
 }
 
