@@ -10,7 +10,7 @@ if ! grep -q '^#define T6_HAVE_BLAS 1' "$B/config.h" 2>/dev/null; then
   exit 77
 fi
 rc=0
-for t in gradcheck threads identities strides; do
+for t in gradcheck threads identities strides recompute; do
   echo "== T6_CPU_MATMUL=blocked $t"
   T6_CPU_MATMUL=blocked "$B/tests/model/$t" || rc=1
 done

@@ -56,3 +56,5 @@ check_PROGRAMS += tests/model/memtrack
 tests_model_memtrack_SOURCES = tests/model/memtrack.c tests/model/tmodel.h
 tests_model_memtrack_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/memtrack
+TESTS += tests/model/alloc-funnel.sh
+EXTRA_DIST += tests/model/alloc-funnel.sh
