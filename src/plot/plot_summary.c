@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "memtrack.h"
 #include "util.h"
 
 static void status_line(const char *dir, char *out, size_t len)
@@ -75,6 +76,11 @@ void t6_plot_summary(FILE *f, const t6_plot_run *r)
             wall > 0 ? t6_fmt_count(b2, sizeof b2, (long long)(tok_recorded / wall)) : "n/a");
     if (mfu_n) fprintf(f, "; MFU %.1f%%\n", 100 * mfu_sum / (double)mfu_n);
     else fputs("; MFU n/a (no peak FLOP/s known)\n", f);
+    /* the largest peak any session of the run recorded (0: before metrics version 3) */
+    double mem = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m->train[T6_M_MEM_PEAK][i] > mem) mem = m->train[T6_M_MEM_PEAK][i];
+    if (mem > 0) fprintf(f, "  memory:     peak %s allocated on rank 0\n", t6_fmt_mem(b1, sizeof b1, (size_t)mem));
     status_line(r->dir, st, sizeof st);
     fprintf(f, "  status:     %s\n", st);
 }

@@ -87,6 +87,7 @@ expect_eq "--summary exits 0" "$?" 0
 expect_grep "summary: status" "status:     finished 30" "$TMP/sum.txt"
 expect_grep "summary: model line" "model:      mha, 2 layers, n_embd 64, 4 heads" "$TMP/sum.txt"
 expect_grep "summary: progress" "progress:   20 steps, 2,560 tokens" "$TMP/sum.txt"
+expect_grep "summary: peak memory" "memory:     peak " "$TMP/sum.txt"
 
 # ---- a run that is still being written
 "$T6" "$DEMO" $TINY --set output.run_dir="$TMP/live" --set train.max_steps=100000 \
