@@ -12,6 +12,7 @@
 #     estimate fits in the GPU's memory less $MARGIN_GIB; runs each mode at its largest,
 #     then "none" at the largest batch of "block" -- which must run out of memory (the
 #     micro-batches that fit only with recomputation).
+#  4. T6 small through the whole t6 loop at none and block: the memory lines t6 prints.
 # Steps per run: $STEPS timed after $WARMUP (small: 20 after 6, as doc/performance.md).
 set -u
 B=$(cd "${1:?usage: recompute.sh BUILD_DIR}" && pwd)
@@ -79,6 +80,21 @@ for deck in t6_large t6_xl; do
         bench "$deck" "${best[block]}" none "$STEPS" "$WARMUP"
     fi
     unset best
+done
+
+# the whole t6 loop (data loader, metrics, checkpoint at the end) at T6 small, micro-batch 24:
+# the memory lines t6 prints and its tokens/s over the last steps
+for m in none block; do
+    echo "=== t6 T6 small recompute=$m ($(date -u +%T))"
+    rm -rf "$OUT/t6-$m"
+    timeout 240 "$B/t6" input/t6_small.cfg --set backend.device="cuda" --set train.micro_batch=24 \
+        --set train.global_batch=24 --set train.max_steps=14 --set train.eval_interval=0 \
+        --set train.log_interval=1 --set output.checkpoint_interval=0 --set train.recompute="$m" \
+        --set data.train=builtin:demo-train --set data.val=builtin:demo-val \
+        --set output.run_dir="$OUT/t6-$m" >"$OUT/t6-$m.log" 2>&1
+    echo "t6 recompute=$m rc=$?" | tee -a "$OUT/summary.txt"
+    grep -E "^memory|^step 1[0-4]/" "$OUT/t6-$m.log" | tee -a "$OUT/summary.txt"
+    rm -rf "$OUT/t6-$m"   # the checkpoint (1.5 GB) does not come back
 done
 
 echo "=== summary"
