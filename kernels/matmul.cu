@@ -250,6 +250,7 @@ static void *pad_buf(t6_backend *be, int slot, size_t bytes)
 {
     lt_cache *c = cache_of(be);
     if (bytes > c->pad_bytes[slot]) {
+        t6_cuda_buffers_changed(be);
         if (c->pad[slot]) CUDA_CHECK(cudaFree(c->pad[slot]));    /* synchronising: earlier users done */
         CUDA_CHECK(cudaMalloc(&c->pad[slot], bytes));
         c->pad_bytes[slot] = bytes;
