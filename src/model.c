@@ -838,9 +838,10 @@ static void decode_run(t6_model *m, t6_kvcache *kv)
             return;
         }
     }
-    if (kv->graph) {   /* stale, or a prefill came between */
+    if (kv->graph) {   /* stale (a backend buffer moved), or a prefill came between */
         op->graph_free(be, kv->graph);
         kv->graph = NULL;
+        kv->graph_warm = 0;
     }
     if (!kv->graph_warm) {
         decode_layers(m, kv);
