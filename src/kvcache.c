@@ -185,7 +185,10 @@ void t6_kvcache_prefill(t6_kvcache *kv, t6_model *m, const int32_t *tokens, cons
         T6_CHECK(lens[b] >= 1 && lens[b] <= T, NULL, "prefill: row %d has %d prompt tokens (allowed: 1..%d)", b, lens[b], T);
     const int cap = t6_model_capacity(m) / T;
     T6_CHECK(cap >= 1, NULL, "prefill: a row of %d tokens does not fit a model of %d tokens", T, t6_model_capacity(m));
-    const int rows_per = cap < B ? cap : B;
+    /* as many rows as the model holds tokens and logit rows for (a later batch of
+     * shorter prompts than the one the model was sized for fits more rows) */
+    int rows_per = cap < B ? cap : B;
+    if (rows_per > t6_model_logit_rows(m)) rows_per = t6_model_logit_rows(m);
     const size_t need = (size_t)rows_per * T * (RK > RV ? RK : RV) * h;
     if (kv->factored && need > kv->pre_elems) {
         if (kv->pre) be->ops->free(be, kv->pre);

@@ -66,7 +66,8 @@ void t6_kvcache_destroy(t6_kvcache *kv);
  * overwrites), and stores the logits of each row's last prompt token in logits_host
  * (B x vocab_size floats). B <= kv->B, T <= kv->M_max.
  * Chunked over rows: the rows go through the forward in groups of as many rows of T
- * tokens as the model was created for (t6_model_capacity / T, at least 1), each layer's
+ * tokens as the model was created for (t6_model_capacity / T, at least 1, at most
+ * t6_model_logit_rows), each layer's
  * factors copied into the cache right after that layer (the model's layer hook, so an
  * inference model that keeps one layer's activations serves), and only each row's last
  * prompt position is scored (t6_model_forward_rows). Every row's result is the same

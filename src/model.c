@@ -729,6 +729,7 @@ int t6_model_set_shape(t6_model *m, int B, int T)
 }
 
 int t6_model_capacity(const t6_model *m) { return m->n_cap; }
+int t6_model_logit_rows(const t6_model *m) { return m->logit_cap; }
 
 void t6_model_get_logits_rows(t6_model *m, size_t row, size_t n, float *host)
 {

@@ -76,8 +76,10 @@ void t6_model_get_logits_rows(t6_model *m, size_t row, size_t n, float *host);
 /* Re-shapes the model to B sequences of T tokens within the B*T it was created for
  * (evaluation batches rows of varying length); -1 when they do not fit. */
 int t6_model_set_shape(t6_model *m, int B, int T);
-/* The B*T tokens the model was created for. */
+/* The B*T tokens the model was created for, and the rows of logits it holds (B*T for a
+ * training model, logit_rows for an inference model). */
 int t6_model_capacity(const t6_model *m);
+int t6_model_logit_rows(const t6_model *m);
 
 /* ---- generation (src/kvcache.h, doc/generate.md) ---- */
 struct t6_kvcache;

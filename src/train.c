@@ -427,7 +427,10 @@ static void setup(t6_run *r, t6_deck *deck)
     t6_signals_install();
     r->be = t6_backend_create(&deck->backend, r->dist.local_rank);
     t6_dist_setup_backend(&r->dist, r->be);
-    r->model = t6_model_create(&deck->model, r->be, r->B, r->T);
+    /* an evaluation needs no gradients or kept activations: the inference-only model
+     * (all logits, the scorers read every position's) */
+    r->model = deck->job == T6_JOB_EVAL ? t6_model_create_inference(&deck->model, r->be, r->B, r->T, 0)
+                                        : t6_model_create(&deck->model, r->be, r->B, r->T);
     r->pl = t6_model_layout(r->model);
     /* an evaluation of lm-eval tasks alone needs no corpus */
     r->data = deck->job == T6_JOB_EVAL && deck->data.n_train == 0 && deck->eval.n_tasks > 0
