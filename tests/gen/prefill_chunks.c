@@ -6,7 +6,8 @@
  *    created for that many rows) writes the same cache and the same logits as the
  *    prefill of all rows at once, and the decode steps after it agree;
  * all to <= 1e-5 relative (fp32 rounding: see below);
- * for every attention type with a KV cache, prompts of three different lengths. */
+ * for every attention type with a KV cache, prompts of three different lengths; and
+ * the inference model's full forward (job eval) = the training model's for every type. */
 #include "../model/tmodel.h"
 
 #include "kvcache.h"
@@ -134,6 +135,32 @@ int main(void)
         for (int k = 0; k < 3; k++) { free(pre[k]); free(dec[k]); free(cache[k]); }
         free(ref);
         free(host);
+        t6_model_destroy(full);
+        t6_backend_destroy(be);
+    }
+    /* job = "eval" runs the inference model with all logits (logit_rows 0): the same
+     * logits and loss as the training model, every attention type (MLA too) */
+    for (int ti = 0; ti < TM_N_TYPES; ti++) {
+        const t6_attn_type a = tm_all_types[ti];
+        const t6_model_config c = tm_tiny_config(a);
+        const int V = c.vocab_size;
+        t6_backend *be = tm_cpu_backend(2);
+        t6_model *full = t6_model_create(&c, be, B, T), *inf = t6_model_create_inference(&c, be, B, T, 0);
+        float *host = t6_malloc(t6_model_layout(full)->n_params * sizeof(float));
+        tm_random_params(full, 77 + ti, 0.4f, host);
+        t6_model_set_params(inf, host);
+        int32_t tok[B * T], tgt[B * T];
+        tm_random_tokens(tok, B * T, V, 9, (uint64_t)a);
+        tm_random_tokens(tgt, B * T, V, 10, (uint64_t)a);
+        const float l1 = t6_model_forward(full, tok, tgt, 0, 0.0f), l2 = t6_model_forward(inf, tok, tgt, 0, 0.0f);
+        float *r1 = t6_malloc(sizeof(float) * B * T * V), *r2 = t6_malloc(sizeof(float) * B * T * V);
+        t6_model_get_logits(full, r1);
+        t6_model_get_logits(inf, r2);
+        tm_check(l1 == l2 && memcmp(r1, r2, sizeof(float) * B * T * V) == 0,
+                 "%s: the inference model's full forward (job eval) = the training model's: loss %.6f vs %.6f, "
+                 "logits bitwise", t6_attn_name(a), l1, l2);
+        free(r1); free(r2); free(host);
+        t6_model_destroy(inf);
         t6_model_destroy(full);
         t6_backend_destroy(be);
     }
