@@ -1,7 +1,9 @@
 /* model.h -- the T6 model (and its MHA/MQA/GQA/TPA-KVonly variants), written once
  * over the backend's table of operations (backend.h). Owns the parameters (one
  * contiguous fp32 master buffer, views described by params.h), their gradients, the
- * compute copy of the weights and the activations kept for the backward pass. */
+ * compute copy of the weights and the activations kept for the backward pass (an
+ * inference-only model, t6_model_create_inference, has neither gradients nor more than
+ * one layer's activations). */
 #ifndef T6_MODEL_H
 #define T6_MODEL_H
 
