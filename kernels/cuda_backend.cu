@@ -71,6 +71,7 @@ void *t6_cuda_scratch(t6_backend *be, size_t bytes)
 {
     t6_cuda_impl *im = cu_impl(be);
     if (bytes > im->scratch_bytes) {
+        t6_cuda_buffers_changed(be);
         /* the old buffer may still be read by queued work: free is stream-ordered */
         t6_cuda_dev_free_async(be, im->scratch);
         im->scratch = t6_cuda_dev_alloc_async(be, bytes);
@@ -83,6 +84,7 @@ void *t6_cuda_scratch2(t6_backend *be, size_t bytes)
 {
     t6_cuda_impl *im = cu_impl(be);
     if (bytes > im->scratch2_bytes) {
+        t6_cuda_buffers_changed(be);
         t6_cuda_dev_free_async(be, im->scratch2);
         im->scratch2 = t6_cuda_dev_alloc_async(be, bytes);
         im->scratch2_bytes = bytes;
@@ -128,6 +130,17 @@ static void cu_sync(t6_backend *be)
     CUDA_CHECK(cudaStreamSynchronize(cu_stream(be)));
 }
 
+static size_t cu_mem_in_use(t6_backend *be)
+{
+    (void)be;   /* the current device is the backend's (set at creation) */
+    size_t fr = 0, tot = 0;
+    if (cudaMemGetInfo(&fr, &tot) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return tot - fr;
+}
+
 /* Designated initializers (a GNU extension in C++17 that nvcc's front end accepts), in
  * the order of t6_ops, which C++ requires; tests/gen/ops_table checks every slot is set. */
 static const t6_ops cuda_ops = {
@@ -166,6 +179,11 @@ static const t6_ops cuda_ops = {
     .copy_rows = t6_cuda_copy_rows,
     .rmsnorm_w_fwd = t6_cuda_rmsnorm_w_fwd,
     .rmsnorm_w_bwd = t6_cuda_rmsnorm_w_bwd,
+    .graph_begin = t6_cuda_graph_begin,
+    .graph_end = t6_cuda_graph_end,
+    .graph_launch = t6_cuda_graph_launch,
+    .graph_free = t6_cuda_graph_free,
+    .mem_in_use = cu_mem_in_use,
 };
 
 extern "C" const t6_ops *t6_cuda_ops_table(void) { return &cuda_ops; }

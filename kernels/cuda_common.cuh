@@ -36,6 +36,7 @@ typedef struct {
     int rope_T, rope_dh;
     double rope_base;
     void *lt_cache;                /* cuBLASLt plans per shape (matmul.cu) */
+    unsigned long buf_epoch;       /* bumped when a scratch/pad buffer is reallocated (graph.cu) */
 } t6_cuda_impl;
 
 static inline t6_cuda_impl *cu_impl(t6_backend *be) { return (t6_cuda_impl *)be->impl; }
@@ -156,6 +157,14 @@ void t6_cuda_rmsnorm_w_fwd(t6_backend *be, void *out, float *rstd, const void *i
                            float eps);
 void t6_cuda_rmsnorm_w_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp, const void *w,
                            const float *rstd, int N, int d);
+/* graphs (graph.cu): the ops table's graph_* slots, and the call every reallocation of
+ * a backend-owned buffer (scratch, GEMM pads, RoPE table) makes first: it marks the
+ * recorded graphs stale, and refuses (fatal) a reallocation while a graph is recorded */
+int t6_cuda_graph_begin(t6_backend *be);
+void *t6_cuda_graph_end(t6_backend *be);
+int t6_cuda_graph_launch(t6_backend *be, void *graph);
+void t6_cuda_graph_free(t6_backend *be, void *graph);
+void t6_cuda_buffers_changed(t6_backend *be);
 void t6_cuda_params_to_compute(t6_backend *be, void *compute, const float *master, size_t n);
 void t6_cuda_act_from_float(t6_backend *be, void *act, const float *host, size_t n);
 void t6_cuda_act_to_float(t6_backend *be, float *host, const void *act, size_t n);

@@ -249,6 +249,7 @@ static void *pad_buf(t6_backend *be, int slot, size_t bytes)
 {
     lt_cache *c = cache_of(be);
     if (bytes > c->pad_bytes[slot]) {
+        t6_cuda_buffers_changed(be);
         t6_cuda_dev_free(be, c->pad[slot]);    /* synchronising: earlier users done */
         c->pad[slot] = t6_cuda_dev_alloc(be, bytes);
         c->pad_bytes[slot] = bytes;

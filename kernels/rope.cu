@@ -38,6 +38,7 @@ static const float2 *rope_table(t6_backend *be, int T_, int dh, double base)
 {
     t6_cuda_impl *im = cu_impl(be);
     if (im->rope_tab && im->rope_T >= T_ && im->rope_dh == dh && im->rope_base == base) return (const float2 *)im->rope_tab;
+    t6_cuda_buffers_changed(be);
     t6_cuda_dev_free(be, im->rope_tab);   /* synchronising: queued users finish first */
     int half = dh / 2;
     im->rope_tab = t6_cuda_dev_alloc(be, (size_t)T_ * half * sizeof(float2));

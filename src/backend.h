@@ -159,6 +159,26 @@ typedef struct t6_ops {
      * dw sums its rows in order n = 0..N-1 (deterministic). */
     void (*rmsnorm_w_bwd)(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp, const void *w,
                           const float *rstd, int N, int d);
+
+    /* ---- graphs: record a fixed sequence of ops once, replay it many times (the decode
+     *      step of generation, doc/generate.md "CUDA graphs"). The ops recorded must not
+     *      synchronise, copy to or from the host, or grow the backend's scratch: run the
+     *      same sequence once unrecorded first (scratch, GEMM plans), and read anything
+     *      that changes between replays (positions, lengths) from device memory. ----
+     * graph_begin: start recording the ops queued from now on (they do not run); 0 when
+     * the backend cannot record (the CPU's): the caller runs the ops itself. */
+    int (*graph_begin)(t6_backend *be);
+    /* stop recording; a replayable graph, or NULL (recording failed: a warning says why) */
+    void *(*graph_end)(t6_backend *be);
+    /* replay; -1 without running anything when a buffer the graph refers to was
+     * reallocated since it was recorded (the backend's scratch grew): record it again */
+    int (*graph_launch)(t6_backend *be, void *graph);
+    void (*graph_free)(t6_backend *be, void *graph);
+
+    /* ---- bytes of memory in use now, for the peaks generation reports: on CUDA the
+     *      device's (total - free: every allocation on it, the CUDA context included), on
+     *      the CPU the process's resident set; 0 when unknown. Does not synchronise. ---- */
+    size_t (*mem_in_use)(t6_backend *be);
 } t6_ops;
 
 struct t6_backend {

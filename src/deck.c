@@ -293,7 +293,13 @@ static const char *const E_SPLIT[] = {"line", "paragraph", "whole", NULL};
       K_INT, OFF(generate.eot_token), D_DERIVED, -1, 16777215, 0, NULL)                              \
     X("generate.batch_size", "int", "8", "1..65536",                                                 \
       "prompts decoded together (one KV cache of batch_size x max length)",                          \
-      K_INT, OFF(generate.batch_size), D_VALUE, 1, 65536, 0, NULL)
+      K_INT, OFF(generate.batch_size), D_VALUE, 1, 65536, 0, NULL)                                   \
+    X("generate.prefill_tokens", "int", "65536", "1..1073741824",                                    \
+      "tokens per prefill forward: a batch's prompts go through it in groups of this many tokens' rows (at least one row)", \
+      K_INT, OFF(generate.prefill_tokens), D_VALUE, 1, 1073741824, 0, NULL)                          \
+    X("generate.cuda_graphs", "bool", "true", "true, false",                                         \
+      "cuda: record one decode step (all layers) as a CUDA graph and replay it per token; false = launch each kernel", \
+      K_BOOL, OFF(generate.cuda_graphs), D_VALUE, 0, 1, 0, NULL)
 
 #define DOC_ROW(key, type, def, allowed, doc, ...) {key, type, def, allowed, doc},
 static const t6_deck_key_doc KEY_DOCS[] = {T6_DECK_KEYS(DOC_ROW)};

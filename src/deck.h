@@ -142,6 +142,8 @@ typedef struct {
     int n_stop;
     int eot_token;           /* -1: none */
     int batch_size;          /* prompts decoded together */
+    int prefill_tokens;      /* tokens per prefill forward (rows grouped to fit) */
+    int cuda_graphs;         /* record the decode step as a CUDA graph and replay it */
 } t6_generate_config;
 
 typedef enum { T6_JOB_TRAIN = 0, T6_JOB_EVAL, T6_JOB_GENERATE } t6_job;

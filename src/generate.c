@@ -1,8 +1,9 @@
 /* generate.c -- job = "generate" (doc/generate.md): reads the prompts (deck, file or
  * stdin), encodes them (GPT-2 BPE, or token ids for the synthetic demo language),
- * loads the checkpoint the eval job would (output.resume, run_dir/checkpoints), and
- * decodes batch_size prompts at a time: one prefill through the training forward
- * writes the KV cache (kvcache.c), then one decode step per token (model.c). Each
+ * loads the checkpoint the eval job would (output.resume, run_dir/checkpoints) into an
+ * inference-only model, and decodes batch_size prompts at a time: a prefill (in groups
+ * of rows, generate.prefill_tokens) writes the KV cache (kvcache.c), then one decode
+ * step per token (model.c; a replayed CUDA graph where generate.cuda_graphs). Each
  * row's text goes through a textstream (UTF-8 and stop-string hold-back) and is
  * printed in prompt order: the first unfinished row of a batch streams live, the
  * others are buffered until it is done. Runs on rank 0 (other MPI ranks idle). */
@@ -341,7 +342,13 @@ int t6_generate_run(t6_deck *deck)
 
     t6_signals_install();
     t6_backend *be = t6_backend_create(&deck->backend, dist.local_rank);
-    t6_model *model = t6_model_create(mc, be, Bsz, maxp);
+    /* an inference model for one group of prefill rows (doc/generate.md "Memory"): the
+     * prompts of a batch go through the forward generate.prefill_tokens tokens' worth of
+     * rows at a time, scoring only each row's last prompt position */
+    int prefill_rows = gc->prefill_tokens / maxp;
+    if (prefill_rows < 1) prefill_rows = 1;
+    if (prefill_rows > Bsz) prefill_rows = Bsz;
+    t6_model *model = t6_model_create_inference(mc, be, prefill_rows, maxp, prefill_rows);
     /* hook for generate.source = "hf:DIR": t6_hf_load (src/hf.h, the HF export issue)
      * fills the model here; deck.c refuses "hf:" until it exists */
     if (strcmp(gc->source, "init") == 0) {
@@ -353,10 +360,15 @@ int t6_generate_run(t6_deck *deck)
         load_weights(&g, model);
     }
     t6_kvcache *kv = t6_kvcache_create(model, Bsz, M);
+    kv->use_graphs = gc->cuda_graphs && be->kind == T6_BACKEND_CUDA;
     char nb[64];
     fprintf(stderr, "generate: %d prompt(s), batch %d, %s attention, KV cache %d rows x %d tokens x %d layers x %zu bytes = %s bytes\n",
             g.np, Bsz, t6_attn_name(mc->attention), Bsz, M, mc->n_layer,
             t6_kvcache_bytes_per_token_layer(mc, be->act_bytes), t6_fmt_count(nb, sizeof nb, (long long)kv->cache_bytes));
+    fprintf(stderr, "generate: prefill in groups of %d row(s) of up to %d tokens (generate.prefill_tokens = %d); "
+                    "decode step %s\n", prefill_rows, maxp, gc->prefill_tokens,
+            kv->use_graphs ? "replayed as a CUDA graph" : "launched op by op");
+    size_t mem_decode = 0;
 
     const t6_sampler smp = {gc->temperature, gc->top_k, gc->top_p};
     float *logits = t6_malloc(sizeof(float) * (size_t)Bsz * V);
@@ -416,6 +428,7 @@ int t6_generate_run(t6_deck *deck)
             }
             if (!active || stopped) break;
             t6_model_decode_step(model, kv, ntok, npos, logits);
+            if (!mem_decode) mem_decode = be->ops->mem_in_use(be);   /* all decode buffers exist after one step */
         }
         for (int b = 0; b < nbat; b++) t6_textstream_free(&rows[b].ts);
     }
@@ -433,6 +446,16 @@ int t6_generate_run(t6_deck *deck)
     fprintf(stderr, "generate: decode %ld tokens in %.3f s (%.1f tokens/s, batch %d)\n", total, t_dec,
             t_dec > 0 ? total / t_dec : 0.0, Bsz);
     fprintf(stderr, "generate: KV cache %zu bytes (allocated once: the peak)\n", kv->cache_bytes);
+    {
+        /* peak memory: the largest sample after each prefill layer and the first decode step */
+        const size_t peak = kv->mem_peak > mem_decode ? kv->mem_peak : mem_decode;
+        fprintf(stderr, "generate: peak %s memory %zu bytes (%.2f GiB; %s)\n", be->kind == T6_BACKEND_CUDA ? "device" : "host",
+                peak, peak / 1073741824.0,
+                be->kind == T6_BACKEND_CUDA ? "in use on the device: total - free, the CUDA context included"
+                                            : "resident set of the process");
+    }
+    if (kv->use_graphs || kv->graph_steps)
+        fprintf(stderr, "generate: %ld decode steps replayed as a CUDA graph\n", kv->graph_steps);
     fprintf(stderr, "generate: %ld tokens in %.2f s (%.1f tokens/s)\n", total, dt, dt > 0 ? total / dt : 0.0);
 
     free(rows); free(lens); free(ntok); free(npos); free(tok); free(logits);

@@ -1,6 +1,7 @@
 /* kvcache.c -- the KV cache of generation (kvcache.h): allocation of the per-layer
  * caches and the decode workspace, the reordered A-factor weights, and the prefill
- * that copies what the training forward computed for the prompts into the cache. */
+ * that copies what the model's forward computes for the prompts into the cache, layer
+ * by layer, in groups of rows. */
 #include "kvcache.h"
 
 #include <stdlib.h>
@@ -74,9 +75,11 @@ t6_kvcache *t6_kvcache_create(t6_model *m, int B, int M_max)
     kv->cache_bytes = t6_kvcache_bytes_per_token_layer(c, kv->be->act_bytes) * slots * (size_t)L;
 
     const t6_ops *op = kv->be->ops;
-    kv->tok = op->alloc(kv->be, (size_t)B * sizeof(int32_t));
-    kv->pos = op->alloc(kv->be, (size_t)B * sizeof(int32_t));
-    kv->lens = op->alloc(kv->be, (size_t)B * sizeof(int32_t));
+    kv->ints = op->alloc(kv->be, (size_t)3 * B * sizeof(int32_t));
+    kv->tok = kv->ints;
+    kv->pos = kv->ints + B;
+    kv->lens = kv->ints + 2 * B;
+    kv->ints_host = t6_malloc((size_t)3 * B * sizeof(int32_t));
     kv->zeros = op->alloc(kv->be, (size_t)M_max * sizeof(int32_t));   /* alloc zero-fills */
     const int R = RK > RV ? RK : RV, hl = t6_model_hidden_ld(m);
     kv->x = act_alloc(kv, (size_t)B * d);
@@ -113,24 +116,61 @@ void t6_kvcache_destroy(t6_kvcache *kv)
         FREE(cl->ak); FREE(cl->bk); FREE(cl->av); FREE(cl->bv); FREE(cl->k); FREE(cl->v);
         FREE(cl->wak); FREE(cl->wav);
     }
-    FREE(kv->tok); FREE(kv->pos); FREE(kv->lens); FREE(kv->zeros);
+    if (kv->graph) be->ops->graph_free(be, kv->graph);
+    FREE(kv->ints); FREE(kv->zeros);
     FREE(kv->x); FREE(kv->xm); FREE(kv->ln); FREE(kv->rstd); FREE(kv->aq); FREE(kv->bq); FREE(kv->q);
     FREE(kv->k); FREE(kv->v); FREE(kv->fa); FREE(kv->fb); FREE(kv->y);
     FREE(kv->h1); FREE(kv->h2); FREE(kv->g); FREE(kv->logits); FREE(kv->pre);
 #undef FREE
+    free(kv->ints_host);
     free(kv->layers);
     free(kv);
 }
 
-/* Rows of src (B x T records of `width`, row stride width) into positions 0..T-1 of the
- * cache rows: one cache_scatter per batch row, viewing that row's T positions as T
- * "rows" of a cache of one position each (pos = 0). */
-static void copy_prefix(t6_kvcache *kv, void *cache, const void *src, int B, int T, int width)
+/* Rows of src (nr x T records of `width`, row stride width) into positions 0..T-1 of
+ * cache rows b0 .. b0+nr-1: one cache_scatter per batch row, viewing that row's T
+ * positions as T "rows" of a cache of one position each (pos = 0). */
+static void copy_prefix(t6_kvcache *kv, void *cache, const void *src, int b0, int nr, int T, int width)
 {
     t6_backend *be = kv->be;
-    for (int b = 0; b < B; b++)
-        be->ops->cache_scatter(be, t6_act_at(be, cache, (size_t)b * kv->M_max * width),
+    for (int b = 0; b < nr; b++)
+        be->ops->cache_scatter(be, t6_act_at(be, cache, (size_t)(b0 + b) * kv->M_max * width),
                                t6_act_at(be, (void *)src, (size_t)b * T * width), width, kv->zeros, T, 1, width);
+}
+
+typedef struct {
+    t6_kvcache *kv;
+    int b0, nr, T;               /* the group of rows in the forward now */
+} prefill_ctx;
+
+/* The model's layer hook: layer l's factors (or K/V) of the group's rows into the cache. */
+static void prefill_layer(void *ctx, t6_model *m, int l)
+{
+    const prefill_ctx *p = ctx;
+    t6_kvcache *kv = p->kv;
+    t6_backend *be = kv->be;
+    const t6_model_config *c = &kv->cfg;
+    const int h = c->n_head, dh = c->head_dim, d = c->n_embd, RK = c->k_rank, RV = c->v_rank;
+    const int n = p->nr * p->T;
+    t6_attn_view av;
+    t6_model_attn_view(m, l, &av);
+    t6_kv_layer *cl = &kv->layers[l];
+    if (kv->factored) {
+        /* A factors in the cache's (rank, head) order: one small projection of the
+         * normalized prompt rows with the reordered weights; B factors as computed */
+        be->ops->matmul_fwd(be, kv->pre, RK * h, av.ln1, d, cl->wak, n, d, RK * h, 0);
+        copy_prefix(kv, cl->ak, kv->pre, p->b0, p->nr, p->T, RK * h);
+        be->ops->matmul_fwd(be, kv->pre, RV * h, av.ln1, d, cl->wav, n, d, RV * h, 0);
+        copy_prefix(kv, cl->av, kv->pre, p->b0, p->nr, p->T, RV * h);
+        copy_prefix(kv, cl->bk, av.bk, p->b0, p->nr, p->T, RK * dh);
+        copy_prefix(kv, cl->bv, av.bv, p->b0, p->nr, p->T, RV * dh);
+    } else {
+        copy_prefix(kv, cl->k, av.k, p->b0, p->nr, p->T, kv->G * dh);
+        copy_prefix(kv, cl->v, av.v, p->b0, p->nr, p->T, kv->G * dh);
+    }
+    /* every buffer of the forward exists by now: a sample of the prefill's peak */
+    const size_t used = be->ops->mem_in_use(be);
+    if (used > kv->mem_peak) kv->mem_peak = used;
 }
 
 void t6_kvcache_prefill(t6_kvcache *kv, t6_model *m, const int32_t *tokens, const int *lens, int B, int T,
@@ -138,37 +178,35 @@ void t6_kvcache_prefill(t6_kvcache *kv, t6_model *m, const int32_t *tokens, cons
 {
     const t6_model_config *c = &kv->cfg;
     t6_backend *be = kv->be;
-    const int h = c->n_head, dh = c->head_dim, d = c->n_embd, RK = c->k_rank, RV = c->v_rank, V = c->vocab_size;
+    const int h = c->n_head, RK = c->k_rank, RV = c->v_rank, V = c->vocab_size;
     T6_CHECK(B >= 1 && B <= kv->B && T >= 1 && T <= kv->M_max, NULL,
              "prefill: %d rows of %d tokens do not fit the cache of %d rows of %d", B, T, kv->B, kv->M_max);
-    T6_CHECK(t6_model_set_shape(m, B, T) == 0, NULL, "generate: a prefill of %d x %d does not fit the model", B, T);
-    t6_model_forward(m, tokens, NULL, 0, 0.0f);
-    const size_t need = (size_t)B * T * (RK > RV ? RK : RV) * h;
+    for (int b = 0; b < B; b++)
+        T6_CHECK(lens[b] >= 1 && lens[b] <= T, NULL, "prefill: row %d has %d prompt tokens (allowed: 1..%d)", b, lens[b], T);
+    const int cap = t6_model_capacity(m) / T;
+    T6_CHECK(cap >= 1, NULL, "prefill: a row of %d tokens does not fit a model of %d tokens", T, t6_model_capacity(m));
+    /* as many rows as the model holds tokens and logit rows for (a later batch of
+     * shorter prompts than the one the model was sized for fits more rows) */
+    int rows_per = cap < B ? cap : B;
+    if (rows_per > t6_model_logit_rows(m)) rows_per = t6_model_logit_rows(m);
+    const size_t need = (size_t)rows_per * T * (RK > RV ? RK : RV) * h;
     if (kv->factored && need > kv->pre_elems) {
         if (kv->pre) be->ops->free(be, kv->pre);
         kv->pre = act_alloc(kv, need);
         kv->pre_elems = need;
     }
-    for (int l = 0; l < c->n_layer; l++) {
-        t6_attn_view av;
-        t6_model_attn_view(m, l, &av);
-        t6_kv_layer *cl = &kv->layers[l];
-        if (kv->factored) {
-            /* A factors in the cache's (rank, head) order: one small projection of the
-             * normalized prompt rows with the reordered weights; B factors as computed */
-            be->ops->matmul_fwd(be, kv->pre, RK * h, av.ln1, d, cl->wak, B * T, d, RK * h, 0);
-            copy_prefix(kv, cl->ak, kv->pre, B, T, RK * h);
-            be->ops->matmul_fwd(be, kv->pre, RV * h, av.ln1, d, cl->wav, B * T, d, RV * h, 0);
-            copy_prefix(kv, cl->av, kv->pre, B, T, RV * h);
-            copy_prefix(kv, cl->bk, av.bk, B, T, RK * dh);
-            copy_prefix(kv, cl->bv, av.bv, B, T, RV * dh);
-        } else {
-            copy_prefix(kv, cl->k, av.k, B, T, kv->G * dh);
-            copy_prefix(kv, cl->v, av.v, B, T, kv->G * dh);
-        }
+    int32_t *last = t6_malloc(sizeof(int32_t) * (size_t)rows_per);
+    prefill_ctx pc = {kv, 0, 0, T};
+    t6_model_set_layer_hook(m, prefill_layer, &pc);
+    for (int b0 = 0; b0 < B; b0 += rows_per) {
+        const int nr = B - b0 < rows_per ? B - b0 : rows_per;
+        T6_CHECK(t6_model_set_shape(m, nr, T) == 0, NULL, "generate: a prefill of %d x %d does not fit the model", nr, T);
+        pc.b0 = b0;
+        pc.nr = nr;
+        for (int b = 0; b < nr; b++) last[b] = b * T + lens[b0 + b] - 1;
+        t6_model_forward_rows(m, tokens + (size_t)b0 * T, last, nr, logits_host + (size_t)b0 * V);
     }
-    for (int b = 0; b < B; b++) {
-        T6_CHECK(lens[b] >= 1 && lens[b] <= T, NULL, "prefill: row %d has %d prompt tokens (allowed: 1..%d)", b, lens[b], T);
-        t6_model_get_logits_rows(m, b * T + lens[b] - 1, 1, logits_host + (size_t)b * V);
-    }
+    t6_model_set_layer_hook(m, NULL, NULL);
+    free(last);
+    kv->graph_warm = 0;   /* the prefill may have changed GEMM plans: one unrecorded step first */
 }

@@ -33,15 +33,26 @@ typedef struct t6_kvcache {
     t6_kv_layer *layers;          /* n_layer entries */
     size_t cache_bytes;           /* bytes of all cache buffers */
 
-    /* device int32 (B): the position of the token being decoded, lens = pos + 1;
-     * zeros (M_max): positions of the prefill copies */
-    int32_t *tok, *pos, *lens, *zeros;
+    /* device int32 (B) each, in one buffer (ints: one copy per step): the token being
+     * decoded, its position, lens = pos + 1; zeros (M_max): positions of the prefill copies */
+    int32_t *ints, *tok, *pos, *lens, *zeros;
+    int32_t *ints_host;           /* host staging of ints (3B) */
     /* decode workspace, act type, N = B rows */
     void *x, *xm, *ln, *aq, *bq, *q, *k, *v, *fa, *fb, *y, *h1, *h2, *g, *logits;
     float *rstd;
-    /* prefill scratch for the reordered A factors: (B*T, R*h) */
+    /* prefill scratch for the reordered A factors: (rows*T, R*h) */
     void *pre;
     size_t pre_elems;
+
+    /* CUDA graphs of the decode step (doc/generate.md "CUDA graphs"): use_graphs is set
+     * by the caller (off by default); the step is recorded once after one unrecorded
+     * step (graph_warm) and replayed; graph_steps counts the replays */
+    int use_graphs;
+    void *graph;
+    int graph_warm;
+    long graph_steps;
+
+    size_t mem_peak;              /* the most memory in use seen (ops->mem_in_use) after each prefill layer */
 } t6_kvcache;
 
 /* A cache of B rows of up to M_max tokens for model m (M_max <= block_size). Reads the
@@ -50,10 +61,17 @@ t6_kvcache *t6_kvcache_create(t6_model *m, int B, int M_max);
 void t6_kvcache_destroy(t6_kvcache *kv);
 
 /* Runs the prompts (B rows of T tokens, right-padded; row b's prompt is tokens
- * [b*T, b*T + lens[b])) through the model's training forward once, writes positions
- * 0..T-1 of every row into the cache (positions at and after lens[b] hold pad tokens
- * that decoding overwrites), and stores the logits of each row's last prompt token in
- * logits_host (B x vocab_size floats). B <= kv->B, T <= kv->M_max. */
+ * [b*T, b*T + lens[b])) through the model's forward, writes positions 0..T-1 of every
+ * row into the cache (positions at and after lens[b] hold pad tokens that decoding
+ * overwrites), and stores the logits of each row's last prompt token in logits_host
+ * (B x vocab_size floats). B <= kv->B, T <= kv->M_max.
+ * Chunked over rows: the rows go through the forward in groups of as many rows of T
+ * tokens as the model was created for (t6_model_capacity / T, at least 1, at most
+ * t6_model_logit_rows), each layer's
+ * factors copied into the cache right after that layer (the model's layer hook, so an
+ * inference model that keeps one layer's activations serves), and only each row's last
+ * prompt position is scored (t6_model_forward_rows). Every row's result is the same
+ * whatever the grouping: the rows of a batch never interact. */
 void t6_kvcache_prefill(t6_kvcache *kv, t6_model *m, const int32_t *tokens, const int *lens, int B, int T,
                         float *logits_host);
 

@@ -99,6 +99,14 @@ struct t6_model {
     /* MLA backward scratch: dyv (N, h*dv), rope parts (N, h*dR) and (N, dR), and the
      * gradients of the latents */
     void *dyv, *pe_q, *pe_k, *dkv, *dlatn, *dlat, *dckv, *dcqn, *dcq;
+
+    /* inference mode (t6_model_create_inference): no gradients or backward scratch,
+     * acts[l] all alias acts[0], resid holds 2 slices, logits hold logit_cap rows */
+    int inference;
+    int logit_cap;
+    void *lnrows;                 /* (logit_cap, d): the rows t6_model_forward_rows scores */
+    t6_layer_hook hook;           /* called after each layer's forward (the prefill's cache copy) */
+    void *hook_ctx;
 };
 
 /* ---- helpers ---- */
@@ -131,6 +139,9 @@ static void dense_bwd(const t6_model *m, void *dinp, float *dw, const void *dout
  * the even slices are kept; every odd one is the shared x_mid the rerun rewrites. */
 static void *resid_at(const t6_model *m, int s)
 {
+    /* inference: x (even) and x_mid (odd) alternate in two slices; a layer's output
+     * overwrites its input, which nothing reads any more (layer_forward) */
+    if (m->inference) s &= 1;
     const size_t slice = (size_t)m->N * m->cfg.n_embd;
     if (m->recompute == T6_RECOMPUTE_BLOCK) return s % 2 ? m->xmid : act_at(m, m->resid, (size_t)(s / 2) * slice);
     return act_at(m, m->resid, (size_t)s * slice);
@@ -240,7 +251,7 @@ static void alloc_activations(t6_model *m)
     const unsigned own = owned_groups(m->recompute);
     size_t b0 = mem_now(m);
 
-    const int slices = m->recompute == T6_RECOMPUTE_BLOCK ? L + 1 : 2 * L + 1;
+    const int slices = m->inference ? 2 : m->recompute == T6_RECOMPUTE_BLOCK ? L + 1 : 2 * L + 1;
     m->resid = act_alloc(m, (size_t)slices * N * d);
     if (m->recompute == T6_RECOMPUTE_BLOCK) m->xmid = act_alloc(m, N * d);
     size_t b1 = mem_now(m);
@@ -249,6 +260,10 @@ static void alloc_activations(t6_model *m)
     m->acts = t6_calloc((size_t)(L > 0 ? L : 1), sizeof *m->acts);
     for (int l = 0; l < L; l++) {
         layer_acts *a = &m->acts[l];
+        if (m->inference && l > 0) {   /* nothing keeps a layer's activations for a backward */
+            *a = m->acts[0];
+            continue;
+        }
         b1 = mem_now(m);
         alloc_layer_groups(m, a, own);
         if (l == 0) m->mem.per_layer = mem_now(m) - b1;
@@ -260,7 +275,7 @@ static void alloc_activations(t6_model *m)
     m->lnf = act_alloc(m, N * d);
     m->rstdf = m->ops->alloc(be, N * sizeof(float));
     b1 = mem_now(m);
-    m->logits = act_alloc(m, N * m->cfg.vocab_size);
+    m->logits = act_alloc(m, (size_t)m->logit_cap * m->cfg.vocab_size);
     m->mem.logits = mem_now(m) - b1;
     m->losses = m->ops->alloc(be, N * sizeof(float));
     m->mem.activations = mem_now(m) - b0;
@@ -270,7 +285,8 @@ static void free_activations(t6_model *m)
 {
     t6_backend *be = m->be;
     void (*fr)(t6_backend *, void *) = m->ops->free;
-    for (int l = 0; m->acts && l < m->cfg.n_layer; l++) {
+    const int owners = m->inference && m->cfg.n_layer > 1 ? 1 : m->cfg.n_layer;   /* inference: one set */
+    for (int l = 0; m->acts && l < owners; l++) {
         layer_acts *a = &m->acts[l];
 #define FREE_OWN(f) if (a->f && (void *)a->f != (void *)m->shared.f) fr(be, (void *)a->f);
         LAYER_ACT_FIELDS(FREE_OWN)
@@ -291,12 +307,8 @@ static void free_activations(t6_model *m)
 
 /* ---- creation ---- */
 
-t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int T)
-{
-    return t6_model_create_opts(cfg, be, B, T, NULL);
-}
-
-t6_model *t6_model_create_opts(const t6_model_config *cfg, t6_backend *be, int B, int T, const t6_model_opts *opts)
+static t6_model *model_create(const t6_model_config *cfg, t6_backend *be, int B, int T, int inference,
+                              int logit_rows, const t6_model_opts *opts)
 {
     T6_CHECK(B > 0 && T > 0, NULL, "model: micro-batch %d and sequence length %d must be positive", B, T);
     T6_CHECK(T <= cfg->block_size, "lower train.seq_len or raise model.block_size",
@@ -332,8 +344,10 @@ t6_model *t6_model_create_opts(const t6_model_config *cfg, t6_backend *be, int B
     m->hid_ld = hid_ld;
 
     const size_t mem0 = mem_now(m);
+    m->inference = inference;
+    m->logit_cap = inference && logit_rows > 0 && logit_rows < m->N ? logit_rows : m->N;
     m->params = m->ops->alloc(be, m->layout.n_params * sizeof(float));
-    m->grads = m->ops->alloc(be, m->layout.n_params * sizeof(float));
+    m->grads = inference ? NULL : m->ops->alloc(be, m->layout.n_params * sizeof(float));
     m->wcompute = be->weights_are_master ? (void *)m->params
                                          : m->ops->alloc(be, m->layout.n_params * be->act_bytes);
     m->tokens = m->ops->alloc(be, N * sizeof(int32_t));
@@ -342,6 +356,14 @@ t6_model *t6_model_create_opts(const t6_model_config *cfg, t6_backend *be, int B
 
     alloc_activations(m);
     m->losses_host = t6_calloc(N, sizeof(float));
+    if (inference) {
+        m->lnrows = act_alloc(m, (size_t)m->logit_cap * d);
+        if (is_mla(cfg)) {   /* the forward's rope scratch */
+            m->pe_q = act_alloc(m, N * h * dr);
+            m->pe_k = act_alloc(m, N * dr);
+        }
+        return m;
+    }
 
     m->dresid = act_alloc(m, N * d);
     m->dln = act_alloc(m, N * d);
@@ -378,6 +400,28 @@ t6_model *t6_model_create_opts(const t6_model_config *cfg, t6_backend *be, int B
     return m;
 }
 
+t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int T)
+{
+    return model_create(cfg, be, B, T, 0, 0, NULL);
+}
+
+t6_model *t6_model_create_opts(const t6_model_config *cfg, t6_backend *be, int B, int T, const t6_model_opts *opts)
+{
+    return model_create(cfg, be, B, T, 0, 0, opts);
+}
+
+/* Inference-only: no gradients, no backward buffers, no recomputation. */
+t6_model *t6_model_create_inference(const t6_model_config *cfg, t6_backend *be, int B, int T, int logit_rows)
+{
+    return model_create(cfg, be, B, T, 1, logit_rows, NULL);
+}
+
+void t6_model_set_layer_hook(t6_model *m, t6_layer_hook fn, void *ctx)
+{
+    m->hook = fn;
+    m->hook_ctx = ctx;
+}
+
 void t6_model_destroy(t6_model *m)
 {
     if (!m) return;
@@ -389,7 +433,7 @@ void t6_model_destroy(t6_model *m)
     FREE(m->da_q); FREE(m->da_k); FREE(m->da_v); FREE(m->db_q); FREE(m->db_k); FREE(m->db_v);
     FREE(m->dh1); FREE(m->dh2); FREE(m->dg);
     FREE(m->dyv); FREE(m->pe_q); FREE(m->pe_k); FREE(m->dkv); FREE(m->dlatn); FREE(m->dlat); FREE(m->dckv);
-    FREE(m->dcqn); FREE(m->dcq);
+    FREE(m->dcqn); FREE(m->dcq); FREE(m->lnrows);
     FREE(m->tokens); FREE(m->targets);
     if (m->wcompute != (void *)m->params) FREE(m->wcompute);
     FREE(m->params); FREE(m->grads);
@@ -453,11 +497,13 @@ void t6_model_set_params(t6_model *m, const float *host)
 
 void t6_model_get_grads(t6_model *m, float *host)
 {
+    T6_CHECK(m->grads, NULL, "model: the gradients of an inference-only model");
     m->ops->to_host(m->be, host, m->grads, m->layout.n_params * sizeof(float));
 }
 
 void t6_model_zero_grad(t6_model *m)
 {
+    if (!m->grads) return;   /* inference-only */
     m->ops->zero(m->be, m->grads, m->layout.n_params * sizeof(float));
 }
 
@@ -574,6 +620,48 @@ static void layer_forward(t6_model *m, int l, int rerun)
     op->add_inplace(be, xo, xm, (size_t)N * d);
 }
 
+/* Embedding and every layer (the hook after each) up to the final residual. */
+static void forward_body(t6_model *m, const int32_t *tokens)
+{
+    const int N = m->N, d = m->cfg.n_embd, V = m->cfg.vocab_size;
+    for (int n = 0; n < N; n++)
+        T6_CHECK(tokens[n] >= 0 && tokens[n] < V, "the corpus vocabulary must fit model.vocab_size",
+                 "token %d at position %d is outside the vocabulary of %d", tokens[n], n, V);
+    m->ops->to_device(m->be, m->tokens, tokens, (size_t)N * sizeof(int32_t));
+    m->ops->embed_fwd(m->be, resid_at(m, 0), W(m, m->layout.wte), m->tokens, N, d);
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        layer_forward(m, l, 0);
+        if (m->hook) m->hook(m->hook_ctx, m, l);
+    }
+    m->shared_layer = m->cfg.n_layer - 1;   /* the shared buffers (recompute) hold the last layer's activations */
+}
+
+void t6_model_forward_rows(t6_model *m, const int32_t *tokens, const int32_t *rows, int n_rows, float *logits_host)
+{
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    const int N = m->N, d = m->cfg.n_embd, V = m->cfg.vocab_size;
+    T6_CHECK(n_rows >= 1 && n_rows <= m->logit_cap, NULL, "model: logits of %d rows (this model holds 1..%d)", n_rows,
+             m->logit_cap);
+    for (int i = 0; i < n_rows; i++)
+        T6_CHECK(rows[i] >= 0 && rows[i] < N, NULL, "model: logits row %d of %d", rows[i], N);
+    if (!m->lnrows) m->lnrows = act_alloc(m, (size_t)m->logit_cap * d);   /* a training model's, on first use */
+    forward_body(m, tokens);
+    /* gather the wanted rows of the final residual (runs of consecutive rows at once),
+     * then the final norm and the tied lm_head on those rows only */
+    void *xf = resid_at(m, 2 * m->cfg.n_layer);
+    for (int i = 0; i < n_rows;) {
+        int j = i + 1;
+        while (j < n_rows && rows[j] == rows[j - 1] + 1) j++;
+        op->copy_rows(be, act_at(m, m->lnrows, (size_t)i * d), d, act_at(m, xf, (size_t)rows[i] * d), d, j - i, d, 0);
+        i = j;
+    }
+    op->rmsnorm_fwd(be, m->lnf, m->rstdf, m->lnrows, n_rows, d);
+    op->matmul_fwd(be, m->logits, V, m->lnf, d, W(m, m->layout.wte), n_rows, d, V, 0);
+    m->ready_for_backward = 0;
+    op->act_to_float(be, logits_host, m->logits, (size_t)n_rows * V);
+}
+
 float t6_model_forward(t6_model *m, const int32_t *tokens, const int32_t *targets,
                        int for_backward, float grad_scale)
 {
@@ -583,14 +671,11 @@ float t6_model_forward(t6_model *m, const int32_t *tokens, const int32_t *target
     const int N = m->N, d = c->n_embd, V = c->vocab_size, L = c->n_layer;
 
     T6_CHECK(!for_backward || targets, NULL, "model: a forward for backward needs targets");
-    for (int n = 0; n < N; n++)
-        T6_CHECK(tokens[n] >= 0 && tokens[n] < V, "the corpus vocabulary must fit model.vocab_size",
-                 "token %d at position %d is outside the vocabulary of %d", tokens[n], n, V);
-    op->to_device(be, m->tokens, tokens, (size_t)N * sizeof(int32_t));
-
-    op->embed_fwd(be, resid_at(m, 0), W(m, m->layout.wte), m->tokens, N, d);
-    for (int l = 0; l < L; l++) layer_forward(m, l, 0);
-    m->shared_layer = L - 1;   /* the shared buffers (recompute) hold the last layer's activations */
+    T6_CHECK(!for_backward || !m->inference, NULL, "model: a forward for backward on an inference-only model");
+    T6_CHECK(m->logit_cap >= N, NULL,
+             "model: the logits of all %d rows from an inference model of %d logit rows (t6_model_forward_rows)", N,
+             m->logit_cap);
+    forward_body(m, tokens);
     op->rmsnorm_fwd(be, m->lnf, m->rstdf, resid_at(m, 2 * L), N, d);
     dense_fwd(m, m->logits, m->lnf, W(m, m->layout.wte), d, V);   /* tied lm_head */
 
@@ -763,6 +848,7 @@ static void layer_backward(t6_model *m, int l)
 
 void t6_model_backward(t6_model *m)
 {
+    T6_CHECK(!m->inference, NULL, "model: backward of an inference-only model (t6_model_create_inference)");
     T6_CHECK(m->ready_for_backward, NULL,
              "model: backward without a preceding forward(for_backward = 1) on this batch");
     const t6_ops *op = m->ops;
@@ -782,6 +868,7 @@ void t6_model_backward(t6_model *m)
 
 void t6_model_get_logits(t6_model *m, float *host)
 {
+    T6_CHECK(m->logit_cap >= m->N, NULL, "model: all logits of an inference model of %d logit rows", m->logit_cap);
     m->ops->act_to_float(m->be, host, m->logits, (size_t)m->N * m->cfg.vocab_size);
 }
 
@@ -798,9 +885,13 @@ int t6_model_set_shape(t6_model *m, int B, int T)
     return 0;
 }
 
+int t6_model_capacity(const t6_model *m) { return m->n_cap; }
+int t6_model_logit_rows(const t6_model *m) { return m->logit_cap; }
+
 void t6_model_get_logits_rows(t6_model *m, size_t row, size_t n, float *host)
 {
     const size_t V = (size_t)m->cfg.vocab_size;
+    T6_CHECK(m->logit_cap >= m->N, NULL, "model: logit rows of an inference model of %d logit rows", m->logit_cap);
     T6_CHECK(row + n <= (size_t)m->N, NULL, "model: logits rows %zu+%zu of %d", row, n, m->N);
     m->ops->act_to_float(m->be, host, act_at(m, m->logits, row * V), n * V);
 }
@@ -826,7 +917,11 @@ static void rows_fwd(const t6_model *m, void *out, const void *inp, const void *
     m->ops->matmul_fwd(m->be, out, OC, inp, C, w, n, C, OC, 0);
 }
 
-void t6_model_decode_step(t6_model *m, t6_kvcache *kv, const int32_t *tokens, const int32_t *pos, float *logits_host)
+/* The device work of one decode step, from the tokens, positions and lengths in kv's
+ * device buffers to the logits in kv->logits: no host copy, no synchronisation, and
+ * nothing that depends on host values that change from step to step, so that it can
+ * be recorded once as a graph and replayed (decode_run). */
+static void decode_layers(t6_model *m, t6_kvcache *kv)
 {
     const t6_ops *op = m->ops;
     t6_backend *be = m->be;
@@ -834,17 +929,6 @@ void t6_model_decode_step(t6_model *m, t6_kvcache *kv, const int32_t *tokens, co
     const int B = kv->B, M = kv->M_max, d = c->n_embd, h = c->n_head, dh = c->head_dim, V = c->vocab_size;
     const int hid = c->mlp_hidden, hl = m->hid_ld, G = kv->G, RK = c->k_rank, RV = c->v_rank;
     const double base = c->rope_base;
-    int32_t *lens = t6_malloc((size_t)B * sizeof(int32_t));
-    for (int b = 0; b < B; b++) {
-        T6_CHECK(tokens[b] >= 0 && tokens[b] < V, NULL, "decode: token %d of row %d outside the vocabulary of %d",
-                 tokens[b], b, V);
-        T6_CHECK(pos[b] >= 0 && pos[b] < M, NULL, "decode: position %d of row %d outside the cache of %d", pos[b], b, M);
-        lens[b] = pos[b] + 1;
-    }
-    op->to_device(be, kv->tok, tokens, (size_t)B * sizeof(int32_t));
-    op->to_device(be, kv->pos, pos, (size_t)B * sizeof(int32_t));
-    op->to_device(be, kv->lens, lens, (size_t)B * sizeof(int32_t));
-    free(lens);
 
     op->embed_fwd(be, kv->x, W(m, m->layout.wte), kv->tok, B, d);
     for (int l = 0; l < c->n_layer; l++) {
@@ -893,7 +977,70 @@ void t6_model_decode_step(t6_model *m, t6_kvcache *kv, const int32_t *tokens, co
     }
     op->rmsnorm_fwd(be, kv->ln, kv->rstd, kv->x, B, d);
     rows_fwd(m, kv->logits, kv->ln, W(m, m->layout.wte), B, d, V);
-    op->act_to_float(be, logits_host, kv->logits, (size_t)B * V);
+}
+
+/* decode_layers, as a replayed graph where kv->use_graphs asks for one and the backend
+ * records graphs: one unrecorded step after the cache was created or prefilled (it
+ * sizes the backend's scratch and makes the GEMM plans, which must not happen while
+ * recording), then the step is recorded once and replayed; recorded again when the
+ * backend reports the graph stale (its scratch grew since). */
+static void decode_run(t6_model *m, t6_kvcache *kv)
+{
+    const t6_ops *op = m->ops;
+    t6_backend *be = m->be;
+    if (!kv->use_graphs) {
+        decode_layers(m, kv);
+        return;
+    }
+    if (kv->graph && kv->graph_warm) {
+        if (op->graph_launch(be, kv->graph) == 0) {
+            kv->graph_steps++;
+            return;
+        }
+    }
+    if (kv->graph) {   /* stale (a backend buffer moved), or a prefill came between */
+        op->graph_free(be, kv->graph);
+        kv->graph = NULL;
+        kv->graph_warm = 0;
+    }
+    if (!kv->graph_warm) {
+        decode_layers(m, kv);
+        kv->graph_warm = 1;
+        return;
+    }
+    if (!op->graph_begin(be)) {   /* this backend has no graphs: launch as usual from now on */
+        kv->use_graphs = 0;
+        decode_layers(m, kv);
+        return;
+    }
+    decode_layers(m, kv);   /* recorded, not run */
+    kv->graph = op->graph_end(be);
+    if (kv->graph && op->graph_launch(be, kv->graph) == 0) {
+        kv->graph_steps++;
+        return;
+    }
+    if (kv->graph) op->graph_free(be, kv->graph);
+    kv->graph = NULL;
+    kv->use_graphs = 0;   /* recording failed (a warning said why): no graphs for this cache */
+    decode_layers(m, kv);
+}
+
+void t6_model_decode_step(t6_model *m, t6_kvcache *kv, const int32_t *tokens, const int32_t *pos, float *logits_host)
+{
+    const t6_model_config *c = &m->cfg;
+    const int B = kv->B, M = kv->M_max, V = c->vocab_size;
+    int32_t *hi = kv->ints_host;   /* tok | pos | lens, as kv->ints on the device */
+    for (int b = 0; b < B; b++) {
+        T6_CHECK(tokens[b] >= 0 && tokens[b] < V, NULL, "decode: token %d of row %d outside the vocabulary of %d",
+                 tokens[b], b, V);
+        T6_CHECK(pos[b] >= 0 && pos[b] < M, NULL, "decode: position %d of row %d outside the cache of %d", pos[b], b, M);
+        hi[b] = tokens[b];
+        hi[B + b] = pos[b];
+        hi[2 * B + b] = pos[b] + 1;
+    }
+    m->ops->to_device(m->be, kv->ints, hi, (size_t)3 * B * sizeof(int32_t));
+    decode_run(m, kv);
+    m->ops->act_to_float(m->be, logits_host, kv->logits, (size_t)B * V);
 }
 
 int t6_model_hidden_ld(const t6_model *m) { return m->hid_ld; }

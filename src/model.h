@@ -1,7 +1,9 @@
 /* model.h -- the T6 model (and its MHA/MQA/GQA/TPA-KVonly variants), written once
  * over the backend's table of operations (backend.h). Owns the parameters (one
  * contiguous fp32 master buffer, views described by params.h), their gradients, the
- * compute copy of the weights and the activations kept for the backward pass. */
+ * compute copy of the weights and the activations kept for the backward pass (an
+ * inference-only model, t6_model_create_inference, has neither gradients nor more than
+ * one layer's activations). */
 #ifndef T6_MODEL_H
 #define T6_MODEL_H
 
@@ -15,6 +17,24 @@ typedef struct t6_model t6_model;
 
 /* Allocates a model for micro-batches of B sequences of T tokens (T <= block_size). */
 t6_model *t6_model_create(const t6_model_config *cfg, t6_backend *be, int B, int T);
+
+/* An inference-only model of B x T tokens (generation; doc/generate.md "Memory"):
+ * no gradients and no backward buffers; one layer's activations, shared by every
+ * layer (each layer's are valid from its forward until the next layer's, which is when
+ * the layer hook runs); a residual stream of two slices; logits for at most
+ * `logit_rows` rows (0 = all B*T; t6_model_forward_rows scores chosen rows). Backward,
+ * gradients and a full-logits forward of more rows are refused. */
+t6_model *t6_model_create_inference(const t6_model_config *cfg, t6_backend *be, int B, int T, int logit_rows);
+
+/* Called by every forward after layer `layer`, while that layer's activations
+ * (t6_model_attn_view) are still there; NULL removes it. */
+typedef void (*t6_layer_hook)(void *ctx, t6_model *m, int layer);
+void t6_model_set_layer_hook(t6_model *m, t6_layer_hook fn, void *ctx);
+
+/* Forward without targets that computes the final norm and the
+ * lm_head only for the n_rows rows (positions b*T + t) listed in `rows`, and copies
+ * their logits to logits_host (n_rows x vocab_size floats). */
+void t6_model_forward_rows(t6_model *m, const int32_t *tokens, const int32_t *rows, int n_rows, float *logits_host);
 void t6_model_destroy(t6_model *m);
 
 /* Options of model creation (t6_model_create: all defaults). */
@@ -83,6 +103,10 @@ void t6_model_get_logits_rows(t6_model *m, size_t row, size_t n, float *host);
 /* Re-shapes the model to B sequences of T tokens within the B*T it was created for
  * (evaluation batches rows of varying length); -1 when they do not fit. */
 int t6_model_set_shape(t6_model *m, int B, int T);
+/* The B*T tokens the model was created for, and the rows of logits it holds (B*T for a
+ * training model, logit_rows for an inference model). */
+int t6_model_capacity(const t6_model *m);
+int t6_model_logit_rows(const t6_model *m);
 
 /* ---- generation (src/kvcache.h, doc/generate.md) ---- */
 struct t6_kvcache;

@@ -427,8 +427,11 @@ static void setup(t6_run *r, t6_deck *deck)
     t6_signals_install();
     r->be = t6_backend_create(&deck->backend, r->dist.local_rank);
     t6_dist_setup_backend(&r->dist, r->be);
+    /* an evaluation needs no gradients or kept activations: the inference-only model
+     * (all logits, the scorers read every position's) */
     t6_model_opts mo = {deck->train.recompute};
-    r->model = t6_model_create_opts(&deck->model, r->be, r->B, r->T, &mo);
+    r->model = deck->job == T6_JOB_EVAL ? t6_model_create_inference(&deck->model, r->be, r->B, r->T, 0)
+                                        : t6_model_create_opts(&deck->model, r->be, r->B, r->T, &mo);
     r->pl = t6_model_layout(r->model);
     /* an evaluation of lm-eval tasks alone needs no corpus */
     r->data = deck->job == T6_JOB_EVAL && deck->data.n_train == 0 && deck->eval.n_tasks > 0

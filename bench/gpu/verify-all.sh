@@ -9,7 +9,12 @@
 #  3. tests/gpu/hf_reference_check.sh: the reference PyTorch models (tensorgi/TPA, in
 #     .carry/ref/model) load t6's Hugging Face exports and give t6's logits (all six types),
 #     and rescore 400 of the CUDA evaluation's requests of T6 small;
-#  4. generation throughput: T6 small and MHA small, prompt 4096, batch 1 and 64.
+#  4. gencheck: tests/gpu/gen_check.sh: generation on CUDA against the CPU (model-level
+#     decode logits of every attention type, greedy tokens of the trained demo at fp32,
+#     CUDA graphs on = off); its logs in $OUT/gencheck;
+#  5. generation throughput (bench/gen/throughput.sh): T6 and MHA, small and medium,
+#     prompt 4096, 128 new tokens, batch 1 and 64 (CUDA graphs on), and batch 1 with
+#     graphs off for the comparison; peak device memory per run; logs in $OUT/gen-logs.
 # Every step has its own time limit so one slow step cannot eat the others' time.
 set -u
 B=$(cd "${1:-build-dev}" && pwd)
@@ -20,11 +25,11 @@ mkdir -p "$OUT"
 cd "$here"
 { date -u; cat .carry/commit.txt 2>/dev/null; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; } >"$OUT/env.txt" 2>&1
 step() { echo "=== $* ($(date -u +%T))" | tee -a "$OUT/steps.txt"; }
-# VERIFY_STEPS selects steps (default all): gpu_check eval hf gen. VERIFY_EVAL_ARGS adds
+# VERIFY_STEPS selects steps (default all): gpu_check eval hf gencheck gen. VERIFY_EVAL_ARGS adds
 # --set arguments to the evaluation (e.g. a CPU fp32 run on a few documents per task:
 # "--set backend.device=cpu --set backend.precision=fp32 --set eval.limit=40"), and
 # VERIFY_EVAL_PRECISION (bf16, fp32) says how strictly hf_reference_check.sh compares it.
-want() { case " ${VERIFY_STEPS:-gpu_check eval hf gen} " in *" $1 "*) return 0 ;; esac; return 1; }
+want() { case " ${VERIFY_STEPS:-gpu_check eval hf gencheck gen} " in *" $1 "*) return 0 ;; esac; return 1; }
 
 if want gpu_check; then
 step gpu_check
@@ -58,12 +63,22 @@ T6_PREBUILT=1 OUT="$OUT/hf" T6_REF_DIR="$here/.carry/ref" T6_HF_CKPT="$E/run/che
 echo "hf rc=$? $(tail -1 "$OUT/hf_check.txt")" | tee -a "$OUT/steps.txt"
 fi
 
+if want gencheck; then
+step gencheck
+OUT="$OUT/gencheck" OMP_NUM_THREADS=16 timeout 600 sh tests/gpu/gen_check.sh "$B" >"$OUT/gencheck.txt" 2>&1
+echo "gencheck rc=$? $(tail -1 "$OUT/gencheck.txt")" | tee -a "$OUT/steps.txt"
+fi
+
 if want gen; then
 step generation throughput
 for b in 1 64; do
-    T6="$B/t6" DEVICE=cuda PROMPT=4096 NEW=128 BATCHES="$b" DECKS="t6_small mha_small" \
-        timeout 60 sh bench/gen/throughput.sh >>"$OUT/gen.txt" 2>&1
+    T6="$B/t6" DEVICE=cuda PROMPT=4096 NEW=128 BATCHES="$b" DECKS="t6_small mha_small t6_medium mha_medium" \
+        LOGDIR="$OUT/gen-logs" RUN_TIMEOUT=120 timeout 400 sh bench/gen/throughput.sh >>"$OUT/gen.txt" 2>&1
     echo "gen batch $b rc=$?" | tee -a "$OUT/steps.txt"
 done
+echo "# batch 1, generate.cuda_graphs = false" >>"$OUT/gen.txt"
+T6="$B/t6" DEVICE=cuda PROMPT=4096 NEW=128 BATCHES=1 DECKS="t6_small mha_small" EXTRA="--set generate.cuda_graphs=false" \
+    LOGDIR="$OUT/gen-logs/nograph" RUN_TIMEOUT=120 timeout 200 sh bench/gen/throughput.sh >>"$OUT/gen.txt" 2>&1
+echo "gen batch 1 no graphs rc=$?" | tee -a "$OUT/steps.txt"
 fi
 step done

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "cpu_ops.h"
@@ -149,6 +150,25 @@ static void cpu_copy_rows(t6_backend *be, void *dst_, int ld_dst, const void *sr
     }
 }
 
+/* No graphs on the CPU: an op call costs nothing to launch, so the caller runs the ops. */
+static int cpu_graph_begin(t6_backend *be) { (void)be; return 0; }
+static void *cpu_graph_end(t6_backend *be) { (void)be; return NULL; }
+static int cpu_graph_launch(t6_backend *be, void *g) { (void)be; (void)g; return -1; }
+static void cpu_graph_free(t6_backend *be, void *g) { (void)be; (void)g; }
+
+/* resident set size from /proc/self/statm (pages), 0 where there is none */
+static size_t cpu_mem_in_use(t6_backend *be)
+{
+    (void)be;
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, rss = 0;
+    if (!f) return 0;
+    int n = fscanf(f, "%lu %lu", &size, &rss);
+    fclose(f);
+    long pg = sysconf(_SC_PAGESIZE);
+    return n == 2 && pg > 0 ? (size_t)rss * (size_t)pg : 0;
+}
+
 static const t6_ops cpu_ops = {
     .alloc = cpu_alloc,
     .free = cpu_free,
@@ -185,6 +205,11 @@ static const t6_ops cpu_ops = {
     .copy_rows = cpu_copy_rows,
     .rmsnorm_w_fwd = t6_cpu_rmsnorm_w_fwd,
     .rmsnorm_w_bwd = t6_cpu_rmsnorm_w_bwd,
+    .graph_begin = cpu_graph_begin,
+    .graph_end = cpu_graph_end,
+    .graph_launch = cpu_graph_launch,
+    .graph_free = cpu_graph_free,
+    .mem_in_use = cpu_mem_in_use,
 };
 
 const t6_ops *t6_cpu_ops_table(void) { return &cpu_ops; }

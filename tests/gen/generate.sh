@@ -32,6 +32,16 @@ gen "$TMP/g2" --set generate.temperature=0 --set "generate.prompts=$PROMPTS" --s
 expect_eq "greedy: same text with 1 and 2 threads" "$(cat "$TMP/g2")" "$(cat "$TMP/g1")"
 gen "$TMP/g3" --set generate.temperature=0 --set "generate.prompts=$PROMPTS" --set generate.batch_size=1
 expect_eq "greedy: same text one prompt at a time (batch_size 1)" "$(cat "$TMP/g3")" "$(cat "$TMP/g1")"
+# the prefill in groups of rows (generate.prefill_tokens): one row at a time; and a model
+# sized for one row of the longest prompt (9 tokens) taking a later batch of two short
+# prompts (1 and 2 tokens: 4 rows' worth of tokens, but logits for one row per group)
+gen "$TMP/g7" --set generate.temperature=0 --set "generate.prompts=$PROMPTS" --set generate.prefill_tokens=1
+expect_eq "greedy: same text with the prefill one row at a time (prefill_tokens 1)" "$(cat "$TMP/g7")" "$(cat "$TMP/g1")"
+expect_grep "prefill groups reported" "prefill in groups of 1 row(s)" "$TMP/g7.err"
+gen "$TMP/g8" --set generate.temperature=0 --set "generate.prompts=$PROMPTS" --set generate.prefill_tokens=9 \
+    --set generate.batch_size=2
+expect_eq "greedy: same text with prefill groups of 9 tokens, batches of 2" "$(cat "$TMP/g8")" "$(cat "$TMP/g1")"
+expect_grep "peak memory reported" "generate: peak host memory" "$TMP/g1.err"
 ck=$(ls "$TMP/run/checkpoints"/ckpt_*.h5 | tail -1)
 cp "$ck" "$TMP/copy.h5"
 gen "$TMP/g4" --set generate.temperature=0 --set "generate.prompts=$PROMPTS" --set output.resume="$TMP/copy.h5"
