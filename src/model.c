@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "kvcache.h"
+#include "mla_decode.h"
 #include "rng.h"
 #include "util.h"
 
@@ -659,6 +660,7 @@ void t6_model_attn_view(t6_model *m, int l, t6_attn_view *v)
     v->bv = a->bv;
     v->k = a->k;
     v->v = a->v;
+    v->latn = a->latn;
 }
 
 const void *t6_model_weight(const t6_model *m, int tensor) { return W(m, tensor); }
@@ -677,6 +679,10 @@ void t6_model_decode_step(t6_model *m, t6_kvcache *kv, const int32_t *tokens, co
     const int B = kv->B, M = kv->M_max, d = c->n_embd, h = c->n_head, dh = c->head_dim, V = c->vocab_size;
     const int hid = c->mlp_hidden, hl = m->hid_ld, G = kv->G, RK = c->k_rank, RV = c->v_rank;
     const double base = c->rope_base;
+    if (is_mla(c)) {   /* the latent-space decode (src/mla_decode.c) */
+        t6_mla_decode_step(m, kv, tokens, pos, logits_host);
+        return;
+    }
     int32_t *lens = t6_malloc((size_t)B * sizeof(int32_t));
     for (int b = 0; b < B; b++) {
         T6_CHECK(tokens[b] >= 0 && tokens[b] < V, NULL, "decode: token %d of row %d outside the vocabulary of %d",
