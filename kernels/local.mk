@@ -7,7 +7,7 @@ libt6cuda_a_SOURCES = kernels/cuda_backend.cu kernels/cuda_check.h kernels/cuda_
 	kernels/matmul.cu kernels/convert.cu kernels/embed.cu kernels/rmsnorm.cu kernels/rope.cu \
 	kernels/tpa_product.cu kernels/attention.cu kernels/attention_mma.cu kernels/swiglu.cu \
 	kernels/cross_entropy.cu kernels/adamw.cu kernels/norms.cu kernels/nccl.cu \
-	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/mla.cu
+	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/decode_mla.cu kernels/mla.cu
 T6_CUDA_LIB += libt6cuda.a
 # nvcc objects get no automatic header dependencies: rebuild them when the shared
 # headers (the ops table's signatures among them) change
@@ -18,7 +18,7 @@ EXTRA_DIST += kernels/cuda_backend.cu kernels/cuda_check.h kernels/cuda_common.c
 	kernels/matmul.cu kernels/convert.cu kernels/embed.cu kernels/rmsnorm.cu kernels/rope.cu \
 	kernels/tpa_product.cu kernels/attention.cu kernels/attention_mma.cu kernels/swiglu.cu \
 	kernels/cross_entropy.cu kernels/adamw.cu kernels/norms.cu kernels/nccl.cu \
-	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/mla.cu tests/gpu/run.sh tests/gpu/gpu_check.c \
+	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/decode_mla.cu kernels/mla.cu tests/gpu/run.sh tests/gpu/gpu_check.c \
 	bench/gpu/verify-medium.sh bench/gpu/decode_bench.c bench/gpu/decode_ref.py bench/gpu/decode-compare.sh
 NVCCFLAGS = -O3 -std=c++17 $(CUDA_GENCODE) -Xcompiler -fPIC,-Wall -I$(top_srcdir)/src -I$(top_builddir) --expt-relaxed-constexpr
 .cu.$(OBJEXT):
