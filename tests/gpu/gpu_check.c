@@ -19,7 +19,8 @@
  *  gen    prefill + decode steps of a small model of each attention type on both
  *         backends, next-token logits compared; part of "decode".
  *
- * Exit 0 when every check passes, 1 otherwise. Usage: gpu_check [ops|model|decode|gen|all]. */
+ * Exit 0 when every check passes, 1 otherwise. Usage: gpu_check [ops|model|decode|gen|mla|all]
+ * (mla: MLA's decode op cases and the generation checks only). */
 #include "config.h"
 
 #include <math.h>
@@ -780,6 +781,26 @@ static void t_decode_mla(ctx *c, int B, int M, const int32_t *lens, int h, int d
     free(q); free(cache); free(ref);
 }
 
+static void run_decode_mla_cases(ctx *c0)
+{
+    ctx c = *c0;
+    const int32_t l3[3] = {1000, 517, 1}, l3b[3] = {777, 300, 45}, l2[2] = {333, 17}, l1[1] = {200};
+    t_decode_mla(&c, 3, 1000, l3, 13, 256, 32);      /* mla_small (released): 13 heads, 288-number records */
+    t_decode_mla(&c, 3, 777, l3b, 23, 512, 32);      /* mla_medium (Table 10): 32 heads per block */
+    t_decode_mla(&c, 3, 777, l3b, 34, 512, 64);      /* d_R 64, two head groups (32 + 2) */
+    t_decode_mla(&c, 2, 333, l2, 7, 600, 16);        /* d_c > 512: 4 columns per thread */
+    t_decode_mla(&c, 1, 200, l1, 5, 9, 4);           /* odd record width */
+    const int32_t lmla[2] = {65536, 40001};
+    t_decode_mla(&c, 2, 65536, lmla, 32, 512, 64);   /* the decode bench's shape, a 64K cache */
+}
+
+static void run_decode_mla(t6_backend *cpu, t6_backend *gpu, int bf)
+{
+    ctx c = {cpu, gpu, bf, bf ? "bf16" : "fp32", bf ? 1.5e-2 : 1e-5};
+    printf("== decode ops (mla), %s ==\n", c.prec);
+    run_decode_mla_cases(&c);
+}
+
 static void run_decode(t6_backend *cpu, t6_backend *gpu, int bf)
 {
     ctx c = {cpu, gpu, bf, bf ? "bf16" : "fp32", bf ? 1.5e-2 : 1e-5};
@@ -802,13 +823,7 @@ static void run_decode(t6_backend *cpu, t6_backend *gpu, int bf)
     t_decode_kv(&c, 2, 333, l2, 4, 1, 16);           /* MQA */
     t_decode_kv(&c, 3, 1000, l3, 34, 2, 64);         /* 17 query heads per kv head: 2 m-tiles */
     t_decode_kv(&c, 1, 200, l1, 6, 3, 32);           /* generic */
-    t_decode_mla(&c, 3, 1000, l3, 13, 256, 32);      /* mla_small (released): 13 heads, 288-number records */
-    t_decode_mla(&c, 3, 777, l3b, 23, 512, 32);      /* mla_medium (Table 10): 32 heads per block */
-    t_decode_mla(&c, 3, 777, l3b, 34, 512, 64);      /* d_R 64, two head groups (32 + 2) */
-    t_decode_mla(&c, 2, 333, l2, 7, 600, 16);        /* d_c > 512: 4 columns per thread */
-    t_decode_mla(&c, 1, 200, l1, 5, 9, 4);           /* odd record width */
-    const int32_t lmla[2] = {65536, 40001};
-    t_decode_mla(&c, 2, 65536, lmla, 32, 512, 64);   /* the decode bench's shape, a 64K cache */
+    run_decode_mla_cases(&c);
 }
 
 static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
@@ -1060,7 +1075,8 @@ int main(int argc, char **argv)
     int do_ops = !strcmp(what, "all") || !strcmp(what, "ops");
     int do_model = !strcmp(what, "all") || !strcmp(what, "model");
     int do_decode = !strcmp(what, "all") || !strcmp(what, "ops") || !strcmp(what, "decode");
-    int do_gen = !strcmp(what, "all") || !strcmp(what, "decode") || !strcmp(what, "gen");
+    int do_gen = !strcmp(what, "all") || !strcmp(what, "decode") || !strcmp(what, "gen") || !strcmp(what, "mla");
+    int do_mla = !strcmp(what, "mla");   /* MLA's decode op alone (and the generation checks) */
     t6_backend_config cc = {T6_BACKEND_CPU, T6_PREC_FP32, 0};
     t6_backend *cpu = t6_backend_create(&cc, 0);
     for (int bf = 0; bf < 2; bf++) {
@@ -1068,6 +1084,7 @@ int main(int argc, char **argv)
         t6_backend *gpu = t6_backend_create(&gc, 0);
         if (do_ops) run_ops(cpu, gpu, bf);
         if (do_decode) run_decode(cpu, gpu, bf);
+        if (do_mla) run_decode_mla(cpu, gpu, bf);
         if (do_gen) {
             printf("== generation (prefill + decode steps), %s ==\n", bf ? "bf16" : "fp32");
             t6_attn_type types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA, T6_ATTN_MLA};
