@@ -12,7 +12,7 @@ values 64); micro-batch 24 / 20 as the other models of each size in anchors.md.
 
 The reference file is third party and never committed: pass its path (e.g. the
 git-ignored .carry/ref/model/llama-mla.py). `transformers` is only its base classes, so
-a stand-in is installed when it is missing (as tests/gpu/hf_reference_check.py does).
+a stand-in is installed in its place (as tests/gpu/hf_reference_check.py does).
 
 Usage: mla_ref_bench.py REF_PY [--models mla_small,mla_medium] [--steps 20] [--warmup 6]
                         [--batch N] [--no-compile]
@@ -33,12 +33,8 @@ SIZES = {  # name: (n_layer, n_embd, n_head, micro-batch)
 
 
 def install_transformers_standin(torch):
-    try:
-        import transformers  # noqa: F401
-        return
-    except ImportError:
-        pass
-
+    """Always the stand-in, whether or not transformers is installed: the reference only
+    subclasses these two, and the timing must not depend on a transformers version."""
     class PretrainedConfig:
         def __init__(self, **kwargs):
             for k, v in kwargs.items():
