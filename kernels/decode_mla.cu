@@ -73,9 +73,10 @@ __global__ void __launch_bounds__(MLA_THREADS) k_mla_split(MlaArgs a)
     for (int t0 = start; t0 < end; t0 += MLA_TT) {
         const int nt = min(MLA_TT, end - t0);
         __syncthreads();                        /* the previous tile's readers are done */
-        for (int k = tid; k < nt * W; k += MLA_THREADS) {
-            const int t = k / W, j = k - t * W;
-            cs[t * WP + j] = t6_ld(cb + (size_t)t0 * W + k);
+        for (int t = warp; t < nt; t += MLA_THREADS / 32) {   /* a warp per token row, coalesced */
+            const T *src = cb + (size_t)(t0 + t) * W;
+            float *dst = cs + t * WP;
+            for (int j = lane; j < W; j += 32) dst[j] = t6_ld(src + j);
         }
         __syncthreads();
         /* scores: lane = token, warp = HPW heads */
