@@ -25,7 +25,8 @@ typedef struct {
     void *k, *v;                  /* plain caches (mha, mqa, gqa); NULL otherwise */
     void *wak, *wav;              /* W_A_K, W_A_V rows in (rank, head) order, compute type */
     void *ckv;                    /* mla: latent records (B, M_max, d_c + d_R); NULL otherwise */
-    void *wuk;                    /* mla: W_UK_i^T per head, (h, d_c, dh) compute type */
+    void *wq, *wo;                /* mla: the absorbed query (h(d_c+d_R) x d'_c) and output
+                                   * (d x h d_c) matrices, compute type (src/mla_decode.c) */
 } t6_kv_layer;
 
 typedef struct t6_kvcache {

@@ -1,20 +1,23 @@
 /* mla_decode.c -- generation with MLA (mla_decode.h): the latent KV cache, its prefill
  * from the training forward, and the absorbed decode step over the backend's ops.
  *
- * Per layer the step runs the reference's query path (q_a, q_a_layernorm, q_b, RoPE on
- * each head's d_R part at the row's position) and key path (kv_a; kv_a_layernorm on the
- * latent; RoPE on the shared k_R), appends [c_kv, k_R] to the cache, then:
- *   qq[b,i,:] = [W_UK_i^T q_nope[b,i,:], q_R[b,i,:]]   h small GEMMs with the transposed
- *                                                       W_UK blocks (one per head);
- *   o_lat     = decode_attention_mla(qq, cache)         (B, h, d_c), scale 1/sqrt(dh + d_R);
- *   yv[b,i,:] = W_UV_i o_lat[b,i,:]                      h small GEMMs on kv_b's v rows;
- *   x_mid     = x + c_proj yv,  then the MLP as in model.c.
- * The per-head GEMMs write into row-strided buffers; a backend may zero an output's
- * alignment pad (backend.h), i.e. up to round_up(d_c, 8) or round_up(d_v, 8) columns
- * of a head: the heads are written in increasing order and q_R after all of them, so
- * such a pad only ever lands on columns written later within a row; across rows it
- * could not, so on CUDA d_c and d_v must be multiples of 8 (the pad is then empty;
- * checked at creation; every preset qualifies). The CPU backend never writes pads. */
+ * Absorption (DeepSeek-V2 §2.1.2): with W_UK_i, W_UV_i the k_nope and v rows of kv_b for
+ * head i, W_Q_i the nope rows of q_b and W_QR_i its rope rows, and c_proj_i the columns
+ * of c_proj that head i's values meet,
+ *   q_lat,i = W_UK_i^T q_nope,i = (W_UK_i^T W_Q_i) c_q      -> one matrix per layer
+ *   x_mid  += sum_i c_proj_i W_UV_i o_lat,i = W_O o_lat    -> one matrix per layer
+ * so the cache creates, per layer, from the model's current fp32 parameters:
+ *   wq (h (d_c + d_R) x d'_c): for head i the rows [W_UK_i^T W_Q_i (d_c rows), W_QR_i (d_R)]
+ *   wo (d x h d_c):            column block i = c_proj_i W_UV_i
+ * and a decode step per layer runs the reference's query latent (q_a, q_a_layernorm),
+ * qq = c_q wq^T (B, h, d_c + d_R) -- each head's [q_lat, q_R] in one GEMM --, RoPE on
+ * the q_R parts at the row's position, the key path (kv_a; kv_a_layernorm on the latent;
+ * RoPE on the shared k_R) appending [c_kv, k_R] to the cache, decode_attention_mla
+ * (scale 1/sqrt(dh + d_R)) to o_lat (B, h, d_c), and x_mid = x + o_lat wo^T. Two GEMMs
+ * replace q_b, 2h per-head products and c_proj; the absorbed matrices cost
+ * h (d_c + d_R) d'_c + d h d_c numbers per layer (mla_small: 4.5M, 2.6x the four they
+ * replace), read once per step whatever the batch -- fewer launches and bytes at small
+ * batch than per-head products. K and V of the heads are never formed. */
 #include "mla_decode.h"
 
 #include <math.h>
@@ -30,62 +33,86 @@
 struct t6_mla_ws {
     void *cq, *cqn;          /* (B, d'_c) query latent and its norm */
     float *rstd;             /* (B) */
-    void *qf;                /* (B, h*(dh+dR)) q_b's output, per head [q_nope, q_R] */
-    void *pe;                /* (B*h, dR) the query's rope parts; (B, dR) k_R */
+    void *qq;                /* (B, h, d_c+dR) absorbed queries [q_lat, q_R] */
+    void *pe;                /* (B*h, dR) the queries' rope parts; (B, dR) k_R */
     void *ckv;               /* (B, d_c+dR) kv_a's output */
     void *lat, *latn;        /* (B, d_c) latent and its norm */
     void *rec;               /* (B, d_c+dR) the new token's cache record */
-    void *qq;                /* (B, h, d_c+dR) absorbed queries */
     void *olat;              /* (B, h, d_c) attention output in the latent space */
-    void *yv;                /* (B, h*dv) per-head values after W_UV */
     void *pre;               /* prefill records (B*T, d_c+dR) */
     size_t pre_elems;
 };
 
 static void *act_alloc(t6_backend *be, size_t n) { return be->ops->alloc(be, (n ? n : 1) * be->act_bytes); }
 
+/* The absorbed matrices of one layer (see the top of the file), fp32 on the host. */
+static void absorb(const t6_model_config *c, const float *qb, const float *kvb, const float *cproj, float *wq, float *wo)
+{
+    const int h = c->n_head, dn = c->head_dim, dr = c->qk_rope_head_dim, dv = c->v_head_dim;
+    const int dc = c->kv_lora_rank, dq = c->q_lora_rank, d = c->n_embd, W = dc + dr, dha = dn + dr, dkvh = dn + dv;
+#pragma omp parallel for schedule(static)
+    for (long row = 0; row < (long)h * W; row++) {
+        const int i = (int)(row / W), k = (int)(row % W);
+        float *o = wq + (size_t)row * dq;
+        if (k >= dc) {   /* q_R rows: q_b's rope row k - d_c of head i, as it is */
+            memcpy(o, qb + ((size_t)i * dha + dn + k - dc) * dq, sizeof(float) * dq);
+            continue;
+        }
+        for (int x = 0; x < dq; x++) o[x] = 0.0f;
+        for (int j = 0; j < dn; j++) {   /* sum_j W_UK_i[j, k] W_Q_i[j, :] */
+            const float a = kvb[((size_t)i * dkvh + j) * dc + k], *qr = qb + ((size_t)i * dha + j) * dq;
+            for (int x = 0; x < dq; x++) o[x] += a * qr[x];
+        }
+    }
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < d; r++) {
+        float *o = wo + (size_t)r * h * dc;
+        for (size_t x = 0; x < (size_t)h * dc; x++) o[x] = 0.0f;
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < dv; j++) {   /* sum_j c_proj[r, i dv + j] W_UV_i[j, :] */
+                const float a = cproj[(size_t)r * h * dv + (size_t)i * dv + j];
+                const float *v = kvb + ((size_t)i * dkvh + dn + j) * dc;
+                for (int k = 0; k < dc; k++) o[(size_t)i * dc + k] += a * v[k];
+            }
+    }
+}
+
 void t6_mla_kvcache_alloc(t6_kvcache *kv, t6_model *m)
 {
     const t6_param_layout *pl = t6_model_layout(m);
     const t6_model_config *c = &pl->cfg;
     t6_backend *be = kv->be;
-    const int B = kv->B, h = c->n_head, dn = c->head_dim, dr = c->qk_rope_head_dim, dv = c->v_head_dim;
-    const int dc = c->kv_lora_rank, dq = c->q_lora_rank, W = dc + dr, dkvh = dn + dv;
-    T6_CHECK(be->kind == T6_BACKEND_CPU || (dc % 8 == 0 && dv % 8 == 0),
-             "use multiples of 8 (every preset does), or backend.device = \"cpu\"",
-             "kv cache: MLA generation on this backend needs model.kv_lora_rank (%d) and model.v_head_dim (%d) "
-             "to be multiples of 8", dc, dv);
-    const size_t slots = (size_t)B * kv->M_max;
-    /* W_UK_i^T: (d_c, dh) blocks from kv_b's k_nope rows, in the compute type */
+    const int B = kv->B, h = c->n_head, dr = c->qk_rope_head_dim, d = c->n_embd;
+    const int dc = c->kv_lora_rank, dq = c->q_lora_rank, W = dc + dr;
+    const size_t slots = (size_t)B * kv->M_max, nwq = (size_t)h * W * dq, nwo = (size_t)d * h * dc;
     float *host = t6_malloc(pl->n_params * sizeof(float));
     t6_model_get_params(m, host);
-    float *tmp = t6_malloc(sizeof(float) * (size_t)h * dc * dn);
+    float *wq = t6_malloc(sizeof(float) * nwq), *wo = t6_malloc(sizeof(float) * nwo);
     for (int l = 0; l < c->n_layer; l++) {
         t6_kv_layer *cl = &kv->layers[l];
+        const t6_layer_params *lp = &pl->layers[l];
         cl->ckv = act_alloc(be, slots * W);
-        const float *kvb = host + pl->tensors[pl->layers[l].kv_b].offset;
-        for (int i = 0; i < h; i++)
-            for (int j = 0; j < dn; j++)
-                for (int k = 0; k < dc; k++)
-                    tmp[((size_t)i * dc + k) * dn + j] = kvb[((size_t)i * dkvh + j) * dc + k];
-        cl->wuk = act_alloc(be, (size_t)h * dc * dn);
-        be->ops->act_from_float(be, cl->wuk, tmp, (size_t)h * dc * dn);
+        absorb(c, host + pl->tensors[lp->q_b].offset, host + pl->tensors[lp->kv_b].offset,
+               host + pl->tensors[lp->attn_proj].offset, wq, wo);
+        cl->wq = act_alloc(be, nwq);
+        be->ops->act_from_float(be, cl->wq, wq, nwq);
+        cl->wo = act_alloc(be, nwo);
+        be->ops->act_from_float(be, cl->wo, wo, nwo);
     }
-    free(tmp);
+    free(wq);
+    free(wo);
     free(host);
     t6_mla_ws *w = t6_calloc(1, sizeof *w);
     w->cq = act_alloc(be, (size_t)B * dq);
     w->cqn = act_alloc(be, (size_t)B * dq);
     w->rstd = be->ops->alloc(be, (size_t)B * sizeof(float));
-    w->qf = act_alloc(be, (size_t)B * h * (dn + dr));
+    w->qq = act_alloc(be, (size_t)B * h * W);
     w->pe = act_alloc(be, (size_t)B * h * dr);
     w->ckv = act_alloc(be, (size_t)B * W);
     w->lat = act_alloc(be, (size_t)B * dc);
     w->latn = act_alloc(be, (size_t)B * dc);
     w->rec = act_alloc(be, (size_t)B * W);
-    w->qq = act_alloc(be, (size_t)B * h * W);
     w->olat = act_alloc(be, (size_t)B * h * dc);
-    w->yv = act_alloc(be, (size_t)B * h * dv);
     kv->mla_ws = w;
 }
 
@@ -95,13 +122,14 @@ void t6_mla_kvcache_free(t6_kvcache *kv)
 #define FREE(p) do { if (p) be->ops->free(be, (void *)(p)); } while (0)
     for (int l = 0; l < kv->cfg.n_layer; l++) {
         FREE(kv->layers[l].ckv);
-        FREE(kv->layers[l].wuk);
-        kv->layers[l].ckv = kv->layers[l].wuk = NULL;
+        FREE(kv->layers[l].wq);
+        FREE(kv->layers[l].wo);
+        kv->layers[l].ckv = kv->layers[l].wq = kv->layers[l].wo = NULL;
     }
     t6_mla_ws *w = kv->mla_ws;
     if (w) {
-        FREE(w->cq); FREE(w->cqn); FREE(w->rstd); FREE(w->qf); FREE(w->pe); FREE(w->ckv); FREE(w->lat);
-        FREE(w->latn); FREE(w->rec); FREE(w->qq); FREE(w->olat); FREE(w->yv); FREE(w->pre);
+        FREE(w->cq); FREE(w->cqn); FREE(w->rstd); FREE(w->qq); FREE(w->pe); FREE(w->ckv); FREE(w->lat);
+        FREE(w->latn); FREE(w->rec); FREE(w->olat); FREE(w->pre);
         free(w);
     }
 #undef FREE
@@ -148,21 +176,17 @@ static void mla_attn_block(t6_model *m, t6_kvcache *kv, int l)
     t6_mla_ws *w = kv->mla_ws;
     t6_kv_layer *cl = &kv->layers[l];
     const int B = kv->B, M = kv->M_max, d = c->n_embd, h = c->n_head, dn = c->head_dim, dr = c->qk_rope_head_dim;
-    const int dv = c->v_head_dim, dc = c->kv_lora_rank, dq = c->q_lora_rank, W = dc + dr, dha = dn + dr;
+    const int dc = c->kv_lora_rank, dq = c->q_lora_rank, W = dc + dr;
     const float eps = 1e-6f;   /* the reference RMSNorm's default, as in model.c */
     const double base = c->rope_base;
 
     op->rmsnorm_fwd(be, kv->ln, kv->rstd, kv->x, B, d);
-    /* query: q_b(norm(q_a ln)), RoPE on each head's rope part at the row's position */
+    /* absorbed queries [q_lat, q_R] per head from the query latent, RoPE on q_R */
     rows_fwd(be, w->cq, kv->ln, t6_model_weight(m, lp->q_a), B, d, dq);
     op->rmsnorm_w_fwd(be, w->cqn, w->rstd, w->cq, t6_model_weight(m, lp->q_a_norm), B, dq, eps);
-    rows_fwd(be, w->qf, w->cqn, t6_model_weight(m, lp->q_b), B, dq, h * dha);
-    op->copy_rows(be, w->pe, dr, t6_act_at(be, w->qf, dn), dha, B * h, dr, 0);
+    rows_fwd(be, w->qq, w->cqn, cl->wq, B, dq, h * W);
+    op->copy_rows(be, w->pe, dr, t6_act_at(be, w->qq, dc), W, B * h, dr, 0);
     op->rope_fwd_pos(be, w->pe, kv->pos, B, h, dr, base);
-    /* absorbed queries: W_UK_i^T q_nope per head, then the rotated q_R beside them */
-    for (int i = 0; i < h; i++)
-        op->matmul_fwd(be, t6_act_at(be, w->qq, (size_t)i * W), h * W, t6_act_at(be, w->qf, (size_t)i * dha), h * dha,
-                       t6_act_at(be, cl->wuk, (size_t)i * dc * dn), B, dn, dc, 0);
     op->copy_rows(be, t6_act_at(be, w->qq, dc), W, w->pe, dr, B * h, dr, 0);
 
     /* this token's record [norm(latent), RoPE(k_R)] into the cache */
@@ -175,14 +199,9 @@ static void mla_attn_block(t6_model *m, t6_kvcache *kv, int l)
     op->copy_rows(be, t6_act_at(be, w->rec, dc), W, w->pe, dr, B, dr, 0);
     op->cache_scatter(be, cl->ckv, w->rec, W, kv->pos, B, M, W);
 
-    op->decode_attention_mla(be, w->olat, w->qq, cl->ckv, kv->lens, B, M, h, dc, dr, 1.0f / sqrtf((float)dha));
-
-    /* values: W_UV_i o_lat per head (kv_b's rows i*(dh+dv)+dh ..), then c_proj */
-    const void *kvb = t6_model_weight(m, lp->kv_b);
-    for (int i = 0; i < h; i++)
-        op->matmul_fwd(be, t6_act_at(be, w->yv, (size_t)i * dv), h * dv, t6_act_at(be, w->olat, (size_t)i * dc), h * dc,
-                       t6_act_at(be, (void *)kvb, ((size_t)i * (dn + dv) + dn) * dc), B, dc, dv, 0);
-    rows_fwd(be, kv->xm, w->yv, t6_model_weight(m, lp->attn_proj), B, h * dv, d);
+    op->decode_attention_mla(be, w->olat, w->qq, cl->ckv, kv->lens, B, M, h, dc, dr, 1.0f / sqrtf((float)(dn + dr)));
+    /* W_UV and c_proj in one: x_mid = x + o_lat wo^T */
+    rows_fwd(be, kv->xm, w->olat, cl->wo, B, h * dc, d);
     op->add_inplace(be, kv->xm, kv->x, (size_t)B * d);
 }
 

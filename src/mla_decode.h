@@ -18,8 +18,9 @@ typedef struct t6_model t6_model;
 struct t6_kvcache;
 typedef struct t6_mla_ws t6_mla_ws;
 
-/* Per-layer latent caches, the transposed W_UK blocks (from the model's current
- * parameters) and the decode workspace of kv (kv->B rows, kv->M_max tokens). */
+/* Per-layer latent caches, the absorbed query and output matrices (from the model's
+ * current parameters: create the cache after loading) and the decode workspace of kv
+ * (kv->B rows, kv->M_max tokens). */
 void t6_mla_kvcache_alloc(struct t6_kvcache *kv, t6_model *m);
 void t6_mla_kvcache_free(struct t6_kvcache *kv);
 
