@@ -1014,8 +1014,9 @@ static void run_model(t6_backend *cpu, t6_backend *gpu, int bf, t6_attn_type at)
 
 /* Generation end to end (prefill + decode steps through the KV cache) on both backends
  * with the same weights: the next-token logits of every step compared, relative to the
- * largest CPU logit (fp32 1e-4: sums in other orders over two layers; bf16 3e-2: every
- * activation rounded to bf16, as the model check's loss tolerance allows) */
+ * largest CPU logit (fp32 1e-4: sums in other orders over two layers; bf16 5e-2: every
+ * activation rounded to bf16 at each of the ~10 stages per layer, as for the model
+ * check's gradients; the prefill logits are the training forward's on both sides) */
 static void run_gen(t6_backend *cpu, t6_backend *gpu, int bf, t6_attn_type at)
 {
     t6_model_config cfg = small_cfg(at);
@@ -1055,7 +1056,7 @@ static void run_gen(t6_backend *cpu, t6_backend *gpu, int bf, t6_attn_type at)
         t6_model_decode_step(mc, kc, st, sp, lc);
         t6_model_decode_step(mg, kg, st, sp, lg);
     }
-    const double tol = bf ? 3e-2 : 1e-4;
+    const double tol = bf ? 5e-2 : 1e-4;
     g_checks++;
     int ok = !bad && worst <= tol;
     if (!ok) g_fail++;
