@@ -7,9 +7,10 @@
  *
  * Split-K as in decode.cu: grid (splits, batch rows, head groups); each block takes a
  * contiguous chunk of one row's tokens in tiles of 32, stages each tile in shared
- * memory as fp32 (row stride odd, so the per-token reads of the score phase do not
- * conflict), computes the scores of its heads x 32 tokens (each warp 2 or 4 heads, one
- * token per lane), an online softmax in base 2 (fp32), and accumulates the value
+ * memory as fp32 (rows zero-padded to a multiple of 4 and laid out at a stride of
+ * 4 mod 32 floats, so the 16-byte per-token reads of the score phase do not conflict),
+ * computes the scores of its heads x 32 tokens (each warp 2 or 4 heads, one token per
+ * lane, 4 numbers per load), an online softmax in base 2 (fp32), and accumulates the value
  * columns in registers (each thread DPT columns x every head of the group). It writes
  * fp32 partial outputs normalised by their own softmax sum and the chunk's log-sum-exp;
  * a combine kernel merges the chunks of a row.
@@ -34,7 +35,7 @@ struct MlaArgs {
     const void *q, *cache;
     const int32_t *lens;
     float *po, *plse;                   /* (B, S, h, d_c), (B, S, h) */
-    int M, h, dc, W, WP, S, chunk;      /* WP: the odd shared-memory row stride of a tile */
+    int M, h, dc, W, W4, WP, S, chunk;  /* W4 = W rounded up to 4; WP = the tile's row stride */
     float sc2;                          /* scale * log2(e) */
 };
 
@@ -43,12 +44,12 @@ template <typename T, int HB, int DPT>
 __global__ void __launch_bounds__(MLA_THREADS) k_mla_split(MlaArgs a)
 {
     extern __shared__ float sm[];
-    float *qs = sm;                             /* (HB, W) this group's queries */
-    float *cs = qs + (size_t)HB * a.W;          /* (MLA_TT, WP) the tile */
+    float *qs = sm;                             /* (HB, W4) this group's queries, zero-padded */
+    float *cs = qs + (size_t)HB * a.W4;         /* (MLA_TT, WP) the tile, zero-padded to W4 */
     float *ps = cs + (size_t)MLA_TT * a.WP;     /* (HB, MLA_TT) probabilities of the tile */
     __shared__ float s_alpha[HB], s_m[HB], s_l[HB];
     const int s = blockIdx.x, b = blockIdx.y, h0 = blockIdx.z * HB, tid = threadIdx.x;
-    const int lane = tid & 31, warp = tid >> 5, W = a.W, WP = a.WP, dc = a.dc;
+    const int lane = tid & 31, warp = tid >> 5, W = a.W, W4 = a.W4, WP = a.WP, dc = a.dc;
     const int nh = min(HB, a.h - h0);
     const int len = min(a.lens[b], a.M);        /* a bad length cannot read past the cache */
     const int start = s * a.chunk, end = min(len, start + a.chunk);
@@ -57,7 +58,10 @@ __global__ void __launch_bounds__(MLA_THREADS) k_mla_split(MlaArgs a)
         return;
     }
     const T *q = (const T *)a.q + ((size_t)b * a.h + h0) * W;
-    for (int k = tid; k < HB * W; k += MLA_THREADS) qs[k] = k < nh * W ? t6_ld(q + k) : 0.0f;
+    for (int k = tid; k < HB * W4; k += MLA_THREADS) {
+        const int i = k / W4, j = k - i * W4;
+        qs[k] = i < nh && j < W ? t6_ld(q + (size_t)i * W + j) : 0.0f;
+    }
     if (tid < HB) {
         s_m[tid] = -INFINITY;
         s_l[tid] = 0.0f;
@@ -76,7 +80,7 @@ __global__ void __launch_bounds__(MLA_THREADS) k_mla_split(MlaArgs a)
         for (int t = warp; t < nt; t += MLA_THREADS / 32) {   /* a warp per token row, coalesced */
             const T *src = cb + (size_t)(t0 + t) * W;
             float *dst = cs + t * WP;
-            for (int j = lane; j < W; j += 32) dst[j] = t6_ld(src + j);
+            for (int j = lane; j < W4; j += 32) dst[j] = j < W ? t6_ld(src + j) : 0.0f;
         }
         __syncthreads();
         /* scores: lane = token, warp = HPW heads */
@@ -85,10 +89,13 @@ __global__ void __launch_bounds__(MLA_THREADS) k_mla_split(MlaArgs a)
         for (int e = 0; e < HPW; e++) sc[e] = 0.0f;
         if (lane < nt) {
             const float *c = cs + lane * WP;
-            for (int j = 0; j < W; j++) {
-                const float cv = c[j];
+            for (int j = 0; j < W4; j += 4) {
+                const float4 cv = *(const float4 *)(c + j);
 #pragma unroll
-                for (int e = 0; e < HPW; e++) sc[e] += qs[(warp * HPW + e) * W + j] * cv;
+                for (int e = 0; e < HPW; e++) {
+                    const float4 qv = *(const float4 *)(qs + (warp * HPW + e) * W4 + j);
+                    sc[e] += qv.x * cv.x + qv.y * cv.y + qv.z * cv.z + qv.w * cv.w;
+                }
             }
         }
 #pragma unroll
@@ -227,12 +234,15 @@ void t6_cuda_decode_attention_mla(t6_backend *be, void *out, const void *q, cons
     memset(&a, 0, sizeof a);
     a.q = q; a.cache = cache; a.lens = lens;
     a.M = M_max; a.h = h; a.dc = d_c; a.W = d_c + d_R;
-    a.WP = a.W | 1;                     /* odd: lane t reads bank (t * WP + j) % 32, all distinct */
+    a.W4 = (a.W + 3) / 4 * 4;
+    /* 4 mod 32: the 8 lanes of each phase of a 16-byte shared load (token rows t..t+7)
+     * hit 8 distinct groups of 4 banks */
+    a.WP = (a.W4 + 31) / 32 * 32 + 4;
     a.sc2 = scale * MLA_LOG2E;
     /* heads per block: 32 where the accumulators fit (d_c <= 512) and there are more than 16 */
     const int HB = (h > 16 && d_c <= 2 * MLA_THREADS) ? 32 : 16;
     const int groups = (h + HB - 1) / HB;
-    const size_t smem = sizeof(float) * ((size_t)HB * a.W + (size_t)MLA_TT * a.WP + (size_t)HB * MLA_TT);
+    const size_t smem = sizeof(float) * ((size_t)HB * a.W4 + (size_t)MLA_TT * a.WP + (size_t)HB * MLA_TT);
     int max_smem = 0;
     CUDA_CHECK(cudaDeviceGetAttribute(&max_smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, cu_impl(be)->device));
     if (smem + 3 * HB * sizeof(float) > (size_t)max_smem)
