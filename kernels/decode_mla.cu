@@ -41,7 +41,7 @@ struct MlaArgs {
 
 /* HB heads per block (16 or 32), DPT value columns per thread (d_c <= 256 * DPT). */
 template <typename T, int HB, int DPT>
-__global__ void __launch_bounds__(MLA_THREADS) k_mla_split(MlaArgs a)
+__global__ void __launch_bounds__(MLA_THREADS, 1) k_mla_split(MlaArgs a)   /* the shared tiles allow 1-3 blocks/SM: registers are free to use */
 {
     extern __shared__ float sm[];
     float *qs = sm;                             /* (HB, W4) this group's queries, zero-padded */
