@@ -169,6 +169,7 @@ static const t6_ops cuda_ops = {
     .cache_scatter = t6_cuda_cache_scatter,
     .decode_attention_tpa = t6_cuda_decode_attention_tpa,
     .decode_attention_kv = t6_cuda_decode_attention_kv,
+    .decode_attention_mla = t6_cuda_decode_attention_mla,
     .swiglu_fwd = t6_cuda_swiglu_fwd,
     .swiglu_bwd = t6_cuda_swiglu_bwd,
     .add_inplace = t6_cuda_add_inplace,

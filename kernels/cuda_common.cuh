@@ -140,6 +140,8 @@ void t6_cuda_decode_attention_tpa(t6_backend *be, void *out, const void *q, cons
                                   int B, int M_max, int h, int R_K, int R_V, int dh);
 void t6_cuda_decode_attention_kv(t6_backend *be, void *out, const void *q, const void *k, const void *v,
                                  const int32_t *lens, int B, int M_max, int h, int G, int dh);
+void t6_cuda_decode_attention_mla(t6_backend *be, void *out, const void *q, const void *cache, const int32_t *lens,
+                                  int B, int M_max, int h, int d_c, int d_R, float scale);
 void t6_cuda_swiglu_fwd(t6_backend *be, void *out, const void *h1, const void *h2, size_t n);
 void t6_cuda_swiglu_bwd(t6_backend *be, void *dh1, void *dh2, const void *dout,
                         const void *h1, const void *h2, size_t n);

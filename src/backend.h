@@ -120,6 +120,15 @@ typedef struct t6_ops {
     void (*decode_attention_kv)(t6_backend *be, void *out, const void *q, const void *k, const void *v,
                                 const int32_t *lens, int B, int M_max, int h, int G, int dh);
 
+    /* MLA's decode in the latent space (src/mla_decode.c, kernels/decode_mla.cu): one
+     * shared "KV head" per batch row whose cached records are [c_kv (d_c), k_R (d_R)]
+     * (the normalised latent and the rotated shared rope key). q (B, h, d_c + d_R) act
+     * holds each head's absorbed query [W_UK^T q_nope, q_R]; cache (B, M_max, d_c + d_R) act.
+     * s[t,i] = scale * q[b,i,:] . cache[b,t,:] over t < lens[b]; p = softmax_t s;
+     * out[b,i,:] (B, h, d_c) act = sum_t p[t,i] cache[b,t,0:d_c]. */
+    void (*decode_attention_mla)(t6_backend *be, void *out, const void *q, const void *cache, const int32_t *lens,
+                                 int B, int M_max, int h, int d_c, int d_R, float scale);
+
     /* ---- SwiGLU: out = silu(h1) * h2, elementwise over n ---- */
     void (*swiglu_fwd)(t6_backend *be, void *out, const void *h1, const void *h2, size_t n);
     void (*swiglu_bwd)(t6_backend *be, void *dh1, void *dh2, const void *dout,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mla_decode.h"
 #include "model.h"
 #include "params.h"
 #include "util.h"
@@ -42,15 +43,16 @@ t6_kvcache *t6_kvcache_create(t6_model *m, int B, int M_max)
     T6_CHECK(ops->rope_fwd_pos && ops->cache_scatter && ops->decode_attention_tpa && ops->decode_attention_kv,
              "use backend.device = \"cpu\", or a build whose CUDA backend has kernels/decode.cu",
              "kv cache: this backend has no generation ops (rope_fwd_pos, cache_scatter, decode attention)");
-    T6_CHECK(c->attention != T6_ATTN_MLA, "train and evaluate MLA models; generate with the other attention types",
-             "kv cache: generation with attention \"mla\" is not implemented yet (its latent-space decode path "
-             "is open work, doc/generate.md)");
+    T6_CHECK(c->attention != T6_ATTN_MLA || ops->decode_attention_mla,
+             "use backend.device = \"cpu\", or a build whose CUDA backend has kernels/decode_mla.cu",
+             "kv cache: this backend has no MLA decode op (decode_attention_mla)");
     t6_kvcache *kv = t6_calloc(1, sizeof *kv);
     kv->cfg = *c;
     kv->be = t6_model_backend(m);
     kv->B = B;
     kv->M_max = M_max;
     kv->factored = c->attention == T6_ATTN_TPA || c->attention == T6_ATTN_TPA_KVONLY;
+    kv->mla = c->attention == T6_ATTN_MLA;
     kv->G = c->attention == T6_ATTN_MQA ? 1 : c->attention == T6_ATTN_GQA ? c->n_kv_head : c->n_head;
     const int h = c->n_head, dh = c->head_dim, d = c->n_embd, RK = c->k_rank, RV = c->v_rank, L = c->n_layer;
     const size_t slots = (size_t)B * M_max;
@@ -66,12 +68,13 @@ t6_kvcache *t6_kvcache_create(t6_model *m, int B, int M_max)
             cl->bv = act_alloc(kv, slots * RV * dh);
             cl->wak = reorder_a(kv, host, &pl->tensors[pl->layers[l].w_a_k], h, RK);
             cl->wav = reorder_a(kv, host, &pl->tensors[pl->layers[l].w_a_v], h, RV);
-        } else {
+        } else if (!kv->mla) {   /* mla: t6_mla_kvcache_alloc below */
             cl->k = act_alloc(kv, slots * kv->G * dh);
             cl->v = act_alloc(kv, slots * kv->G * dh);
         }
     }
     free(host);
+    if (kv->mla) t6_mla_kvcache_alloc(kv, m);
     kv->cache_bytes = t6_kvcache_bytes_per_token_layer(c, kv->be->act_bytes) * slots * (size_t)L;
 
     const t6_ops *op = kv->be->ops;
@@ -94,7 +97,7 @@ t6_kvcache *t6_kvcache_create(t6_model *m, int B, int M_max)
     if (kv->factored) {
         kv->fa = act_alloc(kv, (size_t)B * R * h);
         kv->fb = act_alloc(kv, (size_t)B * R * dh);
-    } else {
+    } else if (!kv->mla) {
         kv->k = act_alloc(kv, (size_t)B * kv->G * dh);
         kv->v = act_alloc(kv, (size_t)B * kv->G * dh);
     }
@@ -110,6 +113,7 @@ void t6_kvcache_destroy(t6_kvcache *kv)
 {
     if (!kv) return;
     t6_backend *be = kv->be;
+    if (kv->mla) t6_mla_kvcache_free(kv);
 #define FREE(p) do { if (p) be->ops->free(be, (void *)(p)); } while (0)
     for (int l = 0; l < kv->cfg.n_layer; l++) {
         t6_kv_layer *cl = &kv->layers[l];
@@ -155,7 +159,9 @@ static void prefill_layer(void *ctx, t6_model *m, int l)
     t6_attn_view av;
     t6_model_attn_view(m, l, &av);
     t6_kv_layer *cl = &kv->layers[l];
-    if (kv->factored) {
+    if (kv->mla) {
+        t6_mla_prefill_layer(kv, m, l, p->b0, p->nr, p->T);
+    } else if (kv->factored) {
         /* A factors in the cache's (rank, head) order: one small projection of the
          * normalized prompt rows with the reordered weights; B factors as computed */
         be->ops->matmul_fwd(be, kv->pre, RK * h, av.ln1, d, cl->wak, n, d, RK * h, 0);

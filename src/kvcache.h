@@ -3,7 +3,9 @@
  * to a token again without recomputing it:
  *   tpa, tpa_kvonly: A_K (R_K, h), B̃_K (R_K, dh) with RoPE applied, A_V (R_V, h), B_V (R_V, dh)
  *                    = (R_K + R_V)(h + dh) numbers per token per layer (paper Table 1);
- *   mha, mqa, gqa:   K (G, dh) with RoPE applied, V (G, dh) = 2 G dh numbers.
+ *   mha, mqa, gqa:   K (G, dh) with RoPE applied, V (G, dh) = 2 G dh numbers;
+ *   mla:             [c_kv (d_c) normalised latent, k_R (d_R) rotated] = d_c + d_R numbers
+ *                    (src/mla_decode.h: the absorbed decode attends in the latent space).
  * Buffers are (B, M_max, record) in the backend's act type. The cache also owns the
  * decode workspace (one token per row) and copies of W_A_K, W_A_V with their rows
  * reordered from (head, rank) to (rank, head), so that the projection of a new token
@@ -22,6 +24,9 @@ typedef struct {
     void *ak, *bk, *av, *bv;      /* factor caches (tpa, tpa_kvonly); NULL otherwise */
     void *k, *v;                  /* plain caches (mha, mqa, gqa); NULL otherwise */
     void *wak, *wav;              /* W_A_K, W_A_V rows in (rank, head) order, compute type */
+    void *ckv;                    /* mla: latent records (B, M_max, d_c + d_R); NULL otherwise */
+    void *wq, *wo;                /* mla: the absorbed query (h(d_c+d_R) x d'_c) and output
+                                   * (d x h d_c) matrices, compute type (src/mla_decode.c) */
 } t6_kv_layer;
 
 typedef struct t6_kvcache {
@@ -30,6 +35,8 @@ typedef struct t6_kvcache {
     int B, M_max;                 /* batch rows, tokens per row */
     int factored;                 /* 1: factor caches (tpa, tpa_kvonly) */
     int G;                        /* kv heads of the plain caches */
+    int mla;                      /* 1: MLA's latent cache (src/mla_decode.c) */
+    struct t6_mla_ws *mla_ws;     /* its decode workspace */
     t6_kv_layer *layers;          /* n_layer entries */
     size_t cache_bytes;           /* bytes of all cache buffers */
 

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "kvcache.h"
+#include "mla_decode.h"
 #include "rng.h"
 #include "util.h"
 
@@ -907,6 +908,7 @@ void t6_model_attn_view(t6_model *m, int l, t6_attn_view *v)
     v->bv = a->bv;
     v->k = a->k;
     v->v = a->v;
+    v->latn = a->latn;
 }
 
 const void *t6_model_weight(const t6_model *m, int tensor) { return W(m, tensor); }
@@ -929,6 +931,10 @@ static void decode_layers(t6_model *m, t6_kvcache *kv)
     const int B = kv->B, M = kv->M_max, d = c->n_embd, h = c->n_head, dh = c->head_dim, V = c->vocab_size;
     const int hid = c->mlp_hidden, hl = m->hid_ld, G = kv->G, RK = c->k_rank, RV = c->v_rank;
     const double base = c->rope_base;
+    if (is_mla(c)) {   /* the latent-space decode (src/mla_decode.c) */
+        t6_mla_decode_layers(m, kv);
+        return;
+    }
 
     op->embed_fwd(be, kv->x, W(m, m->layout.wte), kv->tok, B, d);
     for (int l = 0; l < c->n_layer; l++) {

@@ -114,9 +114,11 @@ struct t6_kvcache;
 /* Activations of layer l after the last forward, (N, width) rows in act type, for the
  * prefill to copy into a KV cache: ln1 (N, d) = the attention block's normalized
  * input; bk (N, R_K*dh) after RoPE and bv (N, R_V*dh) for tpa/tpa_kvonly (else NULL);
- * k (N, G*dh) after RoPE and v (N, G*dh) (the materialized K/V for every type). */
+ * k (N, G*dh) after RoPE and v (N, G*dh) (the materialized K/V for every type; for mla
+ * the heads are dh + d_R wide, k_R rotated at columns dh..dh+d_R of each head);
+ * latn (N, d_c) = mla's normalised latent (NULL for the other types). */
 typedef struct {
-    const void *ln1, *bk, *bv, *k, *v;
+    const void *ln1, *bk, *bv, *k, *v, *latn;
 } t6_attn_view;
 void t6_model_attn_view(t6_model *m, int l, t6_attn_view *v);
 

@@ -38,7 +38,8 @@ ours, ref = read(sys.argv[1], "RESULT"), read(sys.argv[2], "REF")
 refm = sorted({m for m, _, _ in ref})
 print("decode attention, one new token: h=32 dh=64 (R_Q,R_K,R_V)=(16,1,1) bf16; median us, L2 flushed")
 print("ours TPA excludes forming q (tpa_qform, reported separately); the reference forms q from A_Q, B_Q in-kernel")
-hdr = ["B", "M", "TPA us", "TPA GB/s", "+qform us"] + [f"ref {m} us" for m in refm] + ["ref/ours", "ref/(ours+q)", "MHA us", "GQA us"]
+print("MLA: decode_attention_mla over [c_kv, k_R] records, d_c 512 + d_R 64 (1152 B/token), absorbed projections excluded")
+hdr = ["B", "M", "TPA us", "TPA GB/s", "+qform us"] + [f"ref {m} us" for m in refm] + ["ref/ours", "ref/(ours+q)", "MHA us", "GQA us", "MLA us"]
 print("| " + " | ".join(hdr) + " |")
 print("|" + "---|" * len(hdr))
 for (m, B, M), us in sorted(ours.items(), key=lambda x: (x[0][1], x[0][2])):
@@ -51,6 +52,6 @@ for (m, B, M), us in sorted(ours.items(), key=lambda x: (x[0][1], x[0][2])):
     row = [str(B), str(M), cell(us), "%.0f" % (384.0 * B * M / us / 1e3), cell(us + q if q else None)]
     row += [cell(x) for x in rs]
     row += [cell(best / us if best else None, "%.2f"), cell(best / (us + q) if best and q else None, "%.2f")]
-    row += [cell(ours.get(("mha", B, M))), cell(ours.get(("gqa", B, M)))]
+    row += [cell(ours.get(("mha", B, M))), cell(ours.get(("gqa", B, M))), cell(ours.get(("mla", B, M)))]
     print("| " + " | ".join(row) + " |")
 PY

@@ -4,7 +4,11 @@
  * table, FlashTPA (decode_attention_tpa over the factor cache), MHA (32 KV heads) and
  * GQA (4 KV heads) (decode_attention_kv), and separately the forming of the TPA query
  * from its factors (rope_fwd_pos on B_Q, then tpa_product_fwd with R_Q = 16), which the
- * TPA attention time does NOT include.
+ * TPA attention time does NOT include. MLA (decode_attention_mla, the absorbed form over
+ * its latent cache) at the same d_model and heads with DeepSeek-V2's latent sizes,
+ * d_c = 512 and d_R = 64 (the paper states no MLA configuration for Figure 5): 1152 B
+ * per token; its time does not include the absorption GEMMs around it (W_UK^T into the
+ * query, W_UV after), which are per-token and independent of M.
  *
  * Timing as triton.testing.do_bench does it: before every call a 256 MB buffer is
  * zeroed (L2 flushed: the cache is read from HBM, as in a model with many layers), CUDA
@@ -18,7 +22,7 @@
  *          line per point (bench/gpu/decode-compare.sh reads them)
  *   tune   FlashTPA at B=8 M=256K, B=1 M=4K and B=16 M=512K over split sizes
  *          (T6_DECODE_CHUNK; chunk=0 is the kernel's own choice)
- *   methods: comma list of tpa, mha, gqa, q (default all) */
+ *   methods: comma list of tpa, mha, gqa, mla, q (default all) */
 #include "config.h"
 
 #include <cuda_runtime.h>
@@ -37,6 +41,8 @@
 #define GQA_G 4
 #define BMAX 16
 #define MMAX (1 << 19)
+#define MLA_DC 512
+#define MLA_DR 64
 
 #define CK(call)                                                                            \
     do {                                                                                    \
@@ -53,11 +59,12 @@ typedef struct {
     void *ak, *bk, *av, *bv;
     void *k, *v;                 /* K/V cache, sized for MHA (32 heads); GQA uses a prefix */
     void *q, *out, *aq, *bq;
+    void *mla, *mq, *mout;       /* MLA latent cache (B, M, d_c + d_R), queries, latent outputs */
     int32_t *lens, *pos;
 } bench;
 
-typedef enum { M_TPA, M_MHA, M_GQA, M_QFORM } method;
-static const char *mname[] = {"tpa", "mha", "gqa", "tpa_qform"};
+typedef enum { M_TPA, M_MHA, M_GQA, M_QFORM, M_MLA, M_N } method;
+static const char *mname[] = {"tpa", "mha", "gqa", "tpa_qform", "mla"};
 
 static uint64_t g_rng = 0x243f6a8885a308d3ull;
 static float urand(void)
@@ -100,6 +107,11 @@ static void call(bench *b, method m, int B, int M)
         be->ops->rope_fwd_pos(be, b->bq, b->pos, B, RQ, DH, 10000.0);
         be->ops->tpa_product_fwd(be, b->q, b->aq, b->bq, B, H, RQ, DH);
         break;
+    case M_MLA:
+        be->ops->decode_attention_mla(be, b->mout, b->mq, b->mla, b->lens, B, M, H, MLA_DC, MLA_DR,
+                                      1.0f / sqrtf((float)(DH + MLA_DR)));
+        break;
+    default: break;
     }
 }
 
@@ -153,7 +165,8 @@ static double time_call(bench *b, method m, int B, int M)
 
 static double bytes_read(method m, int B, int M)
 {
-    double per = m == M_TPA ? 2.0 * 2 * (H + DH) : m == M_MHA ? 2.0 * 2 * H * DH : m == M_GQA ? 2.0 * 2 * GQA_G * DH : 0.0;
+    double per = m == M_TPA ? 2.0 * 2 * (H + DH) : m == M_MHA ? 2.0 * 2 * H * DH : m == M_GQA ? 2.0 * 2 * GQA_G * DH
+               : m == M_MLA ? 2.0 * (MLA_DC + MLA_DR) : 0.0;
     if (m == M_QFORM) return 2.0 * B * (H * RQ + RQ * DH);
     return per * B * M;
 }
@@ -169,17 +182,18 @@ int main(int argc, char **argv)
 {
     t6_set_progname("decode_bench");
     const char *mode = argc > 1 ? argv[1] : "table";
-    const char *which = argc > 2 ? argv[2] : "tpa,mha,gqa,q";
+    const char *which = argc > 2 ? argv[2] : "tpa,mha,gqa,mla,q";
     if (strcmp(mode, "table") && strcmp(mode, "tune"))
-        t6_fatal_hint("decode_bench [table|tune] [tpa,mha,gqa,q]", "unknown mode '%s'", mode);
-    int want[4] = {0, 0, 0, 0};
+        t6_fatal_hint("decode_bench [table|tune] [tpa,mha,gqa,mla,q]", "unknown mode '%s'", mode);
+    int want[M_N] = {0};
     char *list = t6_strdup(which);
     for (char *tk = strtok(list, ","); tk; tk = strtok(NULL, ",")) {
         if (!strcmp(tk, "tpa")) want[M_TPA] = 1;
         else if (!strcmp(tk, "mha")) want[M_MHA] = 1;
         else if (!strcmp(tk, "gqa")) want[M_GQA] = 1;
         else if (!strcmp(tk, "q")) want[M_QFORM] = 1;
-        else t6_fatal_hint("methods: a comma list of tpa, mha, gqa, q", "unknown method '%s'", tk);
+        else if (!strcmp(tk, "mla")) want[M_MLA] = 1;
+        else t6_fatal_hint("methods: a comma list of tpa, mha, gqa, mla, q", "unknown method '%s'", tk);
     }
     free(list);
 
@@ -209,6 +223,14 @@ int main(int argc, char **argv)
     b.aq = dalloc(&b, (size_t)BMAX * H * RQ * 2); b.bq = dalloc(&b, (size_t)BMAX * RQ * DH * 2);
     fill(&b, b.q, (size_t)BMAX * H * DH, 1.5f);
     fill(&b, b.aq, (size_t)BMAX * H * RQ, 1.0f); fill(&b, b.bq, (size_t)BMAX * RQ * DH, 1.0f);
+    if (want[M_MLA]) {
+        const size_t nm = (size_t)BMAX * MMAX * (MLA_DC + MLA_DR);
+        b.mla = dalloc(&b, nm * 2);
+        fill(&b, b.mla, nm, 1.0f);
+        b.mq = dalloc(&b, (size_t)BMAX * H * (MLA_DC + MLA_DR) * 2);
+        b.mout = dalloc(&b, (size_t)BMAX * H * MLA_DC * 2);
+        fill(&b, b.mq, (size_t)BMAX * H * (MLA_DC + MLA_DR), 0.1f);
+    }
     b.lens = dalloc(&b, BMAX * sizeof(int32_t));
     b.pos = dalloc(&b, BMAX * sizeof(int32_t));
     printf("caches filled; device memory in use %.1f GB\n", t6_cuda_mem_used(b.be) / 1e9);
@@ -228,7 +250,7 @@ int main(int argc, char **argv)
             }
         unsetenv("T6_DECODE_CHUNK");
     } else {
-        for (int m = 0; m < 4; m++) {
+        for (int m = 0; m < M_N; m++) {
             if (!want[m]) continue;
             for (int bi = 0; bi < 3; bi++)
                 for (int lm = 12; lm <= 19; lm++) {
@@ -238,7 +260,7 @@ int main(int argc, char **argv)
         }
     }
     CK(cudaFree(b.flush));
-    void *bufs[] = {b.ak, b.av, b.bk, b.bv, b.k, b.v, b.q, b.out, b.aq, b.bq, b.lens, b.pos};
+    void *bufs[] = {b.ak, b.av, b.bk, b.bv, b.k, b.v, b.q, b.out, b.aq, b.bq, b.lens, b.pos, b.mla, b.mq, b.mout};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         if (bufs[i]) b.be->ops->free(b.be, bufs[i]);
     t6_backend_destroy(b.be);

@@ -11,7 +11,10 @@
  * cudaMemGetInfo's device memory in use (CUDA context and library pools included).
  *
  * Usage: gpu_bench MODEL [micro_batch] [steps] [warmup] [recompute]
- *   MODEL: t6_small t6_medium t6_large t6_xl mha_small mha_medium (paper shapes, t6-model.md)
+ *   MODEL: t6_small t6_medium t6_large t6_xl mha_small mha_medium (paper shapes, t6-model.md),
+ *          mla_small mla_medium (the released MLA configs, ../shared/spec/mla.md: h = 13 / 23,
+ *          q_lora_rank 512, kv_lora_rank 256, rope 32, values 64; the micro-batch of the
+ *          other models of the size, 24 / 20)
  *   recompute: none (default), attention, block (train.recompute, doc/training.md) */
 #include "config.h"
 
@@ -36,8 +39,8 @@ static int cmp_d(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     t6_set_progname("gpu_bench");
-    const char *usage = "gpu_bench t6_small|t6_medium|t6_large|t6_xl|mha_small|mha_medium [B] [steps] [warmup] "
-                        "[none|attention|block]";
+    const char *usage = "gpu_bench t6_small|t6_medium|t6_large|t6_xl|mha_small|mha_medium|mla_small|mla_medium "
+                        "[B] [steps] [warmup] [none|attention|block]";
     if (argc < 2) t6_fatal_hint(usage, "no model given");
     const char *name = argv[1];
     t6_model_config c;
@@ -51,7 +54,12 @@ int main(int argc, char **argv)
     else if (!strcmp(name, "t6_xl")) { c.attention = T6_ATTN_TPA; c.n_layer = 48; c.n_embd = 1600; c.n_head = 78; B = 6; }
     else if (!strcmp(name, "mha_small")) { c.attention = T6_ATTN_MHA; c.n_layer = 12; c.n_embd = 768; c.n_head = 12; B = 24; }
     else if (!strcmp(name, "mha_medium")) { c.attention = T6_ATTN_MHA; c.n_layer = 24; c.n_embd = 1024; c.n_head = 16; B = 20; }
+    else if (!strcmp(name, "mla_small")) { c.attention = T6_ATTN_MLA; c.n_layer = 12; c.n_embd = 768; c.n_head = 13; B = 24; }
+    else if (!strcmp(name, "mla_medium")) { c.attention = T6_ATTN_MLA; c.n_layer = 24; c.n_embd = 1024; c.n_head = 23; B = 20; }
     else t6_fatal_hint(usage, "unknown model '%s'", name);
+    if (c.attention == T6_ATTN_MLA) {
+        c.q_lora_rank = 512; c.kv_lora_rank = 256; c.qk_rope_head_dim = 32; c.v_head_dim = 64;
+    }
     c.n_kv_head = c.n_head;
     c.mlp_hidden = 8 * c.n_embd / 3;
     if (argc > 2) B = atoi(argv[2]);

@@ -195,6 +195,7 @@ static const t6_ops cpu_ops = {
     .cache_scatter = t6_cpu_cache_scatter,
     .decode_attention_tpa = t6_cpu_decode_attention_tpa,
     .decode_attention_kv = t6_cpu_decode_attention_kv,
+    .decode_attention_mla = t6_cpu_decode_attention_mla,
     .swiglu_fwd = t6_cpu_swiglu_fwd,
     .swiglu_bwd = t6_cpu_swiglu_bwd,
     .add_inplace = t6_cpu_add_inplace,

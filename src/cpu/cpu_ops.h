@@ -1,7 +1,8 @@
 /* cpu_ops.h -- the CPU backend's implementations of the ops table (backend.h), one
  * file per family of ops: cpu_backend.c (memory, create/destroy, elementwise),
  * cpu_matmul.c, cpu_attention.c, cpu_norm_rope.c (embedding, RMSNorm, RoPE),
- * cpu_tpa.c (factor products), cpu_decode.c (generation: KV-cache ops), cpu_loss.c (softmax cross-entropy), cpu_optim.c
+ * cpu_tpa.c (factor products), cpu_decode.c (generation: KV-cache ops; cpu_decode_mla.c
+ * for MLA's latent cache), cpu_loss.c (softmax cross-entropy), cpu_optim.c
  * (AdamW, sum of squares, scale).
  *
  * Determinism rule for every op here: each output element is computed by exactly one
@@ -79,6 +80,9 @@ void t6_cpu_decode_attention_tpa(t6_backend *be, void *out, const void *q, const
                                  int B, int M_max, int h, int R_K, int R_V, int dh);
 void t6_cpu_decode_attention_kv(t6_backend *be, void *out, const void *q, const void *k, const void *v,
                                 const int32_t *lens, int B, int M_max, int h, int G, int dh);
+/* cpu_decode_mla.c */
+void t6_cpu_decode_attention_mla(t6_backend *be, void *out, const void *q, const void *cache, const int32_t *lens,
+                                 int B, int M_max, int h, int d_c, int d_R, float scale);
 
 /* cpu_backend.c (elementwise) */
 void t6_cpu_swiglu_fwd(t6_backend *be, void *out, const void *h1, const void *h2, size_t n);

@@ -3,7 +3,8 @@
 # greedy output identical for 1 and 2 threads and for any batch split; sampling with a
 # fixed seed reproducible (and a different seed differs); a stop string; prompts from a
 # file and stdin; and the bad inputs: a prompt longer than block_size, no checkpoint, a
-# checkpoint of another shape, an empty prompt, a token outside the vocabulary. With
+# checkpoint of another shape, an empty prompt, a token outside the vocabulary; an MLA
+# checkpoint through the latent-space decode. With
 # T6_DATA's GPT-2 vocabulary also the gpt2 tokenizer: text round trip of the prompt and
 # valid UTF-8 out of random multi-byte tokens.
 . "$(dirname "$0")/../train/common.sh"
@@ -94,6 +95,26 @@ gen "$TMP/e5" --set generate.prompt_file="$TMP/blank.txt"
 expect_grep "prompt file without prompts: message" "no prompts in it (empty prompt)" "$TMP/e5.err"
 gen "$TMP/e6" --set 'generate.prompts=["1 600"]'
 expect_grep "token outside the vocabulary: message" "generate.prompts[0]: \"600\" is not a token id of the vocabulary of 512" "$TMP/e6.err"
+
+# MLA through the job: a tiny MLA checkpoint, greedy generation over its latent cache
+# ((d_c + d_R) = 24 numbers per token per layer, 96 bytes in fp32), same text with 1 and 2
+# threads, and its continuations are not all one token
+MLA="--set model.attention=mla --set model.q_lora_rank=24 --set model.kv_lora_rank=16 \
+ --set model.qk_rope_head_dim=8 --set model.v_head_dim=16"
+# shellcheck disable=SC2086
+tiny "$TMP/mla" 12 $MLA || { bad "training the tiny MLA checkpoint"; cat "$TMP/mla.log"; }
+# shellcheck disable=SC2086
+gen "$TMP/m1" $MLA --set output.run_dir="$TMP/mla" --set generate.temperature=0 --set "generate.prompts=$PROMPTS" \
+    --set backend.threads=1
+expect_eq "mla greedy: exit status" "$?" 0
+expect_grep "mla greedy: the latent cache's bytes per token per layer" "mla attention, KV cache 4 rows x 19 tokens x 2 layers x 96 bytes" "$TMP/m1.err"
+# shellcheck disable=SC2086
+gen "$TMP/m2" $MLA --set output.run_dir="$TMP/mla" --set generate.temperature=0 --set "generate.prompts=$PROMPTS" \
+    --set backend.threads=2 --set generate.batch_size=2
+expect_eq "mla greedy: same text with 1 and 2 threads, batch 4 and 2" "$(cat "$TMP/m2")" "$(cat "$TMP/m1")"
+if [ "$(sed -n 's/.*| //p' "$TMP/m1" | tr ' ' '\n' | sort -u | grep -c .)" -gt 1 ]; then
+    ok "mla greedy: more than one distinct token generated"
+else bad "mla greedy: every generated token is the same"; cat "$TMP/m1"; fi
 
 # GPT-2 BPE: a tiny model over the GPT-2 vocabulary (trained on the demo ids: it only
 # has to run), prompts round-trip as text, and random tokens come out as valid UTF-8

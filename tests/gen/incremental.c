@@ -90,5 +90,6 @@ int main(void)
 {
     for (int i = 0; i < TM_N_DECODE_TYPES; i++) run(tm_all_types[i], 1);
     run(T6_ATTN_TPA, 2);
+    run(T6_ATTN_MLA, 2);
     return tm_finish("incremental");
 }

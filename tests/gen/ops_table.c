@@ -21,7 +21,8 @@ static void check_table(const char *name, const t6_ops *ops)
         }
     tm_check(unset == 0, "%s ops table: all %d slots set", name, n);
     /* and the named generation slots, so a message says which */
-    tm_check(ops->rope_fwd_pos && ops->cache_scatter && ops->decode_attention_tpa && ops->decode_attention_kv,
+    tm_check(ops->rope_fwd_pos && ops->cache_scatter && ops->decode_attention_tpa && ops->decode_attention_kv &&
+                 ops->decode_attention_mla,
              "%s ops table: the generation ops are set", name);
 }
 

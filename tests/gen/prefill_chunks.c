@@ -31,8 +31,9 @@ static float *cache_dump(t6_kvcache *kv, size_t *n)
 {
     const t6_model_config *c = &kv->cfg;
     const size_t slots = (size_t)kv->B * kv->M_max;
-    const size_t per = kv->factored ? slots * ((size_t)c->k_rank + c->v_rank) * (c->n_head + c->head_dim)
-                                    : slots * 2 * (size_t)kv->G * c->head_dim;
+    const size_t per = kv->mla        ? slots * ((size_t)c->kv_lora_rank + c->qk_rope_head_dim)
+                       : kv->factored ? slots * ((size_t)c->k_rank + c->v_rank) * (c->n_head + c->head_dim)
+                                      : slots * 2 * (size_t)kv->G * c->head_dim;
     float *out = t6_malloc(sizeof(float) * per * c->n_layer);
     float *p = out;
     for (int l = 0; l < c->n_layer; l++) {
@@ -40,7 +41,10 @@ static float *cache_dump(t6_kvcache *kv, size_t *n)
         void *bufs[4] = {cl->ak, cl->bk, cl->av, cl->bv};
         size_t w[4] = {(size_t)c->k_rank * c->n_head, (size_t)c->k_rank * c->head_dim, (size_t)c->v_rank * c->n_head,
                        (size_t)c->v_rank * c->head_dim};
-        if (!kv->factored) {
+        if (kv->mla) {   /* one latent record [c_kv, k_R] per token */
+            bufs[0] = cl->ckv; bufs[1] = bufs[2] = bufs[3] = NULL;
+            w[0] = (size_t)c->kv_lora_rank + c->qk_rope_head_dim;
+        } else if (!kv->factored) {
             bufs[0] = cl->k; bufs[1] = cl->v; bufs[2] = bufs[3] = NULL;
             w[0] = w[1] = (size_t)kv->G * c->head_dim;
         }

@@ -209,6 +209,10 @@ static t6_model_config base_cfg(t6_attn_type at, int wide)
     }
     m.n_kv_head = at == T6_ATTN_MQA ? 1 : at == T6_ATTN_GQA ? (wide ? 4 : 5) : m.n_head;
     if (at == T6_ATTN_GQA && !wide) { m.n_head = 4; m.n_kv_head = 2; m.n_embd = 128; }
+    if (at == T6_ATTN_MLA) {   /* the released small preset's ranks when wide */
+        m.q_lora_rank = wide ? 512 : 96; m.kv_lora_rank = wide ? 256 : 48;
+        m.qk_rope_head_dim = 32; m.v_head_dim = 64;
+    }
     m.mlp_hidden = 8 * m.n_embd / 3;
     return m;
 }
@@ -225,10 +229,10 @@ int main(int argc, char **argv)
     }
     t6_backend_config cc = {T6_BACKEND_CPU, T6_PREC_FP32, 0};
     t6_backend *cpu = t6_backend_create(&cc, 0);
-    /* the attention types generation supports (MLA: when its decode path lands, add it here) */
-    const t6_attn_type types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA};
+    /* every attention type (MLA through its latent cache, src/mla_decode.c) */
+    const t6_attn_type types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA, T6_ATTN_MLA};
     for (int bf = 0; bf < 2; bf++)
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < 6; i++) {
             if (do_small) {
                 gen_case g = {"small", base_cfg(types[i], 0), 3, 37, 12, {37, 20, 1}};
                 run_case(&g, cpu, bf);

@@ -13,14 +13,19 @@
  *         clipping whose losses must track the CPU run.
  *
  *  decode the generation ops (rope_fwd_pos, cache_scatter, decode attention over TPA
- *         factor and K/V caches) against double-precision references that materialise
- *         K and V, with every cache slot past a row's length NaN; part of "ops".
+ *         factor and K/V caches and MLA's latent cache) against double-precision
+ *         references that materialise K and V, with every cache slot past a row's
+ *         length NaN; part of "ops".
+ *  gen    prefill + decode steps of a small model of each attention type on both
+ *         backends, next-token logits compared; part of "decode".
  *
  *  recompute  train.recompute: gradients of "attention" and "block" bitwise equal to
  *         "none" on the CUDA backend for each attention type, peak bytes ordered; part
  *         of "model".
  *
- * Exit 0 when every check passes, 1 otherwise. Usage: gpu_check [ops|model|decode|recompute|all]. */
+ * Exit 0 when every check passes, 1 otherwise.
+ * Usage: gpu_check [ops|model|decode|gen|mla|recompute|all]
+ * (mla: MLA's decode op cases and the generation checks only). */
 #include "config.h"
 
 #include <math.h>
@@ -29,6 +34,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "kvcache.h"
 #include "model.h"
 #include "optim.h"
 #include "params.h"
@@ -730,6 +736,76 @@ static void t_decode_kv(ctx *c, int B, int M, const int32_t *lens, int h, int G,
     free(q); free(ref); free((void *)C.bk); free((void *)C.bv);
 }
 
+/* MLA's latent decode: every head attends over the row's records [c (d_c), k_R (d_R)]
+ * with its absorbed query (width d_c + d_R), values = the first d_c numbers; reference
+ * in double here, and the CPU op on the same inputs */
+static void t_decode_mla(ctx *c, int B, int M, const int32_t *lens, int h, int dcl, int dr)
+{
+    const int W = dcl + dr;
+    const float scale = 1.0f / sqrtf(64.0f + dr);
+    size_t nq = (size_t)B * h * W, no = (size_t)B * h * dcl, nc = (size_t)B * M * W;
+    float *q = rnd(nq, 0.25f, c->bf), *cache = dec_cache_rnd(B, M, W, lens, c->bf);
+    float *ref = t6_malloc(no * sizeof(float));
+    double *s = t6_malloc((size_t)M * sizeof(double)), *acc = t6_malloc((size_t)dcl * sizeof(double));
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < h; i++) {
+            const float *qi = q + ((size_t)b * h + i) * W;
+            double mx = -INFINITY, l = 0.0;
+            for (int t = 0; t < lens[b]; t++) {
+                const float *ct = cache + ((size_t)b * M + t) * W;
+                double d = 0.0;
+                for (int j = 0; j < W; j++) d += (double)qi[j] * ct[j];
+                s[t] = d * scale;
+                if (s[t] > mx) mx = s[t];
+            }
+            for (int j = 0; j < dcl; j++) acc[j] = 0.0;
+            for (int t = 0; t < lens[b]; t++) {
+                const double p = exp(s[t] - mx);
+                const float *ct = cache + ((size_t)b * M + t) * W;
+                l += p;
+                for (int j = 0; j < dcl; j++) acc[j] += p * ct[j];
+            }
+            for (int j = 0; j < dcl; j++) ref[((size_t)b * h + i) * dcl + j] = (float)(acc[j] / l);
+        }
+    free(s); free(acc);
+    t6_backend *bs[2] = {c->gpu, c->cpu};
+    char name[96];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = bs[k];
+        if (!be->ops->decode_attention_mla || (k == 1 && (size_t)B * M > 100000)) continue;
+        void *dc = up_act(be, cache, nc), *dq = up_act(be, q, nq), *out = be->ops->alloc(be, no * be->act_bytes);
+        int32_t *dl = up_i(be, lens, B);
+        poison(be, out, no * be->act_bytes);
+        be->ops->decode_attention_mla(be, out, dq, dc, dl, B, M, h, dcl, dr, scale);
+        float *got = down_act(be, out, no);
+        snprintf(name, sizeof name, "decode_mla%s B%d M%d h%d d_c%d d_R%d", k ? " (CPU op)" : "", B, M, h, dcl, dr);
+        compare(name, k ? "fp32" : c->prec, ref, got, no, k ? 2e-5 : (c->bf ? c->tol : 2e-5));
+        be->ops->free(be, dc); be->ops->free(be, dq); be->ops->free(be, out); be->ops->free(be, dl);
+        free(got);
+    }
+    free(q); free(cache); free(ref);
+}
+
+static void run_decode_mla_cases(ctx *c0)
+{
+    ctx c = *c0;
+    const int32_t l3[3] = {1000, 517, 1}, l3b[3] = {777, 300, 45}, l2[2] = {333, 17}, l1[1] = {200};
+    t_decode_mla(&c, 3, 1000, l3, 13, 256, 32);      /* mla_small (released): 13 heads, 288-number records */
+    t_decode_mla(&c, 3, 777, l3b, 23, 512, 32);      /* mla_medium (Table 10): 32 heads per block */
+    t_decode_mla(&c, 3, 777, l3b, 34, 512, 64);      /* d_R 64, two head groups (32 + 2) */
+    t_decode_mla(&c, 2, 333, l2, 7, 600, 16);        /* d_c > 512: 4 columns per thread */
+    t_decode_mla(&c, 1, 200, l1, 5, 9, 4);           /* odd record width */
+    const int32_t lmla[2] = {65536, 40001};
+    t_decode_mla(&c, 2, 65536, lmla, 32, 512, 64);   /* the decode bench's shape, a 64K cache */
+}
+
+static void run_decode_mla(t6_backend *cpu, t6_backend *gpu, int bf)
+{
+    ctx c = {cpu, gpu, bf, bf ? "bf16" : "fp32", bf ? 1.5e-2 : 1e-5};
+    printf("== decode ops (mla), %s ==\n", c.prec);
+    run_decode_mla_cases(&c);
+}
+
 static void run_decode(t6_backend *cpu, t6_backend *gpu, int bf)
 {
     ctx c = {cpu, gpu, bf, bf ? "bf16" : "fp32", bf ? 1.5e-2 : 1e-5};
@@ -752,6 +828,7 @@ static void run_decode(t6_backend *cpu, t6_backend *gpu, int bf)
     t_decode_kv(&c, 2, 333, l2, 4, 1, 16);           /* MQA */
     t_decode_kv(&c, 3, 1000, l3, 34, 2, 64);         /* 17 query heads per kv head: 2 m-tiles */
     t_decode_kv(&c, 1, 200, l1, 6, 3, 32);           /* generic */
+    run_decode_mla_cases(&c);
 }
 
 static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
@@ -1007,6 +1084,63 @@ static void run_recompute(t6_backend *gpu, int bf, t6_attn_type at)
     free(p); free(tok); free(tgt);
 }
 
+/* Generation end to end (prefill + decode steps through the KV cache) on both backends
+ * with the same weights: the next-token logits of every step compared, relative to the
+ * largest CPU logit (fp32 1e-4: sums in other orders over two layers; bf16 5e-2: every
+ * activation rounded to bf16 at each of the ~10 stages per layer, as for the model
+ * check's gradients; the prefill logits are the training forward's on both sides) */
+static void run_gen(t6_backend *cpu, t6_backend *gpu, int bf, t6_attn_type at)
+{
+    t6_model_config cfg = small_cfg(at);
+    enum { B = 2, P = 40, M = 64, STEPS = 16 };
+    const int V = cfg.vocab_size, lens[B] = {P, 23};
+    const char *prec = bf ? "bf16" : "fp32";
+    t6_model *mc = t6_model_create(&cfg, cpu, B, P), *mg = t6_model_create(&cfg, gpu, B, P);
+    size_t np = t6_model_layout(mc)->n_params;
+    float *pc = t6_malloc(np * sizeof(float));
+    t6_model_init_params(mc, 77);
+    t6_model_get_params(mc, pc);
+    for (size_t i = 0; i < np; i++) pc[i] += (float)((2.0 * urand() - 1.0) * 0.02);
+    if (bf) for (size_t i = 0; i < np; i++) pc[i] = bf16_round(pc[i]);
+    t6_model_set_params(mc, pc);
+    t6_model_set_params(mg, pc);
+    t6_kvcache *kc = t6_kvcache_create(mc, B, M), *kg = t6_kvcache_create(mg, B, M);
+    int32_t tok[B * P], st[B], sp[B];
+    for (int i = 0; i < B * P; i++) tok[i] = (int32_t)(urand() * V) % V;
+    float *lc = t6_malloc(sizeof(float) * B * V), *lg = t6_malloc(sizeof(float) * B * V);
+    t6_kvcache_prefill(kc, mc, tok, lens, B, P, lc);
+    t6_kvcache_prefill(kg, mg, tok, lens, B, P, lg);
+    double worst = 0.0;
+    int bad = 0;
+    for (int s = 0; s <= STEPS; s++) {
+        double mx = 0.0, e = 0.0;
+        for (int i = 0; i < B * V; i++) {
+            if (fabs(lc[i]) > mx) mx = fabs(lc[i]);
+            if (!isfinite(lg[i])) bad = 1;
+            if (fabs((double)lg[i] - lc[i]) > e) e = fabs((double)lg[i] - lc[i]);
+        }
+        if (e / (mx > 0 ? mx : 1) > worst) worst = e / (mx > 0 ? mx : 1);
+        if (s == STEPS) break;
+        for (int b = 0; b < B; b++) {
+            st[b] = (int32_t)((s * 7 + b * 3 + 1) % V);
+            sp[b] = lens[b] + s;
+        }
+        t6_model_decode_step(mc, kc, st, sp, lc);
+        t6_model_decode_step(mg, kg, st, sp, lg);
+    }
+    const double tol = bf ? 5e-2 : 1e-4;
+    g_checks++;
+    int ok = !bad && worst <= tol;
+    if (!ok) g_fail++;
+    printf("%-4s %-5s generate %s: prefill + %d decode steps, logits rel %.2e tol %.0e%s\n", ok ? "ok" : "FAIL", prec,
+           t6_attn_name(at), STEPS, worst, tol, bad ? " NaN" : "");
+    free(pc); free(lc); free(lg);
+    t6_kvcache_destroy(kc);
+    t6_kvcache_destroy(kg);
+    t6_model_destroy(mc);
+    t6_model_destroy(mg);
+}
+
 int main(int argc, char **argv)
 {
     t6_set_progname("gpu_check");
@@ -1015,6 +1149,8 @@ int main(int argc, char **argv)
     int do_model = !strcmp(what, "all") || !strcmp(what, "model");
     int do_decode = !strcmp(what, "all") || !strcmp(what, "ops") || !strcmp(what, "decode");
     int do_recompute = !strcmp(what, "all") || !strcmp(what, "model") || !strcmp(what, "recompute");
+    int do_gen = !strcmp(what, "all") || !strcmp(what, "decode") || !strcmp(what, "gen") || !strcmp(what, "mla");
+    int do_mla = !strcmp(what, "mla");   /* MLA's decode op alone (and the generation checks) */
     t6_backend_config cc = {T6_BACKEND_CPU, T6_PREC_FP32, 0};
     t6_backend *cpu = t6_backend_create(&cc, 0);
     for (int bf = 0; bf < 2; bf++) {
@@ -1022,6 +1158,12 @@ int main(int argc, char **argv)
         t6_backend *gpu = t6_backend_create(&gc, 0);
         if (do_ops) run_ops(cpu, gpu, bf);
         if (do_decode) run_decode(cpu, gpu, bf);
+        if (do_mla) run_decode_mla(cpu, gpu, bf);
+        if (do_gen) {
+            printf("== generation (prefill + decode steps), %s ==\n", bf ? "bf16" : "fp32");
+            t6_attn_type types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA, T6_ATTN_MLA};
+            for (int i = 0; i < 6; i++) run_gen(cpu, gpu, bf, types[i]);
+        }
         if (do_model) {
             t6_attn_type types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA, T6_ATTN_MLA};
             for (int i = 0; i < 6; i++) run_model(cpu, gpu, bf, types[i]);

@@ -42,8 +42,8 @@ static int tm_finish(const char *name)
 static const t6_attn_type tm_all_types[] = {T6_ATTN_TPA, T6_ATTN_TPA_KVONLY, T6_ATTN_MHA, T6_ATTN_MQA, T6_ATTN_GQA,
                                             T6_ATTN_MLA};
 enum { TM_N_TYPES = 6 };
-/* the types with a generation (KV cache) path: all but MLA, whose latent decode is open work */
-enum { TM_N_DECODE_TYPES = 5 };
+/* the types with a generation (KV cache) path: all of them (MLA through its latent cache) */
+enum { TM_N_DECODE_TYPES = 6 };
 
 /* A tiny model of the given attention type; sizes chosen so that every dimension is
  * distinct (a transposed index shows up as a wrong result, not a coincidence). */
