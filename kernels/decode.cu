@@ -21,16 +21,24 @@
  * the output columns. The loop is bound by the latency of these loads, so where
  * registers allow (heads rounded up to 16, times dh, <= 2048) every operand of the
  * next 16-token tile is requested while this one is computed, the q fragments sit in
- * shared memory and a register cap of 224 keeps 9 one-warp blocks on each SM. The
- * combine is a programmatic dependent launch on Hopper (its launch overlaps the split
- * kernel's tail).
+ * shared memory and a register cap of 224 keeps 9 warps on each SM. The grid is one
+ * wave of equal splits; a block holds W warps (consecutive splits of one row) that
+ * merge their results in shared memory into one partial, so the combine reads W times
+ * fewer partials (B=1, M=64K: 2.2x faster than one-warp blocks). W is the widest block
+ * that still gives every row 99% of the warps of one wave: B=1 gets W=9, B=8 W=3,
+ * B=16 one-warp blocks. The combine is a programmatic dependent launch on Hopper (its
+ * launch overlaps the split kernel's tail).
  *
  * Generic path (fp32 act, other dh, more heads, misaligned pointers,
  * T6_CUDA_DECODE=generic): one block per (chunk, row, head), one token per thread
  * for the scores, one output dim per thread for the values; fp32 throughout.
  *
- * Tuning switch for experiments (bench/gpu/decode_bench tune): T6_DECODE_CHUNK=n
- * tokens per split (rounded up to a multiple of 16). */
+ * Switches for experiments (bench/gpu/decode_bench tune and sweep; DecKnobs below):
+ * T6_DECODE_CHUNK=n tokens per split (rounded up to a multiple of 16),
+ * T6_DECODE_MINCHUNK, T6_DECODE_WARPS (W), T6_DECODE_STAGES (a cp.async ring through
+ * shared memory instead of the register prefetch, for the paper's TPA shape) and
+ * T6_DECODE_FUSE (the last block of a row combines it: one launch). The last two were
+ * measured slower (doc/performance.md, "Decode") and are off by default. */
 #include "cuda_common.cuh"
 
 #include <math.h>
@@ -459,9 +467,10 @@ __device__ __forceinline__ void dec_merge(const DecArgs &a, float (&acc)[MT][DH 
 
 /* One warp = one split of one row; a block of W warps takes W consecutive splits of one
  * row and, when a.merge, merges them in shared memory into one partial (fewer partials
- * for the combine to read); with a.fuse the block that finishes a row last combines its
- * partials into the output (threadfence + ticket), so short caches take one launch.
- * NS > 0: rank 0 of each 16-token tile comes through a cp.async ring of NS stages per
+ * for the combine to read); with a.fuse (off by default: measured 2.5-10x slower, one
+ * block's reads of a row's partials are the bottleneck) the block that finishes a row
+ * last combines its partials into the output (threadfence + ticket), one launch.
+ * NS > 0 (off by default: measured 1-8% slower than the registers): rank 0 of each 16-token tile comes through a cp.async ring of NS stages per
  * warp (NS - 1 tiles in flight while one is computed, no registers held for them);
  * otherwise the operands are loaded into registers (PIPE: the next tile's while this one
  * is computed). Fragment index conventions (g = lane/4, tg = lane%4):
@@ -884,14 +893,16 @@ static int dec_cc_major(t6_backend *be)
 
 /* The tensor-core path's launch knobs. Each has a default chosen here from the shape;
  * the environment overrides them for experiments (bench/gpu/decode_bench sweep):
- * T6_DECODE_WARPS (warps per block, 1..16), T6_DECODE_STAGES (cp.async ring stages,
- * 0 = operands through registers; 2..4), T6_DECODE_FUSE (most partials per row that
- * the split kernel combines itself, 0 = always a combine kernel), T6_DECODE_MINCHUNK
- * (fewest tokens per warp), T6_DECODE_CHUNK (tokens per warp, exactly). */
+ * T6_DECODE_WARPS (warps per block, 1..16; 0 = chosen here), T6_DECODE_STAGES
+ * (cp.async ring stages 2..4 where the ring applies; 0 = operands through registers),
+ * T6_DECODE_FUSE (most partials per row that the split kernel combines itself, 0 =
+ * always a combine kernel), T6_DECODE_MINCHUNK (fewest tokens per warp),
+ * T6_DECODE_CHUNK (tokens per warp, exactly). The defaults are the fastest of the
+ * 2026-12-01 sweep (bench/gpu/results/2026-12-01-decode2): registers, no fusing. */
 struct DecKnobs {
     int warps, stages, fuse, min_chunk, chunk;
 };
-#define DEC_DEFAULT_STAGES 3
+#define DEC_DEFAULT_STAGES 0
 #define DEC_DEFAULT_FUSE 0
 
 /* Device-side tickets of the fused combine, one per row: zero at module load and put
@@ -950,7 +961,6 @@ static bool mma_launch(t6_backend *be, DecArgs &a, int rows, int M_max, const De
     const int wps = mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, 1);   /* one-warp blocks per SM */
     const long long wunits = (long long)wps * sms;
     int W = 0;
-    long long prc = 0;                 /* blocks per row */
     if (kn.warps > 0) {
         for (W = kn.warps < DEC_WMAX ? kn.warps : DEC_WMAX; W > 1; W--)
             if ((long long)mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) * sms / rows >= 1) break;
@@ -970,7 +980,7 @@ static bool mma_launch(t6_backend *be, DecArgs &a, int rows, int M_max, const De
     }
     if (mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) < 1)
         t6_fatal("decode attention: the tensor-core kernel (blocks of %d warps, %d-stage ring) does not fit an SM", W, NS);
-    prc = (long long)mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) * sms / rows;
+    long long prc = (long long)mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) * sms / rows;   /* blocks per row */
     if (prc < 1) prc = 1;
     long long per_row = prc * W;       /* warps (splits) per row */
     const long long smax = (long long)DEC_SMAX * W;
@@ -1045,6 +1055,9 @@ static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_ma
     const int want_chunk = env_int("T6_DECODE_CHUNK", 0);
     const DecKnobs kn = {env_int("T6_DECODE_WARPS", 0), env_int("T6_DECODE_STAGES", -1), env_int("T6_DECODE_FUSE", -1),
                          env_int("T6_DECODE_MINCHUNK", 0), want_chunk};
+    if (kn.warps < 0 || kn.warps > DEC_WMAX) t6_fatal("T6_DECODE_WARPS=%d: expected 1..%d (0: chosen)", kn.warps, DEC_WMAX);
+    if (kn.stages != -1 && kn.stages != 0 && (kn.stages < 2 || kn.stages > 4))
+        t6_fatal("T6_DECODE_STAGES=%d: expected 0 (registers) or 2..4", kn.stages);
     const char *mode = getenv("T6_CUDA_DECODE");
     const bool generic = mode && !strcmp(mode, "generic");
     bool done = false, fused = false;

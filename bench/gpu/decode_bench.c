@@ -173,8 +173,9 @@ static const struct {
     const char *name, *warps, *stages, *fuse, *minchunk;
 } variants[] = {
     {"default", "", "", "", ""},
-    {"legacy", "1", "0", "0", "64"},       /* the kernel before blocks merged and rings */
-    {"merge_regs", "", "0", "0", ""},
+    {"legacy", "1", "0", "0", "64"},       /* one-warp blocks: the kernel before blocks merged */
+    {"merge_regs", "", "0", "0", ""},      /* the default since the 2026-12-01 sweep */
+    {"ring3", "", "3", "", ""},             /* the default of the sweep's binary */
     {"ring2", "", "2", "", ""},
     {"ring4", "", "4", "", ""},
     {"ring3_w1", "1", "3", "0", "64"},
