@@ -18,7 +18,8 @@
  * registers with 8/16-byte loads: the contraction index of each product is permuted
  * (and undone when the output is written) so that each thread's fragment elements are
  * contiguous in memory -- dh for the scores, the head index for A_K/A_V, dh again for
- * the output columns. The loop is bound by the latency of these loads, so where
+ * the output columns. The loop waits on these loads (though more of them in flight
+ * through a shared-memory ring did not help: the resident warps matter), so where
  * registers allow (heads rounded up to 16, times dh, <= 2048) every operand of the
  * next 16-token tile is requested while this one is computed, the q fragments sit in
  * shared memory and a register cap of 224 keeps 9 warps on each SM. The grid is one
