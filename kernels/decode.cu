@@ -18,19 +18,28 @@
  * registers with 8/16-byte loads: the contraction index of each product is permuted
  * (and undone when the output is written) so that each thread's fragment elements are
  * contiguous in memory -- dh for the scores, the head index for A_K/A_V, dh again for
- * the output columns. The loop is bound by the latency of these loads, so where
+ * the output columns. The loop waits on these loads (though more of them in flight
+ * through a shared-memory ring did not help: the resident warps matter), so where
  * registers allow (heads rounded up to 16, times dh, <= 2048) every operand of the
  * next 16-token tile is requested while this one is computed, the q fragments sit in
- * shared memory and a register cap of 224 keeps 9 one-warp blocks on each SM. The
- * combine is a programmatic dependent launch on Hopper (its launch overlaps the split
- * kernel's tail).
+ * shared memory and a register cap of 224 keeps 9 warps on each SM. The grid is one
+ * wave of equal splits; a block holds W warps (consecutive splits of one row) that
+ * merge their results in shared memory into one partial, so the combine reads W times
+ * fewer partials (B=1, M=64K: 2.2x faster than one-warp blocks). W is the widest block
+ * that still gives every row 99% of the warps of one wave: B=1 gets W=9, B=8 W=3,
+ * B=16 one-warp blocks. The combine is a programmatic dependent launch on Hopper (its
+ * launch overlaps the split kernel's tail).
  *
  * Generic path (fp32 act, other dh, more heads, misaligned pointers,
  * T6_CUDA_DECODE=generic): one block per (chunk, row, head), one token per thread
  * for the scores, one output dim per thread for the values; fp32 throughout.
  *
- * Tuning switch for experiments (bench/gpu/decode_bench tune): T6_DECODE_CHUNK=n
- * tokens per split (rounded up to a multiple of 16). */
+ * Switches for experiments (bench/gpu/decode_bench tune and sweep; DecKnobs below):
+ * T6_DECODE_CHUNK=n tokens per split (rounded up to a multiple of 16),
+ * T6_DECODE_MINCHUNK, T6_DECODE_WARPS (W), T6_DECODE_STAGES (a cp.async ring through
+ * shared memory instead of the register prefetch, for the paper's TPA shape) and
+ * T6_DECODE_FUSE (the last block of a row combines it: one launch). The last two were
+ * measured slower (doc/performance.md, "Decode") and are off by default. */
 #include "cuda_common.cuh"
 
 #include <math.h>
@@ -116,6 +125,11 @@ struct DecArgs {
     int M;                            /* M_max: lens[b] is clamped to it */
     float sc2;                        /* score scale times log2(e): softmax in base 2 */
     float vscale;                     /* 1/R_V */
+    /* tensor-core path: S above counts partials (one per block when its warps merge) */
+    int merge;                        /* the warps of a block merge their splits in shared memory */
+    int fuse;                         /* the last block of a row combines it (no combine kernel) */
+    unsigned *tickets;                /* per row: blocks done (fuse), back to 0 after each call */
+    void *out;                        /* (rows, nh, dh) bf16, written when fuse */
 };
 
 #define DEC_LN2 0.69314718055994530942f
@@ -256,26 +270,234 @@ __device__ __forceinline__ void dec_lda(uint32_t *w, const bf16 *p, int h0, int 
     }
 }
 
-#define DEC_WARPS 1   /* one-warp blocks: the register file, not a block size, sets the warps per SM */
+#define DEC_WMAX 16   /* most warps per block */
 
-/* One warp = one split of one row. Fragment index conventions (g = lane/4, tg = lane%4):
+/* cp.async of 16 bytes (L2 only: the cache is read once), zeros when !ok */
+__device__ __forceinline__ void dec_cp16(void *dst, const void *src, bool ok)
+{
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"((uint32_t)__cvta_generic_to_shared(dst)),
+                 "l"(src), "r"(ok ? 16 : 0)
+                 : "memory");
+}
+__device__ __forceinline__ void dec_cp_commit(void) { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void dec_cp_wait(void) { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
+/* shared-memory loads of 1, 2 or 4 words; volatile so that they stay after the
+ * cp.async wait that makes the data visible */
+__device__ __forceinline__ void dec_lds_w(uint32_t *r, const void *p, int n)
+{
+    const uint32_t a = (uint32_t)__cvta_generic_to_shared(p);
+    if (n == 4)
+        asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+    else if (n == 2)
+        asm volatile("ld.shared.v2.u32 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(a));
+    else
+        asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(r[0]) : "r"(a));
+}
+
+/* Row stride (floats) of the block-merge buffer, one row per head: the float2 stores
+ * of the 8 threads of a half-warp phase that hold different heads (head step 2MT) land
+ * in disjoint 8-bank windows. */
+__host__ __device__ constexpr int dec_red_stride(int DH, int MT)
+{
+    for (int p = 0; p < 32; p += 2) {
+        bool ok = true;
+        for (int x = 0; x < 4; x++)
+            for (int y = 0; y < x; y++) {
+                const int d = ((x - y) * 2 * MT * (DH + p)) % 32;
+                if (d < 8 || d > 24) ok = false;
+            }
+        if (ok) return DH + p;
+    }
+    return DH + 2;
+}
+
+/* The ring of one warp (NS > 0, dh 64, 16 or 32 heads): per stage, 16 tokens of rank 0
+ * of B_K (16 x 128 B, 16-byte chunk c of token n stored at c ^ (n & 1)), B_V (chunk c at
+ * c ^ (n & 6)) and A_K, A_V (rows padded by 16 B): with these the fragment loads of a
+ * warp hit every bank once. */
+template <int MT>
+struct DecRing {
+    static constexpr int AROW = MT * 32 + 16;
+    static constexpr int BK = 0, BV = 2048, AK = 4096, AV = 4096 + 16 * AROW;
+    static constexpr int STAGE = 4096 + 32 * AROW;
+};
+
+/* Dynamic shared memory of one block of W warps, offsets in bytes: the q fragments of
+ * each warp; the merge statistics (m, l, weight per warp and head, then the block's m,
+ * l per head, then a flag); one area used by the rings during the loop and by the
+ * merge (and the fused combine) after it. Host and device compute it alike. */
+struct DecSmem {
+    int stat, area, area_bytes, total;
+};
+__host__ __device__ inline DecSmem dec_smem(int DH, int MT, int W, int NS)
+{
+    DecSmem m;
+    const int nhp = 16 * MT;
+    m.stat = W * MT * (DH / 16) * 32 * 16;
+    m.area = (m.stat + (3 * W * nhp + 2 * nhp + 4) * 4 + 15) & ~15;
+    const int ring = NS > 0 ? NS * W * (4096 + 32 * (MT * 32 + 16)) : 0;
+    const int red = W * nhp * dec_red_stride(DH, MT) * 4;
+    m.area_bytes = ring > red ? ring : red;
+    m.total = m.area + m.area_bytes;
+    return m;
+}
+
+/* The end of the tensor-core kernel when its W warps merge (a.merge): each warp's
+ * unnormalised output and softmax statistics go to shared memory, the block writes one
+ * partial (normalised output and log-sum-exp, as a warp's would be) for its splits; with
+ * a.fuse the block that completes its row last then combines the row's partials. */
+template <int DH, int MT>
+__device__ __forceinline__ void dec_merge(const DecArgs &a, float (&acc)[MT][DH / 8][4], float (&mrow)[MT][2],
+                                          float (&lrow)[MT][2], const DecSmem &lay, int br, int h0, int lane, int wq, int W)
+{
+    constexpr int NT = DH / 8, NHP = 16 * MT, RS = dec_red_stride(DH, MT);
+    extern __shared__ __align__(16) unsigned char dsm[];
+    float *sm_m = (float *)(dsm + lay.stat), *sm_l = sm_m + W * NHP, *sm_f = sm_l + W * NHP;
+    float *sm_M = sm_f + W * NHP, *sm_L = sm_M + NHP;
+    int *sm_last = (int *)(sm_L + NHP);
+    float *red = (float *)(dsm + lay.area);
+    const int tg = lane & 3, nh = a.nh, tid = threadIdx.x, nthr = blockDim.x;
+    __syncthreads();                           /* every warp is done with its ring: the area is free */
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float l = lrow[mt][hh];
+            l += __shfl_xor_sync(0xffffffffu, l, 1);
+            l += __shfl_xor_sync(0xffffffffu, l, 2);
+            const int head = h0 + 2 * mt + hh;     /* < NHP */
+            if (tg == 0) {
+                sm_m[wq * NHP + head] = mrow[mt][hh];
+                sm_l[wq * NHP + head] = l;
+            }
+            float *rr = red + ((size_t)wq * NHP + head) * RS;   /* register order: nt*8 + 2tg + e */
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+                *(float2 *)(rr + nt * 8 + 2 * tg) = make_float2(acc[mt][nt][2 * hh], acc[mt][nt][2 * hh + 1]);
+        }
+    __syncthreads();
+    for (int hd = tid; hd < NHP; hd += nthr) {
+        float M = -INFINITY, L = 0.0f;
+        for (int w = 0; w < W; w++) M = fmaxf(M, sm_m[w * NHP + hd]);
+        for (int w = 0; w < W; w++) {
+            const float f = M == -INFINITY ? 0.0f : exp2f(sm_m[w * NHP + hd] - M);   /* an empty warp: 0 */
+            sm_f[w * NHP + hd] = f;
+            L += f * sm_l[w * NHP + hd];
+        }
+        sm_M[hd] = M;
+        sm_L[hd] = L;
+    }
+    __syncthreads();
+    const int S = a.S, c = blockIdx.x;
+    const size_t pb = ((size_t)br * S + c) * nh;
+    for (int j = tid; j < nh * DH; j += nthr) {
+        const int hd = j / DH, k = j - hd * DH;          /* k in register order */
+        float v = 0.0f;
+        for (int w = 0; w < W; w++) v += sm_f[w * NHP + hd] * red[((size_t)w * NHP + hd) * RS + k];
+        const float L = sm_L[hd];
+        a.po[(pb + hd) * DH + (k & 7) * (DH / 8) + (k >> 3)] = L > 0.0f ? v * a.vscale / L : 0.0f;
+        if (k == 0) a.plse[pb + hd] = L > 0.0f ? (sm_M[hd] + log2f(L)) * DEC_LN2 : -INFINITY;
+    }
+    if (!a.fuse) return;
+
+    /* fused combine: the block that completes the row last (its ticket) reads every
+     * partial of the row (L2, not L1: other blocks wrote them) and writes the output */
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) {
+        const unsigned t = atomicAdd(a.tickets + br, 1u);
+        *sm_last = t == (unsigned)(S - 1);
+        if (*sm_last) a.tickets[br] = 0u;          /* ready for the next call */
+    }
+    __syncthreads();
+    if (!*sm_last) return;
+    __threadfence();
+    float *wsm = red;                              /* S * nh weights (the host checked the room) */
+    const float *L0 = a.plse + (size_t)br * S * nh;
+    for (int j = tid; j < S * nh; j += nthr) wsm[j] = __ldcg(L0 + j);
+    __syncthreads();
+    for (int hd = tid; hd < nh; hd += nthr) {
+        float M = -INFINITY, sum = 0.0f;
+        for (int s = 0; s < S; s++) M = fmaxf(M, wsm[s * nh + hd]);
+        for (int s = 0; s < S; s++) {
+            const float w = M == -INFINITY ? 0.0f : __expf(wsm[s * nh + hd] - M);   /* empty splits: 0 */
+            wsm[s * nh + hd] = w;
+            sum += w;
+        }
+        sm_L[hd] = sum;
+    }
+    __syncthreads();
+    const float *P0 = a.po + (size_t)br * S * nh * DH;
+    const size_t st = (size_t)nh * DH;
+    bf16 *out = (bf16 *)a.out + (size_t)br * nh * DH;
+    /* 8 outputs per thread at a time and 4 partials per step: 32 loads in flight */
+    for (int j0 = tid; j0 < nh * DH; j0 += 8 * nthr) {
+        float sacc[8];
+#pragma unroll
+        for (int i = 0; i < 8; i++) sacc[i] = 0.0f;
+        for (int s0 = 0; s0 < S; s0 += 4) {
+            float o[4][8];
+#pragma unroll
+            for (int u = 0; u < 4; u++)
+#pragma unroll
+                for (int i = 0; i < 8; i++) {
+                    const int j = j0 + i * nthr;
+                    o[u][i] = s0 + u < S && j < nh * DH ? __ldcg(P0 + (s0 + u) * st + j) : 0.0f;
+                }
+#pragma unroll
+            for (int u = 0; u < 4; u++)
+#pragma unroll
+                for (int i = 0; i < 8; i++) {
+                    const int j = j0 + i * nthr;
+                    if (s0 + u < S && j < nh * DH) {
+                        const float w = wsm[(s0 + u) * nh + j / DH];
+                        sacc[i] += w > 0.0f ? w * o[u][i] : 0.0f;   /* select, never multiply, an empty split */
+                    }
+                }
+        }
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            const int j = j0 + i * nthr;
+            if (j >= nh * DH) break;
+            const float sum = sm_L[j / DH];
+            out[j] = __float2bfloat16(sum > 0.0f ? sacc[i] / sum : 0.0f);   /* len 0: 0 */
+        }
+    }
+}
+
+/* One warp = one split of one row; a block of W warps takes W consecutive splits of one
+ * row and, when a.merge, merges them in shared memory into one partial (fewer partials
+ * for the combine to read); with a.fuse (off by default: measured 2.5-10x slower, one
+ * block's reads of a row's partials are the bottleneck) the block that finishes a row
+ * last combines its partials into the output (threadfence + ticket), one launch.
+ * NS > 0 (off by default: measured 1-8% slower than the registers): rank 0 of each 16-token tile comes through a cp.async ring of NS stages per
+ * warp (NS - 1 tiles in flight while one is computed, no registers held for them);
+ * otherwise the operands are loaded into registers (PIPE: the next tile's while this one
+ * is computed). Fragment index conventions (g = lane/4, tg = lane%4):
  *  - row (head) of m-tile mt, half hh (mma row g + 8hh) is head g*2MT + 2mt + hh;
  *  - score k index (2tg + {0,1} + {0,8} of k-step s) is dh element tg*DH/4 + 4s + {0..3};
  *  - token n of the 16-token tile is tile start + n (score column n = g of n-tile n/8);
  *  - output column (2tg + e of d-tile nt) is dh element (2tg + e)*DH/8 + nt. */
-template <int DH, int MT, bool HASA, bool FULL>
-__global__ void __launch_bounds__(32 * DEC_WARPS) __maxnreg__(MT * DH <= 128 ? 224 : 255)   /* PIPE: 9 warps/SM */ k_dec_mma(DecArgs a)
+template <int DH, int MT, bool HASA, bool FULL, int NS>
+__global__ void __launch_bounds__(32 * DEC_WMAX) __maxnreg__(MT * DH <= 128 ? 224 : 255)   /* 9 warps/SM */ k_dec_mma(DecArgs a)
 {
     constexpr int KS = DH / 16, NT = DH / 8, BKW = DH / 8, BVW = DH / 16;
-    constexpr bool PIPE = MT * DH <= 128;      /* room for a second tile in registers */
+    constexpr bool RING = NS > 0;
+    constexpr bool PIPE = !RING && MT * DH <= 128;   /* room for a second tile in registers */
+    static_assert(!RING || (DH == 64 && HASA && FULL && MT <= 2), "the ring takes dh 64, 16 or 32 heads");
+    extern __shared__ __align__(16) unsigned char dsm[];
     const int lane = threadIdx.x & 31, gq = lane >> 2, tg = lane & 3;
-    const int unit = blockIdx.x * DEC_WARPS + (threadIdx.x >> 5), br = blockIdx.y;
-    if (unit >= a.S) return;
+    const int W = blockDim.x >> 5, wq = threadIdx.x >> 5;
+    const int unit = blockIdx.x * W + wq, br = blockIdx.y;
+    const DecSmem lay = dec_smem(DH, MT, W, NS);
+    if (!a.merge && unit >= a.S) return;
     const int b = br / a.G, g = br - b * a.G, nh = a.nh;
     const int len = min(a.lens[b], a.M);       /* a bad length cannot read past the cache */
+    /* (merging: a warp past the row's end has an empty range and still takes part) */
     const int start = unit * a.chunk, end = min(len, start + a.chunk);
     const size_t pbase = ((size_t)br * a.S + unit) * nh;
-    if (start >= end) {
+    if (!a.merge && start >= end) {
         for (int i = lane; i < nh; i += 32) a.plse[pbase + i] = -INFINITY;
         return;
     }
@@ -285,7 +507,7 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) __maxnreg__(MT * DH <= 128 ? 2
     /* q's fragments live in shared memory, each thread's own slots (no barrier), read
      * back with volatile loads so that the compiler cannot keep them in registers: the
      * registers are worth more as a second tile of cache operands in flight */
-    __shared__ uint4 qsm[DEC_WARPS][MT][KS][32];
+    uint4 (*qsm)[MT][KS][32] = (uint4 (*)[MT][KS][32])dsm;   /* [W][MT][KS][32] */
     uint32_t qf[MT][KS][4];
     const bf16 *qb = (const bf16 *)a.q + (size_t)br * nh * DH + tg * (DH / 4);
 #pragma unroll
@@ -301,7 +523,6 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) __maxnreg__(MT * DH <= 128 ? 2
                 qf[mt][s][2 + hh] = v.y;
             }
         }
-    const int wq = threadIdx.x >> 5;
 #pragma unroll
     for (int mt = 0; mt < MT; mt++)
 #pragma unroll
@@ -406,16 +627,74 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) __maxnreg__(MT * DH <= 128 ? 2
      * computed (the loop is bound by the latency of these loads). Otherwise (more heads
      * than registers allow) a tile's score operands are requested at its start and its
      * value operands just before their use. */
+    /* RING: this warp's stages; a tile's rank-0 rows are copied whole (all heads) */
+    typedef DecRing<MT> RG;
+    unsigned char *ring = dsm + lay.area + (size_t)wq * (RING ? NS : 0) * RG::STAGE;
+    const bf16 *ak0 = HASA ? (const bf16 *)a.ak + (size_t)b * a.row_ak : NULL;
+    const bf16 *av0 = HASA ? (const bf16 *)a.av + (size_t)b * a.row_av : NULL;
+    auto ring_fill = [&](int t, int st) {
+        if (RING && t < end) {
+            unsigned char *p = ring + st * RG::STAGE;
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const int q = lane + 32 * i, n = q >> 3, c = q & 7, tok = t + n;
+                const bool ok = tok < end;
+                dec_cp16(p + RG::BK + n * 128 + ((c ^ (n & 1)) << 4), ok ? bkb + (size_t)tok * a.tok_bk + c * 8 : bkb, ok);
+                dec_cp16(p + RG::BV + n * 128 + ((c ^ (n & 6)) << 4), ok ? bvb + (size_t)tok * a.tok_bv + c * 8 : bvb, ok);
+            }
+            constexpr int CPR = 2 * MT;          /* 16-byte chunks of one token's head factors */
+#pragma unroll
+            for (int i = 0; i < CPR / 2; i++) {
+                const int q = lane + 32 * i, n = q / CPR, c = q % CPR, tok = t + n;
+                const bool ok = tok < end;
+                dec_cp16(p + RG::AK + n * RG::AROW + c * 16, ok ? ak0 + (size_t)tok * a.tok_ak + c * 8 : ak0, ok);
+                dec_cp16(p + RG::AV + n * RG::AROW + c * 16, ok ? av0 + (size_t)tok * a.tok_av + c * 8 : av0, ok);
+            }
+        }
+        if (RING) dec_cp_commit();
+    };
+    auto ring_read_k = [&](int st, uint32_t (&kb)[2][BKW], uint32_t (&ka)[2][2][AWN]) {
+        const unsigned char *p = ring + st * RG::STAGE;
+#pragma unroll
+        for (int j = 0; j < 2; j++) {
+            const int n = 8 * j + gq;
+#pragma unroll
+            for (int k = 0; k < BKW / 4; k++) dec_lds_w(&kb[j][4 * k], p + RG::BK + n * 128 + (((2 * tg + k) ^ (n & 1)) << 4), 4);
+#pragma unroll
+            for (int e = 0; e < 2; e++)
+                dec_lds_w(ka[j][e], p + RG::AK + (8 * j + 2 * tg + e) * RG::AROW + gq * 4 * MT, AWN);
+        }
+    };
+    auto ring_read_v = [&](int st, uint32_t (&vw)[2][2][BVW], uint32_t (&va)[2][2][AWN]) {
+        const unsigned char *p = ring + st * RG::STAGE;
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const int n = 8 * j + 2 * tg + e;
+                dec_lds_w(vw[j][e], p + RG::BV + n * 128 + ((gq ^ (n & 6)) << 4), BVW);
+                dec_lds_w(va[j][e], p + RG::AV + n * RG::AROW + gq * 4 * MT, AWN);
+            }
+    };
+
     uint32_t kb0[2][BKW], ka0[2][2][AWN], vw0[2][2][BVW], va0[2][2][AWN];
     if (PIPE) {
         load_k(kb0, ka0, start, 0);
         load_v(vw0, va0, start, 0);
     }
+    if (RING)
+        for (int st = 0; st < NS - 1; st++) ring_fill(start + 16 * st, st);
+    int rs = 0;                                    /* RING: the stage of the tile at t0 */
     for (int t0 = start; t0 < end; t0 += 16) {
         uint32_t kb1[2][BKW], ka1[2][2][AWN], vw1[2][2][BVW], va1[2][2][AWN];
         if (PIPE) {
             load_k(kb1, ka1, t0 + 16, 0);
             load_v(vw1, va1, t0 + 16, 0);
+        } else if (RING) {
+            ring_fill(t0 + 16 * (NS - 1), rs == 0 ? NS - 1 : rs - 1);
+            dec_cp_wait<(NS > 1 ? NS - 1 : 0)>();  /* the tile at t0 has landed (this lane's copies) */
+            __syncwarp();                          /* ... and every lane's */
+            ring_read_k(rs, kb0, ka0);
         } else {
             load_k(kb0, ka0, t0, 0);
         }
@@ -472,7 +751,8 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) __maxnreg__(MT * DH <= 128 ? 2
                 }
             }
 
-        if (!PIPE) load_v(vw0, va0, t0, 0);   /* (held across the scores, they would spill) */
+        if (RING) ring_read_v(rs, vw0, va0);
+        else if (!PIPE) load_v(vw0, va0, t0, 0);   /* (held across the scores, they would spill) */
         value_acc(vw0, va0);
         for (int r = 1; r < a.RV; r++) {
             uint32_t vw[2][2][BVW], va[2][2][AWN];
@@ -493,6 +773,16 @@ __global__ void __launch_bounds__(32 * DEC_WARPS) __maxnreg__(MT * DH <= 128 ? 2
                 }
             }
         }
+        if (RING) {
+            __syncwarp();                          /* every lane is done with stage rs */
+            rs = rs + 1 == NS ? 0 : rs + 1;
+        }
+    }
+    if (RING) dec_cp_wait<0>();
+
+    if (a.merge) {
+        dec_merge<DH, MT>(a, acc, mrow, lrow, lay, br, h0, lane, wq, W);
+        return;
     }
 
     /* ---- this split's normalised output and log-sum-exp ---- */
@@ -602,67 +892,157 @@ static int dec_cc_major(t6_backend *be)
     return major[dev];
 }
 
-template <int DH, int MT, bool HASA, bool FULL>
-static void launch_mma(t6_backend *be, const DecArgs &a, int rows)
+/* The tensor-core path's launch knobs. Each has a default chosen here from the shape;
+ * the environment overrides them for experiments (bench/gpu/decode_bench sweep):
+ * T6_DECODE_WARPS (warps per block, 1..16; 0 = chosen here), T6_DECODE_STAGES
+ * (cp.async ring stages 2..4 where the ring applies; 0 = operands through registers),
+ * T6_DECODE_FUSE (most partials per row that the split kernel combines itself, 0 =
+ * always a combine kernel), T6_DECODE_MINCHUNK (fewest tokens per warp),
+ * T6_DECODE_CHUNK (tokens per warp, exactly). The defaults are the fastest of the
+ * 2026-12-01 sweep (bench/gpu/results/2026-12-01-decode2): registers, no fusing. */
+struct DecKnobs {
+    int warps, stages, fuse, min_chunk, chunk;
+};
+#define DEC_DEFAULT_STAGES 0
+#define DEC_DEFAULT_FUSE 0
+
+/* Device-side tickets of the fused combine, one per row: zero at module load and put
+ * back to zero by the last block of each call, so a call needs no memset (and stays
+ * graph-safe). Not backend state: two streams of one process must not run a fused
+ * decode on one device at the same time. */
+__device__ unsigned dec_tickets_dev[65536];
+
+static unsigned *dec_tickets(t6_backend *be)
 {
-    dim3 grid((a.S + DEC_WARPS - 1) / DEC_WARPS, rows);
-    k_dec_mma<DH, MT, HASA, FULL><<<grid, 32 * DEC_WARPS, 0, cu_stream(be)>>>(a);
-    CUDA_CHECK_LAUNCH();
+    static void *p[64];
+    int dev = cu_impl(be)->device;
+    if (dev < 0 || dev >= 64) dev = 0;
+    if (!p[dev]) CUDA_CHECK(cudaGetSymbolAddress(&p[dev], dec_tickets_dev));
+    return (unsigned *)p[dev];
 }
 
-/* Resident warps of the tensor-core kernel (per SM), for sizing the splits. */
-template <int DH, int MT, bool HASA, bool FULL>
-static int mma_warps_per_sm(void)
+static int dec_smem_optin(t6_backend *be)
 {
-    static int w;
-    if (!w) {
+    static int v[64];
+    int dev = cu_impl(be)->device;
+    if (dev < 0 || dev >= 64) dev = 0;
+    if (!v[dev]) CUDA_CHECK(cudaDeviceGetAttribute(&v[dev], cudaDevAttrMaxSharedMemoryPerBlockOptin, cu_impl(be)->device));
+    return v[dev];
+}
+
+/* Resident blocks of W warps per SM of one kernel instance (0: none fits). */
+template <int DH, int MT, bool HASA, bool FULL, int NS>
+static int mma_blocks_per_sm(t6_backend *be, int W)
+{
+    static int cache[DEC_WMAX + 1];
+    static bool raised;
+    if (!cache[W]) {
+        const int optin = dec_smem_optin(be);
+        if (!raised) {
+            CUDA_CHECK(cudaFuncSetAttribute(k_dec_mma<DH, MT, HASA, FULL, NS>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+            raised = true;
+        }
+        const DecSmem L = dec_smem(DH, MT, W, NS);
         int blocks = 0;
-        CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, k_dec_mma<DH, MT, HASA, FULL>,
-                                                                 32 * DEC_WARPS, 0));
-        w = blocks > 0 ? blocks * DEC_WARPS : DEC_WARPS;
+        if (L.total <= optin)
+            CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, k_dec_mma<DH, MT, HASA, FULL, NS>,
+                                                                     32 * W, L.total));
+        cache[W] = blocks > 0 ? blocks : -1;
     }
-    return w;
+    return cache[W] > 0 ? cache[W] : 0;
 }
 
-template <int DH, int MT, bool HASA>
-static void mma_dispatch_full(t6_backend *be, DecArgs &a, int rows, int M_max, int want_chunk)
+/* Sizes the grid (one wave of equal splits; blocks of W warps), runs the split kernel.
+ * Returns true when it also combined (a.fuse), else the caller runs the combine. */
+template <int DH, int MT, bool HASA, bool FULL, int NS>
+static bool mma_launch(t6_backend *be, DecArgs &a, int rows, int M_max, const DecKnobs &kn, void *out)
 {
-    constexpr bool CAN_FULL = HASA && MT <= 2;   /* word-aligned head factors: h = 16 or 32 */
-    const bool full = CAN_FULL && a.nh == 16 * MT;
-    int wps = full ? mma_warps_per_sm<DH, MT, HASA, CAN_FULL>() : mma_warps_per_sm<DH, MT, HASA, false>();
-    /* one wave of warps, each a contiguous run of tokens, the same number of splits
-     * per row (a second, nearly empty wave would double the time); at least 64 tokens
-     * per split, so that the fp32 partials stay a small part of the bytes moved */
-    const long long units = (long long)wps * dec_num_sms(be);
-    long long per_row = units / rows;
-    if (per_row < 1) per_row = 1;
-    if (per_row > DEC_SMAX) per_row = DEC_SMAX;
-    long long chunk = want_chunk > 0 ? want_chunk : (M_max + per_row - 1) / per_row;
-    if (want_chunk <= 0 && chunk < 64) chunk = 64;
-    if (chunk < (M_max + DEC_SMAX - 1) / DEC_SMAX) chunk = (M_max + DEC_SMAX - 1) / DEC_SMAX;
+    const int sms = dec_num_sms(be);
+    const int wps = mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, 1);   /* one-warp blocks per SM */
+    const long long wunits = (long long)wps * sms;
+    int W = 0;
+    if (kn.warps > 0) {
+        for (W = kn.warps < DEC_WMAX ? kn.warps : DEC_WMAX; W > 1; W--)
+            if ((long long)mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) * sms / rows >= 1) break;
+    } else {
+        /* the widest block whose one wave gives each row 99% of the most warps any block
+         * width would (merging in a block cuts the partials, but blocks that do not
+         * divide among the rows leave SMs idle); rows too many for one wave: one warp */
+        long long best = wunits / rows;
+        for (W = 2; W <= DEC_WMAX; W++) {
+            const long long p = (long long)mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) * sms / rows * W;
+            if (p > best) best = p;
+        }
+        for (W = DEC_WMAX; W > 1; W--) {
+            const long long p = (long long)mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) * sms / rows * W;
+            if (p >= 1 && (double)p >= 0.99 * (double)best) break;
+        }
+    }
+    if (mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) < 1)
+        t6_fatal("decode attention: the tensor-core kernel (blocks of %d warps, %d-stage ring) does not fit an SM", W, NS);
+    long long prc = (long long)mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) * sms / rows;   /* blocks per row */
+    if (prc < 1) prc = 1;
+    long long per_row = prc * W;       /* warps (splits) per row */
+    const long long smax = (long long)DEC_SMAX * W;
+    if (per_row > smax) per_row = smax;
+    const int min_chunk = kn.min_chunk > 0 ? kn.min_chunk : (W > 1 ? 16 : 64);
+    long long chunk = kn.chunk > 0 ? kn.chunk : (M_max + per_row - 1) / per_row;
+    if (kn.chunk <= 0 && chunk < min_chunk) chunk = min_chunk;
+    if (chunk < (M_max + smax - 1) / smax) chunk = (M_max + smax - 1) / smax;
     chunk = (chunk + 15) / 16 * 16;
+    const long long sw = (M_max + chunk - 1) / chunk;
+    const DecSmem L = dec_smem(DH, MT, W, NS);
     a.chunk = (int)chunk;
-    a.S = (int)((M_max + chunk - 1) / chunk);
+    a.S = (int)(W > 1 ? (sw + W - 1) / W : sw);
+    const int fuse_max = kn.fuse >= 0 ? kn.fuse : DEC_DEFAULT_FUSE;
+    a.fuse = fuse_max > 0 && a.S <= fuse_max && (long long)a.S * a.nh * 4 <= L.area_bytes;
+    a.merge = W > 1 || a.fuse;
+    a.tickets = a.fuse ? dec_tickets(be) : NULL;
+    a.out = out;
     size_t np = (size_t)rows * a.S * a.nh;
     char *scr = (char *)t6_cuda_scratch(be, np * (DH + 1) * sizeof(float));
     a.po = (float *)scr;
     a.plse = (float *)(scr + np * DH * sizeof(float));
-    if (full) launch_mma<DH, MT, HASA, CAN_FULL>(be, a, rows);
-    else launch_mma<DH, MT, HASA, false>(be, a, rows);
+    dim3 grid(a.S, rows);
+    k_dec_mma<DH, MT, HASA, FULL, NS><<<grid, 32 * W, L.total, cu_stream(be)>>>(a);
+    CUDA_CHECK_LAUNCH();
+    return a.fuse != 0;
+}
+
+/* The instance for the shape: the cp.async ring where it applies (dh 64, 16 or 32
+ * heads with word-aligned rows, TPA) and is asked for. */
+template <int DH, int MT, bool HASA>
+static bool mma_dispatch_full(t6_backend *be, DecArgs &a, int rows, int M_max, const DecKnobs &kn, void *out, bool *fused)
+{
+    constexpr bool CAN_FULL = HASA && MT <= 2;   /* word-aligned head factors: h = 16 or 32 */
+    constexpr bool CAN_RING = CAN_FULL && DH == 64;
+    const bool full = CAN_FULL && a.nh == 16 * MT;
+    const int ns = kn.stages >= 0 ? kn.stages : DEC_DEFAULT_STAGES;
+    if (full && CAN_RING) {
+        switch (ns) {
+        case 2: *fused = mma_launch<DH, MT, HASA, CAN_FULL, CAN_RING ? 2 : 0>(be, a, rows, M_max, kn, out); return true;
+        case 3: *fused = mma_launch<DH, MT, HASA, CAN_FULL, CAN_RING ? 3 : 0>(be, a, rows, M_max, kn, out); return true;
+        case 4: *fused = mma_launch<DH, MT, HASA, CAN_FULL, CAN_RING ? 4 : 0>(be, a, rows, M_max, kn, out); return true;
+        default: break;
+        }
+    }
+    if (full) *fused = mma_launch<DH, MT, HASA, CAN_FULL, 0>(be, a, rows, M_max, kn, out);
+    else *fused = mma_launch<DH, MT, HASA, false, 0>(be, a, rows, M_max, kn, out);
+    return true;
 }
 
 template <int DH, bool HASA>
-static bool mma_dispatch(t6_backend *be, DecArgs &a, int rows, int M_max, int want_chunk)
+static bool mma_dispatch(t6_backend *be, DecArgs &a, int rows, int M_max, const DecKnobs &kn, void *out, bool *fused)
 {
     const int mt = (a.nh + 15) / 16;
     switch (mt) {
-    case 1: mma_dispatch_full<DH, 1, HASA>(be, a, rows, M_max, want_chunk); return true;
-    case 2: mma_dispatch_full<DH, 2, HASA>(be, a, rows, M_max, want_chunk); return true;
-    case 3: mma_dispatch_full<DH, 3, HASA>(be, a, rows, M_max, want_chunk); return true;
+    case 1: return mma_dispatch_full<DH, 1, HASA>(be, a, rows, M_max, kn, out, fused);
+    case 2: return mma_dispatch_full<DH, 2, HASA>(be, a, rows, M_max, kn, out, fused);
+    case 3: return mma_dispatch_full<DH, 3, HASA>(be, a, rows, M_max, kn, out, fused);
     case 4:
         if (DH > 16) return false;             /* 64 heads x 64 dims of accumulators spill */
-        mma_dispatch_full<(DH > 16 ? 16 : DH), 4, HASA>(be, a, rows, M_max, want_chunk);
-        return true;
+        return mma_dispatch_full<(DH > 16 ? 16 : DH), 4, HASA>(be, a, rows, M_max, kn, out, fused);
     default: return false;
     }
 }
@@ -674,16 +1054,22 @@ static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_ma
 {
     a.M = M_max;
     const int want_chunk = env_int("T6_DECODE_CHUNK", 0);
+    const DecKnobs kn = {env_int("T6_DECODE_WARPS", 0), env_int("T6_DECODE_STAGES", -1), env_int("T6_DECODE_FUSE", -1),
+                         env_int("T6_DECODE_MINCHUNK", 0), want_chunk};
+    if (kn.warps < 0 || kn.warps > DEC_WMAX) t6_fatal("T6_DECODE_WARPS=%d: expected 1..%d (0: chosen)", kn.warps, DEC_WMAX);
+    if (kn.stages != -1 && kn.stages != 0 && (kn.stages < 2 || kn.stages > 4))
+        t6_fatal("T6_DECODE_STAGES=%d: expected 0 (registers) or 2..4", kn.stages);
     const char *mode = getenv("T6_CUDA_DECODE");
     const bool generic = mode && !strcmp(mode, "generic");
-    bool done = false;
+    bool done = false, fused = false;
     if (cu_bf16(be) && !generic && (a.dh == 64 || a.dh == 16) && aligned16(a.q) && aligned16(a.bk) &&
         aligned16(a.bv) && (!hasA || (aligned16(a.ak) && aligned16(a.av)))) {
-        if (a.dh == 64) done = hasA ? mma_dispatch<64, true>(be, a, rows, M_max, want_chunk)
-                                    : mma_dispatch<64, false>(be, a, rows, M_max, want_chunk);
-        else done = hasA ? mma_dispatch<16, true>(be, a, rows, M_max, want_chunk)
-                         : mma_dispatch<16, false>(be, a, rows, M_max, want_chunk);
+        if (a.dh == 64) done = hasA ? mma_dispatch<64, true>(be, a, rows, M_max, kn, out, &fused)
+                                    : mma_dispatch<64, false>(be, a, rows, M_max, kn, out, &fused);
+        else done = hasA ? mma_dispatch<16, true>(be, a, rows, M_max, kn, out, &fused)
+                         : mma_dispatch<16, false>(be, a, rows, M_max, kn, out, &fused);
     }
+    if (fused) return;
     if (!done) {
         if (a.dh > 256) t6_fatal("decode attention: dh = %d (the CUDA kernels take dh <= 256)", a.dh);
         if (a.nh > 65535 || rows > 65535) t6_fatal("decode attention: %d rows of %d heads (at most 65535 each)", rows, a.nh);

@@ -6,7 +6,9 @@
 # Configures BUILD_DIR --with-cuda if it has no Makefile yet ($T6_CONFIGURE_ARGS are
 # passed on, e.g. --with-cuda-arch=90), builds decode_bench, runs it, runs the
 # reference, and writes decode_bench.log, decode_ref.log and decode_compare.txt to
-# OUT_DIR. $DECODE_REF_ARGS go to decode_ref.py (default: --kernels bn).
+# OUT_DIR. $DECODE_REF_ARGS go to decode_ref.py (default: --kernels bn). With
+# $DECODE_BENCH naming a decode_bench already built (e.g. carried to the GPU machine),
+# nothing is configured or built.
 # The reference file is third-party and never committed; fetch it first into the
 # git-ignored .carry/ref/, e.g. from a clone of https://github.com/tensorgi/TPA:
 #   mkdir -p .carry/ref && cp TPA/decode/flashtpa_decode_triton.py .carry/ref/
@@ -14,15 +16,20 @@ set -e
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$here/build-cuda}
 out=${2:-.}
-mkdir -p "$build" "$out"
-if [ ! -f "$build/Makefile" ]; then
-    [ -x "$here/configure" ] || (cd "$here" && autoreconf -fi)
-    # shellcheck disable=SC2086
-    (cd "$build" && "$here/configure" --with-cuda $T6_CONFIGURE_ARGS)
+mkdir -p "$out"
+bench=${DECODE_BENCH:-}
+if [ -z "$bench" ]; then
+    mkdir -p "$build"
+    if [ ! -f "$build/Makefile" ]; then
+        [ -x "$here/configure" ] || (cd "$here" && autoreconf -fi)
+        # shellcheck disable=SC2086
+        (cd "$build" && "$here/configure" --with-cuda $T6_CONFIGURE_ARGS)
+    fi
+    make -C "$build" -j"$(nproc 2>/dev/null || echo 4)" bench/gpu/decode_bench >/dev/null
+    bench=$build/bench/gpu/decode_bench
 fi
-make -C "$build" -j"$(nproc 2>/dev/null || echo 4)" bench/gpu/decode_bench >/dev/null
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-"$build/bench/gpu/decode_bench" table | tee "$out/decode_bench.log"
+"$bench" table | tee "$out/decode_bench.log"
 # shellcheck disable=SC2086
 python3 "$here/bench/gpu/decode_ref.py" ${DECODE_REF_ARGS:---kernels bn} | tee "$out/decode_ref.log"
 python3 - "$out/decode_bench.log" "$out/decode_ref.log" <<'PY' | tee "$out/decode_compare.txt"

@@ -17,11 +17,14 @@
  * must read over the median time: TPA 2(R_K + R_V)(h + d_h) = 384 B per token, MHA
  * 2*2*32*64 = 8192 B, GQA 1024 B.
  *
- * Usage: decode_bench [table|tune] [methods]
+ * Usage: decode_bench [table|tune|sweep] [methods]
  *   table  (default) the whole grid; one "RESULT method=... B=... M=... us=... GBps=..."
  *          line per point (bench/gpu/decode-compare.sh reads them)
  *   tune   FlashTPA at B=8 M=256K, B=1 M=4K and B=16 M=512K over split sizes
  *          (T6_DECODE_CHUNK; chunk=0 is the kernel's own choice)
+ *   sweep  the kernel variants (kernels/decode.cu's T6_DECODE_* knobs: warps per
+ *          block, cp.async ring stages, fused combine, fewest tokens per warp) at
+ *          nine shapes, FlashTPA, and GQA/MHA at two; lines end in variant=NAME
  *   methods: comma list of tpa, mha, gqa, mla, q (default all) */
 #include "config.h"
 
@@ -178,13 +181,66 @@ static void report(method m, int B, int M, double us, const char *extra)
     fflush(stdout);
 }
 
+/* The variants of the sweep: values of the kernel's knobs (empty: its default). */
+static const struct {
+    const char *name, *warps, *stages, *fuse, *minchunk;
+} variants[] = {
+    {"default", "", "", "", ""},
+    {"legacy", "1", "0", "0", "64"},       /* one-warp blocks: the kernel before blocks merged */
+    {"merge_regs", "", "0", "0", ""},      /* the default since the 2026-12-01 sweep */
+    {"ring3", "", "3", "", ""},             /* the default of the sweep's binary */
+    {"ring2", "", "2", "", ""},
+    {"ring4", "", "4", "", ""},
+    {"ring3_w1", "1", "3", "0", "64"},
+    {"ring3_w9", "9", "3", "", ""},
+    {"ring3_w3", "3", "3", "", ""},
+    {"ring3_min32", "", "3", "", "32"},
+    {"ring3_min64", "", "3", "", "64"},
+    {"ring3_fuse8_min64", "", "3", "8", "64"},
+    {"ring3_fuse16_min32", "", "3", "16", "32"},
+    {"ring3_fuse32", "", "3", "32", ""},
+};
+
+static void set_knob(const char *name, const char *v)
+{
+    if (*v) setenv(name, v, 1);
+    else unsetenv(name);
+}
+
+static void sweep(bench *b, const int *want)
+{
+    const int shapes[][2] = {{1, 1 << 12}, {8, 1 << 12}, {16, 1 << 12}, {1, 1 << 16}, {8, 1 << 16},
+                             {1, 1 << 18}, {8, 1 << 18}, {16, 1 << 18}, {16, 1 << 19}};
+    const int kv[][2] = {{1, 1 << 12}, {8, 1 << 18}};
+    char extra[80];
+    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
+        set_knob("T6_DECODE_WARPS", variants[v].warps);
+        set_knob("T6_DECODE_STAGES", variants[v].stages);
+        set_knob("T6_DECODE_FUSE", variants[v].fuse);
+        set_knob("T6_DECODE_MINCHUNK", variants[v].minchunk);
+        snprintf(extra, sizeof extra, " variant=%s", variants[v].name);
+        if (want[M_TPA])
+            for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+                report(M_TPA, shapes[s][0], shapes[s][1], time_call(b, M_TPA, shapes[s][0], shapes[s][1]), extra);
+        if (v > 2) continue;                   /* the ring is TPA's: GQA/MHA only default, legacy, merge */
+        for (int m = M_MHA; m <= M_GQA; m++)
+            if (want[m])
+                for (size_t s = 0; s < sizeof kv / sizeof *kv; s++)
+                    report((method)m, kv[s][0], kv[s][1], time_call(b, (method)m, kv[s][0], kv[s][1]), extra);
+    }
+    set_knob("T6_DECODE_WARPS", "");
+    set_knob("T6_DECODE_STAGES", "");
+    set_knob("T6_DECODE_FUSE", "");
+    set_knob("T6_DECODE_MINCHUNK", "");
+}
+
 int main(int argc, char **argv)
 {
     t6_set_progname("decode_bench");
     const char *mode = argc > 1 ? argv[1] : "table";
     const char *which = argc > 2 ? argv[2] : "tpa,mha,gqa,mla,q";
-    if (strcmp(mode, "table") && strcmp(mode, "tune"))
-        t6_fatal_hint("decode_bench [table|tune] [tpa,mha,gqa,mla,q]", "unknown mode '%s'", mode);
+    if (strcmp(mode, "table") && strcmp(mode, "tune") && strcmp(mode, "sweep"))
+        t6_fatal_hint("decode_bench [table|tune|sweep] [tpa,mha,gqa,mla,q]", "unknown mode '%s'", mode);
     int want[M_N] = {0};
     char *list = t6_strdup(which);
     for (char *tk = strtok(list, ","); tk; tk = strtok(NULL, ",")) {
@@ -249,6 +305,8 @@ int main(int argc, char **argv)
                 report(M_TPA, shapes[s][0], shapes[s][1], time_call(&b, M_TPA, shapes[s][0], shapes[s][1]), extra);
             }
         unsetenv("T6_DECODE_CHUNK");
+    } else if (!strcmp(mode, "sweep")) {
+        sweep(&b, want);
     } else {
         for (int m = 0; m < M_N; m++) {
             if (!want[m]) continue;

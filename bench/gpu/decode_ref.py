@@ -11,7 +11,7 @@ the query from its factors (A_Q, B_Q) inside the kernel; its scales are its defa
 (1/sqrt(d_h), 1/R_Q). "GBps" counts the same cache bytes as decode_bench (384 B per
 token). Prints one line per point:
   REF method=flashtpa_<kernel> B=.. M=.. us=.. GBps=..
-Usage: decode_ref.py [--kernels bn,bh,b] [--quick] [--budget SECONDS] [--ref PATH]
+Usage: decode_ref.py [--kernels bn,bh,b] [--quick | --points B:M,...] [--budget SECONDS] [--ref PATH]
 """
 import argparse
 import importlib.util
@@ -38,6 +38,7 @@ def main():
     ap.add_argument("--ref", default=os.path.join(here, "..", "..", ".carry", "ref", "flashtpa_decode_triton.py"))
     ap.add_argument("--kernels", default="bn", help="comma list of the reference's grids: b, bh, bn (split-K)")
     ap.add_argument("--quick", action="store_true", help="M in {4K, 16K, 64K, 256K, 512K} only")
+    ap.add_argument("--points", default="", help="only these shapes, in this order: comma list of B:M")
     ap.add_argument("--budget", type=float, default=1e9, help="stop starting new points after this many seconds")
     args = ap.parse_args()
     if not os.path.exists(args.ref):
@@ -58,23 +59,27 @@ def main():
     def rnd(*shape):
         return (torch.rand(*shape, device=dev, generator=g) * 2 - 1).to(torch.bfloat16)
 
-    for B in (1, 8, 16):
-        for lm in logms:
-            M = 1 << lm
-            if time.time() - t_start > args.budget:
-                print(f"decode_ref.py: budget of {args.budget:.0f} s spent, stopping before B={B} M={M}", flush=True)
-                return
-            aq, bq = rnd(B, 1, H, RQ), rnd(B, 1, RQ, D)
-            ak, av, bk, bv = rnd(B, M, H), rnd(B, M, H), rnd(B, M, D), rnd(B, M, D)
-            for k in kernels:
-                fn = fns[k]
-                fn(aq, ak, av, bq, bk, bv)                     # autotune outside the timing
-                torch.cuda.synchronize()
-                us = triton.testing.do_bench(lambda: fn(aq, ak, av, bq, bk, bv), return_mode="median") * 1000.0
-                gbps = 2.0 * 2 * (H + D) * B * M / us / 1e3
-                print(f"REF method=flashtpa_{k} B={B} M={M} us={us:.2f} GBps={gbps:.1f}", flush=True)
-            del aq, bq, ak, av, bk, bv
-            torch.cuda.empty_cache()
+    points = [(B, 1 << lm) for B in (1, 8, 16) for lm in logms]
+    if args.points:
+        try:
+            points = [tuple(int(x) for x in p.split(":")) for p in args.points.split(",") if p]
+        except ValueError:
+            sys.exit(f"decode_ref.py: --points '{args.points}': expected a comma list of B:M")
+    for B, M in points:
+        if time.time() - t_start > args.budget:
+            print(f"decode_ref.py: budget of {args.budget:.0f} s spent, stopping before B={B} M={M}", flush=True)
+            return
+        aq, bq = rnd(B, 1, H, RQ), rnd(B, 1, RQ, D)
+        ak, av, bk, bv = rnd(B, M, H), rnd(B, M, H), rnd(B, M, D), rnd(B, M, D)
+        for k in kernels:
+            fn = fns[k]
+            fn(aq, ak, av, bq, bk, bv)                     # autotune outside the timing
+            torch.cuda.synchronize()
+            us = triton.testing.do_bench(lambda: fn(aq, ak, av, bq, bk, bv), return_mode="median") * 1000.0
+            gbps = 2.0 * 2 * (H + D) * B * M / us / 1e3
+            print(f"REF method=flashtpa_{k} B={B} M={M} us={us:.2f} GBps={gbps:.1f}", flush=True)
+        del aq, bq, ak, av, bk, bv
+        torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":

@@ -821,6 +821,9 @@ static void run_decode(t6_backend *cpu, t6_backend *gpu, int bf)
     t_decode_tpa(&c, 3, 777, l3b, 16, 2, 2, 16);
     t_decode_tpa(&c, 1, 200, l1, 5, 3, 2, 32);       /* dh 32: the generic kernel */
     t_decode_tpa(&c, 3, 1000, l3, 64, 1, 2, 16);     /* 4 m-tiles */
+    t_decode_tpa(&c, 3, 1000, l3, 32, 2, 2, 64);     /* ranks 2/2 past the cp.async ring's rank 0 */
+    const int32_t l4k[1] = {4096};
+    t_decode_tpa(&c, 1, 4096, l4k, 32, 1, 1, 64);    /* decode_bench's B=1 M=4K: many merged blocks */
     const int32_t lbig[2] = {524288, 300001};
     t_decode_tpa(&c, 2, 524288, lbig, 16, 1, 1, 64); /* a 512K cache */
     t_decode_kv(&c, 3, 1000, l3, 8, 2, 64);          /* GQA */
