@@ -47,7 +47,7 @@ size_t t6_shard_max(size_t n, int world)
     return world < 1 ? n : (n + (size_t)world - 1) / (size_t)world;
 }
 
-t6_gradsync *t6_gradsync_create(t6_dist *d, t6_backend *be, float *grads, size_t n, int bucket_mb, int zero)
+t6_gradsync *t6_gradsync_create(t6_dist *d, t6_backend *be, float *grads, size_t n, double bucket_mb, int zero)
 {
     t6_gradsync *g = t6_calloc(1, sizeof *g);
     const int W = d->world;
@@ -60,7 +60,7 @@ t6_gradsync *t6_gradsync_create(t6_dist *d, t6_backend *be, float *grads, size_t
     g->off = t6_calloc((size_t)W + 1, sizeof *g->off);
     size_t base = n / (size_t)W, rem = n % (size_t)W;
     for (int r = 0; r < W; r++) g->off[r + 1] = g->off[r] + base + ((size_t)r < rem ? 1 : 0);
-    size_t E = bucket_mb > 0 ? (size_t)bucket_mb * 1024 * 1024 / sizeof(float) : T6_GS_PASS;
+    size_t E = bucket_mb > 0 ? (size_t)(bucket_mb * 1024.0 * 1024.0 / sizeof(float)) : T6_GS_PASS;
     if (E > T6_GS_MAX_BUCKET) E = T6_GS_MAX_BUCKET;
     if (E < 1) E = 1;
     g->nb = n ? (int)((n + E - 1) / E) : 0;

@@ -4,7 +4,7 @@
  *
  * Shards: rank r owns the element range [off[r], off[r+1]) of the flat parameter
  * vector, n/W elements each (the first n mod W ranks one more), whatever the tensor
- * boundaries. Buckets: ranges of bucket_mb MB of fp32 gradient counted down from the
+ * boundaries. Buckets: ranges of bucket_mb MB (2^20 bytes) of fp32 gradient counted down from the
  * top of the vector, because the backward finishes the last layer's gradients first
  * (model.h, t6_model_set_grad_hook); they are launched in that fixed order as soon as
  * they are final, on the last micro-step only.
@@ -29,7 +29,7 @@ typedef struct t6_gradsync t6_gradsync;
 
 /* For gradients grads[0..n) (device) of this backend. bucket_mb 0: one pass after
  * the backward (still in pieces of at most 8M elements). */
-t6_gradsync *t6_gradsync_create(t6_dist *d, t6_backend *be, float *grads, size_t n, int bucket_mb, int zero);
+t6_gradsync *t6_gradsync_create(t6_dist *d, t6_backend *be, float *grads, size_t n, double bucket_mb, int zero);
 void t6_gradsync_destroy(t6_gradsync *g);
 
 /* This rank's shard [*off, *off + *cnt) (the whole vector for one rank). */

@@ -602,7 +602,7 @@ static int run_train(t6_run *r)
                tc->accum_mode == T6_ACCUM_SUM_REFERENCE ? "sum_reference" : "mean");
         if (r->dist.world > 1) {
             char how[64] = "one pass after the backward";
-            if (tc->bucket_mb > 0) snprintf(how, sizeof how, "buckets of %d MB during the backward", tc->bucket_mb);
+            if (tc->bucket_mb > 0) snprintf(how, sizeof how, "buckets of %g MB during the backward", tc->bucket_mb);
             printf("t6: gradient reduction in %s%s\n", how,
                    tc->zero ? "; ZeRO-1: AdamW moments sharded over the ranks" : "");
         }
