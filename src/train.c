@@ -160,8 +160,8 @@ static void save_checkpoint(t6_run *r)
  * the global batch matters: the same sequences per step continue the run exactly (up
  * to the float order of the gradient sum); another global batch changes the stream's
  * stride, tokens per step and the gradient's noise, so it needs output.resume_force.
- * Returns 1 when the global batch is the checkpoint's (its split may differ). */
-static int check_resume_batch(const t6_run *r, const char *from, const t6_ckpt_state *st)
+ * Fatal (naming both) when the batch changed without output.resume_force. */
+static void check_resume_batch(const t6_run *r, const char *from, const t6_ckpt_state *st)
 {
     const t6_train_config *tc = &r->deck->train;
     const int W = r->dist.world;
@@ -175,7 +175,7 @@ static int check_resume_batch(const t6_run *r, const char *from, const t6_ckpt_s
                           "checkpoint '%s' has world_size = %d, this run has %d ranks, and it predates the "
                           "train.batch_sequences attribute that lets a run move to another number of ranks",
                           from, st->world_size, W);
-        return st->world_size == W;
+        return;
     }
     if (st->batch_sequences != now) {
         if (!force)
@@ -188,7 +188,7 @@ static int check_resume_batch(const t6_run *r, const char *from, const t6_ckpt_s
         fprintf(stderr, "%s: warning: output.resume_force = true: the global batch changes from %lld to %lld sequences "
                         "per step; the data stream continues at sequence %llu without repeating or skipping any\n",
                 t6_progname(), st->batch_sequences, now, (unsigned long long)st->data.next);
-        return 0;
+        return;
     }
     if (tc->accum_mode == T6_ACCUM_SUM_REFERENCE && st->grad_accum > 0 && st->grad_accum != r->accum && !force)
         t6_fatal_hint("resume with the checkpoint's grad_accum (ranks x micro_batch to match), use "
@@ -200,7 +200,15 @@ static int check_resume_batch(const t6_run *r, const char *from, const t6_ckpt_s
         printf("resuming a %d-rank checkpoint on %d rank(s): the same %lld sequences per step (micro_batch %d x "
                "grad_accum %d x %d)%s\n", st->world_size, W, now, r->B, r->accum, W,
                tc->zero ? ", AdamW moments re-sharded" : "");
-    return 1;
+}
+
+/* 1 when this run has the checkpoint's sequences per step over all ranks (so its
+ * split over ranks and micro-steps may differ); 0 for an older file without the
+ * figure (the deck comparison then treats every batch key as before). */
+static int same_global_batch(const t6_run *r, const t6_ckpt_state *st)
+{
+    if (st->batch_sequences <= 0) return 0;
+    return st->batch_sequences == (long long)r->B * r->accum * r->dist.world;
 }
 
 /* Finds and loads the checkpoint output.resume asks for (rank 0), broadcasts it.
@@ -264,8 +272,10 @@ static int resume(t6_run *r, int required)
             /* after the load, whose errors for another model shape or world size are
              * the more precise: the other keys that would break the run, and a list
              * of every change */
-            int same_batch = check_resume_batch(r, from, &st);
-            t6_deck_check_resume(from, r->deck, same_batch);
+            /* the deck comparison first (it lists every change and names the keys),
+             * then what the global batch and the world size imply */
+            t6_deck_check_resume(from, r->deck, same_global_batch(r, &st));
+            check_resume_batch(r, from, &st);
             /* rolling back: the newer checkpoints form a branch this run abandons; moved
              * aside, they can neither be resumed by the next "auto" nor count for
              * retention (the metrics rows past st.step are cut when the file opens) */
