@@ -1,7 +1,7 @@
 # tests/train/local.mk -- tests of the training loop, data, checkpoints and metrics
 # (issue #5). Shell tests drive the t6 binary on the tiny demo model; mkcorpus
 # writes small corpora for the error tests.
-EXTRA_DIST += tests/train/common.sh tests/train/gpu-train.sh
+EXTRA_DIST += tests/train/common.sh tests/train/gpu-train.sh tests/gpu/zero1.sh
 check_PROGRAMS += tests/train/mkcorpus
 tests_train_mkcorpus_SOURCES = tests/train/mkcorpus.c
 tests_train_mkcorpus_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
