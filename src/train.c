@@ -269,11 +269,10 @@ static int resume(t6_run *r, int required)
         }
         t6_ckpt_list_free(paths, steps, np);
         if (found && train) {
-            /* after the load, whose errors for another model shape or world size are
-             * the more precise: the other keys that would break the run, and a list
-             * of every change */
-            /* the deck comparison first (it lists every change and names the keys),
-             * then what the global batch and the world size imply */
+            /* after the load, whose errors for another model shape are the more
+             * precise: the deck comparison (it lists every change and names the keys
+             * that would break the run), then what the global batch and the world
+             * size imply */
             t6_deck_check_resume(from, r->deck, same_global_batch(r, &st));
             check_resume_batch(r, from, &st);
             /* rolling back: the newer checkpoints form a branch this run abandons; moved
