@@ -1,7 +1,8 @@
 /* nccl.cu -- the NCCL collectives of the CUDA backend: the range collectives of the
  * bucketed reduction and ZeRO-1 (src/gradsync.c): a bucket [lo, hi) all-reduced,
- * reduced onto the owners of the shards it overlaps, or gathered from them. MPI (dist.c) broadcasts the unique id rank 0 gets from
- * t6_cuda_nccl_get_id; every rank then joins the communicator on its backend's device.
+ * reduced onto the owners of the shards it overlaps, or gathered from them. MPI
+ * (dist.c) broadcasts the unique id rank 0 gets from t6_cuda_nccl_get_id; every rank
+ * then joins the communicator on its backend's device.
  * A bucket launched while the backward still runs goes on a side stream that first
  * waits for everything enqueued on the main stream so far (an event), so the
  * reduction overlaps the rest of the backward; t6_cuda_nccl_join makes the main
