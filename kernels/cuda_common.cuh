@@ -32,6 +32,8 @@ typedef struct {
     double *red_host;              /* pinned result */
     void *nccl_comm;               /* ncclComm_t when initialised */
     int nccl_world;
+    cudaStream_t nccl_stream;      /* side stream of the bucketed gradient reduction (nccl.cu) */
+    cudaEvent_t nccl_ev_main, nccl_ev_side;
     void *rope_tab;                /* float2 cos/sin table (rope.cu) */
     int rope_T, rope_dh;
     double rope_base;

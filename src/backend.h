@@ -227,16 +227,26 @@ void t6_cpu_backend_destroy(t6_backend *be);
 /* The backends' constant ops tables, for the test that every slot is set (usable
  * without a device: nothing is initialized). */
 const t6_ops *t6_cpu_ops_table(void);
+/* The range collectives of t6_cuda_nccl_range (below; outside the #ifdef because the
+ * .cu files see this header without config.h). */
+enum { T6_NCCL_ALLREDUCE = 0, T6_NCCL_REDUCE_SHARDS, T6_NCCL_GATHER_SHARDS };
 #ifdef T6_HAVE_CUDA
 const t6_ops *t6_cuda_ops_table(void);
 t6_backend *t6_cuda_backend_create(const t6_backend_config *cfg, int local_rank);
 void t6_cuda_backend_destroy(t6_backend *be);
-/* NCCL gradient all-reduce for the CUDA backend; MPI (dist.c) starts it by
- * broadcasting the unique id that rank 0 gets. */
+/* NCCL for the CUDA backend; MPI (dist.c) starts it by broadcasting the unique id
+ * that rank 0 gets. */
 size_t t6_cuda_nccl_id_size(void);
 void t6_cuda_nccl_get_id(void *id);
 void t6_cuda_nccl_init(t6_backend *be, const void *id, int rank, int world);
-void t6_cuda_nccl_allreduce_sum(t6_backend *be, float *buf, size_t n);
+/* Range collectives of the bucketed reduction and ZeRO-1 (src/gradsync.c) on buf[lo, hi),
+ * shard r being [shard_off[r], shard_off[r+1]): op T6_NCCL_ALLREDUCE (in place),
+ * T6_NCCL_REDUCE_SHARDS (each shard's part summed onto its owner, in place there) or
+ * T6_NCCL_GATHER_SHARDS (each owner's part broadcast to all). side = 1: on the side
+ * stream, after all work enqueued so far on the main one; t6_cuda_nccl_join then
+ * orders the main stream after the side stream's work. */
+void t6_cuda_nccl_range(t6_backend *be, float *buf, size_t lo, size_t hi, const size_t *shard_off, int op, int side);
+void t6_cuda_nccl_join(t6_backend *be);
 #endif
 
 #endif

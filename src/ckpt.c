@@ -166,6 +166,8 @@ void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *
     bad |= t6_h5_attr_i64(f, "tokens_seen", (int64_t)st->tokens_seen);
     bad |= t6_h5_attr_f64(f, "best_val_loss", st->best_val_loss);
     bad |= t6_h5_attr_i64(f, "world_size", st->world_size);
+    bad |= t6_h5_attr_i64(f, "train.batch_sequences", st->batch_sequences);
+    bad |= t6_h5_attr_i64(f, "train.grad_accum", st->grad_accum);
     bad |= t6_h5_attr_i64(f, "optim.t", st->adam_t);
     bad |= t6_h5_attr_f64(f, "optim.beta1", deck->optim.beta1);
     bad |= t6_h5_attr_f64(f, "optim.beta2", deck->optim.beta2);
@@ -304,6 +306,9 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
         t6_fatal_hint("resume with as many ranks as the run that wrote it (the data order and batch split depend on it)",
                       "checkpoint '%s' has world_size = %lld, this run has %d ranks", path, (long long)v64, world_size);
     st->world_size = (int)v64;
+    /* written since the world size may change on resume; absent in older files (0) */
+    st->batch_sequences = t6_h5_get_i64(f, "train.batch_sequences", &v64) == 0 ? (long long)v64 : 0;
+    st->grad_accum = t6_h5_get_i64(f, "train.grad_accum", &v64) == 0 ? (int)v64 : 0;
     int64_t step = 0, tok = 0, at = 0, dseed = 0, dnext = 0, dnw = 0;
     if (t6_h5_get_i64(f, "step", &step) || t6_h5_get_i64(f, "tokens_seen", &tok) ||
         t6_h5_get_i64(f, "optim.t", &at) || t6_h5_get_f64(f, "best_val_loss", &st->best_val_loss) ||

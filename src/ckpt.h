@@ -21,7 +21,9 @@ typedef struct {
     long step;              /* optimizer steps completed */
     uint64_t tokens_seen;   /* training tokens over all ranks */
     double best_val_loss;   /* +inf before the first evaluation */
-    int world_size;
+    int world_size;         /* ranks of the run that wrote it (information: resume may change it) */
+    long long batch_sequences; /* sequences per optimizer step over all ranks; 0: older file, unknown */
+    int grad_accum;         /* micro-steps per step per rank (0: older file) */
     long adam_t;            /* AdamW updates taken (bias-correction counter) */
     t6_data_state data;
     double guard_loss_mean; /* divergence guard's running mean loss (NaN: none yet) */
@@ -51,7 +53,7 @@ long long t6_ckpt_estimate_bytes(const t6_deck *deck, const t6_param_layout *pl)
  * checkpoint (missing, truncated, corrupt: auto-resume skips it). A checkpoint that
  * is valid but does not fit this run (another model shape, world size, tensor
  * shape) is fatal, naming the attribute or tensor. world_size <= 0 skips the
- * world-size check (evaluation). */
+ * world-size check (evaluation; training, which checks the global batch instead). */
 int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *pl, int world_size,
                  t6_ckpt_tensors *t, t6_ckpt_state *st, char *err, size_t err_len);
 

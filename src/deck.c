@@ -171,6 +171,12 @@ static const char *const E_SPLIT[] = {"line", "paragraph", "whole", NULL};
     X("train.accum_mode", "string", "mean", "mean, sum",                                             \
       "gradient accumulation: mean (correct) or sum (the reference's quirk, for parity)",            \
       K_ENUM, OFF(train.accum_mode), D_VALUE, 0, 0, 0, E_ACCUM)                                      \
+    X("train.zero", "int", "0", "0, 1",                                                              \
+      "1: ZeRO-1, each rank keeps and updates 1/ranks of the AdamW moments (doc/running.md)",       \
+      K_INT, OFF(train.zero), D_VALUE, 0, 1, 0, NULL)                                                \
+    X("train.bucket_mb", "float", "25", "0..1024",                                                   \
+      "MB of fp32 gradient per reduction bucket, sent while the backward runs; 0 = after it",       \
+      K_FLOAT, OFF(train.bucket_mb), D_VALUE, 0, 1024, 0, NULL)                                      \
     X("train.loss_spike_factor", "float", "0", "0 (off) or > 1",                                     \
       "divergence guard: a step whose loss exceeds this times the running mean of recent losses",   \
       K_FLOAT, OFF(train.loss_spike_factor), D_VALUE, 0, INFINITY, 0, NULL)                          \

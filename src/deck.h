@@ -68,6 +68,8 @@ typedef struct {
     int log_interval;
     uint64_t seed;
     t6_accum_mode accum_mode;
+    int zero;                  /* 1: ZeRO-1 sharded AdamW state over the ranks */
+    double bucket_mb;          /* gradient reduction bucket (MB of fp32); 0 = one pass after the backward */
     /* divergence guard (doc/training.md): 0 turns a criterion off */
     double loss_spike_factor;  /* loss > factor x running mean of recent losses */
     double grad_norm_limit;    /* gradient norm before clipping > limit */

@@ -17,7 +17,8 @@
 
 /* Keys whose change makes the resumed run a different model or a different data
  * stream than the checkpoint continues: an entry ending in '.' is a whole section.
- * The world size is checked by the checkpoint loader itself. */
+ * The global batch (ranks x micro_batch x grad_accum) is checked by train.c, which
+ * tells t6_deck_check_resume when only its split changed. */
 static const char *const BREAKING[] = {
     "model.", "data.", "train.micro_batch", "train.seq_len", "train.grad_accum", "train.global_batch",
     "train.seed", "train.accum_mode", NULL,
@@ -150,7 +151,14 @@ static char *read_deck_attr(const char *path)
     return text;
 }
 
-int t6_deck_check_resume(const char *path, const t6_deck *deck)
+/* Keys that only split the global batch over ranks and micro-steps. */
+static int batch_split_key(const char *key)
+{
+    return strcmp(key, "train.micro_batch") == 0 || strcmp(key, "train.grad_accum") == 0 ||
+           strcmp(key, "train.global_batch") == 0;
+}
+
+int t6_deck_check_resume(const char *path, const t6_deck *deck, int same_global_batch)
 {
     char *old_text = read_deck_attr(path);
     if (!old_text) return -1;
@@ -160,7 +168,10 @@ int t6_deck_check_resume(const char *path, const t6_deck *deck)
     free(old_text);
     free(new_text);
     int nbreak = 0;
-    for (int i = 0; i < n; i++) nbreak += c[i].breaking;
+    for (int i = 0; i < n; i++) {
+        if (same_global_batch && batch_split_key(c[i].key)) c[i].breaking = 0;
+        nbreak += c[i].breaking;
+    }
     if (n > 0) {
         fprintf(stderr, "%s: warning: resuming from '%s' with a changed deck (%d key(s)%s):\n", t6_progname(), path, n,
                 nbreak ? "" : ", none affecting the model or the data stream");

@@ -33,7 +33,11 @@ int t6_deck_key_breaks_resume(const char *key);
  * changed key, fatal (naming each breaking key with both values) when a breaking
  * key changed and deck->output.resume_force is off. A file that cannot be opened or
  * has no deck attribute is left to the checkpoint loader (returns -1 silently).
+ * same_global_batch: the caller found the same sequences per optimizer step over all
+ * ranks as the checkpoint's (train.c), so a change of train.micro_batch, grad_accum or
+ * global_batch only re-splits the same batch over ranks and micro-steps (a resume on
+ * another number of ranks) and does not break the data stream.
  * Returns the number of changed keys. */
-int t6_deck_check_resume(const char *path, const t6_deck *deck);
+int t6_deck_check_resume(const char *path, const t6_deck *deck, int same_global_batch);
 
 #endif

@@ -1,7 +1,5 @@
-/* dist.c -- MPI processes and collectives of a run (see dist.h). The CPU gradient
- * all-reduce is a reduce-scatter/all-gather written with MPI_Alltoallv and
- * MPI_Allgatherv, which only move data: the additions happen here, in rank order,
- * so the result does not depend on the MPI library's choice of algorithm. */
+/* dist.c -- MPI processes and small collectives of a run (see dist.h); sums are
+ * added here in rank order, so they do not depend on the MPI library's algorithm. */
 #include "config.h"   /* first: T6_HAVE_MPI / T6_HAVE_CUDA decide what backend.h declares */
 
 #include "dist.h"
@@ -14,9 +12,6 @@
 #ifdef T6_HAVE_MPI
 #include <mpi.h>
 #endif
-
-/* Elements reduced per round: bounds the scratch buffer (world * slice <= this). */
-#define T6_DIST_ROUND (8u << 20)
 
 #ifndef T6_HAVE_MPI
 static int env_int(const char *name, int def)
@@ -63,9 +58,6 @@ void t6_dist_init(t6_dist *d)
 
 void t6_dist_finalize(t6_dist *d)
 {
-    free(d->scratch);
-    d->scratch = NULL;
-    d->scratch_n = 0;
 #ifdef T6_HAVE_MPI
     if (d->mpi_owned) {
         int fin = 0;
@@ -125,63 +117,6 @@ void t6_dist_bcast(t6_dist *d, void *buf, size_t bytes, int root)
     }
 #endif
     (void)d; (void)buf; (void)bytes; (void)root;
-}
-
-#ifdef T6_HAVE_MPI
-/* One round of the deterministic all-reduce over buf[0..n): rank r owns the slice
- * [off[r], off[r]+cnt[r]), receives every rank's copy of it, adds them in rank
- * order, and all ranks gather the owners' sums. */
-static void allreduce_round(t6_dist *d, float *buf, size_t n)
-{
-    const int W = d->world;
-    int cnt[W], off[W], rcnt[W], roff[W];
-    size_t base = n / (size_t)W, rem = n % (size_t)W, o = 0;
-    for (int r = 0; r < W; r++) {
-        cnt[r] = (int)(base + ((size_t)r < rem ? 1 : 0));
-        off[r] = (int)o;
-        o += (size_t)cnt[r];
-    }
-    const int mine = cnt[d->rank];
-    for (int r = 0; r < W; r++) {
-        rcnt[r] = mine;
-        roff[r] = r * mine;
-    }
-    size_t need = (size_t)W * (size_t)mine;
-    if (d->scratch_n < need) {
-        free(d->scratch);
-        d->scratch = t6_malloc((need ? need : 1) * sizeof(float));
-        d->scratch_n = need;
-    }
-    MPI_Alltoallv(buf, cnt, off, MPI_FLOAT, d->scratch, rcnt, roff, MPI_FLOAT, MPI_COMM_WORLD);
-    float *dst = buf + off[d->rank];
-    const float *s = d->scratch;
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < mine; i++) {
-        float acc = s[i];
-        for (int r = 1; r < W; r++) acc += s[(size_t)r * mine + i];
-        dst[i] = acc;
-    }
-    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, buf, cnt, off, MPI_FLOAT, MPI_COMM_WORLD);
-}
-#endif
-
-void t6_dist_allreduce_grads(t6_dist *d, t6_backend *be, float *buf, size_t n)
-{
-    if (d->world <= 1 || n == 0) return;
-#ifdef T6_HAVE_CUDA
-    if (be->kind == T6_BACKEND_CUDA) {
-        T6_CHECK(d->nccl_ready, NULL, "internal: NCCL all-reduce before t6_dist_setup_backend");
-        t6_cuda_nccl_allreduce_sum(be, buf, n);
-        return;
-    }
-#endif
-    T6_CHECK(be->kind == T6_BACKEND_CPU, NULL, "internal: no all-reduce for backend %d", (int)be->kind);
-#ifdef T6_HAVE_MPI
-    for (size_t o = 0; o < n; o += T6_DIST_ROUND) {
-        size_t m = n - o < T6_DIST_ROUND ? n - o : T6_DIST_ROUND;
-        allreduce_round(d, buf + o, m);
-    }
-#endif
 }
 
 void t6_dist_sum_doubles(t6_dist *d, double *vals, int n)

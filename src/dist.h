@@ -1,11 +1,8 @@
 /* dist.h -- the processes of a run: MPI start-up and shutdown, rank, world size and
- * local rank (which GPU), and the collectives the training loop needs. Without MPI
- * (or when t6 is started without mpirun) everything degrades to one process.
- *
- * Gradient all-reduce is deterministic on the CPU backend: every element is summed
- * in rank order 0, 1, ..., world-1 by the rank that owns its slice, whatever
- * algorithm the MPI library would have picked, so a run is bitwise reproducible
- * for a given world size. On the CUDA backend NCCL carries the gradients. */
+ * local rank (which GPU), and the small collectives the training loop needs. Without
+ * MPI (or when t6 is started without mpirun) everything degrades to one process.
+ * The gradient reduction (deterministic on the CPU backend, NCCL on CUDA) and the
+ * ZeRO-1 shards are in gradsync.h. */
 #ifndef T6_DIST_H
 #define T6_DIST_H
 
@@ -21,8 +18,6 @@ typedef struct {
     int local_world;
     int mpi_owned;      /* 1: t6 called MPI_Init and will call MPI_Finalize */
     int nccl_ready;     /* 1: the CUDA backend's NCCL communicator is set up */
-    float *scratch;     /* deterministic all-reduce: received slices */
-    size_t scratch_n;
 } t6_dist;
 
 /* Starts MPI when compiled in (safe to call when already initialized). */
@@ -37,10 +32,6 @@ void t6_dist_setup_backend(t6_dist *d, t6_backend *be);
 
 void t6_dist_barrier(t6_dist *d);
 void t6_dist_bcast(t6_dist *d, void *buf, size_t bytes, int root);
-
-/* In-place sum over ranks of n device floats (gradients), deterministic order on
- * the CPU backend, NCCL on CUDA. */
-void t6_dist_allreduce_grads(t6_dist *d, t6_backend *be, float *buf, size_t n);
 
 /* In-place sum over ranks of n host doubles, in rank order (bitwise the same on
  * every rank, independent of MPI's algorithm). */

@@ -20,7 +20,7 @@ t6_LDADD = libt6core.a libt6bpe.a $(T6_CUDA_LIB) $(T6_EVAL_LIBS) $(T6_BASE_LIBS)
 T6_EVAL_LIBS = $(PCRE2_LIBS) $(JANSSON_LIBS) $(LIBARCHIVE_LIBS) $(CSV_LIBS)
 libt6core_a_SOURCES += src/corpus.c src/corpus.h
 libt6core_a_SOURCES += src/model.c src/model_mem.c src/rng.c src/rng.h src/kvcache.c src/kvcache.h src/mla_decode.c src/mla_decode.h src/textstream.c src/textstream.h src/sample.c src/sample.h
-libt6core_a_SOURCES += src/dist.c src/dist.h src/signals.c src/signals.h src/schedule.c src/schedule.h \
+libt6core_a_SOURCES += src/dist.c src/dist.h src/gradsync.c src/gradsync.h src/signals.c src/signals.h src/schedule.c src/schedule.h \
   src/optim.c src/optim.h src/data.c src/data.h src/ckpt.c src/ckpt.h src/metrics.c src/metrics.h \
   src/h5io.c src/h5io.h src/rundir.c src/rundir.h
 libt6core_a_SOURCES += src/manifest.c src/manifest.h

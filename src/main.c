@@ -54,8 +54,9 @@ static void usage(FILE *f)
             "                    ship as vocab.json / merges.txt (default: vocab); none: no tokenizer files\n"
             "  --set KEY=VALUE   override a deck key (e.g. --set train.max_steps=100); typed by\n"
             "                    the key; lists as a,b,c or [\"a\", \"b\"]; may be repeated\n"
-            "  --ranks N         with --check: number of ranks (GPUs) for the batch arithmetic\n"
-            "                    (default 1)\n"
+            "  --ranks N         with --check: number of ranks (GPUs) for the batch arithmetic and\n"
+            "                    the bytes per rank (weights, gradients, AdamW state with train.zero\n"
+            "                    0 and 1, communication per step) (default 1)\n"
             "  --help            this text\n"
             "  --help-deck       every deck key: key, type, default, allowed, meaning (tab-separated)\n"
             "  --man-deck        the manual page t6-deck(5), generated from the same key table (roff)\n"
@@ -133,6 +134,35 @@ static void check_memory(const t6_deck *d, size_t n_params)
                e[r].activations, e[r].total + adam);
 }
 
+/* --check: what a training rank holds and sends per step (doc/performance.md), with
+ * and without ZeRO-1 (train.zero), on this deck's backend: weights are the fp32
+ * master plus the compute copy (bf16 or fp32 on CUDA; the master itself on the CPU),
+ * gradients fp32, AdamW's two fp32 moments either whole or for the largest shard
+ * ceil(N / ranks). Volumes are those of ring collectives over the largest shard: an
+ * all-reduce of the gradient is a reduce-scatter plus an all-gather, so ZeRO-1 (the
+ * gradient reduce-scattered, the parameters all-gathered) moves as many bytes. */
+static void memory_figures(const t6_deck *d, size_t n, int ranks)
+{
+    const int cuda = d->backend.device == T6_BACKEND_CUDA;
+    const long long N = (long long)n, shard = (long long)((n + (size_t)ranks - 1) / (size_t)ranks);
+    const long long master = 4 * N, compute = cuda ? (d->backend.precision == T6_PREC_BF16 ? 2 : 4) * N : 0;
+    const long long grads = 4 * N, opt0 = 8 * N, opt1 = 8 * shard;
+    const long long ring = 4LL * (ranks - 1) * shard;
+    printf("weights bytes per rank: %lld (fp32 master %lld + compute copy %lld)\n", master + compute, master, compute);
+    printf("gradient bytes per rank: %lld (fp32)\n", grads);
+    printf("optimizer bytes per rank, zero 0: %lld (AdamW m and v, fp32, %lld parameters)\n", opt0, N);
+    printf("optimizer bytes per rank, zero 1: %lld (AdamW m and v of a shard of at most %lld parameters)\n", opt1, shard);
+    const double gib = 1024.0 * 1024.0 * 1024.0;
+    printf("training state bytes per rank, zero 0: %lld (%.2f GiB)\n", master + compute + grads + opt0,
+           (double)(master + compute + grads + opt0) / gib);
+    printf("training state bytes per rank, zero 1: %lld (%.2f GiB)\n", master + compute + grads + opt1,
+           (double)(master + compute + grads + opt1) / gib);
+    printf("communication bytes per rank per step, zero 0: %lld (all-reduce of the fp32 gradient: "
+           "2 x (ranks-1) x shard x 4)\n", 2 * ring);
+    printf("communication bytes per rank per step, zero 1: %lld (reduce-scatter of the gradient %lld + all-gather "
+           "of the fp32 parameters %lld)\n", 2 * ring, ring, ring);
+}
+
 /* --check: everything the deck implies, without running. */
 static int check(t6_deck *d, int ranks)
 {
@@ -208,6 +238,7 @@ static int check(t6_deck *d, int ranks)
     printf("KV cache of job generate at most: batch_size %d x block_size %d x %d layers x %ld bytes = %s\n",
            d->generate.batch_size, m->block_size, m->n_layer, eb * kv,
            t6_fmt_count(b1, sizeof b1, (long long)eb * kv * m->n_layer * m->block_size * d->generate.batch_size));
+    memory_figures(d, pl.n_params, ranks);
     if (d->job == T6_JOB_TRAIN) check_memory(d, pl.n_params);
     printf("backend: %s, %s\n", d->backend.device == T6_BACKEND_CUDA ? "cuda" : "cpu",
            d->backend.precision == T6_PREC_BF16 ? "bf16" : "fp32");

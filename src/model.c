@@ -74,6 +74,8 @@ struct t6_model {
     int hid_ld;                   /* row stride of the SwiGLU activations: round_up(mlp_hidden, 8) */
 
     float *params, *grads;        /* fp32 master and gradients (device) */
+    t6_grad_ready_fn grad_hook;   /* t6_model_set_grad_hook */
+    void *grad_hook_arg;
     void *wcompute;               /* compute copy of the weights (== params on the CPU) */
 
     int32_t *tokens, *targets;    /* device copies of the last batch */
@@ -502,6 +504,21 @@ void t6_model_get_grads(t6_model *m, float *host)
     m->ops->to_host(m->be, host, m->grads, m->layout.n_params * sizeof(float));
 }
 
+void t6_model_set_grad_hook(t6_model *m, t6_grad_ready_fn fn, void *arg)
+{
+    m->grad_hook = fn;
+    m->grad_hook_arg = arg;
+}
+
+/* First parameter offset of layer l: its tensors, and every later layer's, lie above it. */
+static size_t layer_lo(const t6_model *m, int l)
+{
+    size_t lo = m->layout.n_params;
+    for (int i = 0; i < m->layout.n_tensors; i++)
+        if (m->layout.tensors[i].layer == l && m->layout.tensors[i].offset < lo) lo = m->layout.tensors[i].offset;
+    return lo;
+}
+
 void t6_model_zero_grad(t6_model *m)
 {
     if (!m->grads) return;   /* inference-only */
@@ -862,8 +879,12 @@ void t6_model_backward(t6_model *m)
     dense_bwd(m, m->dln, dwte, m->logits, m->lnf, W(m, m->layout.wte), d, V, 0);
     op->zero(be, m->dresid, (size_t)N * d * be->act_bytes);
     op->rmsnorm_bwd(be, m->dresid, m->dln, resid_at(m, 2 * L), m->rstdf, N, d);
-    for (int l = L - 1; l >= 0; l--) layer_backward(m, l);
+    for (int l = L - 1; l >= 0; l--) {
+        layer_backward(m, l);
+        if (m->grad_hook) m->grad_hook(m->grad_hook_arg, layer_lo(m, l));
+    }
     op->embed_bwd(be, dwte, m->dresid, m->tokens, N, d);
+    if (m->grad_hook) m->grad_hook(m->grad_hook_arg, 0);
     m->ready_for_backward = 0;   /* dlogits are consumed (the buffer holds gradients) */
 }
 

@@ -95,6 +95,14 @@ void t6_model_backward(t6_model *m);
 
 void t6_model_zero_grad(t6_model *m);
 
+/* Gradient-ready hook (src/gradsync.h: reduction overlapped with the backward): while
+ * t6_model_backward runs, fn(arg, lo) is called each time the gradient elements
+ * [lo, n_params) are final for this backward: after each layer (lo = the layer's
+ * first offset; the layout puts wte first, then layers 0..L-1) and lo = 0 at the end.
+ * On a device backend "final" means enqueued on its stream. fn NULL: no hook. */
+typedef void (*t6_grad_ready_fn)(void *arg, size_t lo);
+void t6_model_set_grad_hook(t6_model *m, t6_grad_ready_fn fn, void *arg);
+
 /* Logits of the last forward without targets, as host floats (B*T*V). */
 void t6_model_get_logits(t6_model *m, float *host);
 /* Logits of n consecutive rows (positions b*T + t ...) of the last forward, n*V host floats. */

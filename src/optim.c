@@ -6,15 +6,24 @@
 
 #include "util.h"
 
-void t6_optim_init(t6_optim *o, t6_backend *be, const t6_optim_config *cfg, size_t n)
+void t6_optim_init_shard(t6_optim *o, t6_backend *be, const t6_optim_config *cfg, size_t n, size_t off, size_t cnt)
 {
+    T6_CHECK(off + cnt <= n, NULL, "internal: optimizer shard %zu+%zu of %zu", off, cnt, n);
     memset(o, 0, sizeof *o);
     o->be = be;
     o->cfg = *cfg;
     o->n = n;
-    o->m = be->ops->alloc(be, n * sizeof(float));   /* zero-filled: PyTorch's initial state */
-    o->v = be->ops->alloc(be, n * sizeof(float));
+    o->off = off;
+    o->cnt = cnt;
+    /* zero-filled: PyTorch's initial state (at least one element: a rank may own none) */
+    o->m = be->ops->alloc(be, (cnt ? cnt : 1) * sizeof(float));
+    o->v = be->ops->alloc(be, (cnt ? cnt : 1) * sizeof(float));
     o->t = 0;
+}
+
+void t6_optim_init(t6_optim *o, t6_backend *be, const t6_optim_config *cfg, size_t n)
+{
+    t6_optim_init_shard(o, be, cfg, n, 0, n);
 }
 
 void t6_optim_free(t6_optim *o)
@@ -33,15 +42,21 @@ double t6_optim_norm(t6_backend *be, const float *x, size_t n)
 
 void t6_optim_get_moments(const t6_optim *o, float *m, float *v, long *t)
 {
-    o->be->ops->to_host(o->be, m, o->m, o->n * sizeof(float));
-    o->be->ops->to_host(o->be, v, o->v, o->n * sizeof(float));
+    o->be->ops->to_host(o->be, m + o->off, o->m, o->cnt * sizeof(float));
+    o->be->ops->to_host(o->be, v + o->off, o->v, o->cnt * sizeof(float));
     if (t) *t = o->t;
+}
+
+void t6_optim_get_moments_shard(const t6_optim *o, float *m, float *v)
+{
+    o->be->ops->to_host(o->be, m, o->m, o->cnt * sizeof(float));
+    o->be->ops->to_host(o->be, v, o->v, o->cnt * sizeof(float));
 }
 
 void t6_optim_set_moments(t6_optim *o, const float *m, const float *v, long t)
 {
-    o->be->ops->to_device(o->be, o->m, m, o->n * sizeof(float));
-    o->be->ops->to_device(o->be, o->v, v, o->n * sizeof(float));
+    o->be->ops->to_device(o->be, o->m, m + o->off, o->cnt * sizeof(float));
+    o->be->ops->to_device(o->be, o->v, v + o->off, o->cnt * sizeof(float));
     o->t = t;
 }
 
@@ -71,7 +86,10 @@ void t6_optim_apply(t6_optim *o, float *params, void *compute, const float *grad
         }
     }
     o->t++;
-    o->be->ops->adamw(o->be, params, compute, grads, o->m, o->v, o->n, (float)lr, (float)c->beta1,
+    /* the compute copy is indexed like the parameters (act elements) */
+    void *cw = compute ? t6_act_at(o->be, compute, o->off) : NULL;
+    if (o->cnt)
+        o->be->ops->adamw(o->be, params + o->off, cw, grads + o->off, o->m, o->v, o->cnt, (float)lr, (float)c->beta1,
                       (float)c->beta2, (float)c->eps, (float)c->weight_decay, o->t, gscale);
     if (st) {
         st->grad_norm = norm;

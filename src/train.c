@@ -21,6 +21,7 @@
 #include "data.h"
 #include "deckdiff.h"
 #include "dist.h"
+#include "gradsync.h"
 #include "h5io.h"
 #include "lineage.h"
 #include "hf.h"
@@ -42,6 +43,7 @@ typedef struct {
     const t6_param_layout *pl;
     t6_data *data;
     t6_optim opt;
+    t6_gradsync *gs;        /* gradient reduction in buckets; ZeRO-1 shards (gradsync.h) */
     t6_metrics *metrics;
     char ckpt_dir[4096];
     char ckpt_loaded[4400]; /* the checkpoint resume() loaded (rank 0), for eval results */
@@ -93,13 +95,38 @@ static void status_fail(t6_run *r, long step, const char *reason)
 static void save_checkpoint(t6_run *r)
 {
     const size_t n = r->pl->n_params;
+    t6_ckpt_tensors t = {NULL, NULL, NULL};
+    long adam_t = r->opt.t;
+    if (r->dist.rank == 0) {
+        t.m = t6_malloc(n * sizeof(float));
+        t.v = t6_malloc(n * sizeof(float));
+        t6_optim_get_moments(&r->opt, t.m, t.v, &adam_t);
+    }
+    if (r->deck->train.zero && r->dist.world > 1) {
+        /* ZeRO-1: the moments' shards meet on rank 0, which writes the same file as an
+         * unsharded run (every other rank sends only its own range) */
+        float *mm = t.m, *vv = t.v;
+        if (r->dist.rank != 0) {
+            mm = t6_malloc((r->opt.cnt ? r->opt.cnt : 1) * sizeof(float));
+            vv = t6_malloc((r->opt.cnt ? r->opt.cnt : 1) * sizeof(float));
+            t6_optim_get_moments_shard(&r->opt, mm, vv);
+        }
+        t6_gradsync_gather_host(r->gs, mm, r->opt.off);
+        t6_gradsync_gather_host(r->gs, vv, r->opt.off);
+        if (r->dist.rank != 0) {
+            free(mm);
+            free(vv);
+        }
+    }
     if (r->dist.rank == 0) {
         status_set(r, "running", r->step, 0);
-        t6_ckpt_tensors t = {t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float)), t6_malloc(n * sizeof(float))};
+        t.params = t6_malloc(n * sizeof(float));
         t6_model_get_params(r->model, t.params);
         t6_ckpt_state st;
         memset(&st, 0, sizeof st);
-        t6_optim_get_moments(&r->opt, t.m, t.v, &st.adam_t);
+        st.adam_t = adam_t;
+        st.batch_sequences = (long long)r->B * r->accum * r->dist.world;
+        st.grad_accum = r->accum;
         st.step = r->step;
         st.tokens_seen = r->tokens_seen;
         st.best_val_loss = r->best_val;
@@ -128,6 +155,62 @@ static void save_checkpoint(t6_run *r)
     r->last_ckpt_step = r->step;
 }
 
+/* Resume on another number of ranks (rank 0, after the load): what moves and what
+ * cannot. The data stream is a global counter and the moments are re-sharded, so only
+ * the global batch matters: the same sequences per step continue the run exactly (up
+ * to the float order of the gradient sum); another global batch changes the stream's
+ * stride, tokens per step and the gradient's noise, so it needs output.resume_force.
+ * Fatal (naming both) when the batch changed without output.resume_force. */
+static void check_resume_batch(const t6_run *r, const char *from, const t6_ckpt_state *st)
+{
+    const t6_train_config *tc = &r->deck->train;
+    const int W = r->dist.world;
+    const long long now = (long long)r->B * r->accum * W;
+    const int force = r->deck->output.resume_force;
+    if (st->batch_sequences <= 0) {
+        /* a checkpoint of an older t6 does not record its global batch: only its own
+         * world size is known to continue it (the deck comparison covers the rest) */
+        if (st->world_size != W && !force)
+            t6_fatal_hint("resume with as many ranks as the run that wrote it, or add --set output.resume_force=true",
+                          "checkpoint '%s' has world_size = %d, this run has %d ranks, and it predates the "
+                          "train.batch_sequences attribute that lets a run move to another number of ranks",
+                          from, st->world_size, W);
+        return;
+    }
+    if (st->batch_sequences != now) {
+        if (!force)
+            t6_fatal_hint("keep the global batch (e.g. --set train.global_batch=N with N the checkpoint's value), "
+                          "or add --set output.resume_force=true to continue with the new one",
+                          "checkpoint '%s' was written with %lld sequences per optimizer step (%d rank(s)), this run has "
+                          "%lld (micro_batch %d x grad_accum %d x %d rank(s)): tokens per step, the gradient noise and "
+                          "the data stream's stride would change",
+                          from, st->batch_sequences, st->world_size, now, r->B, r->accum, W);
+        fprintf(stderr, "%s: warning: output.resume_force = true: the global batch changes from %lld to %lld sequences "
+                        "per step; the data stream continues at sequence %llu without repeating or skipping any\n",
+                t6_progname(), st->batch_sequences, now, (unsigned long long)st->data.next);
+        return;
+    }
+    if (tc->accum_mode == T6_ACCUM_SUM_REFERENCE && st->grad_accum > 0 && st->grad_accum != r->accum && !force)
+        t6_fatal_hint("resume with the checkpoint's grad_accum (ranks x micro_batch to match), use "
+                      "train.accum_mode = \"mean\", or add --set output.resume_force=true",
+                      "checkpoint '%s' was written with grad_accum = %d, this run has %d: with train.accum_mode = \"sum\" "
+                      "the gradient is grad_accum times the batch mean, so its scale would change",
+                      from, st->grad_accum, r->accum);
+    if (st->world_size != W)
+        printf("resuming a %d-rank checkpoint on %d rank(s): the same %lld sequences per step (micro_batch %d x "
+               "grad_accum %d x %d)%s\n", st->world_size, W, now, r->B, r->accum, W,
+               tc->zero ? ", AdamW moments re-sharded" : "");
+}
+
+/* 1 when this run has the checkpoint's sequences per step over all ranks (so its
+ * split over ranks and micro-steps may differ); 0 for an older file without the
+ * figure (the deck comparison then treats every batch key as before). */
+static int same_global_batch(const t6_run *r, const t6_ckpt_state *st)
+{
+    if (st->batch_sequences <= 0) return 0;
+    return st->batch_sequences == (long long)r->B * r->accum * r->dist.world;
+}
+
 /* Finds and loads the checkpoint output.resume asks for (rank 0), broadcasts it.
  * Returns 1 when the run resumes, 0 for a fresh start. */
 static int resume(t6_run *r, int required)
@@ -138,7 +221,9 @@ static int resume(t6_run *r, int required)
     t6_ckpt_tensors t = {NULL, NULL, NULL};
     t6_ckpt_state st;
     memset(&st, 0, sizeof st);
-    int world_check = r->deck->job == T6_JOB_EVAL ? 0 : r->dist.world;
+    /* the world size may change between runs (re-sharding below; doc/running.md):
+     * what must not change is the global batch, checked after the load */
+    const int world_check = 0;
     const int train = r->deck->job == T6_JOB_TRAIN;
     char from[4300] = "";
     if (r->dist.rank == 0) {
@@ -184,10 +269,12 @@ static int resume(t6_run *r, int required)
         }
         t6_ckpt_list_free(paths, steps, np);
         if (found && train) {
-            /* after the load, whose errors for another model shape or world size are
-             * the more precise: the other keys that would break the run, and a list
-             * of every change */
-            t6_deck_check_resume(from, r->deck);
+            /* after the load, whose errors for another model shape are the more
+             * precise: the deck comparison (it lists every change and names the keys
+             * that would break the run), then what the global batch and the world
+             * size imply */
+            t6_deck_check_resume(from, r->deck, same_global_batch(r, &st));
+            check_resume_batch(r, from, &st);
             /* rolling back: the newer checkpoints form a branch this run abandons; moved
              * aside, they can neither be resumed by the next "auto" nor count for
              * retention (the metrics rows past st.step are cut when the file opens) */
@@ -353,9 +440,11 @@ static int train_step(t6_run *r, t6_optim_stats *st, double *loss_out, char *why
     for (int mu = 0; mu < r->accum; mu++) {
         t6_data_train_batch(r->data, mu, r->tok, r->tgt);
         loss += (double)t6_model_forward(r->model, r->tok, r->tgt, 1, gscale);
+        /* the last micro-step's backward sends each bucket once it is final */
+        if (mu == r->accum - 1) t6_gradsync_arm(r->gs);
         t6_model_backward(r->model);
     }
-    t6_dist_allreduce_grads(&r->dist, r->be, t6_model_grads(r->model), r->pl->n_params);
+    t6_gradsync_finish(r->gs);
     t6_dist_sum_doubles(&r->dist, &loss, 1);
     loss /= (double)(r->accum * W);
     *loss_out = loss;
@@ -363,7 +452,7 @@ static int train_step(t6_run *r, t6_optim_stats *st, double *loss_out, char *why
         t6_fatal_hint("lower optim.lr, raise warmup, or check the data",
                       "the training loss is %f at step %ld", loss, r->step + 1);
     double lr = t6_schedule_lr(&r->deck->optim, r->step);
-    double norm = t6_optim_grad_norm(&r->opt, t6_model_grads(r->model));
+    double norm = t6_gradsync_grad_norm(r->gs);
     if (guard_check(r, loss, norm, why, why_len)) {
         st->grad_norm = norm;
         st->clipped = 0;
@@ -382,6 +471,11 @@ static int train_step(t6_run *r, t6_optim_stats *st, double *loss_out, char *why
     /* adamw refreshes the bf16 compute copy in the same pass over the parameters */
     t6_optim_apply(&r->opt, t6_model_params(r->model), t6_model_compute_weights(r->model),
                    t6_model_grads(r->model), lr, norm, st);
+    if (r->deck->train.zero && W > 1) {
+        /* ZeRO-1: each rank updated its shard; everyone gets all of them */
+        t6_gradsync_gather_params(r->gs, t6_model_params(r->model));
+        if (!r->be->weights_are_master) t6_model_sync_compute_weights(r->model);
+    }
     t6_data_advance(r->data);
     return T6_GUARD_OK;
 }
@@ -450,6 +544,7 @@ static void teardown(t6_run *r)
     r->metrics = NULL;
     t6_rundir_close(&r->rundir);
     t6_optim_free(&r->opt);
+    t6_gradsync_destroy(r->gs);
     t6_data_close(r->data);
     free(r->tok);
     free(r->tgt);
@@ -506,7 +601,11 @@ static int run_train(t6_run *r)
 {
     t6_deck *deck = r->deck;
     const t6_train_config *tc = &deck->train;
-    t6_optim_init(&r->opt, r->be, &deck->optim, r->pl->n_params);
+    r->gs = t6_gradsync_create(&r->dist, r->be, t6_model_grads(r->model), r->pl->n_params, tc->bucket_mb, tc->zero);
+    t6_model_set_grad_hook(r->model, t6_gradsync_ready, r->gs);
+    size_t shard_off, shard_n;
+    t6_gradsync_shard(r->gs, &shard_off, &shard_n);
+    t6_optim_init_shard(&r->opt, r->be, &deck->optim, r->pl->n_params, shard_off, shard_n);
     int resumed = resume(r, 0);
     if (!resumed && !load_init_from(r)) {
         t6_model_init_params(r->model, tc->seed);
@@ -534,6 +633,12 @@ static int run_train(t6_run *r)
                t6_attn_name(deck->model.attention), t6_fmt_count(nb, sizeof nb, (long long)r->pl->n_params),
                r->dist.world, r->accum, r->B, r->T, (unsigned long long)tokens_per_step, tc->max_steps,
                tc->accum_mode == T6_ACCUM_SUM_REFERENCE ? "sum_reference" : "mean");
+        if (r->dist.world > 1) {
+            char how[64] = "one pass after the backward";
+            if (tc->bucket_mb > 0) snprintf(how, sizeof how, "buckets of %g MB during the backward", tc->bucket_mb);
+            printf("t6: gradient reduction in %s%s\n", how,
+                   tc->zero ? "; ZeRO-1: AdamW moments sharded over the ranks" : "");
+        }
         fflush(stdout);
     }
     status_set(r, "running", r->step, 0);

@@ -7,6 +7,7 @@ TESTS += \
   tests/deck/bad-decks.sh \
   tests/deck/set-overrides.sh \
   tests/deck/world.sh \
+  tests/deck/zero-memory.sh \
   tests/deck/doc-sync.sh \
   tests/deck/help.sh \
   tests/deck/blas-env.sh
@@ -17,6 +18,7 @@ EXTRA_DIST += \
   tests/deck/bad-decks.sh \
   tests/deck/set-overrides.sh \
   tests/deck/world.sh \
+  tests/deck/zero-memory.sh \
   tests/deck/doc-sync.sh \
   tests/deck/help.sh \
   tests/deck/blas-env.sh \

@@ -13,8 +13,10 @@
 #      Slurm's --signal=B:USR1@... takes before the time limit). Each time t6 must
 #      checkpoint and exit 0, the script must requeue the job, and the requeued job
 #      must resume from the checkpoint.
-#   C  runs 2 MPI ranks (srun --mpi=pmix, one task per rank) once A and B are done,
-#      and is preempted once: both ranks must agree on the stop step.
+#   C  runs 2 MPI ranks (srun --mpi=pmix, one task per rank) with ZeRO-1 (train.zero
+#      = 1: sharded AdamW moments) once A and B are done, and is preempted once: both
+#      ranks must agree on the stop step, and the requeued job re-shards the moments
+#      its checkpoint gathered.
 # Then checks that both finished at the same step with valid checkpoints and
 # metrics, and that B's final loss equals A's (resume is exact, and the installed
 # tree computes what the checkout does). Skips (77) only when
@@ -114,7 +116,7 @@ wait_until 240 "B to end" done_state "$B"
 # C only now, so that it cannot run to the end unobserved while A and B are watched.
 # Only with an MPI build: without MPI two ranks would be two separate runs.
 if "$t6" --version | grep -q 'mpi=yes'; then
-    C=$(submit t6-test-c 2) || fail "sbatch C failed"
+    C=$(T6_EXTRA_SET="$T6_EXTRA_SET train.zero=1" submit t6-test-c 2) || fail "sbatch C failed"
     echo "submitted C=$C (2 ranks, preempted once)"
     runC=t6-test-c-$C
     wait_until 180 "C to pass step 15" running_past "$runC" 15 0 "$C"
@@ -169,6 +171,8 @@ check_run "$B" "$runB" 2
 if [ -n "$C" ]; then
     check_run "$C" "$runC" 1
     grep -q '2 rank(s)' "$work/out/t6-test-c-$C.out" || fail "C did not run as 2 MPI ranks"
+    [ "$(grep -c 'ZeRO-1: AdamW moments sharded' "$work/out/t6-test-c-$C.out")" -ge 2 ] ||
+        fail "C did not run with ZeRO-1 in both attempts"
     ckC=$work/runs/$runC/checkpoints/ckpt_$(printf '%08d' "$steps").h5
     [ "$(h5scalar "$ckC" world_size)" = 2 ] || fail "$ckC: world_size '$(h5scalar "$ckC" world_size)', expected 2"
 fi
