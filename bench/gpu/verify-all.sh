@@ -73,6 +73,7 @@ if want gen; then
 step generation throughput
 for b in 1 64; do
     T6="$B/t6" DEVICE=cuda PROMPT=4096 NEW=128 BATCHES="$b" DECKS="t6_small mha_small t6_medium mha_medium" \
+        EXTRA="--set generate.cuda_graphs=true" \
         LOGDIR="$OUT/gen-logs" RUN_TIMEOUT=120 timeout 400 sh bench/gen/throughput.sh >>"$OUT/gen.txt" 2>&1
     echo "gen batch $b rc=$?" | tee -a "$OUT/steps.txt"
 done
