@@ -32,6 +32,20 @@ static int config_ints(const t6_model_config *c, cfg_int *out)
     return n;
 }
 
+/* MLA's sizes: written for every type, compared only for mla (the others never use
+ * them); files that predate them read as the deck defaults */
+static const struct { const char *name; int def; } MLA_SIZES[4] = {
+    {"model.q_lora_rank", 512}, {"model.kv_lora_rank", 256}, {"model.qk_rope_head_dim", 32}, {"model.v_head_dim", 64}};
+static void mla_sizes(const t6_model_config *c, int v[4])
+{
+    v[0] = c->q_lora_rank; v[1] = c->kv_lora_rank; v[2] = c->qk_rope_head_dim; v[3] = c->v_head_dim;
+}
+static int mla_size_in_file(hid_t f, int i)
+{
+    int64_t v;
+    return t6_h5_get_i64(f, MLA_SIZES[i].name, &v) == 0 && v > 0 && v <= 1 << 20 ? (int)v : MLA_SIZES[i].def;
+}
+
 /* ---- writing ----------------------------------------------------------------------
  * Every failure of a write goes through write_fail: the file and everything open in
  * it are closed, the temporary file is removed, and the message says which file, how
@@ -297,6 +311,15 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
             t6_fatal_hint("resume with the deck the run started with, or use a new output.run_dir",
                           "checkpoint '%s' has %s = %lld, the deck says %d", path, ci[i].name, (long long)v64, ci[i].value);
     }
+    if (deck->model.attention == T6_ATTN_MLA) {
+        int w[4];
+        mla_sizes(&deck->model, w);
+        for (int i = 0; i < 4; i++)
+            if (mla_size_in_file(f, i) != w[i])
+                t6_fatal_hint("resume with the deck the run started with, or use a new output.run_dir",
+                              "checkpoint '%s' has %s = %d, the deck says %d", path, MLA_SIZES[i].name,
+                              mla_size_in_file(f, i), w[i]);
+    }
     double rb = 0;
     if (t6_h5_get_f64(f, "model.rope_base", &rb) == 0 && rb != deck->model.rope_base)
         t6_fatal_hint("resume with the deck the run started with", "checkpoint '%s' has model.rope_base = %g, the deck says %g",
@@ -397,13 +420,10 @@ int t6_ckpt_read_config(const char *path, t6_model_config *cfg, char *err, size_
     cfg->rope_base = 10000.0;
     t6_h5_get_f64(f, "model.rope_base", &cfg->rope_base);
     /* MLA's sizes: the deck defaults where a checkpoint predates them */
-    struct { const char *name; int *field; int def; } mla[] = {
-        {"model.q_lora_rank", &cfg->q_lora_rank, 512}, {"model.kv_lora_rank", &cfg->kv_lora_rank, 256},
-        {"model.qk_rope_head_dim", &cfg->qk_rope_head_dim, 32}, {"model.v_head_dim", &cfg->v_head_dim, 64}};
-    for (int i = 0; i < 4; i++) {
-        int64_t v;
-        *mla[i].field = t6_h5_get_i64(f, mla[i].name, &v) == 0 && v > 0 && v <= 1 << 20 ? (int)v : mla[i].def;
-    }
+    cfg->q_lora_rank = mla_size_in_file(f, 0);
+    cfg->kv_lora_rank = mla_size_in_file(f, 1);
+    cfg->qk_rope_head_dim = mla_size_in_file(f, 2);
+    cfg->v_head_dim = mla_size_in_file(f, 3);
     rc = 0;
 out:
     free(s);
@@ -434,6 +454,17 @@ int t6_ckpt_load_params(const char *path, const t6_model_config *cfg, const t6_p
         t6_seterr(err, err_len, "checkpoint '%s' has model.rope_base = %g, the deck says %g", path, have.rope_base,
                   cfg->rope_base);
         return -1;
+    }
+    if (cfg->attention == T6_ATTN_MLA) {
+        int w[4], h[4];
+        mla_sizes(cfg, w);
+        mla_sizes(&have, h);
+        for (int i = 0; i < 4; i++)
+            if (w[i] != h[i]) {
+                t6_seterr(err, err_len, "checkpoint '%s' has %s = %d, the deck says %d", path, MLA_SIZES[i].name, h[i],
+                          w[i]);
+                return -1;
+            }
     }
     hid_t f = open_complete(path, err, err_len);
     if (f < 0) return -1;

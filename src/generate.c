@@ -200,10 +200,12 @@ static void tokenize(gen_ctx *g)
             }
         }
         if (p->n == 0) t6_fatal_hint("every prompt needs at least one token", "%s: the prompt is empty (no tokens)", p->where);
-        if (p->n >= m->block_size)
+        /* a prompt of block_size tokens still yields one token, predicted from its last
+         * position, as every later token is predicted from at most block_size positions */
+        if (p->n > m->block_size)
             t6_fatal_hint("shorten the prompt (the model sees at most model.block_size tokens)",
-                          "%s: the prompt has %d tokens, model.block_size = %d leaves no room to generate "
-                          "(allowed: at most %d tokens)", p->where, p->n, m->block_size, m->block_size - 1);
+                          "%s: the prompt has %d tokens, more than model.block_size = %d (allowed: at most %d tokens)",
+                          p->where, p->n, m->block_size, m->block_size);
     }
     if (st) t6_bpe_state_free(st);
 }

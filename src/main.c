@@ -104,13 +104,16 @@ static const char *model_family(t6_attn_type a)
 
 /* --check's memory estimate: what one rank's model and AdamW allocate for the deck's
  * micro-batch, from the model's own creation code run on the meta backend (model.h), for
- * the deck's train.recompute and, on one line each for scripts, for all three modes. */
-static void check_memory(const t6_deck *d, size_t n_params)
+ * the deck's train.recompute and, on one line each for scripts, for all three modes.
+ * With train.zero = 1 a rank holds the moments of its shard only, at most
+ * ceil(N / ranks) parameters (as memory_figures and src/gradsync.c). */
+static void check_memory(const t6_deck *d, size_t n_params, int ranks)
 {
     const t6_model_config *m = &d->model;
     const int B = d->train.micro_batch, T = d->train.seq_len;
     const int cuda = d->backend.device == T6_BACKEND_CUDA, bf16 = cuda && d->backend.precision == T6_PREC_BF16;
-    const size_t adam = 2 * sizeof(float) * n_params;
+    const size_t owned = d->train.zero ? (n_params + (size_t)ranks - 1) / (size_t)ranks : n_params;
+    const size_t adam = 2 * sizeof(float) * owned;
     t6_model_mem e[3];
     for (int r = 0; r < 3; r++)
         t6_model_memory_estimate(m, d->backend.device, d->backend.precision, B, T, (t6_recompute)r, &e[r]);
@@ -120,7 +123,11 @@ static void check_memory(const t6_deck *d, size_t n_params)
            cuda ? "cuda" : "cpu", bf16 ? "bf16" : "fp32", B, T, t6_recompute_name(d->train.recompute));
     printf("  weights (fp32 parameters and gradients%s): %s\n", cuda ? ", compute copy" : "",
            t6_fmt_mem(b[0], sizeof b[0], x->weights));
-    printf("  AdamW moments (fp32 m and v): %s\n", t6_fmt_mem(b[0], sizeof b[0], adam));
+    if (d->train.zero)
+        printf("  AdamW moments (fp32 m and v of this rank's shard, train.zero = 1 over %d rank(s)): %s\n", ranks,
+               t6_fmt_mem(b[0], sizeof b[0], adam));
+    else
+        printf("  AdamW moments (fp32 m and v): %s\n", t6_fmt_mem(b[0], sizeof b[0], adam));
     printf("  activations kept for the backward: %s (per layer %s, shared recompute buffers %s, logits %s)\n",
            t6_fmt_mem(b[0], sizeof b[0], x->activations), t6_fmt_mem(b[1], sizeof b[1], x->per_layer),
            t6_fmt_mem(b[2], sizeof b[2], x->recompute), t6_fmt_mem(b[3], sizeof b[3], x->logits));
@@ -239,7 +246,7 @@ static int check(t6_deck *d, int ranks)
            d->generate.batch_size, m->block_size, m->n_layer, eb * kv,
            t6_fmt_count(b1, sizeof b1, (long long)eb * kv * m->n_layer * m->block_size * d->generate.batch_size));
     memory_figures(d, pl.n_params, ranks);
-    if (d->job == T6_JOB_TRAIN) check_memory(d, pl.n_params);
+    if (d->job == T6_JOB_TRAIN) check_memory(d, pl.n_params, ranks);
     printf("backend: %s, %s\n", d->backend.device == T6_BACKEND_CUDA ? "cuda" : "cpu",
            d->backend.precision == T6_PREC_BF16 ? "bf16" : "fp32");
     printf("run_dir: %s\n", d->output.run_dir);

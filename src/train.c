@@ -178,9 +178,20 @@ static void check_resume_batch(const t6_run *r, const char *from, const t6_ckpt_
         return;
     }
     if (st->batch_sequences != now) {
+        /* a hint the user can paste: a deck that gives grad_accum cannot also take
+         * --set train.global_batch (deck.c refuses both), so name the grad_accum that keeps
+         * the batch on these ranks when there is one */
+        char hint[320];
+        const long long per = (long long)r->B * W;
+        if (tc->global_batch > 0 || st->batch_sequences % per != 0)
+            snprintf(hint, sizeof hint, "keep the global batch (%s--set train.global_batch=%lld, on a number of ranks that "
+                     "divides it), or add --set output.resume_force=true to continue with the new one",
+                     tc->global_batch > 0 ? "" : "a deck without train.grad_accum and ", st->batch_sequences);
+        else
+            snprintf(hint, sizeof hint, "keep the global batch (--set train.grad_accum=%lld on %d rank(s)), or add "
+                     "--set output.resume_force=true to continue with the new one", st->batch_sequences / per, W);
         if (!force)
-            t6_fatal_hint("keep the global batch (e.g. --set train.global_batch=N with N the checkpoint's value), "
-                          "or add --set output.resume_force=true to continue with the new one",
+            t6_fatal_hint(hint,
                           "checkpoint '%s' was written with %lld sequences per optimizer step (%d rank(s)), this run has "
                           "%lld (micro_batch %d x grad_accum %d x %d rank(s)): tokens per step, the gradient noise and "
                           "the data stream's stride would change",
@@ -273,8 +284,14 @@ static int resume(t6_run *r, int required)
              * precise: the deck comparison (it lists every change and names the keys
              * that would break the run), then what the global batch and the world
              * size imply */
+            /* on another number of ranks the global batch is the question (its split,
+             * grad_accum or micro_batch, has to change with the ranks): answered
+             * first, with the grad_accum that keeps it, before the deck comparison
+             * would call the split's change a change of the data stream */
+            const int moved = st.world_size != r->dist.world;
+            if (moved) check_resume_batch(r, from, &st);
             t6_deck_check_resume(from, r->deck, same_global_batch(r, &st));
-            check_resume_batch(r, from, &st);
+            if (!moved) check_resume_batch(r, from, &st);
             /* rolling back: the newer checkpoints form a branch this run abandons; moved
              * aside, they can neither be resumed by the next "auto" nor count for
              * retention (the metrics rows past st.step are cut when the file opens) */

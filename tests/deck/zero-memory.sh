@@ -37,4 +37,16 @@ n=$(printf '%s\n' "$out" | line parameters)
 expect_eq "demo (cpu fp32): weights are the master alone" "$(printf '%s\n' "$out" | line 'weights bytes per rank')" "$((4 * n))"
 expect_eq "demo x 3: moments of a shard of ceil(n/3)" \
     "$(printf '%s\n' "$out" | line 'optimizer bytes per rank, zero 1')" "$((8 * ((n + 2) / 3)))"
+# the per-rank memory estimate counts the moments a rank holds: all of them with zero 0,
+# its shard's (the first ranks' ceil(n/3)) with zero 1 -- for every recompute mode
+tot() { printf '%s\n' "$1" | sed -n "s/^memory estimate bytes, recompute $2: .* total //p"; }
+out1=$("$T6" --check "$INPUT/demo.cfg" --ranks 3 --set train.zero=1)
+for rc in none attention block; do
+    t0=$(tot "$out" $rc); t1=$(tot "$out1" $rc)
+    expect_eq "demo x 3, recompute $rc: estimate with zero 1 holds a shard of the moments" \
+        "$t1" "$((t0 - 8 * n + 8 * ((n + 2) / 3)))"
+done
+expect_grep_s() { printf '%s\n' "$2" | grep -qF "$3" && ok "$1" || bad "$1: no '$3'"; }
+expect_grep_s "demo x 3, zero 1: the estimate says the moments are sharded" "$out1" \
+    "AdamW moments (fp32 m and v of this rank's shard, train.zero = 1 over 3 rank(s))"
 finish

@@ -75,11 +75,23 @@ printf '405 406 407 408\n' | gen "$TMP/f2" --set generate.temperature=0 --set ge
 expect_eq "prompt_file = -: stdin" "$(cat "$TMP/f2")" "$(sed -n '2p' "$TMP/g1")"
 
 # bad inputs
-long=$(seq 1 64 | tr '\n' ' ')
+long=$(seq 1 65 | tr '\n' ' ')
 gen "$TMP/e1" --set "generate.prompts=[\"$long\"]"
 expect_eq "prompt longer than block_size: exit 1" "$?" 1
 expect_grep "prompt longer than block_size: message" \
-    "generate.prompts[0]: the prompt has 64 tokens, model.block_size = 64 leaves no room to generate" "$TMP/e1.err"
+    "generate.prompts[0]: the prompt has 65 tokens, more than model.block_size = 64 (allowed: at most 64 tokens)" "$TMP/e1.err"
+# the window's end (block_size 64): a 63-token prompt gets two tokens A B, the second
+# predicted from all 64 positions; the prompt followed by A (64 tokens, the full
+# window) is accepted and gets exactly B
+p63=$(seq 101 163 | tr '\n' ' ')
+gen "$TMP/w1" --set generate.temperature=0 --set "generate.prompts=[\"$p63\"]" --set generate.max_new_tokens=20
+expect_eq "63-token prompt: exit 0" "$?" 0
+ab=$(sed -n 's/.*| //p' "$TMP/w1")
+expect_eq "63-token prompt: two tokens, the window's end" "$(echo "$ab" | wc -w)" 2
+gen "$TMP/w2" --set generate.temperature=0 --set "generate.prompts=[\"$p63${ab%% *}\"]" --set generate.max_new_tokens=20
+expect_eq "block_size-token prompt: exit 0" "$?" 0
+expect_eq "block_size-token prompt: one token, the 63-token prompt's second" "$(sed -n 's/.*| //p' "$TMP/w2")" "${ab#* }"
+expect_grep "block_size-token prompt: the note on stderr" "ended at model.block_size = 64 tokens" "$TMP/w2.err"
 "$T6" "$DEMO" --set job=generate --set output.run_dir="$TMP/none" --set generate.tokenizer=ids \
     --set 'generate.prompts=["1"]' >/dev/null 2>"$TMP/e2.err"
 expect_eq "missing checkpoint: exit 1" "$?" 1
@@ -115,6 +127,26 @@ expect_eq "mla greedy: same text with 1 and 2 threads, batch 4 and 2" "$(cat "$T
 if [ "$(sed -n 's/.*| //p' "$TMP/m1" | tr ' ' '\n' | sort -u | grep -c .)" -gt 1 ]; then
     ok "mla greedy: more than one distinct token generated"
 else bad "mla greedy: every generated token is the same"; cat "$TMP/m1"; fi
+# MLA's sizes are model shape: another one is refused naming the key (not a tensor), on
+# generation and on resume; and the full window works through the latent cache too
+for kv in "model.kv_lora_rank=12" "model.v_head_dim=8" "model.qk_rope_head_dim=4" "model.q_lora_rank=20"; do
+    # shellcheck disable=SC2086
+    gen "$TMP/m3" $MLA --set output.run_dir="$TMP/mla" --set "$kv" --set "generate.prompts=$PROMPTS"
+    expect_eq "mla checkpoint, deck with $kv: exit 1" "$?" 1
+    expect_grep "mla checkpoint, deck with $kv: names the key" "has ${kv%%=*} = " "$TMP/m3.err"
+done
+# shellcheck disable=SC2086
+tiny "$TMP/mla" 14 $MLA --set model.kv_lora_rank=12
+expect_eq "mla resume with another kv_lora_rank: exit 1" "$?" 1
+expect_grep "mla resume with another kv_lora_rank: names the key" "has model.kv_lora_rank = 16, the deck says 12" "$TMP/mla.log"
+# shellcheck disable=SC2086
+gen "$TMP/m4" $MLA --set output.run_dir="$TMP/mla" --set generate.temperature=0 --set "generate.prompts=[\"$p63\"]" \
+    --set generate.max_new_tokens=20
+ab=$(sed -n 's/.*| //p' "$TMP/m4")
+expect_eq "mla, 63-token prompt: two tokens" "$(echo "$ab" | wc -w)" 2
+# shellcheck disable=SC2086
+gen "$TMP/m5" $MLA --set output.run_dir="$TMP/mla" --set generate.temperature=0 --set "generate.prompts=[\"$p63${ab%% *}\"]"
+expect_eq "mla, block_size-token prompt: the 63-token prompt's second token" "$(sed -n 's/.*| //p' "$TMP/m5")" "${ab#* }"
 
 # GPT-2 BPE: a tiny model over the GPT-2 vocabulary (trained on the demo ids: it only
 # has to run), prompts round-trip as text, and random tokens come out as valid UTF-8

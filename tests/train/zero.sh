@@ -112,6 +112,16 @@ cp "$(ck w2z1 5)" "$TMP/gb/checkpoints/"
 run gb 1 2 --set train.zero=1
 [ $? -ne 0 ] && ok "resume with 8 instead of 16 sequences per step fails" || bad "another global batch was accepted"
 expect_grep "the error names both batches" "16 sequences per optimizer step (2 rank(s)), this run has 8" "$TMP/gb.log"
+# the hint is one the user can paste: this deck gives grad_accum, so --set
+# train.global_batch would be refused; it names the grad_accum that keeps 16 on 1 rank,
+# and where none does (3 ranks x micro_batch 4) the global batch and the condition
+expect_grep "the hint names the grad_accum that keeps the batch" "hint: keep the global batch (--set train.grad_accum=4 on 1 rank(s))" "$TMP/gb.log"
+mkdir -p "$TMP/gb3/checkpoints"
+cp "$(ck w2z1 5)" "$TMP/gb3/checkpoints/"
+run gb3 3 1 --set train.zero=1
+[ $? -ne 0 ] && ok "resume with 12 instead of 16 sequences per step fails" || bad "another global batch was accepted (3 ranks)"
+expect_grep "no grad_accum fits 3 ranks: the hint names the global batch" \
+    "a deck without train.grad_accum and --set train.global_batch=16, on a number of ranks that divides it" "$TMP/gb3.log"
 run gb 1 2 --set train.zero=1 --set output.resume_force=true
 expect_eq "output.resume_force continues" "$?" 0
 expect_grep "forced resume says what changes" "the global batch changes from 16 to 8" "$TMP/gb.log"
