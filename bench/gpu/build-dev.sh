@@ -16,8 +16,9 @@
 #   bash bench/gpu/build-dev.sh build-dev
 #   run: bash bench/gpu/verify-all.sh build-dev   carry: ["build-dev", ".devlibs-rt", ".carry"]
 # Environment: T6_DEV_OBJDIR (the object folder, default BUILD_DIR.obj: kept, so that a
-# second run with T6_DEV_KEEP=1 only remakes what changed), T6_CONFIGURE_ARGS (more
-# configure arguments), MAKE_JOBS (default: the number of cores).
+# second run with T6_DEV_KEEP=1 brings it to HEAD and remakes only what changed; without
+# it, the folder is made afresh), T6_CONFIGURE_ARGS (more configure arguments),
+# MAKE_JOBS (default: the number of cores).
 set -eu
 [ $# -eq 1 ] || { echo "usage: build-dev.sh BUILD_DIR" >&2; exit 2; }
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -39,9 +40,18 @@ if [ -n "$(git -C "$here" status --porcelain --untracked-files=no)" ]; then
     echo "build-dev.sh: warning: uncommitted changes in $here are not built (HEAD $commit is)" >&2
 fi
 
-# the clean copy and its configured build (kept between runs with T6_DEV_KEEP=1)
-if [ -z "${T6_DEV_KEEP:-}" ] || [ ! -f "$obj/build/Makefile" ] || [ "$(cat "$obj/commit" 2>/dev/null)" != "$commit" ]; then
-    [ -n "${T6_DEV_KEEP:-}" ] && [ -d "$obj" ] && echo "build-dev.sh: $obj is of another commit: building afresh"
+# the clean copy and its configured build; with T6_DEV_KEEP=1 a kept one is brought to
+# HEAD by extracting only the files changed since its commit (touched: make rebuilds
+# what depends on them, automake's rules rerun what the Makefile fragments need)
+old=$(cat "$obj/commit" 2>/dev/null || true)
+if [ -n "${T6_DEV_KEEP:-}" ] && [ -f "$obj/build/Makefile" ] && [ -n "$old" ] &&
+   git -C "$here" cat-file -e "$old^{commit}" 2>/dev/null; then
+    changed=$(git -C "$here" diff --name-only --diff-filter=AMRT "$old" "$commit")
+    echo "build-dev.sh: kept $obj (at $(echo "$old" | cut -c1-7)): $(echo "$changed" | grep -c .) file(s) changed since"
+    # shellcheck disable=SC2086
+    [ -z "$changed" ] || git -C "$here" archive --format=tar "$commit" -- $changed | tar -x --touch -C "$obj/src"
+    echo "$commit" >"$obj/commit"
+else
     rm -rf "$obj"
     mkdir -p "$obj/src" "$obj/build"
     git -C "$here" archive --format=tar HEAD | tar -x -C "$obj/src"

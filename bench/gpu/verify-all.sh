@@ -252,7 +252,9 @@ step_train() {
     if [ ! -f bench/gpu/compare-train.sh ]; then
         for m in $models; do
             case $m in *_small) b=24 ;; *) b=20 ;; esac
-            timeout $((end - SECONDS)) "$bench" "$m" "$b" 20 6 >"$2/$m.ours.log" 2>&1 || rc=1
+            left=$((end - SECONDS))
+            [ "$left" -gt 0 ] || { echo "no time left for $m"; break; }   # (timeout 0 would be none)
+            timeout "$left" "$bench" "$m" "$b" 20 6 >"$2/$m.ours.log" 2>&1 || rc=1
             grep '^RESULT' "$2/$m.ours.log"
         done | tee "$2/ours.txt" | tables "training throughput, ours only (bench/gpu/compare-train.sh not in this tree: the reference side not run)"
         SUMMARY="ours only: $(grep -c '^RESULT' "$2/ours.txt") of 4 models; the reference side needs bench/gpu/compare-train.sh (branch perf)"
