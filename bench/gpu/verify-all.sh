@@ -38,7 +38,11 @@
 #   tables.txt   the result tables of the measuring steps (also printed at the end)
 #   logs.tar.gz  every log of every step (files over 2 MiB, checkpoints, weights and the
 #                third-party reference files left out), repacked after each step
-# The steps work in $VERIFY_WORK (default a new folder under /tmp).
+# The steps work in $VERIFY_WORK (default a new folder under /tmp). Other environment:
+# VERIFY_EVAL_ARGS (more --set arguments for eval, e.g. a CPU fp32 run on a few documents:
+# "--set backend.device=cpu --set backend.precision=fp32 --set eval.limit=40") and
+# VERIFY_EVAL_PRECISION (bf16, fp32: how strictly hf compares it), VERIFY_RECOMPUTE_BATCHES
+# (the micro-batches recompute.sh tries for T6 large / XL), VERIFY_TRAIN_REF_MODELS.
 #   bash bench/gpu/verify-all.sh --list-steps | --list-needs | --list-binaries | --plan
 # print the table without running anything (bench/gpu/build-dev.sh builds --list-binaries,
 # tests/install/device-plan.sh checks --list-needs against the tree).
