@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/gpu/verify-all.sh BUILD_DIR -- the device calls that check and measure the merged
+# bench/gpu/verify-all.sh [BUILD_DIR] -- the device calls that check and measure the merged
 # tree with binaries built on the development machine (bench/gpu/build-dev.sh BUILD_DIR:
 # CUDA sm_90, stripped, at their build-tree paths) and carried with the libraries the GPU
 # machine lacks (.devlibs-rt) and the reference files and evaluation data (.carry): no
@@ -78,10 +78,11 @@ case "${1:-}" in
         { table | awk '{ for (i = 4; i <= NF; i++) if ($i ~ /^bin:/) print substr($i, 5) }'
           for p in $EXTRA_BINARIES; do echo "$p"; done; } | sort -u; exit 0 ;;
     --plan) table | awk '{ printf "%-10s limit %4d s, expected %4d s\n", $1, $2, $3 }'; exit 0 ;;
-    -h|--help|"") sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 esac
 
-B=$(cd "$1" && pwd) || { echo "verify-all.sh: no build folder '$1' (bench/gpu/build-dev.sh makes it)" >&2; exit 2; }
+# BUILD_DIR: default build-dev (as the calls before the step table were made)
+B=$(cd "${1:-build-dev}" && pwd) || { echo "verify-all.sh: no build folder '${1:-build-dev}' (bench/gpu/build-dev.sh makes it)" >&2; exit 2; }
 OUT=${OUT:-$here/verify-out}
 W=${VERIFY_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/t6-verify.XXXXXX")}
 BUDGET=${VERIFY_BUDGET:-540}
