@@ -770,8 +770,19 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_tpa(&c, 7, 3, 64);
     t_tpa(&c, 34, 6, 64);
     t_tpa(&c, 5, 2, 16);
-    t_attention(&c, 2, 77, 6, 2, 64);
-    t_attention(&c, 1, 150, 5, 5, 64);
+    /* the tensor-core path (bf16, dh 64) under both forward tilings: 128 query rows per
+     * block (the default) and 64 (T6_ATTN_FWD_ROWS=64); T = 300 has a partial 128-row
+     * tile whose second half is past T, and one whose m-tiles end mid-tile */
+    for (int rows = 128; rows >= 64; rows -= 64) {
+        setenv("T6_ATTN_FWD_ROWS", rows == 128 ? "128" : "64", 1);
+        if (bf) printf("-- attention forward with %d query rows per block\n", rows);
+        t_attention(&c, 2, 77, 6, 2, 64);
+        t_attention(&c, 1, 150, 5, 5, 64);
+        t_attention(&c, 1, 300, 3, 3, 64);
+        t_attention(&c, 2, 200, 4, 2, 64);
+        if (!bf) break;     /* fp32 never takes the tensor-core path */
+    }
+    unsetenv("T6_ATTN_FWD_ROWS");
     t_attention(&c, 2, 45, 4, 1, 16);
     t_attention(&c, 1, 200, 3, 3, 32);
     t_elementwise(&c, 1001);
