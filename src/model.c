@@ -362,10 +362,11 @@ void t6_model_zero_grad(t6_model *m)
  * (params.c), i.e. one (fac_w x d) weight whose output is the six factors side by
  * side. One GEMM of that width replaces six skinny ones (output widths such as 204
  * and 68, which also needed padded copies on CUDA: doc/performance.md); the factors
- * are then copied out of the fused output into their own dense buffers, which the
- * RoPE, product and attention ops take as they are. The backward joins the factor
- * gradients the same way and runs one matmul_bwd (dln and the six weight gradients,
- * which are consecutive in the gradient buffer too). */
+ * are then split out of the fused output into their own dense buffers (tpa_split, with
+ * RoPE on B_Q and B_K on the way), which the product and attention ops take as they
+ * are. The backward joins the factor gradients the same way (tpa_join, RoPE undone)
+ * and runs one matmul_bwd (dln and the six weight gradients, which are consecutive in
+ * the gradient buffer too). */
 static void tpa_check_adjacent(const t6_model *m, const t6_layer_params *lp)
 {
     const int idx[6] = {lp->w_a_q, lp->w_a_k, lp->w_a_v, lp->w_b_q, lp->w_b_k, lp->w_b_v};
@@ -382,24 +383,20 @@ static void tpa_fused_fwd(t6_model *m, layer_acts *a, const t6_layer_params *lp)
     const int N = m->N, d = c->n_embd, ld = m->fac_ld;
     tpa_check_adjacent(m, lp);
     m->ops->matmul_fwd(m->be, m->fac, ld, a->ln1, d, W(m, lp->w_a_q), N, d, m->fac_w, 0);
-    void *dst[6] = {a->aq, a->ak, a->av, a->bq, a->bk, a->bv};
-    for (int j = 0; j < 6; j++) {
-        const int w = (j < 5 ? m->fac_off[j + 1] : m->fac_w) - m->fac_off[j];
-        m->ops->copy_rows(m->be, dst[j], w, act_at(m, m->fac, m->fac_off[j]), ld, N, w, 0);
-    }
+    void *const dst[6] = {a->aq, a->ak, a->av, a->bq, a->bk, a->bv};
+    m->ops->tpa_split(m->be, dst, m->fac, ld, m->B, m->T, c->n_head, c->q_rank, c->k_rank, c->v_rank, c->head_dim,
+                      c->rope_base);
 }
 
-/* From the six factor gradients (RoPE already undone on dB_Q, dB_K) to dln
- * (overwritten) and the weight gradients. */
+/* From the six factor gradients (dB_Q, dB_K still rotated: the join undoes RoPE) to
+ * dln (overwritten) and the weight gradients. */
 static void tpa_fused_bwd(t6_model *m, layer_acts *a, const t6_layer_params *lp)
 {
     const t6_model_config *c = &m->cfg;
     const int N = m->N, d = c->n_embd, ld = m->fac_ld;
-    const void *src[6] = {m->da_q, m->da_k, m->da_v, m->db_q, m->db_k, m->db_v};
-    for (int j = 0; j < 6; j++) {
-        const int w = (j < 5 ? m->fac_off[j + 1] : m->fac_w) - m->fac_off[j];
-        m->ops->copy_rows(m->be, act_at(m, m->fac, m->fac_off[j]), ld, src[j], w, N, w, 0);
-    }
+    const void *const src[6] = {m->da_q, m->da_k, m->da_v, m->db_q, m->db_k, m->db_v};
+    m->ops->tpa_join(m->be, m->fac, ld, src, m->B, m->T, c->n_head, c->q_rank, c->k_rank, c->v_rank, c->head_dim,
+                     c->rope_base);
     /* fac's pad columns hold what the forward GEMM left there (finite: backend.h) */
     m->ops->matmul_bwd(m->be, m->dln, d, dW(m, lp->w_a_q), m->fac, ld, a->ln1, d, W(m, lp->w_a_q), N, d,
                        m->fac_w, 0);
@@ -417,10 +414,9 @@ static void qkv_forward(t6_model *m, int l)
     const double base = c->rope_base;
 
     if (is_tpa(c)) {
-        /* the six factor projections in one GEMM, split into the factors; RoPE on B_Q
-         * and B_K (each rank row as if a head) */
+        /* the six factor projections in one GEMM, split into the factors with RoPE on
+         * B_Q and B_K (each rank row as if a head) */
         tpa_fused_fwd(m, a, lp);
-        op->rope_fwd(be, a->bq, B, T, c->q_rank, dh, base);
         op->tpa_product_fwd(be, a->q, a->aq, a->bq, N, h, c->q_rank, dh);
     } else {
         /* standard query projection with RoPE on q (TPA-KVonly and the MHA family) */
@@ -432,13 +428,13 @@ static void qkv_forward(t6_model *m, int l)
         dense_fwd(m, a->v, a->ln1, W(m, lp->w_v), d, m->G * dh);
         op->rope_fwd(be, a->k, B, T, m->G, dh, base);
     } else {
-        if (!is_tpa(c)) {   /* TPA-KVonly; TPA's came from tpa_fused_fwd */
+        if (!is_tpa(c)) {   /* TPA-KVonly; TPA's came from tpa_fused_fwd, rotated */
             dense_fwd(m, a->ak, a->ln1, W(m, lp->w_a_k), d, h * c->k_rank);
             dense_fwd(m, a->av, a->ln1, W(m, lp->w_a_v), d, h * c->v_rank);
             dense_fwd(m, a->bk, a->ln1, W(m, lp->w_b_k), d, c->k_rank * dh);
             dense_fwd(m, a->bv, a->ln1, W(m, lp->w_b_v), d, c->v_rank * dh);
+            op->rope_fwd(be, a->bk, B, T, c->k_rank, dh, base);
         }
-        op->rope_fwd(be, a->bk, B, T, c->k_rank, dh, base);
         op->tpa_product_fwd(be, a->k, a->ak, a->bk, N, h, c->k_rank, dh);
         op->tpa_product_fwd(be, a->v, a->av, a->bv, N, h, c->v_rank, dh);
     }
@@ -581,8 +577,6 @@ static void qkv_backward(t6_model *m, int l)
         op->tpa_product_bwd(be, m->da_q, m->db_q, m->dq, a->aq, a->bq, N, h, c->q_rank, dh);
         op->tpa_product_bwd(be, m->da_k, m->db_k, m->dk, a->ak, a->bk, N, h, c->k_rank, dh);
         op->tpa_product_bwd(be, m->da_v, m->db_v, m->dv, a->av, a->bv, N, h, c->v_rank, dh);
-        op->rope_bwd(be, m->db_q, B, T, c->q_rank, dh, base);
-        op->rope_bwd(be, m->db_k, B, T, c->k_rank, dh, base);
         tpa_fused_bwd(m, a, lp);
         return;
     }

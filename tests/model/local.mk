@@ -46,3 +46,7 @@ check_PROGRAMS += tests/model/mla
 tests_model_mla_SOURCES = tests/model/mla.c tests/model/tmodel.h
 tests_model_mla_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/mla
+check_PROGRAMS += tests/model/tpa_split
+tests_model_tpa_split_SOURCES = tests/model/tpa_split.c tests/model/tmodel.h
+tests_model_tpa_split_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/tpa_split
