@@ -19,7 +19,8 @@ EXTRA_DIST += kernels/cuda_backend.cu kernels/cuda_check.h kernels/cuda_common.c
 	kernels/tpa_product.cu kernels/tpa_split.cu kernels/attention.cu kernels/attention_mma.cu kernels/swiglu.cu \
 	kernels/cross_entropy.cu kernels/adamw.cu kernels/norms.cu kernels/nccl.cu \
 	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/mla.cu tests/gpu/run.sh tests/gpu/gpu_check.c \
-	bench/gpu/verify-medium.sh bench/gpu/decode_bench.c bench/gpu/decode_ref.py bench/gpu/decode-compare.sh
+	bench/gpu/verify-medium.sh bench/gpu/decode_bench.c bench/gpu/decode_ref.py bench/gpu/decode-compare.sh \
+	bench/gpu/compare-train.sh bench/gpu/ref_train_bench.py bench/gpu/perf-verify.sh
 NVCCFLAGS = -O3 -std=c++17 $(CUDA_GENCODE) -Xcompiler -fPIC,-Wall -I$(top_srcdir)/src -I$(top_builddir) --expt-relaxed-constexpr
 .cu.$(OBJEXT):
 	$(AM_V_CC)$(NVCC) $(NVCCFLAGS) $(DEFS) -c -o $@ $<

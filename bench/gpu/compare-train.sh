@@ -10,7 +10,10 @@
 # AdamW), both in the reference recipe (anchors.md: 20 timed steps after 6 warm-up);
 # logs go to OUT_DIR/<model>.ours.log and .ref.log, and the ratio table (tokens/s and
 # ours/reference, TPA/MHA time per token within each side) is printed and written
-# to OUT_DIR/compare.md. Environment: STEPS, WARMUP (default 20, 6).
+# to OUT_DIR/compare.md. Environment: STEPS, WARMUP (default 20, 6); SIDES (default
+# "ours ref": run one side only, e.g. ours for every model first and the reference,
+# which compiles for a minute or more per model, after; the table is made from the
+# logs in OUT_DIR either way); REF_TIMEOUT (seconds per reference run, default none).
 set -u
 [ $# -ge 3 ] || { echo "usage: compare-train.sh GPU_BENCH REF_MODEL_DIR OUT_DIR [MODEL...]" >&2; exit 2; }
 bench=$1 ref=$2 out=$3
@@ -22,17 +25,26 @@ here=$(cd "$(dirname "$0")" && pwd)
 steps=${STEPS:-20} warmup=${WARMUP:-6}
 mkdir -p "$out"
 py=${PYTHON:-python3}
+sides=${SIDES:-ours ref}
+tmo=
+[ -n "${REF_TIMEOUT:-}" ] && tmo="timeout $REF_TIMEOUT"
 rc=0
 for m in "$@"; do
     case $m in *_small) B=24 ;; *) B=20 ;; esac     # the reference recipe's micro-batches
-    "$bench" "$m" "$B" "$steps" "$warmup" > "$out/$m.ours.log" 2>&1 || { echo "gpu_bench $m failed" >&2; rc=1; }
-    grep '^RESULT' "$out/$m.ours.log"
-    "$py" "$here/ref_train_bench.py" "$ref" "$m" "$B" "$steps" "$warmup" > "$out/$m.ref.log" 2>&1 ||
-        { echo "ref_train_bench $m failed (tail of $out/$m.ref.log):" >&2; tail -5 "$out/$m.ref.log" >&2; rc=1; }
-    grep '^RESULT' "$out/$m.ref.log"
+    case " $sides " in *" ours "*)
+        "$bench" "$m" "$B" "$steps" "$warmup" > "$out/$m.ours.log" 2>&1 || { echo "gpu_bench $m failed" >&2; rc=1; }
+        grep '^RESULT' "$out/$m.ours.log" ;;
+    esac
+    case " $sides " in *" ref "*)
+        # shellcheck disable=SC2086
+        PYTHONUNBUFFERED=1 $tmo "$py" "$here/ref_train_bench.py" "$ref" "$m" "$B" "$steps" "$warmup" \
+            > "$out/$m.ref.log" 2>&1 ||
+            { echo "ref_train_bench $m failed (tail of $out/$m.ref.log):" >&2; tail -5 "$out/$m.ref.log" >&2; rc=1; }
+        grep '^RESULT' "$out/$m.ref.log" ;;
+    esac
 done
 # the table: one row per model from the two RESULT lines
-field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
+field() { [ -f "$1" ] && sed -n "s|.* $2=\([^ ]*\).*|\1|p" "$1" | tail -1; }
 {
     echo "| model | B | ours ms/step | ours tokens/s | ref ms/step | ref tokens/s | ours / ref | ours mem GiB (cudaMemGetInfo) | ref peak alloc GiB |"
     echo "|---|---|---|---|---|---|---|---|---|"
@@ -46,7 +58,7 @@ field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
     for s in small medium; do
         for side in ours ref; do
             a=$out/t6_$s.$side.log b=$out/mha_$s.$side.log
-            [ -f "$a" ] && [ -f "$b" ] || continue
+            if [ ! -f "$a" ] || [ ! -f "$b" ]; then continue; fi
             awk -v x="$(field "$a" tokens/s)" -v y="$(field "$b" tokens/s)" -v s="$s" -v d="$side" \
                 'BEGIN { if (x > 0 && y > 0) printf "TPA / MHA time per token, %s, %s: %.3f\n", s, d, y / x }'
         done
