@@ -10,7 +10,8 @@
 #  1. gpu_check all (every CUDA op against the CPU, the model of every attention type);
 #  2. our gpu_bench on T6 small and MHA small (20 timed steps after 6);
 #  3. T6 small with the old attention forward tiling (T6_ATTN_FWD_ROWS=64), the base
-#     binary if given, and T6 medium (10 after 4);
+#     binary if given, T6 medium (10 after 4), and T6 small through t6 itself (14
+#     steps on the built-in demo corpus; run from the source tree: input/t6_small.cfg);
 #  4. the reference (ref_train_bench.py) on T6 small and MHA small with the time left
 #     of BUDGET seconds (default 175), and the ratio table (compare.md).
 # Logs: OUT_DIR/env.txt, check.txt, extra.txt, cmp/*.log, cmp/compare.md (8 files, the
@@ -37,8 +38,19 @@ log "ours small done"
     if [ -n "$base" ]; then echo "## base $base t6_small 24 20 6"; timeout 25 "$base" t6_small 24 20 6; fi
     echo "## gpu_bench t6_medium 20 10 4"
     timeout 30 "$bench" t6_medium 20 10 4
+    # the same model through t6 itself (data loader, metrics, logging), as
+    # performance.md's "Through the whole t6 loop": steps 9-14 are the steady ones
+    if [ -x "$B/t6" ] && [ -f input/t6_small.cfg ]; then
+        echo "## t6 input/t6_small.cfg on cuda, B 24, 14 steps"
+        r=$(mktemp -d)
+        timeout 40 "$B/t6" input/t6_small.cfg --set backend.device="cuda" --set train.micro_batch=24 \
+            --set train.global_batch=24 --set train.max_steps=14 --set train.eval_interval=0 \
+            --set train.log_interval=1 --set output.checkpoint_interval=0 \
+            --set data.train=builtin:demo-train --set data.val=builtin:demo-val --set output.run_dir="$r/s"
+        rm -rf "$r"
+    fi
 } >"$O/extra.txt" 2>&1
-grep -E "^##|^RESULT" "$O/extra.txt"
+grep -E "^##|^RESULT|tokens/s" "$O/extra.txt" | tail -20
 log "extra done"
 for m in t6_small mha_small; do
     l=$((BUDGET - SECONDS))
