@@ -2,10 +2,13 @@
  * fp32 accumulation) for head_dim 64, used whenever the act type is bf16 and dh = 64
  * (every paper config); attention.cu keeps the generic path for the rest.
  *
- * Forward (FlashAttention-2 order): a block owns 64 query rows (4 warps x 16), walks the
- * 64-key tiles up to the diagonal; S = Q K^T stays in registers, the online softmax
- * rescales the output accumulator, and P is fed back as the A operand of P V without
- * leaving registers. The causal diagonal is masked only in the last tile.
+ * Forward (FlashAttention-2 order): a block owns 128 query rows (4 warps x 2 m-tiles x
+ * 16; 64 rows, one m-tile per warp, with T6_ATTN_FWD_ROWS=64), walks the 64-key tiles
+ * up to the diagonal; S = Q K^T stays in registers, the online softmax rescales the
+ * output accumulator, and P is fed back as the A operand of P V without leaving
+ * registers. The causal diagonal is masked only in each m-tile's diagonal tile.
+ * Scores are kept in log2 units: exp(scale * s - m) = 2^(s * scale * log2(e) - m'),
+ * one FMA and one ex2.approx per score (lse is stored in natural-log units).
  *
  * Backward: two kernels so every output has one writer (deterministic, no atomics):
  *  - dK/dV: a block owns 64 keys of one kv head and walks the query tiles at or after
