@@ -553,7 +553,15 @@ void t6_model_zero_grad(t6_model *m)
  * RoPE on B_Q and B_K on the way), which the product and attention ops take as they
  * are. The backward joins the factor gradients the same way (tpa_join, RoPE undone)
  * and runs one matmul_bwd (dln and the six weight gradients, which are consecutive in
- * the gradient buffer too). */
+ * the gradient buffer too).
+ * m->fac is scratch, not an activation: it holds something only from the GEMM to the
+ * split (tpa_fused_fwd) and from the join to the GEMM (tpa_fused_bwd), each pair
+ * back to back, so one buffer serves every layer in both directions. Nothing keeps
+ * it: the factors themselves are layer activations (ACT_ATTN_IN), so the recompute
+ * "attention" rerun starts from them and "block" reruns the whole tpa_fused_fwd for
+ * its layer; the generation prefill's layer hook reads the split factors (attn view);
+ * the ZeRO-1 grad hook runs after the layer's backward, when the fused matmul_bwd has
+ * written all six weight gradients. */
 static void tpa_check_adjacent(const t6_model *m, const t6_layer_params *lp)
 {
     const int idx[6] = {lp->w_a_q, lp->w_a_k, lp->w_a_v, lp->w_b_q, lp->w_b_k, lp->w_b_v};
@@ -864,7 +872,8 @@ static void mla_qkv_backward(t6_model *m, int l)
 
 /* recompute "attention": the attention of layer l from its kept inputs into the shared
  * buffers, with the same ops as the forward (qkv_forward's TPA products, then
- * layer_forward's attention call), so the values are bitwise the forward's. */
+ * layer_forward's attention call), so the values are bitwise the forward's. TPA's
+ * factors are kept inputs (tpa_split's output, RoPE applied): no GEMM or split here. */
 static void attention_rerun(t6_model *m, int l)
 {
     const t6_ops *op = m->ops;

@@ -7,13 +7,15 @@
 # compare-train.sh); BASE_GPU_BENCH (optional): a gpu_bench built from an earlier commit,
 # run on T6 small right after ours for a before/after in the same call.
 # In order, so that what matters most comes back even if the time runs out:
-#  1. gpu_check all (every CUDA op against the CPU, the model of every attention type);
+#  1. gpu_check all (every CUDA op against the CPU, the model of every attention type,
+#     train.recompute's bitwise gradients, generation's prefill through the inference
+#     model: all of them run TPA through the fused projection; 150 s as verify-all.sh);
 #  2. our gpu_bench on T6 small and MHA small (20 timed steps after 6);
 #  3. T6 small with the old attention forward tiling (T6_ATTN_FWD_ROWS=64), the base
 #     binary if given, T6 medium (10 after 4), and T6 small through t6 itself (14
 #     steps on the built-in demo corpus; run from the source tree: input/t6_small.cfg);
 #  4. the reference (ref_train_bench.py) on T6 small and MHA small with the time left
-#     of BUDGET seconds (default 175), and the ratio table (compare.md).
+#     of BUDGET seconds (default 330), and the ratio table (compare.md).
 # Logs: OUT_DIR/env.txt, check.txt, extra.txt, cmp/*.log, cmp/compare.md (8 files, the
 # most a device call returns). On the lent machine: `source .devlibs-rt/env.sh` first.
 set -u
@@ -22,12 +24,12 @@ B=$1 ref=$2 O=$3 base=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 bench=$B/bench/gpu/gpu_bench
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OMP_NUM_THREADS=${OMP_NUM_THREADS:-16}
-BUDGET=${BUDGET:-175}
+BUDGET=${BUDGET:-330}
 mkdir -p "$O/cmp"
 log() { echo "[t=${SECONDS}s] $*" | tee -a "$O/env.txt"; }
 { date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader;
   python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"; } >>"$O/env.txt" 2>&1
-timeout 60 "$B/tests/gpu/gpu_check" all >"$O/check.txt" 2>&1
+timeout 150 "$B/tests/gpu/gpu_check" all >"$O/check.txt" 2>&1
 log "gpu_check all rc=$? $(tail -1 "$O/check.txt")"
 grep -E "^FAIL" -A1 "$O/check.txt" | head -20
 SIDES=ours sh "$here/compare-train.sh" "$bench" "$ref" "$O/cmp" t6_small mha_small

@@ -8,6 +8,10 @@
  *    the fused rows' pad columns (NaN here) are never read;
  *  - join: the inverse rotation, so join(split(x)) gives x back (to float rounding),
  *    and the fused rows' pad columns are left bit for bit as they were.
+ *  - the model's memory figures count the fused output (one (N, round_up(width, 8))
+ *    buffer): a TPA model's backward scratch is exactly the activation gradients plus
+ *    that buffer, on a real CPU model and in t6 --check's estimate for CUDA bf16, so
+ *    the buffer goes through the counted allocator and the estimate sees it.
  * That a TPA model through the fused path still has the right gradients is
  * gradcheck's job (finite differences over the whole model). */
 #include "tmodel.h"
@@ -86,8 +90,37 @@ static void run(int B, int T, int h, int RQ, int RK, int RV, int dh, double base
     t6_backend_destroy(be);
 }
 
+/* The backward scratch of a TPA model from its sizes, in elements: dresid, dln; dy, dq;
+ * dk, dv (h kv heads); the six factor gradients; dh1, dh2, dg at row stride
+ * round_up(hidden, 8); the fused factor output at round_up(fused width, 8). */
+static size_t tpa_scratch_elems(const t6_model_config *c, size_t N)
+{
+    const size_t d = c->n_embd, h = c->n_head, dh = c->head_dim, RQ = c->q_rank, RK = c->k_rank, RV = c->v_rank;
+    const size_t hl = (c->mlp_hidden + 7) / 8 * 8, W = h * (RQ + RK + RV) + (RQ + RK + RV) * dh;
+    return N * (2 * d + 2 * h * dh + 2 * h * dh + h * (RQ + RK + RV) + (RQ + RK + RV) * dh + 3 * hl + (W + 7) / 8 * 8);
+}
+
+static void mem_check(void)
+{
+    t6_model_config c = tm_tiny_config(T6_ATTN_TPA);
+    const int B = 2, T = 7;
+    t6_backend *be = tm_cpu_backend(0);
+    t6_model *m = t6_model_create(&c, be, B, T);
+    t6_model_mem mm;
+    t6_model_memory(m, &mm);
+    const size_t want = tpa_scratch_elems(&c, (size_t)B * T);
+    tm_check(mm.scratch == want * sizeof(float), "CPU fp32 TPA model: backward scratch %zu bytes, expected %zu "
+             "(activation gradients + the fused factor output)", mm.scratch, want * sizeof(float));
+    t6_model_destroy(m);
+    t6_backend_destroy(be);
+    t6_model_memory_estimate(&c, T6_BACKEND_CUDA, T6_PREC_BF16, B, T, T6_RECOMPUTE_BLOCK, &mm);
+    tm_check(mm.scratch == want * 2, "estimate, CUDA bf16 (recompute block): backward scratch %zu bytes, expected %zu",
+             mm.scratch, want * 2);
+}
+
 int main(void)
 {
+    mem_check();
     run(2, 5, 3, 2, 1, 2, 8, 10000.0);
     run(1, 37, 34, 6, 2, 2, 64, 10000.0);    /* T6 small's factor widths, odd T */
     run(3, 4, 5, 3, 3, 1, 6, 500.0);
