@@ -2,10 +2,13 @@
  * fp32 accumulation) for head_dim 64, used whenever the act type is bf16 and dh = 64
  * (every paper config); attention.cu keeps the generic path for the rest.
  *
- * Forward (FlashAttention-2 order): a block owns 64 query rows (4 warps x 16), walks the
- * 64-key tiles up to the diagonal; S = Q K^T stays in registers, the online softmax
- * rescales the output accumulator, and P is fed back as the A operand of P V without
- * leaving registers. The causal diagonal is masked only in the last tile.
+ * Forward (FlashAttention-2 order): a block owns 128 query rows (4 warps x 2 m-tiles x
+ * 16; 64 rows, one m-tile per warp, with T6_ATTN_FWD_ROWS=64), walks the 64-key tiles
+ * up to the diagonal; S = Q K^T stays in registers, the online softmax rescales the
+ * output accumulator, and P is fed back as the A operand of P V without leaving
+ * registers. The causal diagonal is masked only in each m-tile's diagonal tile.
+ * Scores are kept in log2 units: exp(scale * s - m) = 2^(s * scale * log2(e) - m'),
+ * one FMA and one ex2.approx per score (lse is stored in natural-log units).
  *
  * Backward: two kernels so every output has one writer (deterministic, no atomics):
  *  - dK/dV: a block owns 64 keys of one kv head and walks the query tiles at or after
@@ -113,7 +116,24 @@ template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.as
 
 #define TILE (FT * LDS)
 
-/* ---------------------------------------------------------------- forward */
+/* 2^x on the special-function unit (the scores are kept in log2 units: the softmax
+ * scale times log2(e) is folded into one multiply-add per score) */
+__device__ __forceinline__ float ex2(float x)
+{
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+    return y;
+}
+#define LOG2E 1.4426950408889634f
+#define LN2 0.6931471805599453f
+
+/* ---------------------------------------------------------------- forward
+ * MT m-tiles of 16 query rows per warp: the block owns 64*MT rows (m-tile mt of warp w
+ * holds rows q0 + 64 mt + 16 w ..), so every K/V fragment taken from shared memory
+ * feeds MT products (MT = 2 halves the ldmatrix traffic and the K/V tile loads per
+ * product, at twice the accumulator registers). Key tiles stay 64 wide; an m-tile
+ * skips the key tile past its diagonal. */
+template <int MT>
 __global__ void __launch_bounds__(128) k_fa_fwd(bf16 *out, float *lse, const bf16 *q, const bf16 *k,
                                                 const bf16 *v, int T, int h, int G, float scale)
 {
@@ -121,26 +141,32 @@ __global__ void __launch_bounds__(128) k_fa_fwd(bf16 *out, float *lse, const bf1
     bf16 *sm = (bf16 *)smem_raw;                           /* [2 stages][K, V] */
     const int b = blockIdx.z, i = blockIdx.y, gk = i / (h / G);
     const int qt = gridDim.x - 1 - blockIdx.x;           /* longest tiles first */
-    const int q0 = qt * FT;
+    const int q0 = qt * FT * MT;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
-    const int r = q0 + warp * 16 + g;                     /* this thread's rows: r, r+8 */
     const size_t qstride = (size_t)h * DH, kstride = (size_t)G * DH;
     const bf16 *qb = q + (size_t)b * T * qstride + (size_t)i * DH;
     const bf16 *kb = k + (size_t)b * T * kstride + (size_t)gk * DH;
     const bf16 *vb = v + (size_t)b * T * kstride + (size_t)gk * DH;
+    const float sl2 = scale * LOG2E;
+    int nkt = (q0 + FT * MT - 1) / FT;                   /* last key tile */
+    if (nkt > (T - 1) / FT) nkt = (T - 1) / FT;
 
     stage_async(sm, kb, kstride, 0, T);
     stage_async(sm + TILE, vb, kstride, 0, T);
     cp_commit();
-    uint32_t qa[4][4];
-    load_a_rows(qa, qb, qstride, r, T, c);
-    float o[8][4];
+    uint32_t qa[MT][4][4];
+    float o[MT][8][4], m[MT][2], l[MT][2];
 #pragma unroll
-    for (int dt = 0; dt < 8; dt++) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
-    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+    for (int mt = 0; mt < MT; mt++) {
+        load_a_rows(qa[mt], qb, qstride, q0 + mt * FT + warp * 16 + g, T, c);
+#pragma unroll
+        for (int dt = 0; dt < 8; dt++) o[mt][dt][0] = o[mt][dt][1] = o[mt][dt][2] = o[mt][dt][3] = 0.0f;
+        m[mt][0] = m[mt][1] = -INFINITY;
+        l[mt][0] = l[mt][1] = 0.0f;
+    }
 
-    for (int kt = 0; kt <= qt; kt++) {
-        if (kt < qt) {
+    for (int kt = 0; kt <= nkt; kt++) {
+        if (kt < nkt) {
             bf16 *nb = sm + ((kt + 1) & 1) * 2 * TILE;
             stage_async(nb, kb, kstride, (kt + 1) * FT, T);
             stage_async(nb + TILE, vb, kstride, (kt + 1) * FT, T);
@@ -151,80 +177,105 @@ __global__ void __launch_bounds__(128) k_fa_fwd(bf16 *out, float *lse, const bf1
         }
         __syncthreads();
         const bf16 *sK = sm + (kt & 1) * 2 * TILE, *sV = sK + TILE;
-        float s[8][4];
+        bool act[MT];
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+        for (int mt = 0; mt < MT; mt++) act[mt] = kt <= qt * MT + mt;   /* at or before its diagonal */
+        float s[MT][8][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) s[mt][nt][0] = s[mt][nt][1] = s[mt][nt][2] = s[mt][nt][3] = 0.0f;
 #pragma unroll
         for (int kc = 0; kc < 4; kc++)
 #pragma unroll
             for (int nt = 0; nt < 8; nt += 2) {
                 uint32_t bb[4];
                 ldB_nk(bb, sK, nt, kc, lane);
-                mma16816(s[nt], qa[kc], bb[0], bb[1]);
-                mma16816(s[nt + 1], qa[kc], bb[2], bb[3]);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++)
+                    if (act[mt]) {
+                        mma16816(s[mt][nt], qa[mt][kc], bb[0], bb[1]);
+                        mma16816(s[mt][nt + 1], qa[mt][kc], bb[2], bb[3]);
+                    }
             }
-        const bool diag = kt == qt;
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++)
+        for (int mt = 0; mt < MT; mt++) {
+            if (!act[mt]) continue;
+            const bool diag = kt == qt * MT + mt;
+            const int r = q0 + mt * FT + warp * 16 + g;
 #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                float x = s[nt][e] * scale;
-                if (diag) {
-                    int row = r + (e >= 2 ? 8 : 0), col = kt * FT + nt * 8 + 2 * c + (e & 1);
-                    if (col > row) x = -INFINITY;
+            for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    if (diag) {
+                        int row = r + (e >= 2 ? 8 : 0), col = kt * FT + nt * 8 + 2 * c + (e & 1);
+                        if (col > row) s[mt][nt][e] = -INFINITY;
+                    }
                 }
-                s[nt][e] = x;
+#pragma unroll
+            for (int hr = 0; hr < 2; hr++) {
+                float mx = -INFINITY;
+#pragma unroll
+                for (int nt = 0; nt < 8; nt++) mx = fmaxf(mx, fmaxf(s[mt][nt][2 * hr], s[mt][nt][2 * hr + 1]));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                /* raw scores until here (scale > 0 keeps the max); m in log2 units */
+                float mn = fmaxf(m[mt][hr], mx * sl2);
+                float corr = m[mt][hr] == -INFINITY ? 0.0f : ex2(m[mt][hr] - mn);
+                float sum = 0.0f;
+#pragma unroll
+                for (int nt = 0; nt < 8; nt++) {
+                    float p0 = ex2(fmaf(s[mt][nt][2 * hr], sl2, -mn));      /* 2^-inf = 0 on the mask */
+                    float p1 = ex2(fmaf(s[mt][nt][2 * hr + 1], sl2, -mn));
+                    s[mt][nt][2 * hr] = p0;
+                    s[mt][nt][2 * hr + 1] = p1;
+                    sum += p0 + p1;
+                }
+                sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+                sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+                l[mt][hr] = l[mt][hr] * corr + sum;
+                m[mt][hr] = mn;
+#pragma unroll
+                for (int dt = 0; dt < 8; dt++) { o[mt][dt][2 * hr] *= corr; o[mt][dt][2 * hr + 1] *= corr; }
             }
-#pragma unroll
-        for (int hr = 0; hr < 2; hr++) {
-            float mx = -INFINITY;
-#pragma unroll
-            for (int nt = 0; nt < 8; nt++) mx = fmaxf(mx, fmaxf(s[nt][2 * hr], s[nt][2 * hr + 1]));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            float mn = fmaxf(m[hr], mx);
-            float corr = m[hr] == -INFINITY ? 0.0f : __expf(m[hr] - mn);
-            float sum = 0.0f;
-#pragma unroll
-            for (int nt = 0; nt < 8; nt++) {
-                float p0 = __expf(s[nt][2 * hr] - mn);      /* exp(-inf) = 0 on the mask */
-                float p1 = __expf(s[nt][2 * hr + 1] - mn);
-                s[nt][2 * hr] = p0;
-                s[nt][2 * hr + 1] = p1;
-                sum += p0 + p1;
-            }
-            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-            l[hr] = l[hr] * corr + sum;
-            m[hr] = mn;
-#pragma unroll
-            for (int dt = 0; dt < 8; dt++) { o[dt][2 * hr] *= corr; o[dt][2 * hr + 1] *= corr; }
         }
 #pragma unroll
         for (int j = 0; j < 4; j++) {
-            uint32_t pa[4] = {pack_bf16(s[2 * j][0], s[2 * j][1]), pack_bf16(s[2 * j][2], s[2 * j][3]),
-                              pack_bf16(s[2 * j + 1][0], s[2 * j + 1][1]), pack_bf16(s[2 * j + 1][2], s[2 * j + 1][3])};
+            uint32_t pa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                pa[mt][0] = pack_bf16(s[mt][2 * j][0], s[mt][2 * j][1]);
+                pa[mt][1] = pack_bf16(s[mt][2 * j][2], s[mt][2 * j][3]);
+                pa[mt][2] = pack_bf16(s[mt][2 * j + 1][0], s[mt][2 * j + 1][1]);
+                pa[mt][3] = pack_bf16(s[mt][2 * j + 1][2], s[mt][2 * j + 1][3]);
+            }
 #pragma unroll
             for (int dt = 0; dt < 8; dt += 2) {
                 uint32_t bb[4];
                 ldB_kn(bb, sV, dt, j, lane);                 /* B[key][d] = V[key][d] */
-                mma16816(o[dt], pa, bb[0], bb[1]);
-                mma16816(o[dt + 1], pa, bb[2], bb[3]);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++)
+                    if (act[mt]) {
+                        mma16816(o[mt][dt], pa[mt], bb[0], bb[1]);
+                        mma16816(o[mt][dt + 1], pa[mt], bb[2], bb[3]);
+                    }
             }
         }
         __syncthreads();                                   /* buffer kt&1 is refilled next */
     }
 #pragma unroll
-    for (int hr = 0; hr < 2; hr++) {
-        int row = r + 8 * hr;
-        if (row >= T) continue;
-        float inv = 1.0f / l[hr];
-        bf16 *op = out + ((size_t)b * T + row) * qstride + (size_t)i * DH;
+    for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-        for (int dt = 0; dt < 8; dt++)
-            *(uint32_t *)(op + dt * 8 + 2 * c) = pack_bf16(o[dt][2 * hr] * inv, o[dt][2 * hr + 1] * inv);
-        if (c == 0) lse[((size_t)b * h + i) * T + row] = m[hr] + logf(l[hr]);
-    }
+        for (int hr = 0; hr < 2; hr++) {
+            int row = q0 + mt * FT + warp * 16 + g + 8 * hr;
+            if (row >= T) continue;
+            float inv = 1.0f / l[mt][hr];
+            bf16 *op = out + ((size_t)b * T + row) * qstride + (size_t)i * DH;
+#pragma unroll
+            for (int dt = 0; dt < 8; dt++)
+                *(uint32_t *)(op + dt * 8 + 2 * c) = pack_bf16(o[mt][dt][2 * hr] * inv, o[mt][dt][2 * hr + 1] * inv);
+            if (c == 0) lse[((size_t)b * h + i) * T + row] = (m[mt][hr] + log2f(l[mt][hr])) * LN2;
+        }
 }
 
 /* ---------------------------------------------------------------- dK, dV */
@@ -240,6 +291,7 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
     const int s0 = kt * FT;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     const int key = s0 + warp * 16 + g;                   /* this thread's keys: key, key+8 */
+    const float sl2 = scale * LOG2E;
     const size_t qstride = (size_t)h * DH, kstride = (size_t)G * DH;
     const bf16 *kb = k + (size_t)b * T * kstride + (size_t)gk * DH;
     const bf16 *vb = v + (size_t)b * T * kstride + (size_t)gk * DH;
@@ -252,13 +304,16 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
         const bf16 *ob = dout + (size_t)b * T * qstride + (size_t)i * DH;
         stage_async(sm + buf * 2 * TILE, qb, qstride, t0, T);
         stage_async(sm + buf * 2 * TILE + TILE, ob, qstride, t0, T);
-        const float *lb = lse + ((size_t)b * h + i) * T, *db = D + ((size_t)b * h + i) * T;
-        float *dst = sLD + buf * 2 * FT;
-        for (int e = threadIdx.x; e < FT; e += blockDim.x) {
-            bool ok = t0 + e < T;
-            dst[e] = ok ? lb[t0 + e] : INFINITY;
-            dst[FT + e] = ok ? db[t0 + e] : 0.0f;
-        }
+        /* lse (threads 0..63) and D (64..127) of the tile's queries, also by cp.async:
+         * plain loads here would stall two warps for a global round trip every tile.
+         * Queries past T get 0 for both, harmless: their Q and dO rows are zero, so
+         * P = 1 there multiplies zeros (dV, dK += 0) and dS = 1 * (0 - 0). */
+        const int e = threadIdx.x & (FT - 1);
+        const float *src = (threadIdx.x < FT ? lse : D) + ((size_t)b * h + i) * T + t0 + e;
+        const bool ok = t0 + e < T;
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n"
+                     :: "r"(smem_u32(sLD + buf * 2 * FT + (threadIdx.x < FT ? 0 : FT) + e)),
+                        "l"(ok ? src : lse), "r"(ok ? 4 : 0));
     };
     issue(0, 0);
     cp_commit();
@@ -281,7 +336,7 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
         }
         __syncthreads();
         const bf16 *sQ = sm + (u & 1) * 2 * TILE, *sO = sQ + TILE;
-        const float *sL = sLD + (u & 1) * 2 * FT, *sD = sL + FT;
+        const float *sL = sLD + (u & 1) * 2 * FT, *sD = sL + FT;   /* lse (natural log), D */
         const int t0 = (kt + u % per_head) * FT;
         float st[8][4], dpt[8][4];
 #pragma unroll
@@ -307,7 +362,7 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
             for (int e = 0; e < 4; e++) {
                 int ql = nt * 8 + 2 * c + (e & 1);
                 int kk = key + (e >= 2 ? 8 : 0);
-                float p = __expf(st[nt][e] * scale - sL[ql]);
+                float p = ex2(fmaf(st[nt][e], sl2, -sL[ql] * LOG2E));
                 if (diag && t0 + ql < kk) p = 0.0f;
                 st[nt][e] = p;                                  /* P^T */
                 dpt[nt][e] = p * (dpt[nt][e] - sD[ql]);         /* dS^T */
@@ -359,6 +414,7 @@ __global__ void __launch_bounds__(128) k_fa_dq(bf16 *dq, const bf16 *dout, const
     const int q0 = qt * FT;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     const int r = q0 + warp * 16 + g;
+    const float sl2 = scale * LOG2E;
     const size_t qstride = (size_t)h * DH, kstride = (size_t)G * DH;
     const bf16 *qb = q + (size_t)b * T * qstride + (size_t)i * DH;
     const bf16 *ob = dout + (size_t)b * T * qstride + (size_t)i * DH;
@@ -376,7 +432,7 @@ __global__ void __launch_bounds__(128) k_fa_dq(bf16 *dq, const bf16 *dout, const
 #pragma unroll
     for (int hr = 0; hr < 2; hr++) {
         int row = r + 8 * hr;
-        L[hr] = row < T ? lb[row] : INFINITY;
+        L[hr] = row < T ? lb[row] * LOG2E : INFINITY;    /* log2 units */
         Dr[hr] = row < T ? db[row] : 0.0f;
     }
     float dqacc[8][4];
@@ -418,7 +474,7 @@ __global__ void __launch_bounds__(128) k_fa_dq(bf16 *dq, const bf16 *dout, const
 #pragma unroll
             for (int e = 0; e < 4; e++) {
                 int hr = e >> 1;
-                float p = __expf(s[nt][e] * scale - L[hr]);
+                float p = ex2(fmaf(s[nt][e], sl2, -L[hr]));
                 if (diag) {
                     int row = r + 8 * hr, col = kt * FT + nt * 8 + 2 * c + (e & 1);
                     if (col > row) p = 0.0f;
@@ -471,9 +527,19 @@ int t6_cuda_attention_mma_fwd(t6_backend *be, void *out, float *lse, const void 
 {
     const void *ptrs[] = {out, q, k, v};
     if (!mma_applies(be, dh, ptrs, 4)) return 0;
-    dim3 grid((T + FT - 1) / FT, h, B);
-    k_fa_fwd<<<grid, 128, SMEM_KV, cu_stream(be)>>>((bf16 *)out, lse, (const bf16 *)q, (const bf16 *)k,
-                                               (const bf16 *)v, T, h, G, 1.0f / sqrtf((float)dh));
+    /* query rows per block: 128 (two m-tiles per warp), or 64 with T6_ATTN_FWD_ROWS=64
+     * (read at every call, so a benchmark or test can compare both in one process) */
+    const char *e = getenv("T6_ATTN_FWD_ROWS");
+    const float scale = 1.0f / sqrtf((float)dh);
+    if (e && atoi(e) == 64) {
+        dim3 grid((T + FT - 1) / FT, h, B);
+        k_fa_fwd<1><<<grid, 128, SMEM_KV, cu_stream(be)>>>((bf16 *)out, lse, (const bf16 *)q, (const bf16 *)k,
+                                                          (const bf16 *)v, T, h, G, scale);
+    } else {
+        dim3 grid((T + 2 * FT - 1) / (2 * FT), h, B);
+        k_fa_fwd<2><<<grid, 128, SMEM_KV, cu_stream(be)>>>((bf16 *)out, lse, (const bf16 *)q, (const bf16 *)k,
+                                                          (const bf16 *)v, T, h, G, scale);
+    }
     CUDA_CHECK_LAUNCH();
     return 1;
 }

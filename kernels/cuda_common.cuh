@@ -129,6 +129,12 @@ void t6_cuda_tpa_product_fwd(t6_backend *be, void *out, const void *A, const voi
                              int N, int h, int R, int dh);
 void t6_cuda_tpa_product_bwd(t6_backend *be, void *dA, void *dBf, const void *dout,
                              const void *A, const void *Bf, int N, int h, int R, int dh);
+void t6_cuda_tpa_split(t6_backend *be, void *const f[6], const void *fac, int ld, int B, int T, int h, int RQ,
+                       int RK, int RV, int dh, double base);
+void t6_cuda_tpa_join(t6_backend *be, void *fac, int ld, const void *const f[6], int B, int T, int h, int RQ,
+                      int RK, int RV, int dh, double base);
+/* rope.cu's cos/sin table [t][i] (float2) for (T, dh, base), built on first use */
+const float2 *t6_cuda_rope_table(t6_backend *be, int T, int dh, double base);
 void t6_cuda_attention_fwd(t6_backend *be, void *out, float *lse, const void *q, const void *k,
                            const void *v, int B, int T, int h, int G, int dh);
 void t6_cuda_attention_bwd(t6_backend *be, void *dq, void *dk, void *dv, const void *dout,

@@ -6,24 +6,29 @@
  *    deterministic (no atomics). */
 #include "cuda_common.cuh"
 
+/* rows over blockIdx.y (grid-stride), columns over x: no per-element division (a
+ * 64-bit one per element made this copy integer-bound at the sizes of TPA's factors) */
 template <typename T>
 __global__ void k_copy_rows(T *dst, int ld_dst, const T *src, int ld_src, int rows, int width, int accumulate)
 {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (size_t)rows * width) return;
-    size_t r = i / width, j = i % width;
-    T *d = dst + r * ld_dst + j;
-    float v = t6_ld(src + r * ld_src + j);
-    t6_st(d, accumulate ? t6_ld(d) + v : v);
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= width) return;
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+        T *d = dst + (size_t)r * ld_dst + j;
+        float v = t6_ld(src + (size_t)r * ld_src + j);
+        t6_st(d, accumulate ? t6_ld(d) + v : v);
+    }
 }
 
 void t6_cuda_copy_rows(t6_backend *be, void *dst, int ld_dst, const void *src, int ld_src, int rows, int width,
                        int accumulate)
 {
     if (rows <= 0 || width <= 0) return;
+    const int bx = width >= 256 ? 256 : (width + 31) / 32 * 32;
+    dim3 grid((width + bx - 1) / bx, rows < 65535 ? rows : 65535);
     T6_ACT_DISPATCH(be, T, {
-        k_copy_rows<T><<<t6_blocks((size_t)rows * width, 256), 256, 0, cu_stream(be)>>>(
-            (T *)dst, ld_dst, (const T *)src, ld_src, rows, width, accumulate);
+        k_copy_rows<T><<<grid, bx, 0, cu_stream(be)>>>((T *)dst, ld_dst, (const T *)src, ld_src, rows, width,
+                                                      accumulate);
         CUDA_CHECK_LAUNCH();
     });
 }

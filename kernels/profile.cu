@@ -99,6 +99,9 @@ extern "C" void t6_cuda_prof_enable(t6_backend *be)
     WRAP(sum_squares, 18);
     WRAP(scale, 19);
     WRAP(zero, 20);
+    WRAP(tpa_split, 21);
+    WRAP(tpa_join, 22);
+    WRAP(copy_rows, 23);
     be->ops = &g_wrapped;
     g_be = be;
 }

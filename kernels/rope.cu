@@ -34,7 +34,7 @@ __global__ void k_rope(T *x, const float2 *tab, size_t nvec, int T_, int rows, i
     }
 }
 
-static const float2 *rope_table(t6_backend *be, int T_, int dh, double base)
+const float2 *t6_cuda_rope_table(t6_backend *be, int T_, int dh, double base)
 {
     t6_cuda_impl *im = cu_impl(be);
     if (im->rope_tab && im->rope_T >= T_ && im->rope_dh == dh && im->rope_base == base) return (const float2 *)im->rope_tab;
@@ -54,7 +54,7 @@ static void rope(t6_backend *be, void *x, int B, int T_, int rows, int dh, doubl
 {
     size_t nvec = (size_t)B * T_ * rows, total = nvec * (dh / 2);
     if (!total) return;
-    const float2 *tab = rope_table(be, T_, dh, base);
+    const float2 *tab = t6_cuda_rope_table(be, T_, dh, base);
     unsigned g = t6_blocks(total, 256);
     if (g > 65535u * 4) g = 65535u * 4;
     T6_ACT_DISPATCH(be, T, {

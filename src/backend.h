@@ -85,6 +85,19 @@ typedef struct t6_ops {
     void (*tpa_product_bwd)(t6_backend *be, void *dA, void *dBf, const void *dout,
                             const void *A, const void *Bf, int N, int h, int R, int dh);
 
+    /* ---- TPA's fused factor projection (model.c): fac, N = B*T rows at row stride ld
+     *      (row n at position n % T), holds [A_Q | A_K | A_V | B_Q | B_K | B_V] side by
+     *      side, widths h*RQ, h*RK, h*RV, RQ*dh, RK*dh, RV*dh; f[0..5] are the six
+     *      factors as dense (N, width) buffers in that order.
+     * split: f[j] = block j of fac, with RoPE (as rope_fwd, each rank row as if a head)
+     *        applied to B_Q and B_K on the way; fac's pad columns are not read. ---- */
+    void (*tpa_split)(t6_backend *be, void *const f[6], const void *fac, int ld, int B, int T, int h, int RQ,
+                      int RK, int RV, int dh, double base);
+    /* join (the split's backward): block j of fac = f[j], with the inverse rotation
+     * (rope_bwd) applied to dB_Q and dB_K on the way; fac's pad columns are not written. */
+    void (*tpa_join)(t6_backend *be, void *fac, int ld, const void *const f[6], int B, int T, int h, int RQ,
+                     int RK, int RV, int dh, double base);
+
     /* ---- causal softmax attention, scale 1/sqrt(dh).
      *      q: (B,T,h,dh); k, v: (B,T,G,dh) with query head i using kv head i/(h/G);
      *      out: (B,T,h,dh); lse: (B,h,T) log-sum-exp of the scaled scores (for bwd). ---- */

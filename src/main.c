@@ -131,7 +131,8 @@ static void check_memory(const t6_deck *d, size_t n_params, int ranks)
     printf("  activations kept for the backward: %s (per layer %s, shared recompute buffers %s, logits %s)\n",
            t6_fmt_mem(b[0], sizeof b[0], x->activations), t6_fmt_mem(b[1], sizeof b[1], x->per_layer),
            t6_fmt_mem(b[2], sizeof b[2], x->recompute), t6_fmt_mem(b[3], sizeof b[3], x->logits));
-    printf("  backward scratch (activation gradients): %s\n", t6_fmt_mem(b[0], sizeof b[0], x->scratch));
+    printf("  backward scratch (activation gradients; TPA: the fused factor output): %s\n",
+           t6_fmt_mem(b[0], sizeof b[0], x->scratch));
     printf("  total: %s, before the backend's own buffers and the ops' temporaries (%s)\n",
            t6_fmt_mem(b[0], sizeof b[0], x->total + adam),
            cuda ? "cuBLASLt workspace, padded GEMM operands, scratch: the peak t6 reports includes them"

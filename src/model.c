@@ -72,6 +72,12 @@ struct t6_model {
     int G;                        /* kv heads seen by the attention op */
     int dha;                      /* head size seen by the attention op: head_dim, or MLA's dh + dR */
     int hid_ld;                   /* row stride of the SwiGLU activations: round_up(mlp_hidden, 8) */
+    /* TPA's six factor projections as one GEMM (see tpa_fused_* below): the fused
+     * output (N, fac_w) at row stride fac_ld = round_up(fac_w, 8), one scratch buffer
+     * shared by all layers (forward output, then the backward's gradient of it);
+     * fac_off[0..5] = column offsets of A_Q, A_K, A_V, B_Q, B_K, B_V. */
+    int fac_w, fac_ld, fac_off[6];
+    void *fac;
 
     float *params, *grads;        /* fp32 master and gradients (device) */
     t6_grad_ready_fn grad_hook;   /* t6_model_set_grad_hook */
@@ -345,6 +351,14 @@ static t6_model *model_create(const t6_model_config *cfg, t6_backend *be, int B,
     T6_CHECK(hid > 0, NULL, "model: mlp_hidden not set (floor(8*d/3) = %d expected)", 8 * d / 3);
     const int hid_ld = (hid + 7) / 8 * 8;
     m->hid_ld = hid_ld;
+    if (is_tpa(cfg)) {
+        const int wid[6] = {h * RQ, h * RK, h * RV, RQ * dh, RK * dh, RV * dh};
+        for (int j = 0; j < 6; j++) {
+            m->fac_off[j] = m->fac_w;
+            m->fac_w += wid[j];
+        }
+        m->fac_ld = (m->fac_w + 7) / 8 * 8;
+    }
 
     const size_t mem0 = mem_now(m);
     m->inference = inference;
@@ -358,6 +372,9 @@ static t6_model *model_create(const t6_model_config *cfg, t6_backend *be, int B,
     m->mem.weights = mem_now(m) - mem0;
 
     alloc_activations(m);
+    /* the fused factor projection's output, scratch of every layer's forward and (as
+     * the joined factor gradients) backward; the inference model's forward needs it too */
+    if (is_tpa(cfg)) m->fac = act_alloc(m, N * m->fac_ld);
     m->losses_host = t6_calloc(N, sizeof(float));
     if (inference) {
         m->lnrows = act_alloc(m, (size_t)m->logit_cap * d);
@@ -436,7 +453,7 @@ void t6_model_destroy(t6_model *m)
     FREE(m->da_q); FREE(m->da_k); FREE(m->da_v); FREE(m->db_q); FREE(m->db_k); FREE(m->db_v);
     FREE(m->dh1); FREE(m->dh2); FREE(m->dg);
     FREE(m->dyv); FREE(m->pe_q); FREE(m->pe_k); FREE(m->dkv); FREE(m->dlatn); FREE(m->dlat); FREE(m->dckv);
-    FREE(m->dcqn); FREE(m->dcq); FREE(m->lnrows);
+    FREE(m->dcqn); FREE(m->dcq); FREE(m->lnrows); FREE(m->fac);
     FREE(m->tokens); FREE(m->targets);
     if (m->wcompute != (void *)m->params) FREE(m->wcompute);
     FREE(m->params); FREE(m->grads);
@@ -527,6 +544,59 @@ void t6_model_zero_grad(t6_model *m)
 
 /* ---- forward ---- */
 
+/* ---- TPA's six factor projections as one GEMM ----
+ * W_A_q, W_A_k, W_A_v, W_B_q, W_B_k, W_B_v are consecutive in the parameter buffer
+ * (params.c), i.e. one (fac_w x d) weight whose output is the six factors side by
+ * side. One GEMM of that width replaces six skinny ones (output widths such as 204
+ * and 68, which also needed padded copies on CUDA: doc/performance.md); the factors
+ * are then split out of the fused output into their own dense buffers (tpa_split, with
+ * RoPE on B_Q and B_K on the way), which the product and attention ops take as they
+ * are. The backward joins the factor gradients the same way (tpa_join, RoPE undone)
+ * and runs one matmul_bwd (dln and the six weight gradients, which are consecutive in
+ * the gradient buffer too).
+ * m->fac is scratch, not an activation: it holds something only from the GEMM to the
+ * split (tpa_fused_fwd) and from the join to the GEMM (tpa_fused_bwd), each pair
+ * back to back, so one buffer serves every layer in both directions. Nothing keeps
+ * it: the factors themselves are layer activations (ACT_ATTN_IN), so the recompute
+ * "attention" rerun starts from them and "block" reruns the whole tpa_fused_fwd for
+ * its layer; the generation prefill's layer hook reads the split factors (attn view);
+ * the ZeRO-1 grad hook runs after the layer's backward, when the fused matmul_bwd has
+ * written all six weight gradients. */
+static void tpa_check_adjacent(const t6_model *m, const t6_layer_params *lp)
+{
+    const int idx[6] = {lp->w_a_q, lp->w_a_k, lp->w_a_v, lp->w_b_q, lp->w_b_k, lp->w_b_v};
+    const t6_param_info *t = m->layout.tensors;
+    for (int j = 1; j < 6; j++)
+        T6_CHECK(t[idx[j]].offset == t[idx[j - 1]].offset + t[idx[j - 1]].numel, NULL,
+                 "model: TPA factor weights %s and %s are not adjacent (fused projection)",
+                 t[idx[j - 1]].name, t[idx[j]].name);
+}
+
+static void tpa_fused_fwd(t6_model *m, layer_acts *a, const t6_layer_params *lp)
+{
+    const t6_model_config *c = &m->cfg;
+    const int N = m->N, d = c->n_embd, ld = m->fac_ld;
+    tpa_check_adjacent(m, lp);
+    m->ops->matmul_fwd(m->be, m->fac, ld, a->ln1, d, W(m, lp->w_a_q), N, d, m->fac_w, 0);
+    void *const dst[6] = {a->aq, a->ak, a->av, a->bq, a->bk, a->bv};
+    m->ops->tpa_split(m->be, dst, m->fac, ld, m->B, m->T, c->n_head, c->q_rank, c->k_rank, c->v_rank, c->head_dim,
+                      c->rope_base);
+}
+
+/* From the six factor gradients (dB_Q, dB_K still rotated: the join undoes RoPE) to
+ * dln (overwritten) and the weight gradients. */
+static void tpa_fused_bwd(t6_model *m, layer_acts *a, const t6_layer_params *lp)
+{
+    const t6_model_config *c = &m->cfg;
+    const int N = m->N, d = c->n_embd, ld = m->fac_ld;
+    const void *const src[6] = {m->da_q, m->da_k, m->da_v, m->db_q, m->db_k, m->db_v};
+    m->ops->tpa_join(m->be, m->fac, ld, src, m->B, m->T, c->n_head, c->q_rank, c->k_rank, c->v_rank, c->head_dim,
+                     c->rope_base);
+    /* fac's pad columns hold what the forward GEMM left there (finite: backend.h) */
+    m->ops->matmul_bwd(m->be, m->dln, d, dW(m, lp->w_a_q), m->fac, ld, a->ln1, d, W(m, lp->w_a_q), N, d,
+                       m->fac_w, 0);
+}
+
 /* q, k, v of one layer from its normalized input a->ln1, per attention type. */
 static void qkv_forward(t6_model *m, int l)
 {
@@ -539,10 +609,9 @@ static void qkv_forward(t6_model *m, int l)
     const double base = c->rope_base;
 
     if (is_tpa(c)) {
-        /* six factor projections; RoPE on B_Q and B_K (each rank row as if a head) */
-        dense_fwd(m, a->aq, a->ln1, W(m, lp->w_a_q), d, h * c->q_rank);
-        dense_fwd(m, a->bq, a->ln1, W(m, lp->w_b_q), d, c->q_rank * dh);
-        op->rope_fwd(be, a->bq, B, T, c->q_rank, dh, base);
+        /* the six factor projections in one GEMM, split into the factors with RoPE on
+         * B_Q and B_K (each rank row as if a head) */
+        tpa_fused_fwd(m, a, lp);
         op->tpa_product_fwd(be, a->q, a->aq, a->bq, N, h, c->q_rank, dh);
     } else {
         /* standard query projection with RoPE on q (TPA-KVonly and the MHA family) */
@@ -554,11 +623,13 @@ static void qkv_forward(t6_model *m, int l)
         dense_fwd(m, a->v, a->ln1, W(m, lp->w_v), d, m->G * dh);
         op->rope_fwd(be, a->k, B, T, m->G, dh, base);
     } else {
-        dense_fwd(m, a->ak, a->ln1, W(m, lp->w_a_k), d, h * c->k_rank);
-        dense_fwd(m, a->av, a->ln1, W(m, lp->w_a_v), d, h * c->v_rank);
-        dense_fwd(m, a->bk, a->ln1, W(m, lp->w_b_k), d, c->k_rank * dh);
-        dense_fwd(m, a->bv, a->ln1, W(m, lp->w_b_v), d, c->v_rank * dh);
-        op->rope_fwd(be, a->bk, B, T, c->k_rank, dh, base);
+        if (!is_tpa(c)) {   /* TPA-KVonly; TPA's came from tpa_fused_fwd, rotated */
+            dense_fwd(m, a->ak, a->ln1, W(m, lp->w_a_k), d, h * c->k_rank);
+            dense_fwd(m, a->av, a->ln1, W(m, lp->w_a_v), d, h * c->v_rank);
+            dense_fwd(m, a->bk, a->ln1, W(m, lp->w_b_k), d, c->k_rank * dh);
+            dense_fwd(m, a->bv, a->ln1, W(m, lp->w_b_v), d, c->v_rank * dh);
+            op->rope_fwd(be, a->bk, B, T, c->k_rank, dh, base);
+        }
         op->tpa_product_fwd(be, a->k, a->ak, a->bk, N, h, c->k_rank, dh);
         op->tpa_product_fwd(be, a->v, a->av, a->bv, N, h, c->v_rank, dh);
     }
@@ -740,14 +811,15 @@ static void qkv_backward(t6_model *m, int l)
     const double base = c->rope_base;
 
     if (is_tpa(c)) {
+        /* the factor gradients, joined into the fused layout for one GEMM pair */
         op->tpa_product_bwd(be, m->da_q, m->db_q, m->dq, a->aq, a->bq, N, h, c->q_rank, dh);
-        op->rope_bwd(be, m->db_q, B, T, c->q_rank, dh, base);
-        dense_bwd(m, m->dln, dW(m, lp->w_a_q), m->da_q, a->ln1, W(m, lp->w_a_q), d, h * c->q_rank, 0);
-        dense_bwd(m, m->dln, dW(m, lp->w_b_q), m->db_q, a->ln1, W(m, lp->w_b_q), d, c->q_rank * dh, 1);
-    } else {
-        op->rope_bwd(be, m->dq, B, T, h, dh, base);
-        dense_bwd(m, m->dln, dW(m, lp->w_q), m->dq, a->ln1, W(m, lp->w_q), d, h * dh, 0);
+        op->tpa_product_bwd(be, m->da_k, m->db_k, m->dk, a->ak, a->bk, N, h, c->k_rank, dh);
+        op->tpa_product_bwd(be, m->da_v, m->db_v, m->dv, a->av, a->bv, N, h, c->v_rank, dh);
+        tpa_fused_bwd(m, a, lp);
+        return;
     }
+    op->rope_bwd(be, m->dq, B, T, h, dh, base);
+    dense_bwd(m, m->dln, dW(m, lp->w_q), m->dq, a->ln1, W(m, lp->w_q), d, h * dh, 0);
     if (is_mha_family(c)) {
         op->rope_bwd(be, m->dk, B, T, m->G, dh, base);
         dense_bwd(m, m->dln, dW(m, lp->w_k), m->dk, a->ln1, W(m, lp->w_k), d, m->G * dh, 1);
@@ -800,7 +872,8 @@ static void mla_qkv_backward(t6_model *m, int l)
 
 /* recompute "attention": the attention of layer l from its kept inputs into the shared
  * buffers, with the same ops as the forward (qkv_forward's TPA products, then
- * layer_forward's attention call), so the values are bitwise the forward's. */
+ * layer_forward's attention call), so the values are bitwise the forward's. TPA's
+ * factors are kept inputs (tpa_split's output, RoPE applied): no GEMM or split here. */
 static void attention_rerun(t6_model *m, int l)
 {
     const t6_ops *op = m->ops;

@@ -52,7 +52,7 @@ typedef struct {
     size_t per_layer;     /*   of which one layer's own buffers */
     size_t recompute;     /*   of which the one shared copy of what the layers recompute (0 for "none") */
     size_t logits;        /*   of which the logits (N x vocab; dlogits after a forward for backward) */
-    size_t scratch;       /* the backward's buffers (activation gradients) */
+    size_t scratch;       /* the backward's buffers (activation gradients; TPA's fused factor output) */
     size_t total;         /* weights + activations + scratch */
 } t6_model_mem;
 void t6_model_memory(const t6_model *m, t6_model_mem *out);

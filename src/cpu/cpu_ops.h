@@ -63,6 +63,10 @@ void t6_cpu_tpa_product_fwd(t6_backend *be, void *out, const void *A, const void
                             int N, int h, int R, int dh);
 void t6_cpu_tpa_product_bwd(t6_backend *be, void *dA, void *dBf, const void *dout,
                             const void *A, const void *Bf, int N, int h, int R, int dh);
+void t6_cpu_tpa_split(t6_backend *be, void *const f[6], const void *fac, int ld, int B, int T, int h, int RQ,
+                      int RK, int RV, int dh, double base);
+void t6_cpu_tpa_join(t6_backend *be, void *fac, int ld, const void *const f[6], int B, int T, int h, int RQ,
+                     int RK, int RV, int dh, double base);
 
 /* cpu_attention.c */
 void t6_cpu_attention_fwd(t6_backend *be, void *out, float *lse, const void *q, const void *k,

@@ -1,6 +1,12 @@
 /* cpu_tpa.c -- the TPA factor product of one projection (Q, K or V), forward and
- * backward: out[n,i,:] = (1/R) sum_r A[n,i,r] * Bf[n,r,:] with A (N,h,R), Bf (N,R,dh). */
+ * backward: out[n,i,:] = (1/R) sum_r A[n,i,r] * Bf[n,r,:] with A (N,h,R), Bf (N,R,dh);
+ * and the split of the fused factor projection into the six factors (and its join). */
 #include "cpu_ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
 
 void t6_cpu_tpa_product_fwd(t6_backend *be, void *out_, const void *A_, const void *Bf_,
                             int N, int h, int R, int dh)
@@ -57,5 +63,55 @@ void t6_cpu_tpa_product_bwd(t6_backend *be, void *dA_, void *dBf_, const void *d
             }
             for (int j = 0; j < dh; j++) dbr[j] /= rr;
         }
+    }
+}
+
+/* ---- TPA's fused factor projection: split into / join from the six factors ----
+ * (backend.h). Written as block copies plus the RoPE ops themselves, so the rotation
+ * is by construction the one rope_fwd / rope_bwd apply. */
+static void tpa_widths(int w[6], int h, int RQ, int RK, int RV, int dh)
+{
+    w[0] = h * RQ; w[1] = h * RK; w[2] = h * RV; w[3] = RQ * dh; w[4] = RK * dh; w[5] = RV * dh;
+}
+
+/* dst (N rows, stride ldd) = src (N rows, stride lds), width columns */
+static void copy_block(float *dst, int ldd, const float *src, int lds, int N, int width)
+{
+#pragma omp parallel for schedule(static) if ((long)N * width >= T6_CPU_PAR_MIN)
+    for (int n = 0; n < N; n++) memcpy(dst + (size_t)n * ldd, src + (size_t)n * lds, sizeof(float) * (size_t)width);
+}
+
+void t6_cpu_tpa_split(t6_backend *be, void *const f[6], const void *fac_, int ld, int B, int T, int h, int RQ,
+                      int RK, int RV, int dh, double base)
+{
+    const float *fac = fac_;
+    int w[6], off = 0;
+    tpa_widths(w, h, RQ, RK, RV, dh);
+    for (int j = 0; j < 6; j++) {
+        copy_block(f[j], w[j], fac + off, ld, B * T, w[j]);
+        off += w[j];
+    }
+    t6_cpu_rope_fwd(be, f[3], B, T, RQ, dh, base);
+    t6_cpu_rope_fwd(be, f[4], B, T, RK, dh, base);
+}
+
+void t6_cpu_tpa_join(t6_backend *be, void *fac_, int ld, const void *const f[6], int B, int T, int h, int RQ,
+                     int RK, int RV, int dh, double base)
+{
+    float *fac = fac_;
+    const int N = B * T;
+    int w[6], off = 0;
+    tpa_widths(w, h, RQ, RK, RV, dh);
+    for (int j = 0; j < 6; j++) {
+        if (j == 3 || j == 4) {   /* un-rotate a copy: the inputs are const */
+            float *tmp = t6_malloc(sizeof(float) * (size_t)N * w[j] + 1);
+            memcpy(tmp, f[j], sizeof(float) * (size_t)N * w[j]);
+            t6_cpu_rope_bwd(be, tmp, B, T, j == 3 ? RQ : RK, dh, base);
+            copy_block(fac + off, ld, tmp, w[j], N, w[j]);
+            free(tmp);
+        } else {
+            copy_block(fac + off, ld, f[j], w[j], N, w[j]);
+        }
+        off += w[j];
     }
 }

@@ -430,6 +430,48 @@ static void t_tpa(ctx *c, int h, int R, int dh)
     free(A); free(Bf); free(G);
 }
 
+/* tpa_split / tpa_join: fused rows at stride ld (pads NaN for the split, which must
+ * not read them; for the join they start as the same finite values on both sides and
+ * must stay so: the whole N x ld buffer is compared) */
+static void t_tpa_split(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int dh, int ld)
+{
+    const int N = B * T, w[6] = {h * RQ, h * RK, h * RV, RQ * dh, RK * dh, RV * dh};
+    int W = 0;
+    for (int j = 0; j < 6; j++) W += w[j];
+    size_t nf = (size_t)N * ld;
+    float *fac = rnd(nf, 1.0f, c->bf), *fac_nan = t6_malloc(nf * sizeof(float));
+    memcpy(fac_nan, fac, nf * sizeof(float));
+    for (int n = 0; n < N; n++)
+        for (int j = W; j < ld; j++) fac_nan[(size_t)n * ld + j] = NAN;
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][7];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *df = up_act(be, fac_nan, nf), *parts[6];
+        for (int j = 0; j < 6; j++) {
+            parts[j] = be->ops->alloc(be, (size_t)N * w[j] * be->act_bytes);
+            poison(be, parts[j], (size_t)N * w[j] * be->act_bytes);
+        }
+        be->ops->tpa_split(be, parts, df, ld, B, T, h, RQ, RK, RV, dh, 10000.0);
+        for (int j = 0; j < 6; j++) res[k][j] = down_act(be, parts[j], (size_t)N * w[j]);
+        void *dj = up_act(be, fac, nf);
+        be->ops->tpa_join(be, dj, ld, (const void *const *)parts, B, T, h, RQ, RK, RV, dh, 10000.0);
+        res[k][6] = down_act(be, dj, nf);
+        for (int j = 0; j < 6; j++) be->ops->free(be, parts[j]);
+        be->ops->free(be, df); be->ops->free(be, dj);
+    }
+    static const char *nm[6] = {"A_Q", "A_K", "A_V", "B_Q", "B_K", "B_V"};
+    char name[96];
+    for (int j = 0; j < 6; j++) {
+        snprintf(name, sizeof name, "tpa_split %s h%d R%d/%d/%d T%d ld%d", nm[j], h, RQ, RK, RV, T, ld);
+        compare(name, c->prec, res[0][j], res[1][j], (size_t)N * w[j], c->bf ? c->tol : 2e-5);
+    }
+    snprintf(name, sizeof name, "tpa_join (pads kept) h%d T%d ld%d", h, T, ld);
+    compare(name, c->prec, res[0][6], res[1][6], nf, c->bf ? c->tol : 2e-5);
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 7; j++) free(res[k][j]);
+    free(fac); free(fac_nan);
+}
+
 static void t_attention(ctx *c, int B, int T, int h, int G, int dh)
 {
     size_t nq = (size_t)B * T * h * dh, nk = (size_t)B * T * G * dh, nl = (size_t)B * h * T;
@@ -854,8 +896,24 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_tpa(&c, 7, 3, 64);
     t_tpa(&c, 34, 6, 64);
     t_tpa(&c, 5, 2, 16);
-    t_attention(&c, 2, 77, 6, 2, 64);
-    t_attention(&c, 1, 150, 5, 5, 64);
+    t_tpa(&c, 47, 6, 64);    /* T6 medium's query factors */
+    t_tpa(&c, 47, 2, 64);
+    t_tpa_split(&c, 2, 37, 34, 6, 2, 2, 64, 984);   /* T6 small's widths (980 at stride 984) */
+    t_tpa_split(&c, 1, 29, 47, 6, 2, 2, 64, 1112);  /* T6 medium's (1110) */
+    t_tpa_split(&c, 3, 5, 3, 2, 1, 3, 16, 131);     /* odd widths and stride */
+    /* the tensor-core path (bf16, dh 64) under both forward tilings: 128 query rows per
+     * block (the default) and 64 (T6_ATTN_FWD_ROWS=64); T = 300 has a partial 128-row
+     * tile whose second half is past T, and one whose m-tiles end mid-tile */
+    for (int rows = 128; rows >= 64; rows -= 64) {
+        setenv("T6_ATTN_FWD_ROWS", rows == 128 ? "128" : "64", 1);
+        if (bf) printf("-- attention forward with %d query rows per block\n", rows);
+        t_attention(&c, 2, 77, 6, 2, 64);
+        t_attention(&c, 1, 150, 5, 5, 64);
+        t_attention(&c, 1, 300, 3, 3, 64);
+        t_attention(&c, 2, 200, 4, 2, 64);
+        if (!bf) break;     /* fp32 never takes the tensor-core path */
+    }
+    unsetenv("T6_ATTN_FWD_ROWS");
     t_attention(&c, 2, 45, 4, 1, 16);
     t_attention(&c, 1, 200, 3, 3, 32);
     t_elementwise(&c, 1001);

@@ -58,3 +58,8 @@ tests_model_memtrack_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/memtrack
 TESTS += tests/model/alloc-funnel.sh
 EXTRA_DIST += tests/model/alloc-funnel.sh
+# tpa_split / tpa_join: the fused factor split (RoPE included) against six copies + rope
+check_PROGRAMS += tests/model/tpa_split
+tests_model_tpa_split_SOURCES = tests/model/tpa_split.c tests/model/tmodel.h
+tests_model_tpa_split_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/tpa_split
