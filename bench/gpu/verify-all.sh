@@ -24,8 +24,10 @@
 #             llama-mla.py (.carry/ref/model/);
 #  recompute  bench/gpu/recompute.sh: train.recompute's gradients bitwise, its memory and
 #             speed at T6 small, the largest micro-batches of T6 large / XL;
+#  attnab     the attention forward's tiling, A/B: gpu_bench T6 small with 128 query rows
+#             per block (default) and with 64 (T6_ATTN_FWD_ROWS=64), alternated twice;
 #  train      T6 and MHA, small and medium: gpu_bench beside the reference PyTorch models
-#             through bench/gpu/compare-train.sh (branch perf) where the tree has it, the
+#             through bench/gpu/compare-train.sh where the tree has it, the
 #             reference on the models of VERIFY_TRAIN_REF_MODELS with the time left; without
 #             that script, our side only (the reference side is noted as not run).
 # Each step runs under its own time limit (the table), capped by the time left of
@@ -65,6 +67,7 @@ gen        300 150 src:bench/gen/throughput.sh bin:t6 src:input/t6_small.cfg src
 decode     200  90 src:bench/gpu/decode-compare.sh src:bench/gpu/decode_ref.py bin:bench/gpu/decode_bench carry:ref/flashtpa_decode_triton.py
 mla        300 200 src:bench/gpu/mla-compare.sh src:bench/gpu/mla_ref_bench.py bin:bench/gpu/gpu_bench carry:ref/model/llama-mla.py
 recompute  480 360 src:bench/gpu/recompute.sh bin:t6 bin:bench/gpu/gpu_bench bin:tests/gpu/gpu_check src:input/t6_small.cfg src:input/t6_large.cfg src:input/t6_xl.cfg
+attnab     150  90 bin:bench/gpu/gpu_bench
 train      480 180 bin:bench/gpu/gpu_bench opt:bench/gpu/compare-train.sh opt:bench/gpu/ref_train_bench.py carry:ref/model/T6.py carry:ref/model/llama-mha.py
 '
 # programs build-dev.sh builds besides the steps' (handy on the GPU machine, e.g. for plots)
@@ -251,6 +254,20 @@ step_recompute() {
 
 # ours for every model first (seconds each), then the reference (torch.compile: a minute or
 # more per model) on VERIFY_TRAIN_REF_MODELS with the time left, then the table from the logs
+step_attnab() {
+    local bench=$B/bench/gpu/gpu_bench rows i rc=0 end=$((SECONDS + $1))
+    for i in 1 2; do
+        for rows in 128 64; do
+            [ $((end - SECONDS)) -gt 5 ] || break 2
+            echo "## T6_ATTN_FWD_ROWS=$rows round $i"
+            T6_ATTN_FWD_ROWS=$rows timeout $((end - SECONDS)) "$bench" t6_small 24 20 6 || rc=1
+        done
+    done >"$2/attnab.txt" 2>&1
+    grep -E '^##|^RESULT' "$2/attnab.txt" | tables "attention forward tiling A/B (T6 small, gpu_bench 24 20 6)"
+    SUMMARY="$(grep -c '^RESULT' "$2/attnab.txt") of 4 runs"
+    return $rc
+}
+
 step_train() {
     local models="t6_small mha_small t6_medium mha_medium" m rc=0 left end=$((SECONDS + $1))
     local bench=$B/bench/gpu/gpu_bench ref=$here/.carry/ref/model

@@ -103,5 +103,5 @@ expect "a call naming an unknown step" "names step 'no_such_step'"
 grep -v 'VERIFY_STEPS="gen ' "$README" | sed 's|VERIFY_STEPS="recompute |VERIFY_STEPS="recompute gen mla |' >"$TMP/readme-bad.md"
 check "$VA" "$TMP/readme-bad.md" >"$TMP/doctored.txt"
 expect "a call over the budget" "over the 540 s of one call"
-expect "a step in no call" "step train is in no call"
+expect "a step in no call" "step decode is in no call"
 exit $fails
