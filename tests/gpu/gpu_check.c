@@ -1091,7 +1091,10 @@ static void run_recompute(t6_backend *gpu, int bf, t6_attn_type at)
     const char *prec = bf ? "bf16" : "fp32";
     float *g[3] = {NULL, NULL, NULL}, *p = NULL;
     size_t np = 0, peak[3] = {0, 0, 0};
-    int32_t *tok = t6_malloc(N * sizeof(int32_t)), *tgt = t6_malloc(N * sizeof(int32_t));
+    /* the two micro-batches made once: batch() draws its noise from the test's one RNG,
+     * so a batch made per run would differ between the runs compared */
+    int32_t *tok = t6_malloc(2 * N * sizeof(int32_t)), *tgt = t6_malloc(2 * N * sizeof(int32_t));
+    for (int mu = 0; mu < 2; mu++) batch(tok + mu * N, tgt + mu * N, N, V, 40 + mu);
     for (int pass = 0; pass < 2; pass++)
         for (int rc = 0; rc < 3; rc++) {
             t6_backend_mem_reset_peak(gpu);
@@ -1110,8 +1113,7 @@ static void run_recompute(t6_backend *gpu, int bf, t6_attn_type at)
             t6_model_set_params(m, p);
             t6_model_zero_grad(m);
             for (int mu = 0; mu < 2; mu++) {
-                batch(tok, tgt, N, V, 40 + mu);
-                t6_model_forward(m, tok, tgt, 1, 0.5f);
+                t6_model_forward(m, tok + mu * N, tgt + mu * N, 1, 0.5f);
                 t6_model_backward(m);
             }
             gpu->ops->sync(gpu);
