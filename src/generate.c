@@ -422,13 +422,14 @@ int t6_generate_run(t6_deck *deck)
                 active++;
             }
             cursor = flush_rows(&g, rows, nbat, cursor);
-            /* the stop flag, once per token (t6_stop_requested() on main; this is its older name) */
-            if (active && t6_signals_stop_requested()) {
+            /* the stop flag (signals.h), once per token */
+            if (active && t6_stop_requested()) {
                 stopped = 1;
                 for (int b = 0; b < nbat; b++) rows[b].done = 1;
                 cursor = flush_rows(&g, rows, nbat, cursor);
             }
             if (!active || stopped) break;
+            t6_test_delay("T6_TEST_GEN_DELAY_MS");
             t6_model_decode_step(model, kv, ntok, npos, logits);
             if (!mem_decode) mem_decode = be->ops->mem_in_use(be);   /* all decode buffers exist after one step */
         }

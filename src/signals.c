@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -87,6 +88,12 @@ int t6_stop_requested(void)
 int t6_signals_stop_requested(void)
 {
     return t6_stop_requested();
+}
+
+void t6_test_delay(const char *env_name)
+{
+    const char *s = getenv(env_name);
+    if (s && atol(s) > 0) usleep((useconds_t)(atol(s) * 1000));
 }
 
 void t6_signals_set_abort_status(const char *status_path)

@@ -31,4 +31,11 @@ void t6_signals_set_abort_step(long step);
 /* A file to remove on abort: the checkpoint temp file while it is being written. */
 void t6_signals_set_abort_temp(const char *path);
 
+/* Test only: sleeps the milliseconds in the environment variable env_name (nothing
+ * when unset or not positive), called once per step / batch / token of a long loop
+ * so that a test's signal lands inside it (T6_TEST_STEP_DELAY_MS per training step,
+ * T6_TEST_EVAL_DELAY_MS per evaluation batch (val loss and task requests),
+ * T6_TEST_GEN_DELAY_MS per generated token; tests/train/signals.sh). */
+void t6_test_delay(const char *env_name);
+
 #endif

@@ -365,13 +365,6 @@ static int load_init_from(t6_run *r)
     return 1;
 }
 
-/* test only: T6_TEST_*_DELAY_MS slow a loop down so a signal lands inside it */
-static void test_delay(const char *name)
-{
-    const char *s = getenv(name);
-    if (s && atol(s) > 0) usleep((useconds_t)(atol(s) * 1000));
-}
-
 /* Mean val loss over eval_iters batches, shared out over the ranks (so the value
  * does not depend on the world size). NaN without a val split, and NaN with
  * *interrupted set when a stop signal arrived during it (checked every batch, so a
@@ -389,7 +382,7 @@ static double evaluate(t6_run *r, int *interrupted)
         t6_data_val_batch(r->data, it, r->tok, r->tgt);
         acc[0] += (double)t6_model_forward(r->model, r->tok, r->tgt, 0, 0.0f);
         acc[1] += 1.0;
-        test_delay("T6_TEST_EVAL_DELAY_MS");
+        t6_test_delay("T6_TEST_EVAL_DELAY_MS");
     }
     /* one collective whatever happened: a rank that stopped early still joins it */
     t6_dist_sum_doubles(&r->dist, acc, 3);
@@ -730,7 +723,7 @@ static int run_train(t6_run *r)
         }
         if (tc->eval_interval > 0 && (r->step % tc->eval_interval == 0 || r->step == tc->max_steps))
             eval_and_record(r);
-        test_delay("T6_TEST_STEP_DELAY_MS");
+        t6_test_delay("T6_TEST_STEP_DELAY_MS");
         stopped = t6_dist_any(&r->dist, t6_stop_requested() != 0);
         int ci = deck->output.checkpoint_interval;
         if ((ci > 0 && r->step % ci == 0) || stopped || r->step == tc->max_steps) save_checkpoint(r);

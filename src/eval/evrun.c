@@ -298,9 +298,9 @@ void t6_ev_score_requests(t6_ev_results *R, t6_dist *dist, t6_model *model, int 
                 i0 = i1;
             }
         }
-        /* the stop hook (SIGUSR1/SIGTERM, signals.h): all ranks agree once per round of
-         * batches; helper A's t6_stop_requested() API replaces this call when it lands */
-        *stopped = t6_dist_any(dist, t6_signals_stop_requested() != 0);
+        /* the stop flag (signals.h): all ranks agree once per round of batches */
+        t6_test_delay("T6_TEST_EVAL_DELAY_MS");
+        *stopped = t6_dist_any(dist, t6_stop_requested() != 0);
         if (*stopped) break;
         double now = t6_now();
         if (dist->rank == 0 && (now - last >= 5.0 || round + 1 == rounds)) {
@@ -492,5 +492,5 @@ int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const cha
     for (size_t i = 0; i < R->n_req; i++) free(R->req[i].tok);
     free(R->req);
     free(R);
-    return 0;
+    return stopped ? 1 : 0;
 }

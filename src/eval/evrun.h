@@ -54,6 +54,8 @@ typedef struct {
     char vocab_hash[80];
 } t6_ev_results;
 
+/* The job's exit status: 0, or 1 when a stop signal ended the scoring early (nothing
+ * printed or written as a result; a scheduler must not take it for a finished job). */
 int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const char *ckpt_path, long step);
 
 /* Scores R->req[0..n_req) (R->max_len set): rows, batches of at most cap_tokens tokens,

@@ -2,7 +2,7 @@
 # tree into a temporary DESTDIR ("the stage"), and where it put things.
 #   stage_install DIR   installs into DIR and sets
 #     STAGE    DIR
-#     BINDIR   the bindir as installed (without DIR), where t6 and t6-prep are
+#     BINDIR   the bindir as installed (without DIR), where t6, t6-prep and t6-plot are
 #     SHARE    $(datadir)/t6 as installed (input/, jobs/, tools/, modulefiles/)
 #     MANDIR   the mandir as installed (man1/, man5/)
 #     DOCDIR   the docdir as installed (README.md, formats/)

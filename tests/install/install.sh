@@ -17,6 +17,7 @@ has() { # has KIND PATH
 }
 has program "$BINDIR/t6"
 has program "$BINDIR/t6-prep"
+has program "$BINDIR/t6-plot"
 for f in "$T6_SRCDIR"/input/*.cfg; do has deck "$SHARE/input/$(basename "$f")"; done
 for f in "$T6_SRCDIR"/jobs/*.slurm "$T6_SRCDIR"/jobs/*.pbs; do
     n=$(basename "$f")
@@ -72,6 +73,11 @@ grep -q "^t6: error: deck 'no_such_deck' not found: .*no_such_deck.cfg.* $S$SHAR
 inuser t6 --check sub/no_such.cfg >/dev/null 2>"$TMP/err"
 grep -q "^t6: error: sub/no_such.cfg: cannot read the deck" "$TMP/err" &&
     ok "a missing path is not searched for" || bad "missing path: $(cat "$TMP/err")"
+
+# t6-plot, installed beside t6, runs from there too (its libraries found, no checkout)
+inuser t6-plot --version >"$TMP/plotv" 2>&1
+expect_eq "the installed t6-plot runs" "$?" 0
+grep -q "t6-plot" "$TMP/plotv" && ok "t6-plot --version names it" || bad "t6-plot --version: $(cat "$TMP/plotv")"
 
 # --version: the commit of the checkout it was built from, or "unknown" from a tarball.
 inuser t6 --version >"$TMP/version"

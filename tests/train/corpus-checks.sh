@@ -3,7 +3,8 @@
 # opened, not at the first read that hits the damage. A shard shorter than one
 # sequence in a glob is skipped with a warning (not fatal for the glob); a flipped
 # byte in /tokens is found by the open-time scan (data.verify = "full", the default)
-# and named, while "quick" skips the scan; a manifest beside the shards is checked
+# and named, as is a token outside the vocabulary that the checksum and max_token do not
+# betray, while "quick" skips the scan; a manifest beside the shards is checked
 # (incomplete, unlisted shard, counts that differ); eval_iters x micro_batch above the
 # validation windows warns; the training log line has elapsed time and ETA.
 . "$(dirname "$0")/common.sh"
@@ -69,6 +70,18 @@ if [ -n "$at" ]; then
 else
     bad "token pattern not found in $TMP/flip.h5"
 fi
+
+# ---- a token outside the vocabulary behind a valid checksum and max_token: found when
+#      opened (the issue's case: before, the run stopped at the first read that hit it) --
+"$MK" "$TMP/oov.h5" t6-demo 512 20000 train 12345=600 >/dev/null || bad "mkcorpus could not plant token 600"
+train "$TMP/r10" --set 'data.train=["'"$TMP/oov.h5"'"]' $NOVAL
+fails "token outside the vocabulary found at open" "$TMP/r10.log" "data.train[0]" "$TMP/oov.h5" \
+    "token 600 at position 12345 is outside the vocabulary (size 512)"
+grep -q "^step 1" "$TMP/r10.log" && bad "a step ran on a corpus with a token outside the vocabulary"
+# with the scan skipped the same token is found by the read that reaches it, mid-run
+tiny "$TMP/r11" 40 --set 'data.train=["'"$TMP/oov.h5"'"]' $NOVAL --set data.verify=quick --set train.log_interval=1; rc=$?
+fails "quick: the read that reaches the token fails" "$TMP/r11.log" "token 600 at position 12345"
+grep -q "^step 1/" "$TMP/r11.log" && ok "quick: steps ran before the read reached it" || bad "quick: no step before the failure"
 
 # ---- evaluation larger than the validation set --------------------------------------
 "$MK" "$TMP/val.h5" t6-demo 512 200 val >/dev/null

@@ -3,10 +3,12 @@
 # "stopped <step>"); a second SIGINT aborts at once (exit 130, "failed <step>:
 # aborted by a second SIGINT", the checkpoint being written removed); SIGHUP stops
 # like SIGTERM; SIGTERM during a long evaluation stops within a batch, not after the
-# evaluation; the status never stays "running". Before the fix SIGINT and SIGHUP
+# evaluation; SIGTERM during generation stops within a token (prompt 1 cut short, the
+# later prompts not run); the status never stays "running". Before the fix SIGINT and SIGHUP
 # killed t6 at once with "running <step>" left behind. The test-only variables
-# T6_TEST_STEP_DELAY_MS, T6_TEST_EVAL_DELAY_MS (per eval batch) and
-# T6_TEST_CKPT_DELAY_MS (mid-checkpoint) make the signal land where wanted.
+# T6_TEST_STEP_DELAY_MS, T6_TEST_EVAL_DELAY_MS (per eval batch), T6_TEST_GEN_DELAY_MS
+# (per generated token) and T6_TEST_CKPT_DELAY_MS (mid-checkpoint) make the signal land
+# where wanted.
 . "$(dirname "$0")/common.sh"
 
 wait_for() {
@@ -103,4 +105,21 @@ wait $pid; rc=$?
 [ "$rc" -ne 0 ] && ok "interrupted evaluation job exits $rc" || bad "interrupted evaluation job exits 0"
 grep -q "^eval step" "$TMP/evaljob.log" && bad "an interrupted evaluation printed a result" || ok "no result printed"
 expect_grep "the evaluation job says it was interrupted" "evaluation interrupted by signal" "$TMP/evaljob.log"
+
+# ---- SIGTERM during generation: stops within a token, the text so far printed ------------
+# 3 prompts x 60 tokens at 100 ms a token would take 18 s; the signal lands in prompt 1
+T6_TEST_GEN_DELAY_MS=100 "$T6" "$DEMO" --set job=generate --set output.run_dir="$TMP/int" \
+    --set generate.tokenizer=ids --set generate.batch_size=1 --set generate.max_new_tokens=60 \
+    --set 'generate.prompts=["1 2", "3 4", "5 6"]' >"$TMP/gen.out" 2>"$TMP/gen.err" &
+pid=$!
+generating() { grep -qs "^1 2 | [0-9]* [0-9]* [0-9]*" "$TMP/gen.out"; }
+wait_for "the first generated tokens" generating
+kill -TERM $pid
+wait $pid
+expect_eq "SIGTERM in generation: exit 0 (the text so far is the result)" "$?" 0
+expect_grep "generation: says it was interrupted" "generate: interrupted by a signal" "$TMP/gen.err"
+n=$(sed -n 's/^1 2 | //p' "$TMP/gen.out" | wc -w)
+if [ "$n" -gt 0 ] && [ "$n" -lt 60 ]; then ok "generation stopped after $n of 60 tokens of prompt 1"
+else bad "generation was not cut short ($n tokens of prompt 1)"; cat "$TMP/gen.out"; fi
+grep -q "== prompt 2/3" "$TMP/gen.out" && bad "later prompts ran after the signal" || ok "later prompts not run"
 finish
