@@ -15,7 +15,8 @@
 #             0-shot, bf16 (VERIFY_EVAL_ARGS adds --set arguments);
 #  hf         tests/gpu/hf_reference_check.sh: the reference PyTorch models load t6's
 #             Hugging Face exports and give t6's logits (six types), and rescore 400 of
-#             the eval step's requests (needs the eval step earlier in the same call);
+#             the eval step's requests (needs the eval step earlier in the same call;
+#             VERIFY_EVAL_PER_TASK=K: the first K documents of every task instead);
 #  gen        bench/gen/throughput.sh: T6 and MHA, small and medium, prompt 4096, 128 new
 #             tokens, batch 1 and 64 with CUDA graphs, batch 1 without;
 #  decode     bench/gpu/decode-compare.sh: our decode attention (decode_bench) beside the
@@ -198,6 +199,7 @@ step_hf() {
     # shellcheck disable=SC2086
     env T6_PREBUILT=1 OUT="$2" T6_REF_DIR="$here/.carry/ref" $extra \
         T6_EVAL_PRECISION="${VERIFY_EVAL_PRECISION:-bf16}" T6_EVAL_LIMIT=400 \
+        T6_EVAL_PER_TASK="${VERIFY_EVAL_PER_TASK:-0}" \
         timeout "$1" sh tests/gpu/hf_reference_check.sh "$B" >"$2/hf_check.txt" 2>&1
     local rc=$?
     SUMMARY=$(tail -1 "$2/hf_check.txt")

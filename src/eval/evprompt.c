@@ -1,5 +1,6 @@
 /* evprompt.c -- from documents to lm-eval's request strings and tokens: the few-shot
- * prefix (description + examples joined by "\n\n"), the per-task context and
+ * examples (drawn as lm-eval's samplers draw them) and prefix (description + examples
+ * joined by "\n\n"), the per-task context and
  * continuation (target delimiter " "), HFLM._encode_pair's whitespace move and
  * context/continuation token split, and the Python string functions the task
  * definitions use (len, rstrip, capitalize, HellaSwag's preprocess). */
@@ -140,6 +141,24 @@ char *t6_ev_fewshot_prefix(const t6_task_info *t, const t6_ev_raw *doc, const t6
         acc = next;
     }
     return acc;
+}
+
+/* MMLU: the first n of its subject's dev documents (lm-eval's first_n sampler); the
+ * other tasks: rnd.sample(fewshot_docs, n) (the few-shot split is never the scored
+ * split, so lm-eval draws exactly n and drops nothing). */
+int t6_ev_fewshot_pick(int id, t6_pyrandom *rnd, const t6_ev_docs *fs, const t6_ev_raw *doc, int n,
+                       const t6_ev_raw **out)
+{
+    if (id == T6_TASK_MMLU) {
+        int k = 0;
+        for (size_t i = 0; i < fs->n && k < n; i++)
+            if (fs->docs[i].subject == doc->subject) out[k++] = &fs->docs[i];
+        return k;
+    }
+    size_t idx[64];
+    if (n > 64 || t6_pyrandom_sample(rnd, fs->n, (size_t)n, idx)) return -1;
+    for (int i = 0; i < n; i++) out[i] = &fs->docs[idx[i]];
+    return n;
 }
 
 int t6_ev_build_requests(const t6_task_info *t, const t6_ev_raw *doc, const char *prefix, t6_ev_pair *out)

@@ -16,7 +16,7 @@
 #include "util.h"
 
 #define T6_EVAL_FORMAT "t6-eval-results"
-#define T6_EVAL_VERSION 1
+#define T6_EVAL_VERSION 2   /* 2: /requests/choice_chars */
 
 /* The metric the paper's tables use for task t. */
 static double paper_value(const t6_ev_task *t)

@@ -49,24 +49,6 @@ static void grow(void **p, size_t *cap, size_t need, size_t elem)
     *cap = c;
 }
 
-/* The few-shot examples of document d: MMLU the first n of dev (FirstNSampler), the
- * other tasks rnd.sample(fewshot_docs, n) (the few-shot split is never the test
- * split, so lm-eval draws exactly n). */
-static int fewshot_pick(int id, t6_pyrandom *rnd, const t6_ev_docs *fs, const t6_ev_raw *doc, int n,
-                        const t6_ev_raw **out)
-{
-    if (id == T6_TASK_MMLU) {
-        int k = 0;
-        for (size_t i = 0; i < fs->n && k < n; i++)
-            if (fs->docs[i].subject == doc->subject) out[k++] = &fs->docs[i];
-        return k;
-    }
-    size_t idx[64];
-    if (t6_pyrandom_sample(rnd, fs->n, (size_t)n, idx)) return -1;
-    for (int i = 0; i < n; i++) out[i] = &fs->docs[idx[i]];
-    return n;
-}
-
 /* Reads task t and appends its requests to R (strings -> tokens, truncated). */
 static void build_task(t6_ev_results *R, t6_ev_task *T, const t6_deck *deck, t6_bpe_state *bs, int eot,
                        size_t *req_cap)
@@ -97,7 +79,7 @@ static void build_task(t6_ev_results *R, t6_ev_task *T, const t6_deck *deck, t6_
         const t6_ev_raw *ex[64];
         int nex = 0;
         if (R->num_fewshot > 0) {
-            nex = fewshot_pick(T->id, &rnd, &fs, doc, R->num_fewshot, ex);
+            nex = t6_ev_fewshot_pick(T->id, &rnd, &fs, doc, R->num_fewshot, ex);
             if (nex < R->num_fewshot)
                 t6_fatal("eval task %s: %s has fewer than %d few-shot documents for %s", info->name,
                          fs.path ? fs.path : "the few-shot split", R->num_fewshot,

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eval/pyrandom.h"
+
 /* How a task's documents become requests. */
 typedef enum {
     T6_EV_MC = 0,     /* one context, one request per choice: " " + choice */
@@ -111,6 +113,15 @@ int t6_ev_build_requests(const t6_task_info *t, const t6_ev_raw *doc, const char
 /* The few-shot prefix (description + examples joined by "\n\n" + "\n\n") for a document;
  * examples = the chosen few-shot documents. */
 char *t6_ev_fewshot_prefix(const t6_task_info *t, const t6_ev_raw *doc, const t6_ev_raw *const *examples, int n);
+
+/* The few-shot examples of document doc (task id) as lm-eval draws them, into out[0..n):
+ * MMLU the first n dev documents of doc's subject; every other task
+ * rnd.sample(fewshot_docs, n), where rnd is the task's random.Random(1234), seeded once
+ * per task and drawn for each document in document order. fs = the few-shot split
+ * (t6_ev_read with fewshot = 1). Returns how many were found (fewer than n when the
+ * split is short; -1 when n > 64 or n > fs->n). */
+int t6_ev_fewshot_pick(int id, t6_pyrandom *rnd, const t6_ev_docs *fs, const t6_ev_raw *doc, int n,
+                       const t6_ev_raw **out);
 
 /* Tokens of a request as HFLM._encode_pair makes them: trailing whitespace of ctx moved
  * into cont, cont_tokens = enc(ctx + cont)[len(enc(ctx)):], an empty context -> [EOT].

@@ -17,6 +17,9 @@ expect_grep "results file announced" "eval: results in $TMP/one.h5" "$TMP/one.lo
 expect_grep "progress with ETA" "ETA" "$TMP/one.log"
 fmt=$(h5dump -a /format "$TMP/one.h5" 2>/dev/null | grep -c '"t6-eval-results"')
 expect_eq "HDF5 format attribute" "$fmt" 1
+ver=$(h5dump -a /version "$TMP/one.h5" 2>/dev/null | sed -n 's/^ *(0): *\([0-9]*\).*/\1/p')
+want=$(sed -n 's/^# Evaluation results file: HDF5 "t6-eval-results", version \([0-9]*\)$/\1/p' "$T6_SRCDIR/doc/formats/eval-results.md")
+expect_eq "HDF5 version attribute = the version doc/formats/eval-results.md describes" "$ver" "$want"
 
 # the JSON: n per task, MMLU = 2 per subject x 57, acc in [0, 1]; requests counted
 if command -v python3 >/dev/null 2>&1; then
@@ -29,7 +32,7 @@ print(t["arc_easy"]["n"], t["mmlu"]["n"], t["winogrande"]["n"], r["average_tasks
       t["mmlu"]["paper_metric"], t["sciq"]["paper_metric"], r["format"], r["version"])
 PY
 )
-    expect_eq "JSON summary" "$out" "2 114 2 6 True False True acc acc_norm t6-eval-results 1"
+    expect_eq "JSON summary" "$out" "2 114 2 6 True False True acc acc_norm t6-eval-results 2"
 fi
 
 # per-request tokens: every window at most seq_len + 1 = 33 tokens; continuations >= 1

@@ -1,12 +1,15 @@
 """lmeval_prompts.py -- an independent Python transcription of lm-evaluation-harness
 0.4.x's doc_to_text / doc_to_choice / doc_to_target for the tasks t6 evaluates, applied
 to the original files of T6_DATA/eval; compares every document with what t6 reads
-(tests/eval/dumpdocs). Usage: lmeval_prompts.py EVAL_DIR DUMPDOCS"""
+(tests/eval/dumpdocs), and the few-shot request strings of SciQ (Python's own
+random.Random(1234).sample over the train split) and MMLU (first_n over dev) with what
+job eval builds. Usage: lmeval_prompts.py EVAL_DIR DUMPDOCS"""
 import bz2
 import csv
 import glob
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -87,7 +90,56 @@ def want(task):
     raise SystemExit(f"no transcription for {task}")
 
 
+def fewshot_requests(task, k, limit):
+    """lm-eval's request strings with k few-shot examples (ConfigurableTask.fewshot_context:
+    description + (doc_to_text + " " + target + "\n\n") per example + doc_to_text; the
+    sampler's random.Random(1234) is seeded once per task and draws for each document in
+    order; MMLU: first_n over its subject's dev split, no draw)."""
+    out = []
+    if task == "sciq":
+        import zipfile
+        with zipfile.ZipFile(f"{E}/sciq/original/SciQ.zip") as z:
+            train = json.loads(z.read("SciQ dataset-2 3/train.json").decode("utf-8"))
+        test = json.load(open(f"{E}/sciq/original/test.json", encoding="utf-8"))
+        test = test[:limit] if limit else test
+        text = lambda d: f"{d['support'].lstrip()}\nQuestion: {d['question']}\nAnswer:"
+        rnd = random.Random(1234)
+        for d in test:
+            prefix = "".join(text(e) + " " + e["correct_answer"] + "\n\n" for e in rnd.sample(train, k))
+            for c in [d["distractor1"], d["distractor2"], d["distractor3"], d["correct_answer"]]:
+                out.append(prefix + text(d) + "\x1f " + c)
+        return out
+    if task == "mmlu":
+        def rows(split, subject):
+            with open(f"{E}/mmlu/original/data/{split}/{subject}_{split}.csv", newline="", encoding="utf-8") as f:
+                return list(csv.reader(f))
+        text = lambda r: f"{r[0].strip()}\nA. {r[1]}\nB. {r[2]}\nC. {r[3]}\nD. {r[4]}\nAnswer:"
+        for p in sorted(glob.glob(f"{E}/mmlu/original/data/test/*_test.csv")):
+            subject = os.path.basename(p)[:-len("_test.csv")]
+            desc = f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+            prefix = desc + "".join(text(e) + " " + e[5] + "\n\n" for e in rows("dev", subject)[:k])
+            test = rows("test", subject)
+            for r in (test[:limit] if limit else test):
+                out += [prefix + text(r) + "\x1f " + c for c in "ABCD"]
+        return out
+    raise SystemExit(f"no few-shot transcription for {task}")
+
+
 fails = 0
+# few-shot: the two tasks whose few-shot split is in the data folder (doc/eval.md)
+for task, k, limit in [("sciq", 2, 0), ("mmlu", 2, 3), ("mmlu", 5, 1)]:
+    got = subprocess.run([DUMP, E, task, "requests", str(k), str(limit)], capture_output=True,
+                         check=True).stdout.decode("utf-8").split("\x1e")[:-1]
+    w = fewshot_requests(task, k, limit)
+    bad = [i for i, (x, y) in enumerate(zip(w, got)) if x != y]
+    if len(w) != len(got) or bad:
+        fails += 1
+        print(f"FAIL: {task} {k}-shot: {len(got)} requests (want {len(w)}), {len(bad)} differ, first {bad[:3]}")
+        if bad:
+            print("   t6:     ", repr(got[bad[0]][:300]))
+            print("   lm-eval:", repr(w[bad[0]][:300]))
+    else:
+        print(f"ok: {task} {k}-shot: all {len(w)} requests (few-shot prefix, context, continuation) as lm-eval builds them")
 for task in ["arc_easy", "arc_challenge", "boolq", "hellaswag", "openbookqa", "piqa", "winogrande", "mmlu", "sciq",
              "lambada_openai"]:
     got = subprocess.run([DUMP, E, task], capture_output=True, check=True).stdout.decode("utf-8").split("\x1e")[:-1]

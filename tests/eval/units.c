@@ -1,7 +1,8 @@
 /* units.c -- unit tests of the evaluation pieces (src/eval/) that need no model:
  * Python's random.Random(1234) stream and sample/shuffle (expected values printed by
  * CPython 3.11), lm-eval's string functions (HellaSwag preprocess, len, rstrip),
- * acc vs acc_norm and the standard errors on crafted numbers, MMLU CSV edge cases and
+ * acc vs acc_norm and the standard errors on crafted numbers (per document, and per task
+ * through t6_ev_score_task: MMLU's size-weighted groups), MMLU CSV edge cases and
  * malformed inputs (errors naming file and line), left truncation, and -- with the
  * data folder -- each task's first request against strings and GPT-2 token ids
  * checked by hand from the original files.
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "bpe.h"
+#include "eval/evrun.h"
 #include "eval/evtask.h"
 #include "eval/pyrandom.h"
 
@@ -116,6 +118,134 @@ static void test_scores(void)
     double want = sqrt((0.9 + 2.175) / 38.0 / 40.0);
     CHECK(close_to(t6_ev_pooled_stderr(se, sz, 2), want, 1e-14), "pooled = %.17g, want %.17g",
           t6_ev_pooled_stderr(se, sz, 2), want);
+}
+
+/* Task-level metrics (t6_ev_score_task) on crafted log-likelihoods: acc vs acc_norm,
+ * BoolQ without acc_norm, LAMBADA's perplexity, and MMLU's two-level group with subjects
+ * of unequal sizes, so a plain mean of subject means (or of categories) would differ from
+ * lm-eval's size-weighted one. Expected values are computed here from the formulas
+ * (lm-eval's mean_stderr and pooled_sample_stderr written out), not by the code tested. */
+static t6_ev_request *g_req;
+static size_t g_nreq;
+
+/* a task of nd documents, each with nc choices; ll[d][c], len (may be NULL) per choice */
+static void crafted_task(t6_ev_results *R, t6_ev_task *T, int id, int nd, int nc, const double *ll,
+                         const double *len, const int *gold, const int *subject, const int *greedy)
+{
+    memset(T, 0, sizeof *T);
+    T->id = id;
+    T->used = 1;
+    T->docs.n = (size_t)nd;
+    T->docs.docs = calloc((size_t)nd, sizeof(t6_ev_raw));
+    T->doc_req0 = malloc(((size_t)nd + 1) * sizeof(size_t));
+    T->norm_len = malloc((size_t)(nd * nc) * sizeof(double));
+    T->req0 = g_nreq;
+    for (int d = 0; d < nd; d++) {
+        T->docs.docs[d].gold = gold ? gold[d] : 0;
+        T->docs.docs[d].subject = subject ? subject[d] : -1;
+        T->doc_req0[d] = (size_t)(d * nc);
+        for (int c = 0; c < nc; c++) {
+            t6_ev_request *q = &g_req[g_nreq++];
+            memset(q, 0, sizeof *q);
+            q->task = id;
+            q->doc = d;
+            q->choice = c;
+            q->ll = ll[d * nc + c];
+            q->greedy = greedy ? greedy[d] : 0;
+            T->norm_len[d * nc + c] = len ? len[d * nc + c] : 1.0;
+        }
+    }
+    T->doc_req0[nd] = (size_t)(nd * nc);
+    T->n_req = (size_t)(nd * nc);
+    R->req = g_req;
+    R->n_req = g_nreq;
+    t6_ev_score_task(R, T);
+}
+
+static void crafted_free(t6_ev_task *T)
+{
+    free(T->docs.docs);
+    free(T->doc_req0);
+    free(T->norm_len);
+}
+
+/* sample standard deviation / sqrt(n), written out */
+static double se_of(const double *x, int n)
+{
+    double m = 0, v = 0;
+    for (int i = 0; i < n; i++) m += x[i] / n;
+    for (int i = 0; i < n; i++) v += (x[i] - m) * (x[i] - m) / (n - 1);
+    return sqrt(v / n);
+}
+
+static void test_task_scores(void)
+{
+    static t6_ev_request req[256];
+    static t6_ev_results R;
+    g_req = req;
+    g_nreq = 0;
+    memset(&R, 0, sizeof R);
+    t6_ev_task T;
+
+    /* ARC-Easy: doc 0 acc wrong / acc_norm right, doc 1 both right, doc 2 both wrong */
+    double ll[6] = {-10, -12, -3, -4, -9, -1}, len[6] = {5, 20, 1, 1, 1, 1};
+    int gold[3] = {1, 0, 0};
+    crafted_task(&R, &T, T6_TASK_ARC_EASY, 3, 2, ll, len, gold, NULL, NULL);
+    double a[3] = {0, 1, 0}, an[3] = {1, 1, 0};
+    CHECK(close_to(T.m.acc, 1.0 / 3, 1e-15) && close_to(T.m.acc_stderr, se_of(a, 3), 1e-14),
+          "arc: acc %.6f +- %.6f", T.m.acc, T.m.acc_stderr);
+    CHECK(close_to(T.m.acc_norm, 2.0 / 3, 1e-15) && close_to(T.m.acc_norm_stderr, se_of(an, 3), 1e-14),
+          "arc: acc_norm %.6f +- %.6f", T.m.acc_norm, T.m.acc_norm_stderr);
+    CHECK(T.m.n == 3 && isnan(T.m.ppl), "arc: n %ld, no perplexity", T.m.n);
+    crafted_free(&T);
+
+    /* BoolQ reports acc only (the paper's metric; lm-eval's boolq has no acc_norm) */
+    double lb[4] = {-1, -2, -2, -1};
+    int gb[2] = {0, 0};
+    crafted_task(&R, &T, T6_TASK_BOOLQ, 2, 2, lb, NULL, gb, NULL, NULL);
+    CHECK(T.m.acc == 0.5 && isnan(T.m.acc_norm), "boolq: acc %g, acc_norm %g (want 0.5, NaN)", T.m.acc, T.m.acc_norm);
+    crafted_free(&T);
+
+    /* LAMBADA: acc = is_greedy, perplexity = exp(-mean loglik), stderr ppl * mean_stderr */
+    double ll2[2] = {-1, -3};
+    int greedy[2] = {1, 0};
+    crafted_task(&R, &T, T6_TASK_LAMBADA, 2, 1, ll2, NULL, NULL, NULL, greedy);
+    CHECK(T.m.acc == 0.5 && close_to(T.m.ppl, exp(2.0), 1e-14) && close_to(T.m.ppl_stderr, exp(2.0) * 1.0, 1e-14),
+          "lambada: acc %g ppl %.6f +- %.6f (want 0.5, e^2 +- e^2)", T.m.acc, T.m.ppl, T.m.ppl_stderr);
+    crafted_free(&T);
+
+    /* MMLU: stem subjects s0 (2 docs: 1,0) and s1 (3 docs: 1,1,0); a humanities subject
+     * h (4 docs: 1,0,0,0). Gold 0 throughout; a right answer has choice 0 highest. */
+    int s0 = -1, s1 = -1, h = -1;
+    for (int i = 0; i < T6_MMLU_SUBJECTS; i++) {
+        if (t6_mmlu_category(i) == 0) { if (s0 < 0) s0 = i; else if (s1 < 0) s1 = i; }
+        if (t6_mmlu_category(i) == 1 && h < 0) h = i;
+    }
+    int subj[9] = {s0, s0, s1, s1, s1, h, h, h, h};
+    double right[9] = {1, 0, 1, 1, 0, 1, 0, 0, 0}, lm[36];
+    int gm[9] = {0};
+    for (int d = 0; d < 9; d++)
+        for (int c = 0; c < 4; c++) lm[d * 4 + c] = (c == 0) == (right[d] == 1) ? -1.0 : -2.0 - c;
+    crafted_task(&R, &T, T6_TASK_MMLU, 9, 4, lm, NULL, gm, subj, NULL);
+    double se0 = se_of(right, 2), se1 = se_of(right + 2, 3), seh = se_of(right + 5, 4);
+    CHECK(T.sub[s0].n == 2 && T.sub[s0].acc == 0.5 && close_to(T.sub[s0].acc_stderr, se0, 1e-14), "mmlu subject s0");
+    CHECK(T.sub[s1].n == 3 && close_to(T.sub[s1].acc, 2.0 / 3, 1e-15), "mmlu subject s1: %g", T.sub[s1].acc);
+    /* stem = (1 + 2) / 5 = 0.6, not the mean of subject means (0.5833) */
+    const t6_ev_metrics *stem = &T.sub[T6_MMLU_SUBJECTS + 0], *hum = &T.sub[T6_MMLU_SUBJECTS + 1];
+    double pst = sqrt((1 * se0 * se0 * 2 + 2 * se1 * se1 * 3) / (5.0 - 2) / 5.0);
+    CHECK(stem->n == 5 && close_to(stem->acc, 0.6, 1e-15), "mmlu stem: n %ld acc %.6f, want 5 and 0.6 (size-weighted)",
+          stem->n, stem->acc);
+    CHECK(close_to(stem->acc_stderr, pst, 1e-13), "mmlu stem stderr %.8f, pooled %.8f", stem->acc_stderr, pst);
+    double phu = sqrt((3 * seh * seh * 4) / (4.0 - 1) / 4.0);
+    CHECK(hum->n == 4 && hum->acc == 0.25 && close_to(hum->acc_stderr, phu, 1e-13), "mmlu humanities");
+    CHECK(T.sub[T6_MMLU_SUBJECTS + 2].n == 0 && T.sub[T6_MMLU_SUBJECTS + 3].n == 0, "empty categories have n 0");
+    /* mmlu = (3 + 1) / 9, not the mean of the categories (0.425); stderr pooled over the
+     * two categories with documents, from their own pooled stderrs */
+    double pm = sqrt((4 * pst * pst * 5 + 3 * phu * phu * 4) / (9.0 - 2) / 9.0);
+    CHECK(T.m.n == 9 && close_to(T.m.acc, 4.0 / 9, 1e-15), "mmlu: acc %.6f, want 4/9 (size-weighted)", T.m.acc);
+    CHECK(close_to(T.m.acc_stderr, pm, 1e-13), "mmlu stderr %.8f, want %.8f", T.m.acc_stderr, pm);
+    CHECK(isnan(T.m.acc_norm), "mmlu has no acc_norm");
+    crafted_free(&T);
 }
 
 static void test_window(void)
@@ -430,6 +560,7 @@ int main(int argc, char **argv)
     test_pyrandom();
     test_strings();
     test_scores();
+    test_task_scores();
     test_window();
     test_csv(argv[1]);
     test_fewshot_format();

@@ -5,7 +5,8 @@ T6_kvonly.py, llama-mha.py, llama-gqa.py) compute what t6 computes, from a direc
 there, no `transformers`, no network); never part of make check.
 
   hf_reference_check.py --hf DIR --ref REFDIR --logits-bin HF_LOGITS --out OUT
-                        [--eval-results RESULTS.h5 --eval-precision fp32|bf16 --eval-limit N]
+                        [--eval-results RESULTS.h5 --eval-precision fp32|bf16
+                         --eval-limit N | --eval-per-task K]
                         [--device cuda|cpu] [--dry-run]
 
 (a) logits: a few random token sequences (seeded); t6's fp32 CPU logits come from
@@ -15,7 +16,8 @@ there, no `transformers`, no network); never part of make check.
     patches the reference's Rotary to fp32 tables computed as t6 does (angle in double,
     rounded once) and must agree to 1e-4 relative (max |diff| / max |logit|); the spread
     with the tables as shipped is reported too (INFO).
-(b) eval results (optional): the first N requests of t6's eval results HDF5 (helper E's
+(b) eval results (optional): the first N requests (or the first K documents of every
+    task, --eval-per-task) of t6's eval results HDF5 (helper E's
     format, doc/formats/eval-results.md: /requests/tokens, offsets, cont_len, loglik,
     task, doc, choice, is_greedy), rescored by the reference: loglik = sum of the
     continuation tokens' log-softmax over the full vocabulary, input = tokens[:-1]. fp32
@@ -228,7 +230,7 @@ def compare_logits(torch, np, model, seqs, ours, tag, tol):
 
 
 # ---- (b) eval results ---------------------------------------------------------------------
-def read_requests(path, limit):
+def read_requests(path, limit, per_task=0):
     import h5py
     import numpy as np
     f = h5py.File(path, "r")
@@ -241,11 +243,20 @@ def read_requests(path, limit):
     attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
     f.close()
     n = len(R["loglik"])
-    # whole documents only: take requests in file order up to limit, then finish the last document
-    order = list(range(n))
     keep = []
+    if per_task:
+        # the first per_task documents of every task in the file (whole documents), so that
+        # the tasks late in the file (SciQ, LAMBADA) are compared too
+        docs = {}
+        for i in range(n):
+            t, d = int(R["task"][i]), int(R["doc"][i])
+            if d in docs.setdefault(t, set()) or len(docs[t]) < per_task:
+                docs[t].add(d)
+                keep.append(i)
+        return R, np.array(keep), names, attrs
+    # whole documents only: take requests in file order up to limit, then finish the last document
     seen = set()
-    for i in order:
+    for i in range(n):
         key = (int(R["task"][i]), int(R["doc"][i]))
         if limit and len(keep) >= limit and key not in seen:
             break
@@ -290,7 +301,7 @@ def predictions(R, keep, ll, norm=None):
 
 
 def check_eval(torch, np, model, args, device):
-    R, keep, names, attrs = read_requests(args.eval_results, args.eval_limit)
+    R, keep, names, attrs = read_requests(args.eval_results, args.eval_limit, args.eval_per_task)
     say("eval results %s: %d requests, checking %d (whole documents); attributes %s" %
         (args.eval_results, len(R["loglik"]), len(keep), {k: attrs[k] for k in list(attrs)[:8]}))
     ref_ll, ref_greedy = rescore(torch, np, model, R, keep, device)
@@ -362,6 +373,8 @@ def main():
     ap.add_argument("--eval-precision", choices=["fp32", "bf16"], default="fp32",
                     help="precision the eval results were computed in: fp32 is held to 1e-4, bf16 only reported")
     ap.add_argument("--eval-limit", type=int, default=400, help="requests to rescore (whole documents; 0 = all)")
+    ap.add_argument("--eval-per-task", type=int, default=0,
+                    help="rescore the first K documents of every task instead (whole documents; overrides --eval-limit)")
     ap.add_argument("--tag", default="", help="label for this model in the summary")
     ap.add_argument("--dry-run", action="store_true", help="do not use torch even when it is there")
     args = ap.parse_args()

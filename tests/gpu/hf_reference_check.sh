@@ -17,7 +17,9 @@
 #  3. with T6_HF_CKPT=path/to/ckpt_N.h5 (e.g. T6 small) also that checkpoint, and with
 #     T6_EVAL_RESULTS=results.h5 (t6's eval of the same checkpoint; T6_EVAL_PRECISION =
 #     fp32 for a CPU run, bf16 for a CUDA one; T6_EVAL_LIMIT requests, default 400) the
-#     per-request log-likelihoods and the predicted choices against the reference's.
+#     per-request log-likelihoods and the predicted choices against the reference's
+#     (T6_EVAL_PER_TASK=K: the first K documents of every task instead, so that all tasks
+#     are compared).
 # T6_PREBUILT=1: BUILD_DIR already holds t6 and tests/hf/hf_logits (built elsewhere), no build.
 # $PYTHON picks the interpreter (default python3). Output: $OUT (default ./hf-check-out): one log and summary_<tag>.json per model, and
 # the last line "HF REFERENCE CHECKS: PASS" (exit 0), "... FAIL" (exit 1), or "... DRY-RUN"
@@ -90,7 +92,8 @@ if [ -n "${T6_HF_CKPT:-}" ]; then
     if "$T6" --export-hf "$T6_HF_CKPT" "$work/hf_ckpt" --vocab none >"$work/export_ckpt.log" 2>&1; then
         if [ -n "${T6_EVAL_RESULTS:-}" ]; then
             check ckpt "$work/hf_ckpt" --eval-results "$T6_EVAL_RESULTS" \
-                --eval-precision "${T6_EVAL_PRECISION:-fp32}" --eval-limit "${T6_EVAL_LIMIT:-400}"
+                --eval-precision "${T6_EVAL_PRECISION:-fp32}" --eval-limit "${T6_EVAL_LIMIT:-400}" \
+                --eval-per-task "${T6_EVAL_PER_TASK:-0}"
         else
             check ckpt "$work/hf_ckpt"
         fi

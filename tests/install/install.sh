@@ -34,6 +34,7 @@ for f in "$T6_SRCDIR"/doc/*.md; do has doc "$DOCDIR/$(basename "$f")"; done
 for f in "$T6_SRCDIR"/doc/formats/*.md; do has doc "$DOCDIR/formats/$(basename "$f")"; done
 has page "$MANDIR/man1/t6.1"
 has page "$MANDIR/man1/t6-prep.1"
+has page "$MANDIR/man1/t6-plot.1"
 has page "$MANDIR/man5/t6-deck.5"
 version=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' "$T6_SRCDIR/configure.ac")
 has modulefile "$SHARE/modulefiles/t6/$version"

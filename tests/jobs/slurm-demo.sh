@@ -181,6 +181,14 @@ outB=$(ls "$work"/out/t6-test-b-"$B".out)
 [ "$(grep -c 'requeueing job' "$outB")" -eq 2 ] || fail "B's log does not show two requeues"
 [ "$(grep -c 'status: .stopped' "$outB")" -eq 2 ] || fail "B's log does not show two clean stops"
 grep -q 'got SIGUSR1' "$outB" || fail "B's batch shell never forwarded SIGUSR1"
+# the pictures on requeue-stop too: t6-plot --summary in the log after each stopped
+# attempt and after the finished one (doc/plot.md, "In job scripts")
+if [ -x "$(dirname "$t6")/t6-plot" ]; then
+    [ "$(grep -c '^  status:     stopped ' "$outB")" -eq 2 ] ||
+        fail "B's log does not show t6-plot --summary after each of its two stops"
+    [ "$(grep -c "^  status:     finished $steps\$" "$outB")" -eq 1 ] ||
+        fail "B's log does not show t6-plot --summary after it finished"
+fi
 [ "$(grep -c 'requeue' "$work/runs/$runB/jobs.log")" -eq 2 ] || fail "$runB/jobs.log does not record two requeues"
 
 lossA=$(last_of "$rundirA/metrics.h5" /train/loss)

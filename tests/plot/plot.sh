@@ -1,8 +1,9 @@
 #!/bin/bash
 # tests/plot/plot.sh -- t6-plot end to end: PNG and SVG of the demo run and of two runs
-# of different attention types, the data points equal the metrics rows, a run that is
-# still being written, summaries, and the errors (missing / corrupt metrics, gnuplot
-# missing, bad options). Needs gnuplot (gnuplot-nox) and python3 (to check the pictures).
+# of different attention types, the data points equal the metrics rows (x in steps,
+# tokens and wall time), --logy, a resumed and a rolled-back run drawn as one monotonic
+# curve, a run that is still being written, summaries (checked against h5dump), and the
+# errors (missing / corrupt metrics, gnuplot missing, bad options). Needs gnuplot (gnuplot-nox) and python3 (to check the pictures).
 . "$(dirname "$0")/../train/common.sh"
 PLOT="$T6_BUILDDIR/t6-plot"
 [ -x "$PLOT" ] || { echo "FAIL: $PLOT not built"; exit 1; }
@@ -77,6 +78,50 @@ expect_eq "--since/--until keep x in [2000,3000] (tokens 128/step: steps 16..23)
     "$(grep -v '^#' "$TMP/tok.run0.train.dat" | awk '{printf "%s/%s ", $1, $2}')" \
     "2048/16 2176/17 2304/18 2432/19 2560/20 2688/21 2816/22 2944/23 "
 
+# ---- x in wall time: x column = running sum of /train/step_time_s (seconds: a short run);
+# --logy: the loss panels on a log scale, the others not (gradient norm always)
+"$PLOT" "$TMP/tpa" -o "$TMP/time.svg" --x time --logy --keep-script >"$TMP/p6.log" 2>&1
+expect_eq "--x time --logy exits 0" "$?" 0
+dump "$TMP/tpa/metrics.h5" /train/step_time_s >"$TMP/h5.st"
+grep -v '^#' "$TMP/time.run0.train.dat" | awk '{print $1}' >"$TMP/dat.t"
+if python3 - "$TMP/h5.st" "$TMP/dat.t" <<'PY'
+import sys
+st, x = [[float(v) for v in open(p).read().split()] for p in sys.argv[1:]]
+acc, want = 0.0, []
+for s in st:
+    acc += s if s > 0 else 0.0
+    want.append(acc)
+assert len(x) == len(want) == 30, (len(x), len(want))
+assert all(abs(a - b) <= 1e-12 * max(1.0, b) for a, b in zip(x, want)), (x[:3], want[:3])
+PY
+then ok "--x time: x = running sum of /train/step_time_s"
+else bad "--x time: x column is not the running sum of the step times"; fi
+expect_grep "--x time: axis label in seconds" 'set xlabel "wall time of steps (s)"' "$TMP/time.gp"
+logpanels=$(awk '/^# ---- panel/ { p = $4 } /^set logscale y/ { printf "%s ", p }' "$TMP/time.gp")
+expect_eq "--logy: log scale on the loss panels and the gradient norm only" "$logpanels" \
+    "train_loss val_loss grad_norm "
+"$PLOT" "$TMP/tpa" -o "$TMP/lin.svg" --keep-script >"$TMP/p7.log" 2>&1
+logpanels=$(awk '/^# ---- panel/ { p = $4 } /^set logscale y/ { printf "%s ", p }' "$TMP/lin.gp")
+expect_eq "without --logy only the gradient norm is on a log scale" "$logpanels" "grad_norm "
+
+# ---- a resumed run and a rolled-back run each draw one monotonic curve (steps 1..N once)
+tiny "$TMP/res" 10 --set output.checkpoint_interval=5 --set output.keep_last=5 &&
+    tiny "$TMP/res" 20 --set output.checkpoint_interval=5 --set output.keep_last=5
+expect_eq "run of 10 steps resumed to 20 exits 0" "$?" 0
+expect_grep "the second part resumed" "resuming from" "$TMP/res.log"
+"$PLOT" "$TMP/res" -o "$TMP/res.png" --keep-script >"$TMP/p8.log" 2>&1
+expect_eq "resumed run: steps 1..20 once each" \
+    "$(grep -v '^#' "$TMP/res.run0.train.dat" | awk '{printf "%s ", $2}')" "$(seq -s ' ' 1 20) "
+# roll back to the checkpoint of step 10 and stop at 15: the curve ends at 15
+tiny "$TMP/res" 15 --set output.checkpoint_interval=5 --set output.keep_last=5 \
+    --set output.resume="$TMP/res/checkpoints/ckpt_00000010.h5"
+expect_eq "rolled back to step 10, run to 15, exits 0" "$?" 0
+"$PLOT" "$TMP/res" -o "$TMP/res.png" --keep-script >"$TMP/p9.log" 2>&1
+expect_eq "rolled-back run: steps 1..15 once each" \
+    "$(grep -v '^#' "$TMP/res.run0.train.dat" | awk '{printf "%s ", $2}')" "$(seq -s ' ' 1 15) "
+expect_eq "rolled-back run: evaluations at 0, 5, 10, 15" \
+    "$(grep -v '^#' "$TMP/res.run0.eval.dat" | awk '{printf "%s ", $2}')" "0 5 10 15 "
+
 # ---- PDF
 "$PLOT" "$TMP/tpa" -o "$TMP/one.pdf" >"$TMP/p4.log" 2>&1
 expect_eq "pdf starts with %PDF" "$(head -c 4 "$TMP/one.pdf" 2>/dev/null)" "%PDF"
@@ -88,6 +133,21 @@ expect_grep "summary: status" "status:     finished 30" "$TMP/sum.txt"
 expect_grep "summary: model line" "model:      mha, 2 layers, n_embd 64, 4 heads" "$TMP/sum.txt"
 expect_grep "summary: progress" "progress:   20 steps, 2,560 tokens" "$TMP/sum.txt"
 expect_grep "summary: peak memory" "memory:     peak " "$TMP/sum.txt"
+# best and last validation loss with their steps, against h5dump of /eval (tpa run: 30 steps,
+# an evaluation every 5), and the training loss of the last row
+dump "$TMP/tpa/metrics.h5" /eval/step >"$TMP/h5.estep"
+want=$(python3 - "$TMP/h5.estep" "$TMP/h5.val" "$TMP/h5.step" "$TMP/h5.loss" <<'PY'
+import sys
+es, ev, ts, tl = [[float(v) for v in open(p).read().split()] for p in sys.argv[1:]]
+b = min(range(len(ev)), key=lambda i: (ev[i], i))
+print("  train loss: last %.4f at step %.0f" % (tl[-1], ts[-1]))
+print("  val loss:   best %.4f at step %.0f, last %.4f at step %.0f (%d evaluations)" % (ev[b], es[b], ev[-1], es[-1], len(ev)))
+PY
+)
+got=$(sed -n '/^run tpa /,/^run /p' "$TMP/sum.txt" | grep -E '^  (train|val) loss:' | sed 's/ (EMA [0-9.]*)$//')
+[ "$(echo "$want" | wc -l)" -eq 2 ] && ok "summary: the expected lines computed from h5dump" ||
+    bad "summary: could not compute the expected lines from h5dump"
+expect_eq "summary: last training loss, best and last validation loss with their steps" "$got" "$want"
 
 # ---- a run that is still being written
 "$T6" "$DEMO" $TINY --set output.run_dir="$TMP/live" --set train.max_steps=100000 \
