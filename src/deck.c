@@ -303,8 +303,8 @@ static const char *const E_SPLIT[] = {"line", "paragraph", "whole", NULL};
     X("generate.prefill_tokens", "int", "65536", "1..1073741824",                                    \
       "tokens per prefill forward: a batch's prompts go through it in groups of this many tokens' rows (at least one row)", \
       K_INT, OFF(generate.prefill_tokens), D_VALUE, 1, 1073741824, 0, NULL)                          \
-    X("generate.cuda_graphs", "bool", "false", "true, false",                                        \
-      "cuda: record one decode step (all layers) as a CUDA graph and replay it per token (off until checked on a GPU: doc/generate.md)", \
+    X("generate.cuda_graphs", "bool", "true", "true, false",                                         \
+      "cuda: record one decode step (all layers) as a CUDA graph and replay it per token (false: launch every kernel)", \
       K_BOOL, OFF(generate.cuda_graphs), D_VALUE, 0, 1, 0, NULL)
 
 #define DOC_ROW(key, type, def, allowed, doc, ...) {key, type, def, allowed, doc},
