@@ -59,17 +59,17 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 #   opt:P   a file of the source tree the step uses when it is there (does less without)
 #   carry:P a file or folder under .carry/ (third-party or data: never committed)
 STEP_TABLE='
-gpu_check  150  30 bin:tests/gpu/gpu_check
-zero1      120  30 src:tests/gpu/zero1.sh bin:t6 bin:tests/train/ckptcmp src:input/demo.cfg
-gencheck   300 150 src:tests/gpu/gen_check.sh bin:tests/gpu/gen_check bin:t6 src:input/demo.cfg
-eval       240 120 bin:t6 src:input/t6_small.cfg carry:data/eval carry:data/gpt2
-hf         150  70 src:tests/gpu/hf_reference_check.sh src:tests/gpu/hf_reference_check.py bin:t6 bin:tests/hf/hf_logits carry:ref/model/T6.py carry:ref/model/T6_kvonly.py carry:ref/model/llama-mha.py carry:ref/model/llama-gqa.py carry:ref/model/llama-mla.py
-gen        300 150 src:bench/gen/throughput.sh bin:t6 src:input/t6_small.cfg src:input/mha_small.cfg src:input/t6_medium.cfg src:input/mha_medium.cfg
-decode     200  90 src:bench/gpu/decode-compare.sh src:bench/gpu/decode_ref.py bin:bench/gpu/decode_bench carry:ref/flashtpa_decode_triton.py
-mla        300 200 src:bench/gpu/mla-compare.sh src:bench/gpu/mla_ref_bench.py bin:bench/gpu/gpu_bench carry:ref/model/llama-mla.py
-recompute  480 360 src:bench/gpu/recompute.sh bin:t6 bin:bench/gpu/gpu_bench bin:tests/gpu/gpu_check src:input/t6_small.cfg src:input/t6_large.cfg src:input/t6_xl.cfg
-attnab     150  90 bin:bench/gpu/gpu_bench
-train      480 180 bin:bench/gpu/gpu_bench opt:bench/gpu/compare-train.sh opt:bench/gpu/ref_train_bench.py carry:ref/model/T6.py carry:ref/model/llama-mha.py
+gpu_check   150  50 bin:tests/gpu/gpu_check
+zero1       120  10 src:tests/gpu/zero1.sh bin:t6 bin:tests/train/ckptcmp src:input/demo.cfg
+gencheck    300  40 src:tests/gpu/gen_check.sh bin:tests/gpu/gen_check bin:t6 src:input/demo.cfg
+eval        240 100 bin:t6 src:input/t6_small.cfg carry:data/eval carry:data/gpt2
+hf          150  70 src:tests/gpu/hf_reference_check.sh src:tests/gpu/hf_reference_check.py bin:t6 bin:tests/hf/hf_logits carry:ref/model/T6.py carry:ref/model/T6_kvonly.py carry:ref/model/llama-mha.py carry:ref/model/llama-gqa.py carry:ref/model/llama-mla.py
+gen         300  40 src:bench/gen/throughput.sh bin:t6 src:input/t6_small.cfg src:input/mha_small.cfg src:input/t6_medium.cfg src:input/mha_medium.cfg
+decode      240 160 src:bench/gpu/decode-compare.sh src:bench/gpu/decode_ref.py bin:bench/gpu/decode_bench carry:ref/flashtpa_decode_triton.py
+mla         420 300 src:bench/gpu/mla-compare.sh src:bench/gpu/mla_ref_bench.py bin:bench/gpu/gpu_bench carry:ref/model/llama-mla.py
+recompute   480 150 src:bench/gpu/recompute.sh bin:t6 bin:bench/gpu/gpu_bench bin:tests/gpu/gpu_check src:input/t6_small.cfg src:input/t6_large.cfg src:input/t6_xl.cfg
+attnab      150  20 bin:bench/gpu/gpu_bench
+train       480 180 bin:bench/gpu/gpu_bench opt:bench/gpu/compare-train.sh opt:bench/gpu/ref_train_bench.py carry:ref/model/T6.py carry:ref/model/llama-mha.py
 '
 # programs build-dev.sh builds besides the steps' (handy on the GPU machine, e.g. for plots)
 EXTRA_BINARIES="t6-plot"
