@@ -60,7 +60,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 #   carry:P a file or folder under .carry/ (third-party or data: never committed)
 STEP_TABLE='
 gpu_check   150  50 bin:tests/gpu/gpu_check
-zero1       120  10 src:tests/gpu/zero1.sh bin:t6 bin:tests/train/ckptcmp src:input/demo.cfg
+zero1       150  40 src:tests/gpu/zero1.sh bin:t6 bin:tests/train/ckptcmp src:input/demo.cfg
 gencheck    300  40 src:tests/gpu/gen_check.sh bin:tests/gpu/gen_check bin:t6 src:input/demo.cfg
 eval        240 100 bin:t6 src:input/t6_small.cfg carry:data/eval carry:data/gpt2
 hf          150  70 src:tests/gpu/hf_reference_check.sh src:tests/gpu/hf_reference_check.py bin:t6 bin:tests/hf/hf_logits carry:ref/model/T6.py carry:ref/model/T6_kvonly.py carry:ref/model/llama-mha.py carry:ref/model/llama-gqa.py carry:ref/model/llama-mla.py
@@ -157,7 +157,7 @@ step_gpu_check() {
 step_zero1() {
     OUT="$2" timeout "$1" sh tests/gpu/zero1.sh "$B" >"$2/zero1.txt" 2>&1
     local rc=$?
-    SUMMARY="$(grep -E '^(ok|FAIL|note)' "$2/zero1.txt" | tr '\n' ' ')$(tail -1 "$2/zero1.txt")"
+    SUMMARY="$(grep -E '^(ok|FAIL|note|speed)' "$2/zero1.txt" | tr '\n' ' ')$(tail -1 "$2/zero1.txt")"
     return $rc
 }
 

@@ -10,7 +10,10 @@
 #   sh tests/gpu/zero1.sh [BUILD_DIR]     (default: build-cuda; needs t6 and tests/train/ckptcmp built)
 #   T6_ZERO_DECK=input/t6_small.cfg sh tests/gpu/zero1.sh   (another deck; it needs its data)
 # Writes under $OUT (the device tool's output folder) or a temporary folder; exit 0
-# when every comparison passes.
+# when every comparison passes. Then (T6_ZERO_SPEED=0 skips it) the cost of ZeRO-1's
+# path on one GPU: T6 small through t6 on the built-in demo corpus, 14 steps of
+# micro-batch 24, zero 0 and 1, the median tokens/s of steps 9-14 and the peak memory
+# each run reports (printed as "speed:" lines, not judged: a measurement).
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$here/build-cuda}
@@ -60,6 +63,20 @@ if [ "$ngpu" -ge 2 ] && command -v mpirun >/dev/null 2>&1; then
     fi
 else
     echo "note: $ngpu GPU(s) visible or no mpirun: the 2-rank comparison is not run"
+fi
+# speed NAME ZERO: T6 small on one GPU; prints the median tokens/s of steps 9-14 and the peak
+speed() {
+    # shellcheck disable=SC2086
+    "$T6" "$here/input/t6_small.cfg" --set backend.device=cuda --set train.micro_batch=24 \
+        --set train.global_batch=24 --set train.max_steps=14 --set train.eval_interval=0 \
+        --set train.log_interval=1 --set output.checkpoint_interval=0 --set train.zero="$2" \
+        --set data.train=builtin:demo-train --set data.val=builtin:demo-val \
+        --set output.run_dir="$work/$1" >"$work/$1.log" 2>&1 || { echo "FAIL: speed run $1 failed:"; tail -3 "$work/$1.log"; fails=$((fails + 1)); return 1; }
+    tps=$(sed -n 's|^step \([0-9]*\)/14:.* tok/s \([0-9]*\).*|\1 \2|p' "$work/$1.log" | awk '$1 >= 9 { print $2 }' | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "none" }')
+    echo "speed: T6 small, 1 GPU, micro-batch 24, zero $2: median tokens/s (steps 9-14) $tps; $(grep -m1 '^memory at the end' "$work/$1.log")"
+}
+if [ "${T6_ZERO_SPEED:-1}" = 1 ] && [ -f "$here/input/t6_small.cfg" ]; then
+    speed s1z0 0 && speed s1z1 1
 fi
 echo "$fails failure(s); logs and checkpoints in $work"
 [ "$fails" -eq 0 ]
