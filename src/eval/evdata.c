@@ -592,7 +592,8 @@ static int read_hf_arrow(int id, const char *state_path, long limit, t6_ev_docs 
         json_decref(st);
         return -1;
     }
-    const char *split = json_string_value(json_object_get(st, "_split"));
+    const char *sp = json_string_value(json_object_get(st, "_split"));
+    char *split = sp ? t6_strdup(sp) : NULL;   /* outlives st */
     long long rows = 0;
     int rc = 0;
     for (size_t k = 0; k < json_array_size(files) && !rc; k++) {
@@ -621,11 +622,14 @@ static int read_hf_arrow(int id, const char *state_path, long limit, t6_ev_docs 
         t6_arrow_close(&t);
     }
     json_decref(st);
-    if (rc || !split) return rc;
     snprintf(fp, sizeof fp, "%s/dataset_info.json", dir);
-    if (!file_exists(fp)) return 0;
+    if (rc || !split || !file_exists(fp)) { free(split); return rc; }
     json_t *info = json_load_file(fp, 0, &je);
-    if (!info) { t6_seterr(err, err_len, "%s:%d: invalid JSON: %s", fp, je.line, je.text); return -1; }
+    if (!info) {
+        t6_seterr(err, err_len, "%s:%d: invalid JSON: %s", fp, je.line, je.text);
+        free(split);
+        return -1;
+    }
     json_t *ne = json_object_get(json_object_get(json_object_get(info, "splits"), split), "num_examples");
     if (json_is_integer(ne) && json_integer_value(ne) != rows) {
         t6_seterr(err, err_len, "%s: the Arrow files hold %lld rows but %s gives the %s split %lld (a truncated file?)",
@@ -633,6 +637,7 @@ static int read_hf_arrow(int id, const char *state_path, long limit, t6_ev_docs 
         rc = -1;
     }
     json_decref(info);
+    free(split);
     return rc;
 }
 
