@@ -16,6 +16,7 @@ tests_eval_arrowdump_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_EVAL_LIBS) $(T6_BAS
 check_PROGRAMS += tests/eval/arrowsweep
 tests_eval_arrowsweep_SOURCES = tests/eval/arrowsweep.c
 tests_eval_arrowsweep_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_EVAL_LIBS) $(T6_BASE_LIBS) $(CUDA_LIBS)
-EVAL_TESTS = tests/eval/units.sh tests/eval/loglik.sh tests/eval/prompts.sh tests/eval/e2e.sh tests/eval/errors.sh tests/eval/arrow.sh tests/eval/arrow-bad.sh
+EVAL_TESTS = tests/eval/units.sh tests/eval/loglik.sh tests/eval/prompts.sh tests/eval/e2e.sh tests/eval/errors.sh tests/eval/arrow.sh tests/eval/arrow-bad.sh \
+  tests/eval/arrow-synth.sh
 TESTS += $(EVAL_TESTS)
-EXTRA_DIST += $(EVAL_TESTS) tests/eval/common.sh tests/eval/lmeval_prompts.py tests/eval/arrow_compare.py
+EXTRA_DIST += $(EVAL_TESTS) tests/eval/common.sh tests/eval/lmeval_prompts.py tests/eval/arrow_compare.py tests/eval/mkarrow.py
