@@ -5,7 +5,7 @@
 # record batches; the pre-0.15 framing, a stream without its end-of-stream marker, the
 # IPC file format; and files to refuse (compressed body, dictionary encoding, big-endian,
 # unsupported type, old metadata version, broken buffers, invalid UTF-8), each with its
-# message checked.
+# message checked; then damaged copies of the nested file (tests/eval/arrowsweep).
 src="${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 exe="${T6_BUILDDIR:-.}/tests/eval/arrowdump"
 [ -x "$exe" ] || { echo "FAIL: $exe not built"; exit 1; }
@@ -35,5 +35,10 @@ for f in "$TMP"/bad-*.arrow; do
     if [ "$rc" -eq 1 ] && grep -qF -- "$f: " "$TMP/err" && grep -qF -- "$msg" "$TMP/err"; then ok "$name refused"
     else bad "$name: exit $rc, wanted 1 and '$f: ... $msg'"; sed 's/^/   | /' "$TMP/err"; fi
 done
+# every metadata byte and many prefixes of the nested, nullable file damaged: refused
+# naming the file or read whole, never a crash
+sweep="${T6_BUILDDIR:-.}/tests/eval/arrowsweep"
+if [ -x "$sweep" ] && "$sweep" "$TMP/all.arrow" >"$TMP/sweep" 2>&1; then ok "$(tail -1 "$TMP/sweep")"
+else bad "damaged copies of all.arrow"; head -5 "$TMP/sweep"; fi
 echo "$checks checks, $failures failed"
 [ "$failures" -eq 0 ]
