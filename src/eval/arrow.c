@@ -166,6 +166,11 @@ static int parse_children(fbuf *f, size_t start, size_t count, t6_arrow_field *f
         uint64_t to = (uint64_t)at + le32(f->b + at);
         if (to >= f->n) return fb_fail(f, "field \"%s\": child %zu points outside the metadata", fl->name, i);
         if (parse_field(f, (size_t)to, &fl->children[i], depth + 1, fl->name)) return -1;
+        /* a row becomes a JSON object keyed by these names: no two may be equal */
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(fl->children[j].name, fl->children[i].name) == 0)
+                return depth ? fb_fail(f, "field \"%s\" has two children named \"%s\"", fl->name, fl->children[i].name)
+                             : fb_fail(f, "the schema has two columns named \"%s\"", fl->children[i].name);
     }
     return 0;
 }
@@ -336,10 +341,11 @@ static int walk_array(walk *w, const t6_arrow_field *fl, t6_arrow_array *a, int6
     case T6_ARROW_NULL: break;
     case T6_ARROW_BOOL: case T6_ARROW_INT: case T6_ARROW_FLOAT: {
         if (take_buffer(w, fl, &p, &len)) return -1;
-        uint64_t want = fl->kind == T6_ARROW_BOOL ? bits_len : (uint64_t)a->length * (uint64_t)(fl->bits / 8);
-        if (len < want)
-            return fb_fail(w->f, "column \"%s\": values buffer of %llu bytes, %llu needed", fl->name,
-                           (unsigned long long)len, (unsigned long long)want);
+        /* compared by division: length * width could overflow */
+        uint64_t width = fl->kind == T6_ARROW_BOOL ? 0 : (uint64_t)(fl->bits / 8);
+        if (width ? len / width < (uint64_t)a->length : len < bits_len)
+            return fb_fail(w->f, "column \"%s\": values buffer of %llu bytes is too short for %lld values", fl->name,
+                           (unsigned long long)len, (long long)a->length);
         a->values = p;
         break;
     }

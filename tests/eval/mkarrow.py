@@ -294,6 +294,9 @@ def main():
     def decreasing(nodes, bufs):
         bufs[1] = struct.pack("<4i", 0, 2, 1, 3)
 
+    def huge_length(nodes, bufs):
+        nodes[0] = (2 ** 62, 0)
+
     def short_data(nodes, bufs):
         bufs[2] = b"a"
     bad = {
@@ -308,6 +311,9 @@ def main():
         "utf8": (stream(one, [[{"s": b"\xff\xfe"}]]), "column \"s\", value 0 is not valid UTF-8"),
         "list-children": (stream([("l", ty("list", children=[]))], []), "field \"l\": a list has 0 child fields (1 expected)"),
         "int-width": (stream([("i", ty("int", 24))], []), "field \"i\": integer bit width 24 (8, 16, 32 or 64 expected)"),
+        "huge-length": (stream([("i", ty("int", 64))], [[{"i": 1}, {"i": 2}]], tweak=huge_length),
+                        "column \"i\": values buffer of 16 bytes is too short for 4611686018427387904 values"),
+        "duplicate": (stream([("s", ty("utf8")), ("s", ty("utf8"))], []), "the schema has two columns named \"s\""),
         "no-schema": (struct.pack("<iI", -1, 0), "Arrow stream ends before its schema"),
     }
     for name, data in files.items():
