@@ -2,9 +2,11 @@
  * and the readers of each original layout (AI2 ARC/OBQA JSONL, Hugging Face JSONL
  * exports, SuperGLUE BoolQ, HellaSwag JSONL and the klosax text, PIQA JSONL + labels,
  * the SciQ JSON array (or its zip), WinoGrande JSONL, MMLU CSV through libcsv,
- * LAMBADA JSONL). Each reader yields t6_ev_raw documents: lm-eval's doc_to_text,
- * doc_to_choice and gold, before any prompt is assembled. Every malformed record is
- * an error naming the file and line. */
+ * LAMBADA JSONL, and Hugging Face save_to_disk folders, whose Arrow files arrow.c
+ * turns into the same JSON records as the Hugging Face JSONL exports). Each reader
+ * yields t6_ev_raw documents: lm-eval's doc_to_text, doc_to_choice and gold, before
+ * any prompt is assembled. Every malformed record is an error naming the file and
+ * line (row, for an Arrow file). */
 #include "eval/evtask.h"
 
 #include <archive.h>
@@ -818,7 +820,7 @@ static const cand *candidates(int id, int fewshot)
      * them is a conversion, read only where the Arrow folder is absent */
     static const cand wg[] = {{"original/dev.jsonl", 'j'}, {"hf-arrow/validation/state.json", 'r'},
                               {"hf-arrow/validation.jsonl", 'j'}, {NULL, 0}};
-    static const cand wg_tr[] = {{"original/train_xl.jsonl", 'j'}, {NULL, 0}};
+    static const cand wg_tr[] = {{"original/train_xl.jsonl", 'j'}, {"hf-arrow/train/state.json", 'r'}, {NULL, 0}};
     static const cand sciq[] = {{"original/test.json", 'a'}, {NULL, 0}};
     static const cand sciq_tr[] = {{"original/train.json", 'a'}, {"original/SciQ.zip", 'z'}, {NULL, 0}};
     static const cand lam[] = {{"lambada_test.jsonl", 'j'}, {"original/lambada_test.jsonl", 'j'},
