@@ -9,4 +9,5 @@ docimgdir = $(docdir)/img
 dist_docimg_DATA = doc/img/demo-curves.png
 docformatsdir = $(docdir)/formats
 dist_docformats_DATA = doc/formats/corpus.md doc/formats/checkpoint.md doc/formats/metrics.md \
-  doc/formats/eval-results.md doc/formats/hf-export.md doc/formats/rundir.md
+  doc/formats/eval-results.md doc/formats/hf-export.md doc/formats/rundir.md \
+  doc/formats/arrow.md

@@ -27,4 +27,14 @@ for codec in none snappy gzip zstd; do for page in v1 v2; do for extra in "" "--
     i=$((i + 1))
     "$out/mkparquet" "$out/seed.txt" "$out/seeds-parquet/s$i.parquet" /dev/null --codec $codec --page $page $extra
 done; done; done
+# the Arrow reader of the evaluation: seeds are the real hf-arrow files (when
+# ../shared/data is there) and the streams tests/eval/mkarrow.py writes
+$CC $flags -o "$out/fuzz_arrow" "$src/fuzz/fuzz_arrow.c" "$src/src/eval/arrow.c" "$src/src/util.c" $libs
+mkdir -p "$out/seeds-arrow"
+for f in "$src"/../shared/data/eval/*/hf-arrow/validation/*.arrow; do
+    [ -f "$f" ] && cp "$f" "$out/seeds-arrow/$(basename "$(dirname "$(dirname "$(dirname "$f")")")").arrow"
+done
+if command -v python3 >/dev/null 2>&1; then
+    python3 "$src/tests/eval/mkarrow.py" "$out/seeds-arrow" && rm -f "$out/seeds-arrow"/*.jsonl "$out/seeds-arrow"/*.msg
+fi
 echo "fuzz targets in $out"

@@ -21,4 +21,4 @@ t6_prep_SOURCES = prep/main.c prep/options.c prep/options.h prep/output.c prep/o
 t6_prep_LDADD = $(PREP_LIBS)
 
 # fuzz targets are built with clang by fuzz/build.sh (see doc/prep.md), not by make
-EXTRA_DIST += fuzz/build.sh fuzz/fuzz_bpe.c fuzz/fuzz_parquet.c fuzz/fuzz_jsonl.c tests/prep/cmp_gpt3_encoder.js
+EXTRA_DIST += fuzz/build.sh fuzz/fuzz_bpe.c fuzz/fuzz_parquet.c fuzz/fuzz_jsonl.c fuzz/fuzz_arrow.c tests/prep/cmp_gpt3_encoder.js

@@ -35,7 +35,8 @@ t6_plot_SOURCES = src/plot/plot_main.c src/plot/plot.h src/plot/plot_data.c src/
   src/plot/plot_summary.c src/plot/plot_eval.c
 t6_plot_LDADD = libt6core.a $(T6_BASE_LIBS)
 libt6core_a_SOURCES += src/eval/evtask.h src/eval/evdata.c src/eval/evprompt.c src/eval/evscore.c \
-  src/eval/evrun.c src/eval/evrun.h src/eval/evreport.c src/eval/pyrandom.c src/eval/pyrandom.h
+  src/eval/evrun.c src/eval/evrun.h src/eval/evreport.c src/eval/pyrandom.c src/eval/pyrandom.h \
+  src/eval/arrow.c src/eval/arrow.h
 
 # Only t6 itself: the deck search path and the installed folders (deckpath.c),
 # --version (version.c) and --man-deck (mandeck.c).

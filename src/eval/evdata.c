@@ -2,9 +2,11 @@
  * and the readers of each original layout (AI2 ARC/OBQA JSONL, Hugging Face JSONL
  * exports, SuperGLUE BoolQ, HellaSwag JSONL and the klosax text, PIQA JSONL + labels,
  * the SciQ JSON array (or its zip), WinoGrande JSONL, MMLU CSV through libcsv,
- * LAMBADA JSONL). Each reader yields t6_ev_raw documents: lm-eval's doc_to_text,
- * doc_to_choice and gold, before any prompt is assembled. Every malformed record is
- * an error naming the file and line. */
+ * LAMBADA JSONL, and Hugging Face save_to_disk folders, whose Arrow files arrow.c
+ * turns into the same JSON records as the Hugging Face JSONL exports). Each reader
+ * yields t6_ev_raw documents: lm-eval's doc_to_text, doc_to_choice and gold, before
+ * any prompt is assembled. Every malformed record is an error naming the file and
+ * line (row, for an Arrow file). */
 #include "eval/evtask.h"
 
 #include <archive.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "eval/arrow.h"
 #include "util.h"
 
 /* ---- the task table -------------------------------------------------------------- */
@@ -567,6 +570,79 @@ static int parse_json_array(int id, const char *path, const char *data, size_t n
     return rc;
 }
 
+/* ---- Hugging Face save_to_disk folders (Arrow IPC stream files) ------------------ */
+
+/* A `datasets` save_to_disk folder: state.json lists the split's Arrow files in order
+ * ("_data_files"), each row of them is one record in the layout of the Hugging Face
+ * JSONL exports (the JSON object t6_arrow_row_json makes), and dataset_info.json, when
+ * present, gives the split's row count, checked so that a stream cut at a message
+ * boundary (legal for a stream) is not taken for the whole split. Records are named by
+ * row (1-based, over all the files) in messages, after the .arrow file (or the folder
+ * when there are several). */
+static int read_hf_arrow(int id, const char *state_path, long limit, t6_ev_docs *out, char *err, size_t err_len)
+{
+    char dir[4200], fp[4400];
+    snprintf(dir, sizeof dir, "%s", state_path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0'; else snprintf(dir, sizeof dir, ".");
+    json_error_t je;
+    json_t *st = json_load_file(state_path, 0, &je);
+    if (!st) { t6_seterr(err, err_len, "%s:%d: invalid JSON: %s", state_path, je.line, je.text); return -1; }
+    json_t *files = json_object_get(st, "_data_files");
+    if (!json_is_array(files) || json_array_size(files) == 0) {
+        t6_seterr(err, err_len, "%s: \"_data_files\" missing or empty (not a datasets save_to_disk folder?)", state_path);
+        json_decref(st);
+        return -1;
+    }
+    const char *sp = json_string_value(json_object_get(st, "_split"));
+    char *split = sp ? t6_strdup(sp) : NULL;   /* outlives st */
+    long long rows = 0;
+    int rc = 0;
+    for (size_t k = 0; k < json_array_size(files) && !rc; k++) {
+        const char *fn = json_string_value(json_object_get(json_array_get(files, k), "filename"));
+        if (!fn || !*fn || strchr(fn, '/') || strcmp(fn, "..") == 0) {
+            t6_seterr(err, err_len, "%s: \"_data_files\"[%zu].filename missing or not a plain file name", state_path, k);
+            rc = -1;
+            break;
+        }
+        snprintf(fp, sizeof fp, "%s/%s", dir, fn);
+        if (!out->path) out->path = t6_strdup(json_array_size(files) == 1 ? fp : dir);
+        t6_arrow_table t;
+        if (t6_arrow_open(fp, &t, err, err_len)) { rc = -1; break; }
+        jctx c = {out->path, 0, err, err_len};
+        for (int b = 0; b < t.n_batches && !rc; b++)
+            for (int64_t i = 0; i < t.batches[b].length; i++) {
+                c.line = (long)++rows;
+                if (limit > 0 && (long)out->n >= limit) continue;   /* still counted */
+                json_t *o = t6_arrow_row_json(&t, &t.batches[b], i, err, err_len);
+                if (!o) { rc = -1; break; }
+                t6_ev_raw *r = new_doc(out, c.line);
+                rc = parse_record(id, &c, o, r);
+                json_decref(o);
+                if (rc) break;
+            }
+        t6_arrow_close(&t);
+    }
+    json_decref(st);
+    snprintf(fp, sizeof fp, "%s/dataset_info.json", dir);
+    if (rc || !split || !file_exists(fp)) { free(split); return rc; }
+    json_t *info = json_load_file(fp, 0, &je);
+    if (!info) {
+        t6_seterr(err, err_len, "%s:%d: invalid JSON: %s", fp, je.line, je.text);
+        free(split);
+        return -1;
+    }
+    json_t *ne = json_object_get(json_object_get(json_object_get(info, "splits"), split), "num_examples");
+    if (json_is_integer(ne) && json_integer_value(ne) != rows) {
+        t6_seterr(err, err_len, "%s: the Arrow files hold %lld rows but %s gives the %s split %lld (a truncated file?)",
+                  out->path, rows, fp, split, (long long)json_integer_value(ne));
+        rc = -1;
+    }
+    json_decref(info);
+    free(split);
+    return rc;
+}
+
 /* ---- HellaSwag, klosax text (6 lines per item) ----------------------------------- */
 
 int t6_ev_parse_hellaswag_text(const char *path, const char *data, size_t n, long limit, t6_ev_docs *out,
@@ -719,7 +795,8 @@ int t6_ev_parse_csv_mmlu(const char *path, const char *data, size_t n, int subje
 
 /* Candidate files per task and split, relative to eval_dir/<task>/, first found wins.
  * The second column says which reader: j JSONL, a JSON array, z SciQ zip member,
- * k klosax text, p PIQA JSONL + labels file. */
+ * k klosax text, p PIQA JSONL + labels file, r a Hugging Face save_to_disk folder (its
+ * state.json; the rows are read from the Arrow files it lists). */
 typedef struct { const char *rel; char fmt; } cand;
 
 static const cand *candidates(int id, int fewshot)
@@ -736,10 +813,14 @@ static const cand *candidates(int id, int fewshot)
     static const cand hs_tr[] = {{"hellaswag_train.jsonl", 'j'}, {"original/hellaswag_train.jsonl", 'j'}, {NULL, 0}};
     static const cand obqa[] = {{"original/test.jsonl", 'j'}, {"mosaicml-icl/openbook_qa.jsonl", 'j'}, {NULL, 0}};
     static const cand obqa_tr[] = {{"original/train.jsonl", 'j'}, {NULL, 0}};
-    static const cand piqa[] = {{"original/valid.jsonl", 'p'}, {NULL, 0}};
+    static const cand piqa[] = {{"original/valid.jsonl", 'p'}, {"hf-arrow/validation/state.json", 'r'}, {NULL, 0}};
     static const cand piqa_tr[] = {{"original/train.jsonl", 'p'}, {NULL, 0}};
-    static const cand wg[] = {{"original/dev.jsonl", 'j'}, {"hf-arrow/validation.jsonl", 'j'}, {NULL, 0}};
-    static const cand wg_tr[] = {{"original/train_xl.jsonl", 'j'}, {NULL, 0}};
+    /* no copy in the authors' layout here: the Arrow files of allenai/winogrande's
+     * winogrande_xl validation split are the original form; validation.jsonl beside
+     * them is a conversion, read only where the Arrow folder is absent */
+    static const cand wg[] = {{"original/dev.jsonl", 'j'}, {"hf-arrow/validation/state.json", 'r'},
+                              {"hf-arrow/validation.jsonl", 'j'}, {NULL, 0}};
+    static const cand wg_tr[] = {{"original/train_xl.jsonl", 'j'}, {"hf-arrow/train/state.json", 'r'}, {NULL, 0}};
     static const cand sciq[] = {{"original/test.json", 'a'}, {NULL, 0}};
     static const cand sciq_tr[] = {{"original/train.json", 'a'}, {"original/SciQ.zip", 'z'}, {NULL, 0}};
     static const cand lam[] = {{"lambada_test.jsonl", 'j'}, {"original/lambada_test.jsonl", 'j'},
@@ -852,13 +933,19 @@ int t6_ev_read(int id, const char *eval_dir, int fewshot, long limit, t6_ev_docs
         snprintf(err + o, err_len - o, "; set data.eval_dir)");
         return -1;
     }
+    long lim = fewshot ? 0 : limit;
+    int rc;
+    if (c->fmt == 'r') {
+        rc = read_hf_arrow(id, path, lim, out, err, err_len);
+        if (!rc && out->n == 0 && !fewshot) { t6_seterr(err, err_len, "%s: no documents", out->path); rc = -1; }
+        if (rc) t6_ev_docs_free(out);
+        return rc ? -1 : 0;
+    }
     out->path = t6_strdup(path);
     char *data = NULL;
     size_t n = 0;
     const char *member = c->fmt == 'z' ? "SciQ dataset-2 3/train.json" : NULL;
     if (slurp(path, member, &data, &n, err, err_len)) { t6_ev_docs_free(out); return -1; }
-    long lim = fewshot ? 0 : limit;
-    int rc;
     switch (c->fmt) {
     case 'k': rc = t6_ev_parse_hellaswag_text(path, data, n, lim, out, err, err_len); break;
     case 'a': case 'z': rc = parse_json_array(id, path, data, n, lim, out, err, err_len); break;

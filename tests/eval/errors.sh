@@ -1,7 +1,7 @@
 #!/bin/sh
 # errors.sh -- bad evaluation inputs give a clear error naming the deck key or the file
 # and line: an unknown task, eval.tasks without data.vocab_dir, a missing task file, a
-# malformed row, an MMLU CSV row with a bad answer.
+# malformed row, an MMLU CSV row with a bad answer, a damaged Arrow file.
 . "$(dirname "$0")/common.sh"
 
 # deck-level errors need no checkpoint
@@ -37,4 +37,12 @@ cp "$DATA/eval/mmlu/original/data/test/anatomy_test.csv" "$TMP/ev/mmlu/original/
 rm "$TMP/ev/mmlu/original/data/test/virology_test.csv"
 evrun "$TMP/mmlu2.log" --set eval.tasks=mmlu --set data.eval_dir="$TMP/ev"
 expect_grep "missing MMLU subject named" "virology_test.csv: no such file" "$TMP/mmlu2.log"
+# a damaged WinoGrande .arrow file: the evaluation stops naming it and the damage
+mkdir -p "$TMP/ev/winogrande/hf-arrow/validation"
+cp "$DATA/eval/winogrande/hf-arrow/validation/state.json" "$TMP/ev/winogrande/hf-arrow/validation/"
+head -c 2000 "$DATA/eval/winogrande/hf-arrow/validation/data-00000-of-00001.arrow" \
+    >"$TMP/ev/winogrande/hf-arrow/validation/data-00000-of-00001.arrow"
+evrun "$TMP/arrow.log" --set eval.tasks=winogrande --set data.eval_dir="$TMP/ev"
+[ "$?" -ne 0 ] && ok "damaged .arrow fails" || bad "damaged .arrow accepted"
+expect_grep "damaged .arrow named" "winogrande/hf-arrow/validation/data-00000-of-00001.arrow: Arrow message 2 (metadata at byte 552): a body of 129416 bytes runs past the end of the file" "$TMP/arrow.log"
 finish

@@ -10,7 +10,13 @@ tests_eval_loglik_LDADD = libt6core.a libt6bpe.a $(T6_CUDA_LIB) $(T6_EVAL_LIBS) 
 check_PROGRAMS += tests/eval/dumpdocs
 tests_eval_dumpdocs_SOURCES = tests/eval/dumpdocs.c
 tests_eval_dumpdocs_LDADD = libt6core.a libt6bpe.a $(T6_CUDA_LIB) $(T6_EVAL_LIBS) $(T6_BASE_LIBS) $(CUDA_LIBS)
-EVAL_TESTS = tests/eval/units.sh tests/eval/loglik.sh tests/eval/prompts.sh tests/eval/e2e.sh tests/eval/errors.sh \
-  tests/eval/interrupt.sh
+check_PROGRAMS += tests/eval/arrowdump
+tests_eval_arrowdump_SOURCES = tests/eval/arrowdump.c
+tests_eval_arrowdump_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_EVAL_LIBS) $(T6_BASE_LIBS) $(CUDA_LIBS)
+check_PROGRAMS += tests/eval/arrowsweep
+tests_eval_arrowsweep_SOURCES = tests/eval/arrowsweep.c
+tests_eval_arrowsweep_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_EVAL_LIBS) $(T6_BASE_LIBS) $(CUDA_LIBS)
+EVAL_TESTS = tests/eval/units.sh tests/eval/loglik.sh tests/eval/prompts.sh tests/eval/e2e.sh tests/eval/errors.sh tests/eval/interrupt.sh tests/eval/arrow.sh tests/eval/arrow-bad.sh \
+  tests/eval/arrow-synth.sh
 TESTS += $(EVAL_TESTS)
-EXTRA_DIST += $(EVAL_TESTS) tests/eval/common.sh tests/eval/lmeval_prompts.py
+EXTRA_DIST += $(EVAL_TESTS) tests/eval/common.sh tests/eval/lmeval_prompts.py tests/eval/arrow_compare.py tests/eval/mkarrow.py
