@@ -105,7 +105,7 @@ void t6_man_deck(FILE *f)
           "\\fBt6 \\-\\-deck\\-path\\fR prints where it looks.\n"
           ".TP\n",
           f);
-    put_line(f, T6_DOCDIR "/deck.md");
+    put_line(f, T6_DOCDIR "/doc/deck.md");
     fputs("the same keys, with the paper presets and the rules between keys.\n"
           ".SH SEE ALSO\n"
           ".BR t6 (1),\n"

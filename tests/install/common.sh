@@ -5,7 +5,7 @@
 #     BINDIR   the bindir as installed (without DIR), where t6, t6-prep and t6-plot are
 #     SHARE    $(datadir)/t6 as installed (input/, jobs/, tools/, modulefiles/)
 #     MANDIR   the mandir as installed (man1/, man5/)
-#     DOCDIR   the docdir as installed (README.md, formats/)
+#     DOCDIR   the docdir as installed (README.md, doc/)
 #   stage_uninstall     `make uninstall` of the same stage
 # The folders are read off the installed files, not off configure's values, so that
 # the modulefile and t6's compiled-in folders are checked against what make did.

@@ -30,8 +30,17 @@ done
 has "job helper" "$SHARE/jobs/lib/t6-job.sh"
 has tool "$SHARE/tools/fetch-gpt2-vocab.sh"
 has doc "$DOCDIR/README.md"
-for f in "$T6_SRCDIR"/doc/*.md; do has doc "$DOCDIR/$(basename "$f")"; done
-for f in "$T6_SRCDIR"/doc/formats/*.md; do has doc "$DOCDIR/formats/$(basename "$f")"; done
+for f in "$T6_SRCDIR"/doc/*.md; do has doc "$DOCDIR/doc/$(basename "$f")"; done
+for f in "$T6_SRCDIR"/doc/formats/*.md; do has doc "$DOCDIR/doc/formats/$(basename "$f")"; done
+has picture "$DOCDIR/doc/img/demo-curves.png"
+# every relative markdown link of the installed documents resolves in the installed tree
+# (the layout mirrors the source tree's: README.md beside doc/)
+for f in "$S$DOCDIR/README.md" "$S$DOCDIR"/doc/*.md "$S$DOCDIR"/doc/formats/*.md; do
+    for l in $(grep -o '](\([^)#]*\)' "$f" | sed 's/^](//' | grep -v '^[a-z]*:'); do
+        if [ -e "$(dirname "$f")/$l" ]; then ok "link $l of ${f#"$S$DOCDIR/"} resolves"
+        else bad "link $l of ${f#"$S$DOCDIR/"} does not resolve in the installed docs"; fi
+    done
+done
 has page "$MANDIR/man1/t6.1"
 has page "$MANDIR/man1/t6-prep.1"
 has page "$MANDIR/man1/t6-plot.1"
