@@ -44,6 +44,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define FT 64      /* rows per tile (queries or keys) */
 
@@ -121,16 +122,17 @@ __device__ __forceinline__ void load_a_rows(uint32_t a[NKC][4], const bf16 *base
 }
 
 /* Asynchronous copy of a ROWS x DH tile (rows r0.., row stride `stride` elements) into
- * a shared tile of pitch DH + 8; rows >= nrows are zero-filled by the copy engine. 128
- * threads, DH/8 16-byte chunks per row; completes at the caller's cp.async.wait_group. */
-template <int DH, int ROWS>
+ * a shared tile of pitch DH + 8; rows >= nrows are zero-filled by the copy engine. NTHR
+ * threads (the block), DH/8 16-byte chunks per row; completes at the caller's
+ * cp.async.wait_group. */
+template <int DH, int ROWS, int NTHR = 128>
 __device__ __forceinline__ void stage_async(bf16 *dst, const bf16 *base, size_t stride, int r0, int nrows)
 {
     constexpr int CPR = DH / 8, P = lds_of<DH>(), SH = CPR == 8 ? 3 : CPR == 16 ? 4 : 0;
-    static_assert(ROWS * CPR % 128 == 0, "a tile must split evenly over 128 threads");
+    static_assert(ROWS * CPR % NTHR == 0, "a tile must split evenly over the block's threads");
 #pragma unroll
-    for (int it = 0; it < ROWS * CPR / 128; it++) {
-        int e = threadIdx.x + it * 128, r, c8;
+    for (int it = 0; it < ROWS * CPR / NTHR; it++) {
+        int e = threadIdx.x + it * NTHR, r, c8;
         if constexpr (SH > 0) { r = e >> SH; c8 = (e & (CPR - 1)) * 8; }   /* dh 64, 128 */
         else { r = (unsigned)e / CPR; c8 = ((unsigned)e % CPR) * 8; }      /* dh 96: 12 chunks */
         bool ok = r0 + r < nrows;
@@ -306,54 +308,64 @@ __global__ void __launch_bounds__(128) k_fa_fwd(bf16 *out, float *lse, const bf1
 }
 
 /* ---------------------------------------------------------------- dK, dV
- * KSM (dh > 64): K and V of the block's 64 keys stay in shared memory and the query
- * tiles are QW = 32 wide; at dh 64 they stay in registers, QW = 64 (see the header). */
-template <int DH> struct DkvShape {
-    static constexpr bool KSM = DH > 64;
+ * KSM (always for dh > 64; at dh 64 with T6_ATTN_DKV=smem): K and V of the block's keys
+ * stay in shared memory and the query tiles are QW = 32 wide; otherwise they stay in
+ * registers, QW = 64 (see the header). NW warps of 16 keys: the block owns KW = 16 NW
+ * keys (64 by default; 128 with T6_ATTN_DKV=k128, dh 64 only), so each Q/dO tile
+ * staged feeds NW warps. */
+template <int DH, bool KSM_ = (DH > 64), int NW_ = 4> struct DkvShape {
+    static constexpr bool KSM = KSM_;
+    static constexpr int NW = NW_, NTHR = 32 * NW, KW = 16 * NW;
     static constexpr int QW = KSM ? 32 : FT;
     static constexpr int P = lds_of<DH>();
+    static_assert(DH > 64 ? KSM : true, "dh > 64 needs K, V in shared memory (registers)");
+    static_assert(KW % QW == 0 && 2 * QW <= NTHR, "tile shapes");
     /* [K, V (KSM only)][2 stages][Q, dO] bf16, then [2 stages][lse QW, D QW] floats */
-    static constexpr int KV_ELEMS = KSM ? 2 * FT * P : 0;
+    static constexpr int KV_ELEMS = KSM ? 2 * KW * P : 0;
     static constexpr int QTILE = QW * P;
     static constexpr size_t SMEM = (size_t)(KV_ELEMS + 4 * QTILE) * sizeof(bf16) + 4 * QW * sizeof(float);
 };
 
-template <int DH>
-__global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *dout, const float *lse,
-                                                const float *D, const bf16 *q, const bf16 *k, const bf16 *v,
-                                                int T, int h, int G, float scale)
+/* heavy != 0 (T6_ATTN_DKV_ORDER=heavy): block x takes key tile x, so the tiles with the
+ * most query tiles (the first keys) start first and the grid's tail is short ones;
+ * 0 keeps the original order (last key tile first). */
+template <int DH, bool KSM_ = (DH > 64), int NW_ = 4>
+__global__ void __launch_bounds__(32 * NW_) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *dout, const float *lse,
+                                                     const float *D, const bf16 *q, const bf16 *k,
+                                                     const bf16 *v, int T, int h, int G, float scale, int heavy)
 {
-    typedef DkvShape<DH> S;
+    typedef DkvShape<DH, KSM_, NW_> S;
     constexpr int NKC = DH / 16, NDT = DH / 8, P = S::P, QW = S::QW, QTILE = S::QTILE;
-    constexpr bool KSM = S::KSM;
+    constexpr int NTHR = S::NTHR, KW = S::KW;
+    constexpr bool KSM = S::KSM, SKIP = DH == 64 && (KSM || S::NW > 4);
     extern __shared__ __align__(16) unsigned char smem_raw[];
     bf16 *sKV = (bf16 *)smem_raw;                          /* [K, V] (KSM) */
     bf16 *sm = sKV + S::KV_ELEMS;                          /* [2 stages][Q, dO] */
     float *sLD = (float *)(smem_raw + (S::KV_ELEMS + 4 * QTILE) * sizeof(bf16));   /* [2 stages][lse, D] */
     const int b = blockIdx.z, gk = blockIdx.y, hpg = h / G;
-    const int kt = gridDim.x - 1 - blockIdx.x;
-    const int s0 = kt * FT;
+    const int kt = heavy ? blockIdx.x : gridDim.x - 1 - blockIdx.x;
+    const int s0 = kt * KW;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     const int key = s0 + warp * 16 + g;                   /* this thread's keys: key, key+8 */
     const float sl2 = scale * LOG2E;
     const size_t qstride = (size_t)h * DH, kstride = (size_t)G * DH;
     const bf16 *kb = k + (size_t)b * T * kstride + (size_t)gk * DH;
     const bf16 *vb = v + (size_t)b * T * kstride + (size_t)gk * DH;
-    /* query tiles of QW rows from the first one holding s0 (QW divides FT) */
-    const int fq = kt * (FT / QW), nqt = (T + QW - 1) / QW, per_head = nqt - fq, total = hpg * per_head;
+    /* query tiles of QW rows from the first one holding s0 (QW divides KW) */
+    const int fq = kt * (KW / QW), nqt = (T + QW - 1) / QW, per_head = nqt - fq, total = hpg * per_head;
 
     /* tile u: query head gk*hpg + u/per_head, query tile fq + u%per_head */
     auto issue = [&](int u, int buf) {
         const int i = gk * hpg + u / per_head, t0 = (fq + u % per_head) * QW;
         const bf16 *qb = q + (size_t)b * T * qstride + (size_t)i * DH;
         const bf16 *ob = dout + (size_t)b * T * qstride + (size_t)i * DH;
-        stage_async<DH, QW>(sm + buf * 2 * QTILE, qb, qstride, t0, T);
-        stage_async<DH, QW>(sm + buf * 2 * QTILE + QTILE, ob, qstride, t0, T);
+        stage_async<DH, QW, NTHR>(sm + buf * 2 * QTILE, qb, qstride, t0, T);
+        stage_async<DH, QW, NTHR>(sm + buf * 2 * QTILE + QTILE, ob, qstride, t0, T);
         /* lse (threads 0..QW-1) and D (QW..2QW-1) of the tile's queries, also by cp.async:
          * plain loads here would stall two warps for a global round trip every tile.
          * Queries past T get 0 for both, harmless: their Q and dO rows are zero, so
          * P = 1 there multiplies zeros (dV, dK += 0) and dS = 1 * (0 - 0). */
-        if (2 * QW >= 128 || threadIdx.x < 2 * QW) {
+        if (2 * QW >= NTHR || threadIdx.x < 2 * QW) {
             const int e = threadIdx.x & (QW - 1);
             const float *src = (threadIdx.x < QW ? lse : D) + ((size_t)b * h + i) * T + t0 + e;
             const bool ok = t0 + e < T;
@@ -363,8 +375,8 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
         }
     };
     if constexpr (KSM) {                                   /* arrives with tile 0's group */
-        stage_async<DH, FT>(sKV, kb, kstride, s0, T);
-        stage_async<DH, FT>(sKV + FT * P, vb, kstride, s0, T);
+        stage_async<DH, KW, NTHR>(sKV, kb, kstride, s0, T);
+        stage_async<DH, KW, NTHR>(sKV + KW * P, vb, kstride, s0, T);
     }
     issue(0, 0);
     cp_commit();
@@ -391,6 +403,11 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
         const bf16 *sQ = sm + (u & 1) * 2 * QTILE, *sO = sQ + QTILE;
         const float *sL = sLD + (u & 1) * 2 * QW, *sD = sL + QW;   /* lse (natural log), D */
         const int t0 = (fq + u % per_head) * QW;
+        /* a warp whose 16 keys all follow the tile's last query has P^T = 0 here: it only
+         * keeps the block's barrier count (the variants only; dh 96/128's default keeps
+         * the original code, which multiplies the zeros) */
+        if constexpr (SKIP)
+            if (s0 + warp * 16 >= t0 + QW) { __syncthreads(); continue; }
         float st[QW / 8][4], dpt[QW / 8][4];
 #pragma unroll
         for (int nt = 0; nt < QW / 8; nt++)
@@ -401,7 +418,7 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
             uint32_t kf[4], vf[4];
             if constexpr (KSM) {
                 ldA<P>(kf, sKV, warp * 16, kc, lane);        /* A[key][d] = K[key][d] */
-                ldA<P>(vf, sKV + FT * P, warp * 16, kc, lane);
+                ldA<P>(vf, sKV + KW * P, warp * 16, kc, lane);
             } else {
 #pragma unroll
                 for (int e = 0; e < 4; e++) { kf[e] = ka[kc][e]; vf[e] = va[kc][e]; }
@@ -417,8 +434,8 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
                 mma16816(dpt[nt + 1], vf, bo[2], bo[3]);
             }
         }
-        /* tiles overlapping the block's keys need the causal mask (QW = FT: only t0 = s0) */
-        const bool diag = QW == FT ? t0 == s0 : t0 < s0 + FT;
+        /* tiles overlapping the block's keys need the causal mask (QW = KW: only t0 = s0) */
+        const bool diag = QW == KW ? t0 == s0 : t0 < s0 + KW;
 #pragma unroll
         for (int nt = 0; nt < QW / 8; nt++)
 #pragma unroll
@@ -635,17 +652,51 @@ int t6_cuda_attention_mma_fwd(t6_backend *be, void *out, float *lse, const void 
     return 1;
 }
 
+/* the dK/dV kernel in one of its shapes (DkvShape) */
+template <int DH, bool KSM, int NW>
+static void launch_dkv(t6_backend *be, bf16 *dk, bf16 *dv, const bf16 *dout, const float *lse, const float *D,
+                       const bf16 *q, const bf16 *k, const bf16 *v, int B, int T, int h, int G, float scale,
+                       int heavy)
+{
+    typedef DkvShape<DH, KSM, NW> S;
+    static bool opted;
+    smem_optin(k_fa_dkv<DH, KSM, NW>, S::SMEM, &opted);
+    dim3 grid((T + S::KW - 1) / S::KW, G, B);
+    k_fa_dkv<DH, KSM, NW><<<grid, S::NTHR, S::SMEM, cu_stream(be)>>>(dk, dv, dout, lse, D, q, k, v, T, h, G,
+                                                                    scale, heavy);
+    CUDA_CHECK_LAUNCH();
+}
+
+/* Speed variants of the dK/dV kernel for A/B runs on a GPU (doc/cuda.md "Attention
+ * speed variants"), read at every call like T6_ATTN_FWD_ROWS; unset = the original:
+ *   T6_ATTN_DKV=smem   dh 64 with K/V in shared memory and 32-query tiles (dh 96's
+ *                      shape): fewer registers, three blocks per SM instead of two;
+ *   T6_ATTN_DKV=k128   dh 64 with 128 keys and 8 warps per block: each staged Q/dO tile
+ *                      feeds twice the products;
+ *   T6_ATTN_DKV_ORDER=heavy   key tiles with the most work first (every head dim).
+ * All are deterministic and give the same dK/dV as the original up to fp32 summation
+ * order (none: each output element is still summed over the same queries in the same
+ * order by one thread), so they are bitwise equal to it. */
 template <int DH>
 static void launch_bwd(t6_backend *be, bf16 *dq, bf16 *dk, bf16 *dv, const bf16 *dout, const float *lse,
                        const float *D, const bf16 *q, const bf16 *k, const bf16 *v, int B, int T, int h, int G,
                        float scale)
 {
-    static bool opted_kv, opted_q;
-    smem_optin(k_fa_dkv<DH>, DkvShape<DH>::SMEM, &opted_kv);
+    static bool opted_q;
     smem_optin(k_fa_dq<DH>, smem_kv<DH>(), &opted_q);
-    dim3 gkv((T + FT - 1) / FT, G, B), gq((T + FT - 1) / FT, h, B);
-    k_fa_dkv<DH><<<gkv, 128, DkvShape<DH>::SMEM, cu_stream(be)>>>(dk, dv, dout, lse, D, q, k, v, T, h, G, scale);
-    CUDA_CHECK_LAUNCH();
+    const char *ev = getenv("T6_ATTN_DKV"), *eo = getenv("T6_ATTN_DKV_ORDER");
+    const int heavy = eo && !strcmp(eo, "heavy");
+    if constexpr (DH == 64) {
+        if (ev && !strcmp(ev, "smem"))
+            launch_dkv<64, true, 4>(be, dk, dv, dout, lse, D, q, k, v, B, T, h, G, scale, heavy);
+        else if (ev && !strcmp(ev, "k128"))
+            launch_dkv<64, false, 8>(be, dk, dv, dout, lse, D, q, k, v, B, T, h, G, scale, heavy);
+        else
+            launch_dkv<64, false, 4>(be, dk, dv, dout, lse, D, q, k, v, B, T, h, G, scale, heavy);
+    } else {
+        launch_dkv<DH, true, 4>(be, dk, dv, dout, lse, D, q, k, v, B, T, h, G, scale, heavy);
+    }
+    dim3 gq((T + FT - 1) / FT, h, B);
     k_fa_dq<DH><<<gq, 128, smem_kv<DH>(), cu_stream(be)>>>(dq, dout, lse, D, q, k, v, T, h, G, scale);
     CUDA_CHECK_LAUNCH();
 }

@@ -1,14 +1,15 @@
-// emu.cpp -- the fiber scheduler, block barrier and warp collectives of emu.h: 128
-// fibers per block, blocks run one after another.
+// emu.cpp -- the fiber scheduler, block barrier and warp collectives of emu.h: one
+// fiber per thread (128 or 256 per block), blocks run one after another.
 #include "emu.h"
 dim3 threadIdx, blockIdx, gridDim;
 unsigned char *emu_smem;
 size_t emu_smem_size;
 
-static const int NT = 128;
-static ucontext_t sched_ctx, fib_ctx[NT];
-static std::vector<char> stacks[NT];
-static bool done[NT];
+static const int NTMAX = 256;
+static int NT = 128;                                     /* this block's threads */
+static ucontext_t sched_ctx, fib_ctx[NTMAX];
+static std::vector<char> stacks[NTMAX];
+static bool done[NTMAX];
 static int cur;
 static std::function<void()> body;
 static std::vector<std::pair<const unsigned char *, size_t>> gbufs;
@@ -39,7 +40,7 @@ void __syncthreads() {
 /* warp exchange: each lane posts, the last one completes (fn), all read the result */
 struct Post { uint32_t a[4], b0, b1; float c[4]; const __nv_bfloat16 *p; float v; int m; };
 struct Warp { Post buf[32]; int count, gen; float res[2][32][4]; uint32_t rres[2][32][4]; int kind[32]; };
-static Warp warps[NT / 32];
+static Warp warps[NTMAX / 32];
 
 template <typename F> static int collective(const Post &mine, int kind, F complete) {
     int lane = threadIdx.x & 31;
@@ -128,8 +129,10 @@ float __shfl_xor_sync(unsigned, float v, int m) {
     return warps[threadIdx.x >> 5].res[s][threadIdx.x & 31][0];
 }
 
-/* run fn as one block of 128 threads with `smem` bytes of dynamic shared memory */
-void emu_block(dim3 b, size_t smem, const std::function<void()> &fn) {
+/* run fn as one block of nthreads threads with `smem` bytes of dynamic shared memory */
+void emu_block(dim3 b, size_t smem, const std::function<void()> &fn, int nthreads) {
+    if (nthreads <= 0 || nthreads > NTMAX || nthreads % 32) emu_fail("bad block size");
+    NT = nthreads;
     static std::vector<unsigned char> sm;
     sm.assign(smem + 64, 0xAB);
     emu_smem = sm.data() + 16 - ((uintptr_t)sm.data() & 15);   /* 16-byte aligned */
