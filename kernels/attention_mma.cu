@@ -308,15 +308,19 @@ __global__ void __launch_bounds__(128) k_fa_fwd(bf16 *out, float *lse, const bf1
 }
 
 /* ---------------------------------------------------------------- dK, dV
- * KSM (always for dh > 64; at dh 64 with T6_ATTN_DKV=smem): K and V of the block's keys
- * stay in shared memory and the query tiles are QW = 32 wide; otherwise they stay in
- * registers, QW = 64 (see the header). NW warps of 16 keys: the block owns KW = 16 NW
- * keys (64 by default; 128 with T6_ATTN_DKV=k128, dh 64 only), so each Q/dO tile
- * staged feeds NW warps. */
-template <int DH, bool KSM_ = (DH > 64), int NW_ = 4> struct DkvShape {
+ * KSM (always for dh > 64; at dh 64 with T6_ATTN_DKV=smem or k128s): K and V of the
+ * block's keys stay in shared memory and the query tiles are QW = 32 wide; otherwise
+ * they stay in registers, QW = 64 (see the header). NW warps of 16 keys: the block owns
+ * KW = 16 NW keys (64 by default; 128 with T6_ATTN_DKV=k128 or k128s, dh 64 only), so
+ * each Q/dO tile staged feeds NW warps. MINB > 0 asks ptxas for that many blocks per
+ * SM (a register cap; 0 = no cap, the original). launch_bwd lists the shapes used. */
+template <bool KSM> constexpr int S_QW() { return KSM ? 32 : FT; }   /* query tile width */
+template <int DH, bool KSM_ = (DH > 64), int NW_ = 4, int QW_ = S_QW<KSM_>(), int MINB_ = 0>
+struct DkvShape {
     static constexpr bool KSM = KSM_;
     static constexpr int NW = NW_, NTHR = 32 * NW, KW = 16 * NW;
-    static constexpr int QW = KSM ? 32 : FT;
+    static constexpr int QW = QW_;
+    static constexpr int MINB = MINB_;                    /* __launch_bounds__' blocks per SM */
     static constexpr int P = lds_of<DH>();
     static_assert(DH > 64 ? KSM : true, "dh > 64 needs K, V in shared memory (registers)");
     static_assert(KW % QW == 0 && 2 * QW <= NTHR, "tile shapes");
@@ -329,12 +333,12 @@ template <int DH, bool KSM_ = (DH > 64), int NW_ = 4> struct DkvShape {
 /* heavy != 0 (T6_ATTN_DKV_ORDER=heavy): block x takes key tile x, so the tiles with the
  * most query tiles (the first keys) start first and the grid's tail is short ones;
  * 0 keeps the original order (last key tile first). */
-template <int DH, bool KSM_ = (DH > 64), int NW_ = 4>
-__global__ void __launch_bounds__(32 * NW_) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *dout, const float *lse,
+template <int DH, bool KSM_ = (DH > 64), int NW_ = 4, int QW_ = S_QW<KSM_>(), int MINB_ = 0>
+__global__ void __launch_bounds__(32 * NW_, MINB_) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *dout, const float *lse,
                                                      const float *D, const bf16 *q, const bf16 *k,
                                                      const bf16 *v, int T, int h, int G, float scale, int heavy)
 {
-    typedef DkvShape<DH, KSM_, NW_> S;
+    typedef DkvShape<DH, KSM_, NW_, QW_, MINB_> S;
     constexpr int NKC = DH / 16, NDT = DH / 8, P = S::P, QW = S::QW, QTILE = S::QTILE;
     constexpr int NTHR = S::NTHR, KW = S::KW;
     constexpr bool KSM = S::KSM, SKIP = DH == 64 && (KSM || S::NW > 4);
@@ -653,30 +657,33 @@ int t6_cuda_attention_mma_fwd(t6_backend *be, void *out, float *lse, const void 
 }
 
 /* the dK/dV kernel in one of its shapes (DkvShape) */
-template <int DH, bool KSM, int NW>
+template <int DH, bool KSM, int NW, int MINB = 0>
 static void launch_dkv(t6_backend *be, bf16 *dk, bf16 *dv, const bf16 *dout, const float *lse, const float *D,
                        const bf16 *q, const bf16 *k, const bf16 *v, int B, int T, int h, int G, float scale,
                        int heavy)
 {
-    typedef DkvShape<DH, KSM, NW> S;
+    typedef DkvShape<DH, KSM, NW, S_QW<KSM>(), MINB> S;
     static bool opted;
-    smem_optin(k_fa_dkv<DH, KSM, NW>, S::SMEM, &opted);
+    smem_optin(k_fa_dkv<DH, KSM, NW, S::QW, MINB>, S::SMEM, &opted);
     dim3 grid((T + S::KW - 1) / S::KW, G, B);
-    k_fa_dkv<DH, KSM, NW><<<grid, S::NTHR, S::SMEM, cu_stream(be)>>>(dk, dv, dout, lse, D, q, k, v, T, h, G,
-                                                                    scale, heavy);
+    k_fa_dkv<DH, KSM, NW, S::QW, MINB><<<grid, S::NTHR, S::SMEM, cu_stream(be)>>>(dk, dv, dout, lse, D, q, k, v,
+                                                                                 T, h, G, scale, heavy);
     CUDA_CHECK_LAUNCH();
 }
 
 /* Speed variants of the dK/dV kernel for A/B runs on a GPU (doc/cuda.md "Attention
- * speed variants"), read at every call like T6_ATTN_FWD_ROWS; unset = the original:
+ * speed variants"), read at every call like T6_ATTN_FWD_ROWS; unset = the original
+ * (dh 64: K/V in registers, 64 keys, 4 warps, 235 registers: two blocks per SM):
  *   T6_ATTN_DKV=smem   dh 64 with K/V in shared memory and 32-query tiles (dh 96's
- *                      shape): fewer registers, three blocks per SM instead of two;
- *   T6_ATTN_DKV=k128   dh 64 with 128 keys and 8 warps per block: each staged Q/dO tile
- *                      feeds twice the products;
+ *                      shape), held to 128 registers: four blocks (16 warps) per SM;
+ *   T6_ATTN_DKV=k128   dh 64, K/V in registers, 128 keys and 8 warps per block: each
+ *                      staged Q/dO tile feeds twice the products (one block per SM);
+ *   T6_ATTN_DKV=k128s  dh 64, K/V in shared memory, 128 keys, 8 warps, 32-query tiles,
+ *                      held to 128 registers: two blocks (16 warps) per SM;
  *   T6_ATTN_DKV_ORDER=heavy   key tiles with the most work first (every head dim).
- * All are deterministic and give the same dK/dV as the original up to fp32 summation
- * order (none: each output element is still summed over the same queries in the same
- * order by one thread), so they are bitwise equal to it. */
+ * All are deterministic and bitwise equal to the original: every dK/dV element is
+ * summed by one thread over the same 16-query chunks in the same order (the mma
+ * emulator checks this). */
 template <int DH>
 static void launch_bwd(t6_backend *be, bf16 *dq, bf16 *dk, bf16 *dv, const bf16 *dout, const float *lse,
                        const float *D, const bf16 *q, const bf16 *k, const bf16 *v, int B, int T, int h, int G,
@@ -688,7 +695,9 @@ static void launch_bwd(t6_backend *be, bf16 *dq, bf16 *dk, bf16 *dv, const bf16 
     const int heavy = eo && !strcmp(eo, "heavy");
     if constexpr (DH == 64) {
         if (ev && !strcmp(ev, "smem"))
-            launch_dkv<64, true, 4>(be, dk, dv, dout, lse, D, q, k, v, B, T, h, G, scale, heavy);
+            launch_dkv<64, true, 4, 4>(be, dk, dv, dout, lse, D, q, k, v, B, T, h, G, scale, heavy);
+        else if (ev && !strcmp(ev, "k128s"))
+            launch_dkv<64, true, 8, 2>(be, dk, dv, dout, lse, D, q, k, v, B, T, h, G, scale, heavy);
         else if (ev && !strcmp(ev, "k128"))
             launch_dkv<64, false, 8>(be, dk, dv, dout, lse, D, q, k, v, B, T, h, G, scale, heavy);
         else

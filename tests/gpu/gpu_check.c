@@ -520,8 +520,11 @@ static void t_attention(ctx *c, int B, int T, int h, int G, int dh)
  * query/key heads) and 128, always with 64-row forward blocks (run under both settings
  * all the same: the variable must not change them) and 32-query dK/dV tiles: T = 20 is
  * one partial tile, 77 and 300 end mid-tile, GQA / MQA groups too. dh 96 runs once
- * more with T6_ATTN_MMA_DH64_ONLY=1, the bypass, through the generic kernels. fp32
- * never takes the tensor-core path; the generic kernels stop at dh 96. */
+ * more with T6_ATTN_MMA_DH64_ONLY=1, the bypass, through the generic kernels. The dK/dV
+ * speed variants (T6_ATTN_DKV=smem/k128/k128s at dh 64, T6_ATTN_DKV_ORDER=heavy at
+ * every dh; doc/cuda.md) run the dh-64 cases again, 128-key blocks with T = 77 / 300
+ * ending mid-block. fp32 never takes the tensor-core path; the generic kernels stop
+ * at dh 96. */
 static void run_attention(ctx *c)
 {
     const int bf = c->bf;
@@ -550,6 +553,17 @@ static void run_attention(ctx *c)
         setenv("T6_ATTN_MMA_DH64_ONLY", "1", 1);
         t_attention(c, 2, 77, 6, 2, 96);
         unsetenv("T6_ATTN_MMA_DH64_ONLY");
+        const char *dkv[][2] = {{"T6_ATTN_DKV", "smem"}, {"T6_ATTN_DKV", "k128"}, {"T6_ATTN_DKV", "k128s"},
+                                {"T6_ATTN_DKV_ORDER", "heavy"}};
+        for (int j = 0; j < 4; j++) {
+            printf("-- attention backward, dK/dV variant %s=%s\n", dkv[j][0], dkv[j][1]);
+            setenv(dkv[j][0], dkv[j][1], 1);
+            t_attention(c, 2, 77, 6, 2, 64);
+            t_attention(c, 1, 300, 3, 3, 64);
+            t_attention(c, 2, 200, 4, 1, 64);
+            if (j == 3) t_attention(c, 1, 300, 4, 2, 128);
+            unsetenv(dkv[j][0]);
+        }
     }
 }
 

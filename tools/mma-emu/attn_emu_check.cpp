@@ -4,7 +4,7 @@
 // dims 64 (both forward tilings), 96 and 128, GQA/MQA groups and T not a multiple of
 // any tile. Outputs are NaN-poisoned first; tolerance as gpu_check's bf16 ops (1.5e-2
 // of the largest reference value; lse 2e-5). Usage: attn_emu_check [quick|all]
-// (quick: one dh-96 case and two of the dh-64 dK/dV variants, seconds; all: eighteen
+// (quick: one dh-96 case and three of the dh-64 dK/dV variants, seconds; all: twenty
 // cases, minutes on 2 cores). Every dK/dV shape of launch_bwd is run, in both block
 // orders (the variants: doc/cuda.md "Attention speed variants"), and a variant's dK/dV
 // must equal the original shape's bit for bit.
@@ -142,6 +142,7 @@ int main(int argc, char **argv) {
         run<96, 1>(1, 77, 2, 1);
         run<64, 1, true, 4>(1, 77, 2, 1, 1);
         run<64, 1, false, 8>(1, 150, 2, 1, 1);
+        run<64, 1, true, 8>(1, 150, 2, 1);
         printf("%d passed, %d failed\n", checks - fails, fails);
         return fails != 0;
     }
@@ -162,6 +163,8 @@ int main(int argc, char **argv) {
     run<64, 1, false, 8>(2, 77, 6, 2);
     run<64, 2, false, 8>(1, 300, 2, 1, 1);
     run<64, 2, false, 8>(1, 20, 2, 1);
+    run<64, 1, true, 8>(2, 77, 6, 2);
+    run<64, 2, true, 8>(1, 300, 3, 3, 1);
     run<96, 1>(1, 200, 4, 1, 1);
     run<128, 1>(1, 150, 4, 2, 1);
     printf("%d passed, %d failed\n", checks - fails, fails);
