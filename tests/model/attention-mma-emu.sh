@@ -3,8 +3,10 @@
 # without a GPU: tools/mma-emu/run.sh quick builds its kernels for the host over an
 # emulation of mma.sync / ldmatrix / cp.async / warp shuffles and checks one head-dim-96
 # case (MLA's, the dK/dV kernel's shared-memory K/V and 32-query tiles) against a
-# double-precision attention: forward, lse, dQ, dK, dV. Fails on a wrong fragment,
-# tile or shared-memory index. Runs in every build (no CUDA needed); the full set of
+# double-precision attention: forward, lse, dQ, dK, dV; then dh-64 cases through the
+# dK/dV speed variants (T6_ATTN_DKV=smem, k128, k128s; heavy-first order), whose dK/dV
+# must also equal the original shape's bit for bit. Fails on a wrong fragment, tile,
+# shared-memory index or causal skip. Runs in every build (no CUDA needed); the full set of
 # head dims 64/96/128 is `sh tools/mma-emu/run.sh all` (minutes).
 set -u
 S=${T6_SRCDIR:?T6_SRCDIR not set (run through make check)}
