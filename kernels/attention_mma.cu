@@ -26,6 +26,9 @@
  *    32 wide (half the S^T / dP^T registers): no spills at 96 or 128;
  *  - dQ: a block owns 64 query rows and walks the key tiles: S, P, dP = dO V^T, dS,
  *    dQ += dS K.
+ * The dK/dV kernel has speed variants for A/B runs, behind T6_ATTN_DKV and
+ * T6_ATTN_DKV_ORDER (launch_bwd; doc/cuda.md "Attention speed variants"): other block
+ * shapes at dh 64 and a heavy-first block order, all bitwise equal to the original.
  * D = rowsum(dO * O) comes from attention.cu's small kernel.
  *
  * mma.m16n8k16 fragment layout used throughout (g = lane/4, c = lane%4):
