@@ -9,7 +9,9 @@
  * The backward is split into a dQ kernel (per query row) and a dK/dV kernel (per key
  * row, summing the query heads of its GQA group in a fixed order), so every output is
  * written by exactly one thread: deterministic, no atomics. The bf16 tensor-core path
- * for dh = 64 lives in attention_mma.cu and is used when it applies. */
+ * for dh 64, 96 and 128 lives in attention_mma.cu and is used when it applies (bf16
+ * acts, aligned tensors, T6_ATTN_MMA_DH64_ONLY unset for 96/128); dh 128 exists only
+ * there. */
 #include "cuda_common.cuh"
 
 #include <math.h>
@@ -185,11 +187,18 @@ __global__ void __launch_bounds__(ATT_BKV) k_attn_dkv(T *dk, T *dv, const T *dou
     for (int j = 0; j < DH; j++) { t6_st(dk + off + j, dkr[j]); t6_st(dv + off + j, dvr[j]); }
 }
 
-static void check_dims(int h, int G, int dh)
+static void check_groups(int h, int G)
 {
     T6_CHECK(G > 0 && h % G == 0, "n_head must be a multiple of n_kv_head", "attention: h=%d not divisible by G=%d", h, G);
-    T6_CHECK(dh == 16 || dh == 32 || dh == 64 || dh == 96, "use head_dim 16, 32 or 64 on CUDA (96: MLA's query/key heads)",
-             "attention: head_dim %d not supported by the CUDA kernels", dh);
+}
+
+/* the generic kernels' head dims; checked once the tensor-core path has declined
+ * (it also takes 128, with bf16 acts) */
+static void check_generic_dh(int dh)
+{
+    T6_CHECK(dh == 16 || dh == 32 || dh == 64 || dh == 96,
+             "use head_dim 16, 32 or 64 on CUDA (96: MLA's query/key heads; 128 with bf16 acts only)",
+             "attention: head_dim %d not supported by the generic CUDA kernels", dh);
 }
 
 #define DH_DISPATCH(dh, ...)                                         \
@@ -204,8 +213,9 @@ void t6_cuda_attention_fwd(t6_backend *be, void *out, float *lse, const void *q,
                            const void *v, int B, int T, int h, int G, int dh)
 {
     if (B <= 0 || T <= 0) return;
-    check_dims(h, G, dh);
+    check_groups(h, G);
     if (t6_cuda_attention_mma_fwd(be, out, lse, q, k, v, B, T, h, G, dh)) return;
+    check_generic_dh(dh);
     dim3 grid((T + ATT_BQ - 1) / ATT_BQ, h, B);
     float scale = 1.0f / sqrtf((float)dh);
     T6_ACT_DISPATCH(be, TT, {
@@ -220,7 +230,7 @@ void t6_cuda_attention_bwd(t6_backend *be, void *dq, void *dk, void *dv, const v
                            const void *v, int B, int T, int h, int G, int dh)
 {
     if (B <= 0 || T <= 0) return;
-    check_dims(h, G, dh);
+    check_groups(h, G);
     float scale = 1.0f / sqrtf((float)dh);
     float *D = (float *)t6_cuda_scratch(be, (size_t)B * h * T * sizeof(float));
     size_t rows = (size_t)B * T * h;
@@ -229,6 +239,7 @@ void t6_cuda_attention_bwd(t6_backend *be, void *dq, void *dk, void *dv, const v
         k_attn_dot<TT><<<t6_blocks(rows * 32, 256), 256, 0, cu_stream(be)>>>(D, (const TT *)dout, (const TT *)out, B, T, h, dh);
         CUDA_CHECK_LAUNCH();
         if (t6_cuda_attention_mma_bwd(be, dq, dk, dv, dout, lse, D, q, k, v, B, T, h, G, dh)) break;
+        check_generic_dh(dh);
         DH_DISPATCH(dh, k_attn_dq<TT, DHC><<<gq, ATT_BQ, 0, cu_stream(be)>>>((TT *)dq, (const TT *)dout, lse, D,
                                                                          (const TT *)q, (const TT *)k, (const TT *)v,
                                                                          T, h, G, scale));

@@ -24,8 +24,9 @@
  *         of "model".
  *
  * Exit 0 when every check passes, 1 otherwise.
- * Usage: gpu_check [ops|model|decode|gen|mla|recompute|all]
- * (mla: MLA's decode op cases and the generation checks only). */
+ * Usage: gpu_check [ops|model|decode|gen|mla|recompute|attn|all]
+ * (mla: MLA's decode op cases and the generation checks only; attn: the attention op
+ * cases of "ops" alone, every head dim). */
 #include "config.h"
 
 #include <math.h>
@@ -512,6 +513,60 @@ static void t_attention(ctx *c, int B, int T, int h, int G, int dh)
     free(q); free(k_); free(v); free(dout);
 }
 
+/* The attention op at every head dim of the CUDA kernels. The tensor-core path (bf16;
+ * attention_mma.cu) takes dh 64 under both forward tilings, 128 query rows per block
+ * (the default) and 64 (T6_ATTN_FWD_ROWS=64): T = 300 has a partial 128-row tile whose
+ * second half is past T, and one whose m-tiles end mid-tile. It also takes dh 96 (MLA's
+ * query/key heads) and 128, always with 64-row forward blocks (run under both settings
+ * all the same: the variable must not change them) and 32-query dK/dV tiles: T = 20 is
+ * one partial tile, 77 and 300 end mid-tile, GQA / MQA groups too. dh 96 runs once
+ * more with T6_ATTN_MMA_DH64_ONLY=1, the bypass, through the generic kernels. The dK/dV
+ * speed variants (T6_ATTN_DKV=smem/k128/k128s at dh 64, T6_ATTN_DKV_ORDER=heavy at
+ * every dh; doc/cuda.md) run the dh-64 cases again, 128-key blocks with T = 77 / 300
+ * ending mid-block. fp32 never takes the tensor-core path; the generic kernels stop
+ * at dh 96. */
+static void run_attention(ctx *c)
+{
+    const int bf = c->bf;
+    for (int rows = 128; rows >= 64; rows -= 64) {
+        setenv("T6_ATTN_FWD_ROWS", rows == 128 ? "128" : "64", 1);
+        if (bf) printf("-- attention forward with %d query rows per block (dh 64)\n", rows);
+        t_attention(c, 2, 77, 6, 2, 64);
+        t_attention(c, 1, 150, 5, 5, 64);
+        t_attention(c, 1, 300, 3, 3, 64);
+        t_attention(c, 2, 200, 4, 2, 64);
+        t_attention(c, 2, 77, 6, 2, 96);
+        if (bf) t_attention(c, 1, 150, 5, 5, 128);
+        if (!bf) break;     /* fp32 never takes the tensor-core path */
+    }
+    unsetenv("T6_ATTN_FWD_ROWS");
+    t_attention(c, 2, 45, 4, 1, 16);
+    t_attention(c, 1, 200, 3, 3, 32);
+    t_attention(c, 1, 300, 3, 3, 96);
+    t_attention(c, 1, 20, 2, 1, 96);
+    t_attention(c, 2, 200, 4, 1, 96);        /* MQA: 4 query heads walk one key block */
+    if (bf) {
+        t_attention(c, 2, 77, 6, 2, 128);
+        t_attention(c, 1, 300, 4, 2, 128);
+        t_attention(c, 1, 20, 2, 1, 128);
+        printf("-- attention dh 96 on the generic kernels (T6_ATTN_MMA_DH64_ONLY=1)\n");
+        setenv("T6_ATTN_MMA_DH64_ONLY", "1", 1);
+        t_attention(c, 2, 77, 6, 2, 96);
+        unsetenv("T6_ATTN_MMA_DH64_ONLY");
+        const char *dkv[][2] = {{"T6_ATTN_DKV", "smem"}, {"T6_ATTN_DKV", "k128"}, {"T6_ATTN_DKV", "k128s"},
+                                {"T6_ATTN_DKV_ORDER", "heavy"}};
+        for (int j = 0; j < 4; j++) {
+            printf("-- attention backward, dK/dV variant %s=%s\n", dkv[j][0], dkv[j][1]);
+            setenv(dkv[j][0], dkv[j][1], 1);
+            t_attention(c, 2, 77, 6, 2, 64);
+            t_attention(c, 1, 300, 3, 3, 64);
+            t_attention(c, 2, 200, 4, 1, 64);
+            if (j == 3) t_attention(c, 1, 300, 4, 2, 128);
+            unsetenv(dkv[j][0]);
+        }
+    }
+}
+
 static void t_elementwise(ctx *c, size_t n)
 {
     float *a = rnd(n, 4.0f, c->bf), *bb = rnd(n, 2.0f, c->bf), *g = rnd(n, 1.0f, c->bf);
@@ -901,21 +956,7 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_tpa_split(&c, 2, 37, 34, 6, 2, 2, 64, 984);   /* T6 small's widths (980 at stride 984) */
     t_tpa_split(&c, 1, 29, 47, 6, 2, 2, 64, 1112);  /* T6 medium's (1110) */
     t_tpa_split(&c, 3, 5, 3, 2, 1, 3, 16, 131);     /* odd widths and stride */
-    /* the tensor-core path (bf16, dh 64) under both forward tilings: 128 query rows per
-     * block (the default) and 64 (T6_ATTN_FWD_ROWS=64); T = 300 has a partial 128-row
-     * tile whose second half is past T, and one whose m-tiles end mid-tile */
-    for (int rows = 128; rows >= 64; rows -= 64) {
-        setenv("T6_ATTN_FWD_ROWS", rows == 128 ? "128" : "64", 1);
-        if (bf) printf("-- attention forward with %d query rows per block\n", rows);
-        t_attention(&c, 2, 77, 6, 2, 64);
-        t_attention(&c, 1, 150, 5, 5, 64);
-        t_attention(&c, 1, 300, 3, 3, 64);
-        t_attention(&c, 2, 200, 4, 2, 64);
-        if (!bf) break;     /* fp32 never takes the tensor-core path */
-    }
-    unsetenv("T6_ATTN_FWD_ROWS");
-    t_attention(&c, 2, 45, 4, 1, 16);
-    t_attention(&c, 1, 200, 3, 3, 32);
+    run_attention(&c);
     t_elementwise(&c, 1001);
     t_elementwise(&c, 8008); /* the bf16 vector path (n % 8 == 0) */
     t_cross_entropy(&c, 13, 1003);
@@ -1214,12 +1255,18 @@ int main(int argc, char **argv)
     int do_recompute = !strcmp(what, "all") || !strcmp(what, "model") || !strcmp(what, "recompute");
     int do_gen = !strcmp(what, "all") || !strcmp(what, "decode") || !strcmp(what, "gen") || !strcmp(what, "mla");
     int do_mla = !strcmp(what, "mla");   /* MLA's decode op alone (and the generation checks) */
+    int do_attn = !strcmp(what, "attn"); /* the attention op cases alone */
     t6_backend_config cc = {T6_BACKEND_CPU, T6_PREC_FP32, 0};
     t6_backend *cpu = t6_backend_create(&cc, 0);
     for (int bf = 0; bf < 2; bf++) {
         t6_backend_config gc = {T6_BACKEND_CUDA, bf ? T6_PREC_BF16 : T6_PREC_FP32, 0};
         t6_backend *gpu = t6_backend_create(&gc, 0);
         if (do_ops) run_ops(cpu, gpu, bf);
+        if (do_attn) {
+            ctx c = {cpu, gpu, bf, bf ? "bf16" : "fp32", bf ? 1.5e-2 : 1e-5};
+            printf("== attention ops, %s ==\n", c.prec);
+            run_attention(&c);
+        }
         if (do_decode) run_decode(cpu, gpu, bf);
         if (do_mla) run_decode_mla(cpu, gpu, bf);
         if (do_gen) {

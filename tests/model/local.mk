@@ -58,6 +58,11 @@ tests_model_memtrack_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/memtrack
 TESTS += tests/model/alloc-funnel.sh
 EXTRA_DIST += tests/model/alloc-funnel.sh
+
+# attention_mma.cu's indexing on the host emulator (tools/mma-emu), no GPU needed
+TESTS += tests/model/attention-mma-emu.sh
+EXTRA_DIST += tests/model/attention-mma-emu.sh
+
 # tpa_split / tpa_join: the fused factor split (RoPE included) against six copies + rope
 check_PROGRAMS += tests/model/tpa_split
 tests_model_tpa_split_SOURCES = tests/model/tpa_split.c tests/model/tmodel.h
