@@ -41,6 +41,7 @@
  * T6_DECODE_FUSE (the last block of a row combines it: one launch). The last two were
  * measured slower (doc/performance.md, "Decode") and are off by default. */
 #include "cuda_common.cuh"
+#include "profile.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -128,8 +129,9 @@ struct DecArgs {
     /* tensor-core path: S above counts partials (one per block when its warps merge) */
     int merge;                        /* the warps of a block merge their splits in shared memory */
     int fuse;                         /* the last block of a row combines it (no combine kernel) */
+    int one;                          /* S == 1: the block's merge is the row's output (no partials) */
     unsigned *tickets;                /* per row: blocks done (fuse), back to 0 after each call */
-    void *out;                        /* (rows, nh, dh) bf16, written when fuse */
+    void *out;                        /* (rows, nh, dh) bf16, written when fuse or one */
 };
 
 #define DEC_LN2 0.69314718055994530942f
@@ -389,6 +391,21 @@ __device__ __forceinline__ void dec_merge(const DecArgs &a, float (&acc)[MT][DH 
         sm_L[hd] = L;
     }
     __syncthreads();
+    if (a.one) {
+        /* one block per row (S == 1): its merge is the row's result, written as the
+         * combine would write it (the weight of the one partial is exp(0) = 1, so the
+         * values are the same bits). j runs over the output in memory order so that the
+         * stores coalesce; k is the register order column holding it. len 0: zeros. */
+        bf16 *out = (bf16 *)a.out + (size_t)br * nh * DH;
+        for (int j = tid; j < nh * DH; j += nthr) {
+            const int hd = j / DH, col = j - hd * DH, k = (col % (DH / 8)) * 8 + col / (DH / 8);
+            float v = 0.0f;
+            for (int w = 0; w < W; w++) v += sm_f[w * NHP + hd] * red[((size_t)w * NHP + hd) * RS + k];
+            const float L = sm_L[hd];
+            out[j] = __float2bfloat16(L > 0.0f ? v * a.vscale / L : 0.0f);
+        }
+        return;
+    }
     const int S = a.S, c = blockIdx.x;
     const size_t pb = ((size_t)br * S + c) * nh;
     for (int j = tid; j < nh * DH; j += nthr) {
@@ -898,13 +915,18 @@ static int dec_cc_major(t6_backend *be)
  * (cp.async ring stages 2..4 where the ring applies; 0 = operands through registers),
  * T6_DECODE_FUSE (most partials per row that the split kernel combines itself, 0 =
  * always a combine kernel), T6_DECODE_MINCHUNK (fewest tokens per warp),
- * T6_DECODE_CHUNK (tokens per warp, exactly). The defaults are the fastest of the
- * 2026-12-01 sweep (bench/gpu/results/2026-12-01-decode2): registers, no fusing. */
+ * T6_DECODE_CHUNK (tokens per warp, exactly), T6_DECODE_ONE (one launch where one block
+ * takes a whole row: 0 = never, today's default; 1 = where the split sizing below gives
+ * one block per row; N >= 16 = also one block of the widest fitting W per row whenever
+ * M_max <= N tokens). The defaults are the fastest of the 2026-12-01 sweep
+ * (bench/gpu/results/2026-12-01-decode2): registers, no fusing; T6_DECODE_ONE is not yet
+ * measured, so it is off. */
 struct DecKnobs {
-    int warps, stages, fuse, min_chunk, chunk;
+    int warps, stages, fuse, min_chunk, chunk, one;
 };
 #define DEC_DEFAULT_STAGES 0
 #define DEC_DEFAULT_FUSE 0
+#define DEC_DEFAULT_ONE 0
 
 /* Device-side tickets of the fused combine, one per row: zero at module load and put
  * back to zero by the last block of each call, so a call needs no memset (and stays
@@ -962,7 +984,15 @@ static bool mma_launch(t6_backend *be, DecArgs &a, int rows, int M_max, const De
     const int wps = mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, 1);   /* one-warp blocks per SM */
     const long long wunits = (long long)wps * sms;
     int W = 0;
-    if (kn.warps > 0) {
+    /* T6_DECODE_ONE=N and a cache of at most N tokens: one block per row, as wide as
+     * fits (or T6_DECODE_WARPS), no wider than 16-token splits need */
+    const bool force_one = kn.one >= 16 && M_max <= kn.one;
+    if (force_one) {
+        int wmax = kn.warps > 0 ? kn.warps : DEC_WMAX;
+        if (wmax > (M_max + 15) / 16) wmax = (M_max + 15) / 16;
+        for (W = wmax; W > 1; W--)
+            if (mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) >= 1) break;
+    } else if (kn.warps > 0) {
         for (W = kn.warps < DEC_WMAX ? kn.warps : DEC_WMAX; W > 1; W--)
             if ((long long)mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) * sms / rows >= 1) break;
     } else {
@@ -990,24 +1020,35 @@ static bool mma_launch(t6_backend *be, DecArgs &a, int rows, int M_max, const De
     long long chunk = kn.chunk > 0 ? kn.chunk : (M_max + per_row - 1) / per_row;
     if (kn.chunk <= 0 && chunk < min_chunk) chunk = min_chunk;
     if (chunk < (M_max + smax - 1) / smax) chunk = (M_max + smax - 1) / smax;
+    if (force_one) chunk = (M_max + W - 1) / W;    /* the W warps cover the row */
     chunk = (chunk + 15) / 16 * 16;
     const long long sw = (M_max + chunk - 1) / chunk;
     const DecSmem L = dec_smem(DH, MT, W, NS);
     a.chunk = (int)chunk;
     a.S = (int)(W > 1 ? (sw + W - 1) / W : sw);
+    /* one block per row: its warps' merge is the output, so no partials, no combine */
+    a.one = kn.one > 0 && a.S == 1;
     const int fuse_max = kn.fuse >= 0 ? kn.fuse : DEC_DEFAULT_FUSE;
-    a.fuse = fuse_max > 0 && a.S <= fuse_max && (long long)a.S * a.nh * 4 <= L.area_bytes;
-    a.merge = W > 1 || a.fuse;
+    a.fuse = !a.one && fuse_max > 0 && a.S <= fuse_max && (long long)a.S * a.nh * 4 <= L.area_bytes;
+    a.merge = W > 1 || a.fuse || a.one;
     a.tickets = a.fuse ? dec_tickets(be) : NULL;
     a.out = out;
-    size_t np = (size_t)rows * a.S * a.nh;
-    char *scr = (char *)t6_cuda_scratch(be, np * (DH + 1) * sizeof(float));
-    a.po = (float *)scr;
-    a.plse = (float *)(scr + np * DH * sizeof(float));
+    if (a.one) {
+        a.po = a.plse = NULL;
+    } else {
+        size_t np = (size_t)rows * a.S * a.nh;
+        char *scr = (char *)t6_cuda_scratch(be, np * (DH + 1) * sizeof(float));
+        a.po = (float *)scr;
+        a.plse = (float *)(scr + np * DH * sizeof(float));
+    }
     dim3 grid(a.S, rows);
     k_dec_mma<DH, MT, HASA, FULL, NS><<<grid, 32 * W, L.total, cu_stream(be)>>>(a);
     CUDA_CHECK_LAUNCH();
-    return a.fuse != 0;
+    cu_impl(be)->decode_path = a.one ? "one-launch" : a.fuse ? "fused" : "split+combine";
+    cu_impl(be)->decode_grid[0] = a.S;
+    cu_impl(be)->decode_grid[1] = W;
+    cu_impl(be)->decode_grid[2] = a.chunk;
+    return a.fuse || a.one;
 }
 
 /* The instance for the shape: the cp.async ring where it applies (dh 64, 16 or 32
@@ -1055,7 +1096,9 @@ static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_ma
     a.M = M_max;
     const int want_chunk = env_int("T6_DECODE_CHUNK", 0);
     const DecKnobs kn = {env_int("T6_DECODE_WARPS", 0), env_int("T6_DECODE_STAGES", -1), env_int("T6_DECODE_FUSE", -1),
-                         env_int("T6_DECODE_MINCHUNK", 0), want_chunk};
+                         env_int("T6_DECODE_MINCHUNK", 0), want_chunk, env_int("T6_DECODE_ONE", DEC_DEFAULT_ONE)};
+    if (kn.one < 0 || kn.one == 2 || (kn.one > 2 && kn.one < 16))
+        t6_fatal("T6_DECODE_ONE=%d: expected 0 (off), 1 (where one block takes a row) or a token count >= 16", kn.one);
     if (kn.warps < 0 || kn.warps > DEC_WMAX) t6_fatal("T6_DECODE_WARPS=%d: expected 1..%d (0: chosen)", kn.warps, DEC_WMAX);
     if (kn.stages != -1 && kn.stages != 0 && (kn.stages < 2 || kn.stages > 4))
         t6_fatal("T6_DECODE_STAGES=%d: expected 0 (registers) or 2..4", kn.stages);
@@ -1084,6 +1127,10 @@ static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_ma
         char *scr = (char *)t6_cuda_scratch(be, np * (a.dh + 1) * sizeof(float));
         a.po = (float *)scr;
         a.plse = (float *)(scr + np * a.dh * sizeof(float));
+        cu_impl(be)->decode_path = "generic+combine";
+        cu_impl(be)->decode_grid[0] = a.S;
+        cu_impl(be)->decode_grid[1] = 0;
+        cu_impl(be)->decode_grid[2] = a.chunk;
         dim3 grid(a.S, rows, a.nh);
         T6_ACT_DISPATCH(be, T, {
             if (hasA) k_dec_generic<T, true><<<grid, 128, 0, cu_stream(be)>>>(a);
@@ -1109,6 +1156,13 @@ static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_ma
     T6_ACT_DISPATCH(be, T, {
         CUDA_CHECK(cudaLaunchKernelEx(&cfg, k_dec_combine<T>, (T *)out, po, plse, a.S, a.nh, a.dh));
     });
+}
+
+extern "C" const char *t6_cuda_decode_path(t6_backend *be, int grid[3])
+{
+    const t6_cuda_impl *c = cu_impl(be);
+    if (grid) memcpy(grid, c->decode_grid, sizeof c->decode_grid);
+    return c->decode_path ? c->decode_path : "none";
 }
 
 static void check_dims(const char *op, int B, int M_max, int h, int dh)
