@@ -28,7 +28,10 @@
  * fewer partials (B=1, M=64K: 2.2x faster than one-warp blocks). W is the widest block
  * that still gives every row 99% of the warps of one wave: B=1 gets W=9, B=8 W=3,
  * B=16 one-warp blocks. The combine is a programmatic dependent launch on Hopper (its
- * launch overlaps the split kernel's tail).
+ * launch overlaps the split kernel's tail). One launch (T6_DECODE_ONE, off by default
+ * until measured): where one block takes a whole row, the block's merge is the row's
+ * result and it writes the output itself: no partials, no combine kernel, the same
+ * bits as its partial through the combine.
  *
  * Generic path (fp32 act, other dh, more heads, misaligned pointers,
  * T6_CUDA_DECODE=generic): one block per (chunk, row, head), one token per thread
@@ -39,7 +42,9 @@
  * T6_DECODE_MINCHUNK, T6_DECODE_WARPS (W), T6_DECODE_STAGES (a cp.async ring through
  * shared memory instead of the register prefetch, for the paper's TPA shape) and
  * T6_DECODE_FUSE (the last block of a row combines it: one launch). The last two were
- * measured slower (doc/performance.md, "Decode") and are off by default. */
+ * measured slower (doc/performance.md, "Decode") and are off by default.
+ * T6_DECODE_ONE (one block per row writes the output: 1 where the sizing gives one
+ * block per row anyway, N where M_max <= N) is not yet measured, also off. */
 #include "cuda_common.cuh"
 #include "profile.h"
 
