@@ -135,7 +135,9 @@ struct DecArgs {
     int merge;                        /* the warps of a block merge their splits in shared memory */
     int fuse;                         /* the last block of a row combines it (no combine kernel) */
     int one;                          /* S == 1: the block's merge is the row's output (no partials) */
-    unsigned *tickets;                /* per row: blocks done (fuse), back to 0 after each call */
+    int coop;                         /* co-resident grid: every block combines a slice after a per-row barrier */
+    unsigned *tickets;                /* per row: blocks done (fuse, coop), back to 0 after each call */
+    unsigned *gens;                   /* per row: barrier generation (coop), only ever incremented */
     void *out;                        /* (rows, nh, dh) bf16, written when fuse or one */
 };
 
@@ -350,6 +352,83 @@ __host__ __device__ inline DecSmem dec_smem(int DH, int MT, int W, int NS)
     return m;
 }
 
+#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700) || defined(T6_DEC_EMU)
+#define DEC_NANOSLEEP(ns) __nanosleep(ns)   /* (the emulator: yield to the other blocks) */
+#else
+#define DEC_NANOSLEEP(ns)
+#endif
+
+/* a.coop (T6_DECODE_COOP): once every block of row br has written its partial (a
+ * per-row barrier: the grid was launched cooperatively, so all its blocks are
+ * resident), block c combines outputs [c*per, (c+1)*per) of the row, per = nh*DH/S
+ * rounded up: the combine's reads are spread over the row's SMs and there is no second
+ * launch. wsm: the block's free merge area (the host checked its room). */
+template <int DH>
+__device__ __forceinline__ void dec_coop_combine(const DecArgs &a, int br, float *wsm)
+{
+    const int S = a.S, nh = a.nh, tid = threadIdx.x, nthr = blockDim.x;
+    __threadfence();                               /* this block's partial, before it arrives */
+    __syncthreads();
+    if (tid == 0) {
+        volatile unsigned *gen = a.gens + br;
+        const unsigned g = *gen;                   /* cannot move on before this block arrives */
+        __threadfence();
+        if (atomicAdd(a.tickets + br, 1u) == (unsigned)(S - 1)) {
+            a.tickets[br] = 0u;                    /* every block arrived: ready for the next call */
+            __threadfence();
+            atomicAdd(a.gens + br, 1u);
+        } else {
+            while (*gen == g) DEC_NANOSLEEP(64);
+        }
+        __threadfence();
+    }
+    __syncthreads();
+    const int total = nh * DH, per = (total + S - 1) / S;
+    const int lo = blockIdx.x * per, hi = min(total, lo + per), n = hi - lo;
+    if (n <= 0) return;
+    const int hd0 = lo / DH, nhs = (hi - 1) / DH - hd0 + 1;
+    float *sum = wsm + (size_t)nhs * S, *part = sum + nhs;   /* nhs*S weights, nhs sums, G*n parts */
+    for (int i = tid; i < nhs * S; i += nthr) {
+        const int hh = i / S, s = i - hh * S;
+        wsm[i] = __ldcg(a.plse + ((size_t)br * S + s) * nh + hd0 + hh);   /* L2: other SMs wrote them */
+    }
+    __syncthreads();
+    for (int hh = tid; hh < nhs; hh += nthr) {
+        float M = -INFINITY, L = 0.0f;
+        for (int s = 0; s < S; s++) M = fmaxf(M, wsm[hh * S + s]);
+        for (int s = 0; s < S; s++) {
+            const float w = M == -INFINITY ? 0.0f : __expf(wsm[hh * S + s] - M);   /* empty splits: 0 */
+            wsm[hh * S + s] = w;
+            L += w;
+        }
+        sum[hh] = L;
+    }
+    __syncthreads();
+    /* G groups of threads per output, each summing every G-th partial */
+    const int G = n <= nthr ? min(S, nthr / n) : 1;
+    const size_t st = (size_t)nh * DH;
+    const float *P0 = a.po + (size_t)br * S * st;
+    bf16 *out = (bf16 *)a.out + (size_t)br * st;
+    for (int t = tid; t < n * G; t += nthr) {
+        const int e = t % n, sg = t / n, j = lo + e, hh = j / DH - hd0;
+        float acc = 0.0f;
+        for (int s = sg; s < S; s += G) {
+            const float w = wsm[hh * S + s];
+            acc += w > 0.0f ? w * __ldcg(P0 + s * st + j) : 0.0f;   /* select, never multiply, an empty split */
+        }
+        if (G > 1) part[sg * n + e] = acc;
+        else out[j] = __float2bfloat16(sum[hh] > 0.0f ? acc / sum[hh] : 0.0f);   /* len 0: 0 */
+    }
+    if (G == 1) return;
+    __syncthreads();
+    for (int e = tid; e < n; e += nthr) {
+        const int hh = (lo + e) / DH - hd0;
+        float acc = 0.0f;
+        for (int sg = 0; sg < G; sg++) acc += part[sg * n + e];
+        out[lo + e] = __float2bfloat16(sum[hh] > 0.0f ? acc / sum[hh] : 0.0f);
+    }
+}
+
 /* The end of the tensor-core kernel when its W warps merge (a.merge): each warp's
  * unnormalised output and softmax statistics go to shared memory, the block writes one
  * partial (normalised output and log-sum-exp, as a warp's would be) for its splits; with
@@ -420,6 +499,10 @@ __device__ __forceinline__ void dec_merge(const DecArgs &a, float (&acc)[MT][DH 
         const float L = sm_L[hd];
         a.po[(pb + hd) * DH + (k & 7) * (DH / 8) + (k >> 3)] = L > 0.0f ? v * a.vscale / L : 0.0f;
         if (k == 0) a.plse[pb + hd] = L > 0.0f ? (sm_M[hd] + log2f(L)) * DEC_LN2 : -INFINITY;
+    }
+    if (a.coop) {
+        dec_coop_combine<DH>(a, br, red);
+        return;
     }
     if (!a.fuse) return;
 
@@ -923,21 +1006,38 @@ static int dec_cc_major(t6_backend *be)
  * T6_DECODE_CHUNK (tokens per warp, exactly), T6_DECODE_ONE (one launch where one block
  * takes a whole row: 0 = never, today's default; 1 = where the split sizing below gives
  * one block per row; N >= 16 = also one block of the widest fitting W per row whenever
- * M_max <= N tokens). The defaults are the fastest of the 2026-12-01 sweep
+ * M_max <= N tokens), T6_DECODE_COOP (1: where the grid is one resident wave and a row
+ * has several blocks, a cooperative launch whose blocks each combine a slice of their
+ * row after a per-row barrier; 0 = a combine kernel). The defaults are the fastest of the 2026-12-01 sweep
  * (bench/gpu/results/2026-12-01-decode2): registers, no fusing; T6_DECODE_ONE is not yet
- * measured, so it is off. */
+ * measured, so they are off. */
 struct DecKnobs {
-    int warps, stages, fuse, min_chunk, chunk, one;
+    int warps, stages, fuse, min_chunk, chunk, one, coop;
 };
 #define DEC_DEFAULT_STAGES 0
 #define DEC_DEFAULT_FUSE 0
 #define DEC_DEFAULT_ONE 0
+#define DEC_DEFAULT_COOP 0
 
 /* Device-side tickets of the fused combine, one per row: zero at module load and put
  * back to zero by the last block of each call, so a call needs no memset (and stays
  * graph-safe). Not backend state: two streams of one process must not run a fused
  * decode on one device at the same time. */
 __device__ unsigned dec_tickets_dev[65536];
+
+/* The per-row barrier generations of the cooperative combine: only incremented (by
+ * the last block of a row to arrive), so a block waits for a change of the value it
+ * read before arriving. */
+__device__ unsigned dec_gens_dev[65536];
+
+static unsigned *dec_gens(t6_backend *be)
+{
+    static void *p[64];
+    int dev = cu_impl(be)->device;
+    if (dev < 0 || dev >= 64) dev = 0;
+    if (!p[dev]) CUDA_CHECK(cudaGetSymbolAddress(&p[dev], dec_gens_dev));
+    return (unsigned *)p[dev];
+}
 
 static unsigned *dec_tickets(t6_backend *be)
 {
@@ -1033,10 +1133,19 @@ static bool mma_launch(t6_backend *be, DecArgs &a, int rows, int M_max, const De
     a.S = (int)(W > 1 ? (sw + W - 1) / W : sw);
     /* one block per row: its warps' merge is the output, so no partials, no combine */
     a.one = kn.one > 0 && a.S == 1;
+    /* cooperative combine: every block resident at once (a cooperative launch checks
+     * it), and each block's merge area holds its slice's weights, sums and parts */
+    a.coop = 0;
+    if ((kn.coop >= 0 ? kn.coop : DEC_DEFAULT_COOP) > 0 && !a.one && a.S > 1 && rows <= 65535 &&
+        (long long)a.S * rows <= (long long)mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) * sms) {
+        const int per = (a.nh * DH + a.S - 1) / a.S, nhs = (per + DH - 1) / DH + 1;
+        a.coop = (long long)nhs * (a.S + 1) * 4 + 32LL * W * 4 <= L.area_bytes;
+    }
     const int fuse_max = kn.fuse >= 0 ? kn.fuse : DEC_DEFAULT_FUSE;
-    a.fuse = !a.one && fuse_max > 0 && a.S <= fuse_max && (long long)a.S * a.nh * 4 <= L.area_bytes;
-    a.merge = W > 1 || a.fuse || a.one;
-    a.tickets = a.fuse ? dec_tickets(be) : NULL;
+    a.fuse = !a.one && !a.coop && fuse_max > 0 && a.S <= fuse_max && (long long)a.S * a.nh * 4 <= L.area_bytes;
+    a.merge = W > 1 || a.fuse || a.one || a.coop;
+    a.tickets = a.fuse || a.coop ? dec_tickets(be) : NULL;
+    a.gens = a.coop ? dec_gens(be) : NULL;
     a.out = out;
     if (a.one) {
         a.po = a.plse = NULL;
@@ -1047,13 +1156,27 @@ static bool mma_launch(t6_backend *be, DecArgs &a, int rows, int M_max, const De
         a.plse = (float *)(scr + np * DH * sizeof(float));
     }
     dim3 grid(a.S, rows);
-    k_dec_mma<DH, MT, HASA, FULL, NS><<<grid, 32 * W, L.total, cu_stream(be)>>>(a);
-    CUDA_CHECK_LAUNCH();
-    cu_impl(be)->decode_path = a.one ? "one-launch" : a.fuse ? "fused" : "split+combine";
+    if (a.coop) {
+        cudaLaunchConfig_t cfg = {};
+        cfg.gridDim = grid;
+        cfg.blockDim = dim3(32 * W);
+        cfg.dynamicSmemBytes = L.total;
+        cfg.stream = cu_stream(be);
+        cudaLaunchAttribute attr[1];
+        attr[0].id = cudaLaunchAttributeCooperative;
+        attr[0].val.cooperative = 1;
+        cfg.attrs = attr;
+        cfg.numAttrs = 1;
+        CUDA_CHECK(cudaLaunchKernelEx(&cfg, k_dec_mma<DH, MT, HASA, FULL, NS>, a));
+    } else {
+        k_dec_mma<DH, MT, HASA, FULL, NS><<<grid, 32 * W, L.total, cu_stream(be)>>>(a);
+        CUDA_CHECK_LAUNCH();
+    }
+    cu_impl(be)->decode_path = a.one ? "one-launch" : a.coop ? "coop" : a.fuse ? "fused" : "split+combine";
     cu_impl(be)->decode_grid[0] = a.S;
     cu_impl(be)->decode_grid[1] = W;
     cu_impl(be)->decode_grid[2] = a.chunk;
-    return a.fuse || a.one;
+    return a.fuse || a.one || a.coop;
 }
 
 /* The instance for the shape: the cp.async ring where it applies (dh 64, 16 or 32
@@ -1101,7 +1224,9 @@ static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_ma
     a.M = M_max;
     const int want_chunk = env_int("T6_DECODE_CHUNK", 0);
     const DecKnobs kn = {env_int("T6_DECODE_WARPS", 0), env_int("T6_DECODE_STAGES", -1), env_int("T6_DECODE_FUSE", -1),
-                         env_int("T6_DECODE_MINCHUNK", 0), want_chunk, env_int("T6_DECODE_ONE", DEC_DEFAULT_ONE)};
+                         env_int("T6_DECODE_MINCHUNK", 0), want_chunk, env_int("T6_DECODE_ONE", DEC_DEFAULT_ONE),
+                         env_int("T6_DECODE_COOP", -1)};
+    if (kn.coop < -1 || kn.coop > 1) t6_fatal("T6_DECODE_COOP=%d: expected 0 (a combine kernel) or 1 (cooperative)", kn.coop);
     if (kn.one < 0 || kn.one == 2 || (kn.one > 2 && kn.one < 16))
         t6_fatal("T6_DECODE_ONE=%d: expected 0 (off), 1 (where one block takes a row) or a token count >= 16", kn.one);
     if (kn.warps < 0 || kn.warps > DEC_WMAX) t6_fatal("T6_DECODE_WARPS=%d: expected 1..%d (0: chosen)", kn.warps, DEC_WMAX);

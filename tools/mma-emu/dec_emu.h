@@ -11,6 +11,8 @@
 using std::min;
 using std::max;
 
+#define T6_DEC_EMU 1   /* decode.cu: __nanosleep in its spin-waits */
+#define __nanosleep(ns) emu_yield()
 #define __maxnreg__(n)
 #define __align__(n)
 typedef __nv_bfloat16 bf16;

@@ -3,7 +3,10 @@
 // attention over a TPA factor cache (and a plain K/V cache), on three paths the host
 // side of decode.cu can choose: one-warp splits + combine kernel, blocks of W warps
 // merging in shared memory + combine, and one block per row writing the output
-// itself (T6_DECODE_ONE: no partials, no combine). The launch sizes are given here
+// itself (T6_DECODE_ONE: no partials, no combine), and the cooperative combine
+// (T6_DECODE_COOP: every block of a row combines a slice of it after a per-row barrier;
+// the grid's blocks run at once and at different speeds, emu_grid; two calls, so
+// that the barrier's reset is exercised; without the barrier's wait it fails). The launch sizes are given here
 // (decode.cu's sizing needs a GPU's SM counts); rows of different lengths, an empty
 // row and lengths past M_max included. Outputs are NaN-poisoned first, partials too;
 // tolerance as gpu_check's bf16 ops (1.5e-2 of the largest reference value). The
@@ -44,15 +47,26 @@ static void cmp(const std::string &cfg, const std::vector<double> &ref, const st
 
 /* One path: W warps per block, S blocks per row, chunk tokens per warp; one: the
  * block writes the output. Fills out (rows, nh, DH). */
+static unsigned g_tickets[64], g_gens[64];
 template <int DH, int MT, bool HASA, bool FULL>
-static void run_path(DecArgs a, int rows, int W, int S, int chunk, bool one, std::vector<bf16> &out) {
-    a.S = S; a.chunk = chunk; a.one = one; a.merge = W > 1 || one; a.fuse = 0; a.tickets = NULL;
+static void run_path(DecArgs a, int rows, int W, int S, int chunk, bool one, std::vector<bf16> &out, bool coop = false) {
+    a.S = S; a.chunk = chunk; a.one = one; a.coop = coop; a.merge = W > 1 || one || coop; a.fuse = 0;
+    a.tickets = g_tickets; a.gens = g_gens;
     for (auto &e : out) e.x = 0x7fc0;
     a.out = out.data();
     std::vector<float> po((size_t)rows * S * a.nh * DH, NAN), pl((size_t)rows * S * a.nh, NAN);
     a.po = one ? NULL : po.data();
     a.plse = one ? NULL : pl.data();
+    if (!one) { emu_register(po.data(), po.size() * 4); emu_register(pl.data(), pl.size() * 4); }
     const DecSmem L = dec_smem(DH, MT, W, 0);
+    if (coop) {
+        const int per = (a.nh * DH + S - 1) / S, nhs = (per + DH - 1) / DH + 1;
+        if ((long long)nhs * (S + 1) * 4 + 32LL * W * 4 > L.area_bytes || rows > 64) { printf("FAIL coop does not fit\n"); exit(1); }
+        emu_grid(dim3(S, rows), 32 * W, L.total, [&] { k_dec_mma<DH, MT, HASA, FULL, 0>(a); });
+        for (int r = 0; r < rows; r++)
+            if (g_tickets[r] != 0) { printf("FAIL coop left ticket %u on row %d\n", g_tickets[r], r); exit(1); }
+        return;
+    }
     launch(dim3(S, rows), 32 * W, L.total, [&] { k_dec_mma<DH, MT, HASA, FULL, 0>(a); });
     if (one) return;
     const float *cp = po.data(), *cl = pl.data();
@@ -136,6 +150,16 @@ static void run(int B, int M, std::vector<int> lens, int h, int RK, int RV, int 
     const int c3 = ((M + W - 1) / W + 15) / 16 * 16;
     run_path<DH, MT, HASA, FULL>(a, rows, W, 1, c3, true, o3);
     cmp(cfg + " one-launch W" + std::to_string(W), ref, o3, 1.5e-2);
+    /* cooperative: S blocks of W warps per row combine their row after a barrier */
+    if (S > 1) {
+        const int cs = (M + W * S - 1) / (W * S), c4 = (cs + 15) / 16 * 16;
+        for (int pass = 0; pass < 2; pass++) {   /* the second after the barrier's reset */
+            run_path<DH, MT, HASA, FULL>(a, rows, W, (M + c4 * W - 1) / (c4 * W), c4, false, o3, true);
+            cmp(cfg + " coop W" + std::to_string(W) + " S" + std::to_string((M + c4 * W - 1) / (c4 * W)) +
+                " call " + std::to_string(pass + 1), ref, o3, 1.5e-2);
+        }
+        run_path<DH, MT, HASA, FULL>(a, rows, W, 1, c3, true, o3);
+    }
     /* the same warps through partials and the combine: the same bits (up to the sign of 0) */
     run_path<DH, MT, HASA, FULL>(a, rows, W, 1, c3, false, o2);
     size_t diff = 0;
