@@ -6,8 +6,9 @@
 # Configures BUILD_DIR --with-cuda if it has no Makefile yet ($T6_CONFIGURE_ARGS are
 # passed on, e.g. --with-cuda-arch=90), builds decode_bench, runs it, runs the
 # reference, and writes decode_bench.log, decode_ref.log and decode_compare.txt to
-# OUT_DIR, and (between the two runs) the A/B of the one-launch path (decode_bench one:
-# T6_DECODE_ONE against the default, small M) to decode_one.log and decode_one.txt. $DECODE_REF_ARGS go to decode_ref.py (default: --kernels bn). With
+# OUT_DIR, and (between the two runs) the A/B of the one-launch paths (decode_bench one:
+# T6_DECODE_ONE and T6_DECODE_COOP against the default, small M) to decode_one.log and
+# decode_one.txt. $DECODE_REF_ARGS go to decode_ref.py (default: --kernels bn). With
 # $DECODE_BENCH naming a decode_bench already built (e.g. carried to the GPU machine),
 # nothing is configured or built.
 # The reference file is third-party and never committed; fetch it first into the
@@ -44,7 +45,7 @@ for line in open(sys.argv[1]):
         launch[k + (f["variant"],)] = "%s %sx%s" % (f.get("path", "?"), f.get("blocks", "?"), f.get("warps", "?"))
         if f["variant"] not in names:
             names.append(f["variant"])
-print("decode attention, one launch (T6_DECODE_ONE: one block per row, no combine) vs the default; median us, L2 flushed")
+print("decode attention, one launch (T6_DECODE_ONE: one block per row; T6_DECODE_COOP: blocks combine their row) vs the default; median us, L2 flushed")
 print("launch: path blocks-per-row x warps-per-block")
 hdr = ["method", "B", "M"] + ["%s us (launch)" % n for n in names] + ["best one / default"]
 print("| " + " | ".join(hdr) + " |")

@@ -29,9 +29,11 @@
  *   sweep  the kernel variants (kernels/decode.cu's T6_DECODE_* knobs: warps per
  *          block, cp.async ring stages, fused combine, fewest tokens per warp) at
  *          nine shapes, FlashTPA, and GQA/MHA at two; lines end in variant=NAME
- *   one    A/B of the one-launch path (T6_DECODE_ONE: one block per row writes the
- *          output, no combine kernel) against the default at small M, each shape's
- *          variants back to back: FlashTPA (and GQA at B=1 M=4K); variant=NAME
+ *   one    A/B of the one-launch paths against the default at small M: T6_DECODE_ONE
+ *          (one block per row writes the output) and T6_DECODE_COOP (the default's
+ *          grid launched cooperatively, its blocks combine their row: no combine
+ *          kernel), each shape's variants back to back: FlashTPA (and GQA at B=1
+ *          M=4K); variant=NAME
  *   methods: comma list of tpa, mha, gqa, mla, q (default all) */
 #include "config.h"
 
@@ -222,14 +224,16 @@ static void set_knob(const char *name, const char *v)
     else unsetenv(name);
 }
 
-/* The one-launch A/B: T6_DECODE_ONE and T6_DECODE_WARPS per variant (empty: unset). */
+/* The one-launch A/B: T6_DECODE_ONE, T6_DECODE_WARPS and T6_DECODE_COOP per variant
+ * (empty: unset). */
 static const struct {
-    const char *name, *one, *warps;
+    const char *name, *one, *warps, *coop;
 } one_variants[] = {
-    {"default", "", ""},          /* split kernel + dependent combine (today's default) */
-    {"one", "65536", ""},         /* one block per row, the widest that fits an SM */
-    {"one_w8", "65536", "8"},
-    {"one_w4", "65536", "4"},
+    {"default", "", "", ""},          /* split kernel + dependent combine (today's default) */
+    {"one", "65536", "", ""},         /* one block per row, the widest that fits an SM */
+    {"one_w8", "65536", "8", ""},
+    {"one_w4", "65536", "4", ""},
+    {"coop", "", "", "1"},            /* the default's grid, cooperative: blocks combine their row */
 };
 
 static void one_ab(bench *b, const int *want)
@@ -241,6 +245,7 @@ static void one_ab(bench *b, const int *want)
         for (size_t v = 0; v < sizeof one_variants / sizeof *one_variants; v++) {
             set_knob("T6_DECODE_ONE", one_variants[v].one);
             set_knob("T6_DECODE_WARPS", one_variants[v].warps);
+            set_knob("T6_DECODE_COOP", one_variants[v].coop);
             snprintf(extra, sizeof extra, " variant=%s", one_variants[v].name);
             if (want[M_TPA])
                 report(b, M_TPA, shapes[s][0], shapes[s][1], time_call(b, M_TPA, shapes[s][0], shapes[s][1]), extra);
@@ -249,6 +254,7 @@ static void one_ab(bench *b, const int *want)
         }
     set_knob("T6_DECODE_ONE", "");
     set_knob("T6_DECODE_WARPS", "");
+    set_knob("T6_DECODE_COOP", "");
 }
 
 static void sweep(bench *b, const int *want)

@@ -910,6 +910,38 @@ static void run_decode_one(ctx *c)
     free(keep);
 }
 
+/* The cooperative combine (T6_DECODE_COOP=1: a cooperative launch whose blocks each
+ * combine a slice of their row after a per-row barrier) where a row has several
+ * blocks in one resident wave, each shape twice (the barrier resets between calls),
+ * and with the knob at 0; bf16 only. After each call the path must be the knob's. */
+static void run_decode_coop(ctx *c)
+{
+    const char *saved = getenv("T6_DECODE_COOP");
+    char *keep = saved ? strdup(saved) : NULL;
+    const int32_t l4k[1] = {4096}, l8[8] = {4096, 4096, 4000, 1, 4096, 2048, 4095, 16}, l3[3] = {1000, 517, 0};
+    const int32_t l3b[3] = {777, 300, 45}, l64k[2] = {65536, 40000};
+    for (int on = 0; on < 2; on++) {
+        const char *kn = on ? "1" : "0";
+        setenv("T6_DECODE_COOP", kn, 1);
+        printf("-- T6_DECODE_COOP=%s\n", kn);
+        for (int rep = 0; rep < 2; rep++) {
+            t_decode_tpa(c, 1, 4096, l4k, 32, 1, 1, 64);   /* decode_bench's B=1 M=4K */
+            expect_path(c, kn, "(COOP) tpa B1 M4096", on ? "coop" : "split+combine");
+        }
+        t_decode_tpa(c, 8, 4096, l8, 32, 1, 1, 64);
+        expect_path(c, kn, "(COOP) tpa B8 M4096", on ? "coop" : "split+combine");
+        t_decode_tpa(c, 3, 1000, l3, 34, 2, 2, 64);        /* 3 m-tiles, an empty row */
+        expect_path(c, kn, "(COOP) tpa B3 M1000 h34", on ? "coop" : "split+combine");
+        t_decode_tpa(c, 2, 65536, l64k, 32, 1, 1, 64);
+        expect_path(c, kn, "(COOP) tpa B2 M65536", on ? "coop" : "split+combine");
+        t_decode_kv(c, 3, 777, l3b, 8, 2, 64);             /* GQA */
+        expect_path(c, kn, "(COOP) kv B3 M777 G2", on ? "coop" : "split+combine");
+    }
+    if (keep) setenv("T6_DECODE_COOP", keep, 1);
+    else unsetenv("T6_DECODE_COOP");
+    free(keep);
+}
+
 static void run_decode(t6_backend *cpu, t6_backend *gpu, int bf)
 {
     ctx c = {cpu, gpu, bf, bf ? "bf16" : "fp32", bf ? 1.5e-2 : 1e-5};
@@ -936,7 +968,10 @@ static void run_decode(t6_backend *cpu, t6_backend *gpu, int bf)
     t_decode_kv(&c, 3, 1000, l3, 34, 2, 64);         /* 17 query heads per kv head: 2 m-tiles */
     t_decode_kv(&c, 1, 200, l1, 6, 3, 32);           /* generic */
     run_decode_mla_cases(&c);
-    if (bf) run_decode_one(&c);
+    if (bf) {
+        run_decode_one(&c);
+        run_decode_coop(&c);
+    }
 }
 
 static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
