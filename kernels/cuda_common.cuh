@@ -39,6 +39,8 @@ typedef struct {
     double rope_base;
     void *lt_cache;                /* cuBLASLt plans per shape (matmul.cu) */
     unsigned long buf_epoch;       /* bumped when a scratch/pad buffer is reallocated (graph.cu) */
+    const char *decode_path;       /* the last decode attention's path (decode.cu; benches report it) */
+    int decode_grid[3];            /* ... its blocks per row, warps per block (0: generic), tokens per split */
 } t6_cuda_impl;
 
 static inline t6_cuda_impl *cu_impl(t6_backend *be) { return (t6_cuda_impl *)be->impl; }

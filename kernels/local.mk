@@ -33,6 +33,7 @@ NVCCFLAGS = -O3 -std=c++17 $(CUDA_GENCODE) -Xcompiler -fPIC,-Wall -I$(top_srcdir
 if HAVE_CUDA
 EXTRA_PROGRAMS = tests/gpu/gpu_check tests/gpu/gen_check bench/gpu/gpu_bench bench/gpu/decode_bench
 tests_gpu_gpu_check_SOURCES = tests/gpu/gpu_check.c
+tests_gpu_gpu_check_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels
 tests_gpu_gpu_check_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
 tests_gpu_gen_check_SOURCES = tests/gpu/gen_check.c
 tests_gpu_gen_check_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)

@@ -20,6 +20,10 @@ void *t6_cuda_stream(t6_backend *be);
 /* internal: whether ops are being timed; the per-shape GEMM table (matmul.cu) */
 int t6_cuda_prof_active(void);
 void t6_cuda_matmul_prof_report(t6_backend *be, FILE *f, int steps);
+/* the path the last decode attention call took ("split+combine", "one-launch", "fused",
+ * "generic+combine"; "none" before any) and, when grid is not NULL, its blocks per row,
+ * warps per block (0: generic kernel) and tokens per split (decode.cu) */
+const char *t6_cuda_decode_path(t6_backend *be, int grid[3]);
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,9 @@
 # Configures BUILD_DIR --with-cuda if it has no Makefile yet ($T6_CONFIGURE_ARGS are
 # passed on, e.g. --with-cuda-arch=90), builds decode_bench, runs it, runs the
 # reference, and writes decode_bench.log, decode_ref.log and decode_compare.txt to
-# OUT_DIR. $DECODE_REF_ARGS go to decode_ref.py (default: --kernels bn). With
+# OUT_DIR, and (between the two runs) the A/B of the one-launch paths (decode_bench one:
+# T6_DECODE_ONE and T6_DECODE_COOP against the default, small M) to decode_one.log and
+# decode_one.txt. $DECODE_REF_ARGS go to decode_ref.py (default: --kernels bn). With
 # $DECODE_BENCH naming a decode_bench already built (e.g. carried to the GPU machine),
 # nothing is configured or built.
 # The reference file is third-party and never committed; fetch it first into the
@@ -30,6 +32,32 @@ if [ -z "$bench" ]; then
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 "$bench" table | tee "$out/decode_bench.log"
+# the one-launch A/B before the reference (which may use the rest of a step's time)
+"$bench" one tpa,gqa | tee "$out/decode_one.log"
+python3 - "$out/decode_one.log" <<'PY' | tee "$out/decode_one.txt"
+import sys
+r, names, launch = {}, [], {}
+for line in open(sys.argv[1]):
+    if line.startswith("RESULT"):
+        f = dict(kv.split("=", 1) for kv in line.split()[1:])
+        k = (f["method"], int(f["B"]), int(f["M"]))
+        r.setdefault(k, {})[f["variant"]] = float(f["us"])
+        launch[k + (f["variant"],)] = "%s %sx%s" % (f.get("path", "?"), f.get("blocks", "?"), f.get("warps", "?"))
+        if f["variant"] not in names:
+            names.append(f["variant"])
+print("decode attention, one launch (T6_DECODE_ONE: one block per row; T6_DECODE_COOP: blocks combine their row) vs the default; median us, L2 flushed")
+print("launch: path blocks-per-row x warps-per-block")
+hdr = ["method", "B", "M"] + ["%s us (launch)" % n for n in names] + ["best one / default"]
+print("| " + " | ".join(hdr) + " |")
+print("|" + "---|" * len(hdr))
+for k in sorted(r, key=lambda k: (k[0], k[1], k[2])):
+    v = r[k]
+    row = [k[0], str(k[1]), str(k[2])]
+    row += ["%.1f (%s)" % (v[n], launch[k + (n,)]) if n in v else "-" for n in names]
+    ones = [v[n] for n in names if n != "default" and n in v]
+    row.append("%.2f" % (min(ones) / v["default"]) if ones and "default" in v else "-")
+    print("| " + " | ".join(row) + " |")
+PY
 # shellcheck disable=SC2086
 python3 "$here/bench/gpu/decode_ref.py" ${DECODE_REF_ARGS:---kernels bn} | tee "$out/decode_ref.log"
 python3 - "$out/decode_bench.log" "$out/decode_ref.log" <<'PY' | tee "$out/decode_compare.txt"

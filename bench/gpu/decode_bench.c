@@ -17,7 +17,11 @@
  * must read over the median time: TPA 2(R_K + R_V)(h + d_h) = 384 B per token, MHA
  * 2*2*32*64 = 8192 B, GQA 1024 B.
  *
- * Usage: decode_bench [table|tune|sweep] [methods]
+ * Every TPA/GQA/MHA line also names the path the kernel took (path=split+combine,
+ * one-launch, fused, generic+combine) and its launch (blocks= per row, warps= per
+ * block, chunk= tokens per warp).
+ *
+ * Usage: decode_bench [table|tune|sweep|one] [methods]
  *   table  (default) the whole grid; one "RESULT method=... B=... M=... us=... GBps=..."
  *          line per point (bench/gpu/decode-compare.sh reads them)
  *   tune   FlashTPA at B=8 M=256K, B=1 M=4K and B=16 M=512K over split sizes
@@ -25,6 +29,11 @@
  *   sweep  the kernel variants (kernels/decode.cu's T6_DECODE_* knobs: warps per
  *          block, cp.async ring stages, fused combine, fewest tokens per warp) at
  *          nine shapes, FlashTPA, and GQA/MHA at two; lines end in variant=NAME
+ *   one    A/B of the one-launch paths against the default at small M: T6_DECODE_ONE
+ *          (one block per row writes the output) and T6_DECODE_COOP (the default's
+ *          grid launched cooperatively, its blocks combine their row: no combine
+ *          kernel), each shape's variants back to back: FlashTPA (and GQA at B=1
+ *          M=4K); variant=NAME
  *   methods: comma list of tpa, mha, gqa, mla, q (default all) */
 #include "config.h"
 
@@ -174,10 +183,18 @@ static double bytes_read(method m, int B, int M)
     return per * B * M;
 }
 
-static void report(method m, int B, int M, double us, const char *extra)
+/* (time_call's last call is the point's: the path is that call's) */
+static void report(bench *b, method m, int B, int M, double us, const char *extra)
 {
     double by = bytes_read(m, B, M);
-    printf("RESULT method=%s B=%d M=%d us=%.2f GBps=%.1f%s\n", mname[m], B, M, us, by / us / 1e3, extra ? extra : "");
+    char path[96] = "";
+    if (m == M_TPA || m == M_MHA || m == M_GQA) {
+        int g[3];
+        const char *p = t6_cuda_decode_path(b->be, g);
+        snprintf(path, sizeof path, " path=%s blocks=%d warps=%d chunk=%d", p, g[0], g[1], g[2]);
+    }
+    printf("RESULT method=%s B=%d M=%d us=%.2f GBps=%.1f%s%s\n", mname[m], B, M, us, by / us / 1e3, extra ? extra : "",
+           path);
     fflush(stdout);
 }
 
@@ -207,6 +224,39 @@ static void set_knob(const char *name, const char *v)
     else unsetenv(name);
 }
 
+/* The one-launch A/B: T6_DECODE_ONE, T6_DECODE_WARPS and T6_DECODE_COOP per variant
+ * (empty: unset). */
+static const struct {
+    const char *name, *one, *warps, *coop;
+} one_variants[] = {
+    {"default", "", "", ""},          /* split kernel + dependent combine (today's default) */
+    {"one", "65536", "", ""},         /* one block per row, the widest that fits an SM */
+    {"one_w8", "65536", "8", ""},
+    {"one_w4", "65536", "4", ""},
+    {"coop", "", "", "1"},            /* the default's grid, cooperative: blocks combine their row */
+};
+
+static void one_ab(bench *b, const int *want)
+{
+    const int shapes[][2] = {{1, 1 << 10}, {1, 1 << 11}, {1, 1 << 12}, {8, 1 << 12}, {16, 1 << 12},
+                             {1, 1 << 13}, {1, 1 << 14}, {8, 1 << 14}, {1, 1 << 16}};
+    char extra[80];
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (size_t v = 0; v < sizeof one_variants / sizeof *one_variants; v++) {
+            set_knob("T6_DECODE_ONE", one_variants[v].one);
+            set_knob("T6_DECODE_WARPS", one_variants[v].warps);
+            set_knob("T6_DECODE_COOP", one_variants[v].coop);
+            snprintf(extra, sizeof extra, " variant=%s", one_variants[v].name);
+            if (want[M_TPA])
+                report(b, M_TPA, shapes[s][0], shapes[s][1], time_call(b, M_TPA, shapes[s][0], shapes[s][1]), extra);
+            if (want[M_GQA] && s == 2)
+                report(b, M_GQA, shapes[s][0], shapes[s][1], time_call(b, M_GQA, shapes[s][0], shapes[s][1]), extra);
+        }
+    set_knob("T6_DECODE_ONE", "");
+    set_knob("T6_DECODE_WARPS", "");
+    set_knob("T6_DECODE_COOP", "");
+}
+
 static void sweep(bench *b, const int *want)
 {
     const int shapes[][2] = {{1, 1 << 12}, {8, 1 << 12}, {16, 1 << 12}, {1, 1 << 16}, {8, 1 << 16},
@@ -221,12 +271,12 @@ static void sweep(bench *b, const int *want)
         snprintf(extra, sizeof extra, " variant=%s", variants[v].name);
         if (want[M_TPA])
             for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
-                report(M_TPA, shapes[s][0], shapes[s][1], time_call(b, M_TPA, shapes[s][0], shapes[s][1]), extra);
+                report(b, M_TPA, shapes[s][0], shapes[s][1], time_call(b, M_TPA, shapes[s][0], shapes[s][1]), extra);
         if (v > 2) continue;                   /* the ring is TPA's: GQA/MHA only default, legacy, merge */
         for (int m = M_MHA; m <= M_GQA; m++)
             if (want[m])
                 for (size_t s = 0; s < sizeof kv / sizeof *kv; s++)
-                    report((method)m, kv[s][0], kv[s][1], time_call(b, (method)m, kv[s][0], kv[s][1]), extra);
+                    report(b, (method)m, kv[s][0], kv[s][1], time_call(b, (method)m, kv[s][0], kv[s][1]), extra);
     }
     set_knob("T6_DECODE_WARPS", "");
     set_knob("T6_DECODE_STAGES", "");
@@ -239,8 +289,8 @@ int main(int argc, char **argv)
     t6_set_progname("decode_bench");
     const char *mode = argc > 1 ? argv[1] : "table";
     const char *which = argc > 2 ? argv[2] : "tpa,mha,gqa,mla,q";
-    if (strcmp(mode, "table") && strcmp(mode, "tune") && strcmp(mode, "sweep"))
-        t6_fatal_hint("decode_bench [table|tune|sweep] [tpa,mha,gqa,mla,q]", "unknown mode '%s'", mode);
+    if (strcmp(mode, "table") && strcmp(mode, "tune") && strcmp(mode, "sweep") && strcmp(mode, "one"))
+        t6_fatal_hint("decode_bench [table|tune|sweep|one] [tpa,mha,gqa,mla,q]", "unknown mode '%s'", mode);
     int want[M_N] = {0};
     char *list = t6_strdup(which);
     for (char *tk = strtok(list, ","); tk; tk = strtok(NULL, ",")) {
@@ -302,18 +352,20 @@ int main(int argc, char **argv)
                 snprintf(v, sizeof v, "%d", chunks[c]);
                 setenv("T6_DECODE_CHUNK", v, 1);
                 snprintf(extra, sizeof extra, " chunk=%d", chunks[c]);
-                report(M_TPA, shapes[s][0], shapes[s][1], time_call(&b, M_TPA, shapes[s][0], shapes[s][1]), extra);
+                report(&b, M_TPA, shapes[s][0], shapes[s][1], time_call(&b, M_TPA, shapes[s][0], shapes[s][1]), extra);
             }
         unsetenv("T6_DECODE_CHUNK");
     } else if (!strcmp(mode, "sweep")) {
         sweep(&b, want);
+    } else if (!strcmp(mode, "one")) {
+        one_ab(&b, want);
     } else {
         for (int m = 0; m < M_N; m++) {
             if (!want[m]) continue;
             for (int bi = 0; bi < 3; bi++)
                 for (int lm = 12; lm <= 19; lm++) {
                     if (m == M_QFORM && lm > 12) break;      /* independent of M */
-                    report((method)m, Bs[bi], 1 << lm, time_call(&b, (method)m, Bs[bi], 1 << lm), NULL);
+                    report(&b, (method)m, Bs[bi], 1 << lm, time_call(&b, (method)m, Bs[bi], 1 << lm), NULL);
                 }
         }
     }

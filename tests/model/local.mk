@@ -68,3 +68,8 @@ check_PROGRAMS += tests/model/tpa_split
 tests_model_tpa_split_SOURCES = tests/model/tpa_split.c tests/model/tmodel.h
 tests_model_tpa_split_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/tpa_split
+
+# decode.cu's tensor-core decode attention (its three paths) on the host emulator
+# (tools/mma-emu), no GPU needed
+TESTS += tests/model/decode-mma-emu.sh
+EXTRA_DIST += tests/model/decode-mma-emu.sh

@@ -10,7 +10,6 @@
 // must equal the original shape's bit for bit.
 #include "kern.inc"   /* transform.py's output */
 #include <string>
-void emu_block(dim3, size_t, const std::function<void()> &, int nthreads);
 void emu_register(const void *, size_t);
 void emu_clear_buffers();
 
@@ -18,7 +17,7 @@ template <class F> static void launch(dim3 grid, size_t smem, F f, int nthreads 
     gridDim = grid;
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
-            for (unsigned x = 0; x < grid.x; x++) emu_block(dim3(x, y, z), smem, f, nthreads);
+            for (unsigned x = 0; x < grid.x; x++) emu_block_n(dim3(x, y, z), (unsigned)nthreads, smem, f);
 }
 static std::vector<bf16> rnd(size_t n, float a) {
     std::vector<bf16> v(n);

@@ -1,15 +1,19 @@
 // emu.cpp -- the fiber scheduler, block barrier and warp collectives of emu.h: one
-// fiber per thread (128 or 256 per block), blocks run one after another.
+// fiber per thread (128 for emu_block, up to 512 for emu_block_n); blocks run one
+// after another, except under emu_grid, which runs every block of a grid at once (a
+// co-resident grid whose blocks wait on each other), each with its own shared memory.
 #include "emu.h"
-dim3 threadIdx, blockIdx, gridDim;
+dim3 threadIdx, blockIdx, gridDim, blockDim;
 unsigned char *emu_smem;
 size_t emu_smem_size;
 
-static const int NTMAX = 256;
-static int NT = 128;                                     /* this block's threads */
-static ucontext_t sched_ctx, fib_ctx[NTMAX];
-static std::vector<char> stacks[NTMAX];
-static bool done[NTMAX];
+static const int MAXT = 512;
+static const size_t STACK = 256 * 1024;
+static int NT = 128;                 /* threads per block of the running launch */
+static ucontext_t sched_ctx;
+static std::vector<ucontext_t> fib_ctx;   /* fiber f = block * NT + thread */
+static std::vector<char *> stacks;        /* malloc'd, never touched whole: lazily committed */
+static std::vector<char> done;
 static int cur;
 static std::function<void()> body;
 static std::vector<std::pair<const unsigned char *, size_t>> gbufs;
@@ -27,24 +31,27 @@ void emu_fail(const char *what) {
 }
 void emu_yield() { swapcontext(&fib_ctx[cur], &sched_ctx); }
 
-static void entry() { body(); done[cur] = true; swapcontext(&fib_ctx[cur], &sched_ctx); }
-
-/* block barrier */
-static int bar_count, bar_gen;
-void __syncthreads() {
-    int g = bar_gen;
-    if (++bar_count == NT) { bar_count = 0; bar_gen++; return; }
-    while (bar_gen == g) emu_yield();
-}
+static void entry() { body(); done[cur] = 1; swapcontext(&fib_ctx[cur], &sched_ctx); }
 
 /* warp exchange: each lane posts, the last one completes (fn), all read the result */
 struct Post { uint32_t a[4], b0, b1; float c[4]; const __nv_bfloat16 *p; float v; int m; };
 struct Warp { Post buf[32]; int count, gen; float res[2][32][4]; uint32_t rres[2][32][4]; int kind[32]; };
-static Warp warps[NTMAX / 32];
+
+/* one block's state: barrier, warps, shared memory; cb is the running fiber's block */
+struct Blk { int bar_count, bar_gen; Warp warps[MAXT / 32]; std::vector<unsigned char> sm; unsigned char *smem; dim3 idx; };
+static std::vector<Blk> blks;
+static Blk *cb;
+
+/* block barrier */
+void __syncthreads() {
+    int g = cb->bar_gen;
+    if (++cb->bar_count == NT) { cb->bar_count = 0; cb->bar_gen++; return; }
+    while (cb->bar_gen == g) emu_yield();
+}
 
 template <typename F> static int collective(const Post &mine, int kind, F complete) {
     int lane = threadIdx.x & 31;
-    Warp &W = warps[threadIdx.x >> 5];
+    Warp &W = cb->warps[threadIdx.x >> 5];
     W.buf[lane] = mine;
     W.kind[lane] = kind;
     int g = W.gen;
@@ -92,7 +99,7 @@ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
             W.res[s][l][2] = C[g + 8][2 * cc]; W.res[s][l][3] = C[g + 8][2 * cc + 1];
         }
     });
-    memcpy(c, warps[threadIdx.x >> 5].res[s][threadIdx.x & 31], 4 * sizeof(float));
+    memcpy(c, cb->warps[threadIdx.x >> 5].res[s][threadIdx.x & 31], 4 * sizeof(float));
 }
 
 static void check_row(const __nv_bfloat16 *p) {
@@ -113,7 +120,7 @@ static void ldsm(uint32_t r[4], const __nv_bfloat16 *p, bool trans) {
                 W.rres[s][l][j] = (uint32_t)e0 | ((uint32_t)e1 << 16);
             }
     });
-    memcpy(r, warps[threadIdx.x >> 5].rres[s][threadIdx.x & 31], 16);
+    memcpy(r, cb->warps[threadIdx.x >> 5].rres[s][threadIdx.x & 31], 16);
 }
 void ldsm_x4(uint32_t r[4], const __nv_bfloat16 *p) { ldsm(r, p, false); }
 void ldsm_x4_t(uint32_t r[4], const __nv_bfloat16 *p) { ldsm(r, p, true); }
@@ -126,41 +133,78 @@ float __shfl_xor_sync(unsigned, float v, int m) {
             W.res[s][l][0] = W.buf[l ^ W.buf[l].m].v;
         }
     });
-    return warps[threadIdx.x >> 5].res[s][threadIdx.x & 31][0];
+    return cb->warps[threadIdx.x >> 5].res[s][threadIdx.x & 31][0];
 }
 
-/* run fn as one block of nthreads threads with `smem` bytes of dynamic shared memory */
-void emu_block(dim3 b, size_t smem, const std::function<void()> &fn, int nthreads) {
-    if (nthreads <= 0 || nthreads > NTMAX || nthreads % 32) emu_fail("bad block size");
-    NT = nthreads;
-    static std::vector<unsigned char> sm;
-    sm.assign(smem + 64, 0xAB);
-    emu_smem = sm.data() + 16 - ((uintptr_t)sm.data() & 15);   /* 16-byte aligned */
+void __syncwarp(unsigned) {
+    Post P{};
+    collective(P, 5, [](Warp &, int) {});
+}
+
+/* run fn as the blocks `idx` at once, nthreads each (a multiple of 32, at most 512),
+ * `smem` bytes of dynamic shared memory each (garbage, as on a GPU) */
+static void run_blocks(const std::vector<dim3> &idx, unsigned nthreads, size_t smem, const std::function<void()> &fn) {
+    if (nthreads % 32 || nthreads == 0 || nthreads > MAXT) emu_fail("block size");
+    NT = (int)nthreads;
+    blockDim = dim3(nthreads, 1, 1);
     emu_smem_size = smem;
-    for (size_t i = 0; i < smem; i++) emu_smem[i] = (unsigned char)(rand() & 255);   /* garbage, as on a GPU */
-    blockIdx = b;
     body = fn;
-    bar_count = bar_gen = 0;
-    memset(warps, 0, sizeof warps);
-    for (int t = 0; t < NT; t++) {
-        stacks[t].resize(256 * 1024);
-        getcontext(&fib_ctx[t]);
-        fib_ctx[t].uc_stack.ss_sp = stacks[t].data();
-        fib_ctx[t].uc_stack.ss_size = stacks[t].size();
-        fib_ctx[t].uc_link = &sched_ctx;
-        makecontext(&fib_ctx[t], entry, 0);
-        done[t] = false;
+    const size_t nb = idx.size(), nf = nb * NT;
+    blks.clear();
+    blks.resize(nb);
+    for (size_t b = 0; b < nb; b++) {
+        Blk &B = blks[b];
+        B.bar_count = B.bar_gen = 0;
+        memset(B.warps, 0, sizeof B.warps);
+        B.sm.resize(smem + 64);
+        B.smem = B.sm.data() + 16 - ((uintptr_t)B.sm.data() & 15);   /* 16-byte aligned */
+        for (size_t i = 0; i < smem; i++) B.smem[i] = (unsigned char)(rand() & 255);
+        B.idx = idx[b];
     }
-    for (;;) {
+    fib_ctx.resize(nf);
+    done.assign(nf, 0);
+    while (stacks.size() < nf) stacks.push_back((char *)malloc(STACK));
+    for (size_t f = 0; f < nf; f++) {
+        getcontext(&fib_ctx[f]);
+        fib_ctx[f].uc_stack.ss_sp = stacks[f];
+        fib_ctx[f].uc_stack.ss_size = STACK;
+        fib_ctx[f].uc_link = &sched_ctx;
+        makecontext(&fib_ctx[f], entry, 0);
+    }
+    /* blocks run at different speeds (block b in one round of b % 4 + 1), so that a
+     * block that reads what another writes without waiting for it sees the gap */
+    for (unsigned long round = 0;; round++) {
         int live = 0;
-        for (int t = 0; t < NT; t++) {
-            if (done[t]) continue;
+        for (size_t f = 0; f < nf; f++) {
+            if (done[f]) continue;
             live++;
-            cur = t;
-            threadIdx = dim3(t, 0, 0);
-            swapcontext(&sched_ctx, &fib_ctx[t]);
+            if (round % (f / NT % 4 + 1)) continue;
+            cur = (int)f;
+            cb = &blks[f / NT];
+            blockIdx = cb->idx;
+            emu_smem = cb->smem;
+            threadIdx = dim3((unsigned)(f % NT), 0, 0);
+            swapcontext(&sched_ctx, &fib_ctx[f]);
         }
         if (!live) break;
     }
-    if (bar_count) emu_fail("threads ended inside a barrier");
+    for (auto &B : blks) if (B.bar_count) emu_fail("threads ended inside a barrier");
+}
+
+/* run fn as one block of 128 threads with `smem` bytes of dynamic shared memory */
+void emu_block(dim3 b, size_t smem, const std::function<void()> &fn) { emu_block_n(b, 128, smem, fn); }
+
+/* ... of nthreads threads */
+void emu_block_n(dim3 b, unsigned nthreads, size_t smem, const std::function<void()> &fn) {
+    run_blocks(std::vector<dim3>{b}, nthreads, smem, fn);
+}
+
+/* every block of grid at once (gridDim set here) */
+void emu_grid(dim3 grid, unsigned nthreads, size_t smem, const std::function<void()> &fn) {
+    gridDim = grid;
+    std::vector<dim3> idx;
+    for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+            for (unsigned x = 0; x < grid.x; x++) idx.push_back(dim3(x, y, z));
+    run_blocks(idx, nthreads, smem, fn);
 }

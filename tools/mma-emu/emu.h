@@ -18,7 +18,7 @@
 #include <ucontext.h>
 
 struct dim3 { unsigned x, y, z; dim3(unsigned a = 1, unsigned b = 1, unsigned c = 1) : x(a), y(b), z(c) {} };
-extern dim3 threadIdx, blockIdx, gridDim;
+extern dim3 threadIdx, blockIdx, gridDim, blockDim;
 extern unsigned char *emu_smem;
 extern size_t emu_smem_size;
 #define __global__
@@ -43,6 +43,9 @@ static inline __nv_bfloat162 __floats2bfloat162_rn(float lo, float hi) {
 void emu_yield();
 void emu_fail(const char *what);
 void __syncthreads();
+void __syncwarp(unsigned mask = 0xffffffffu);   /* a warp collective */
+void emu_block_n(dim3 b, unsigned nthreads, size_t smem, const std::function<void()> &fn);
+void emu_grid(dim3 grid, unsigned nthreads, size_t smem, const std::function<void()> &fn);   /* blocks at once */
 void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1);
 void ldsm_x4(uint32_t r[4], const __nv_bfloat16 *p);
 void ldsm_x4_t(uint32_t r[4], const __nv_bfloat16 *p);
