@@ -19,7 +19,7 @@ EXTRA_DIST += kernels/cuda_backend.cu kernels/cuda_check.h kernels/cuda_common.c
 	kernels/tpa_product.cu kernels/tpa_split.cu kernels/attention.cu kernels/attention_mma.cu kernels/swiglu.cu \
 	kernels/cross_entropy.cu kernels/adamw.cu kernels/norms.cu kernels/nccl.cu \
 	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/decode_mla.cu kernels/mla.cu kernels/graph.cu \
-	tests/gpu/run.sh tests/gpu/gpu_check.c tests/gpu/gen_check.c tests/gpu/gen_check.sh \
+	tests/gpu/run.sh tests/gpu/gpu_check.c tests/gpu/gen_check.c tests/gpu/gpu_test.h tests/gpu/gen_check.sh \
 	bench/gpu/verify-medium.sh bench/gpu/decode_bench.c bench/gpu/decode_ref.py bench/gpu/decode-compare.sh \
 	bench/gpu/recompute.sh bench/gpu/mla-compare.sh bench/gpu/mla_ref_bench.py \
 	bench/gpu/compare-train.sh bench/gpu/ref_train_bench.py bench/gpu/perf-verify.sh
@@ -32,10 +32,10 @@ NVCCFLAGS = -O3 -std=c++17 $(CUDA_GENCODE) -Xcompiler -fPIC,-Wall -I$(top_srcdir
 # and bench/gpu/decode_bench (run by bench/gpu/decode-compare.sh).
 if HAVE_CUDA
 EXTRA_PROGRAMS = tests/gpu/gpu_check tests/gpu/gen_check bench/gpu/gpu_bench bench/gpu/decode_bench
-tests_gpu_gpu_check_SOURCES = tests/gpu/gpu_check.c
+tests_gpu_gpu_check_SOURCES = tests/gpu/gpu_check.c tests/gpu/gpu_test.h
 tests_gpu_gpu_check_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels
 tests_gpu_gpu_check_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
-tests_gpu_gen_check_SOURCES = tests/gpu/gen_check.c
+tests_gpu_gen_check_SOURCES = tests/gpu/gen_check.c tests/gpu/gpu_test.h
 tests_gpu_gen_check_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_BASE_LIBS) $(CUDA_LIBS)
 bench_gpu_gpu_bench_SOURCES = bench/gpu/gpu_bench.c
 bench_gpu_gpu_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels

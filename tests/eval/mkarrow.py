@@ -20,6 +20,8 @@ import os
 import struct
 import sys
 
+from arrow_compare import same   # strict equality (types, key order): one definition
+
 # ---- a minimal flatbuffer writer: objects are laid out front to back, so every
 # uoffset points forward as the format requires; vtables precede their tables.
 
@@ -261,14 +263,6 @@ def main():
         want = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8") if l.strip()]
         got = [json.loads(l) for l in open(sys.argv[3], encoding="utf-8") if l.strip()]
 
-        def same(a, b):
-            if type(a) is not type(b):
-                return False
-            if isinstance(a, dict):
-                return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-            if isinstance(a, list):
-                return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-            return a == b
         bad = [i for i in range(min(len(want), len(got))) if not same(want[i], got[i])]
         for i in bad[:3]:
             print("row %d\n  want %s\n  got  %s" % (i + 1, json.dumps(want[i]), json.dumps(got[i])))

@@ -38,6 +38,9 @@
 #include "params.h"
 #include "util.h"
 
+#define GPU_TEST_RNG_SEED 0x2545f4914f6cdd1dull
+#include "gpu_test.h"
+
 static int g_fail = 0, g_checks = 0;
 
 static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -54,21 +57,6 @@ static void check(int ok, const char *fmt, ...)
     if (!ok) g_fail++;
 }
 
-static uint64_t g_rng = 0x2545f4914f6cdd1dull;
-static double urand(void)
-{
-    g_rng ^= g_rng << 13; g_rng ^= g_rng >> 7; g_rng ^= g_rng << 17;
-    return (double)(g_rng >> 11) / 9007199254740992.0;
-}
-static float bf16_round(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    u += 0x7fff + ((u >> 16) & 1);
-    u &= 0xffff0000u;
-    memcpy(&x, &u, 4);
-    return x;
-}
 
 /* max |a - b| / max |b|; infinite when a holds a non-finite value */
 static double rel(const float *a, const float *b, size_t n)

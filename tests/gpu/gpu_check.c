@@ -42,24 +42,11 @@
 #include "profile.h"
 #include "util.h"
 
+#define GPU_TEST_RNG_SEED 0x9e3779b97f4a7c15ull
+#include "gpu_test.h"
+
 static int g_fail = 0, g_checks = 0;
 
-/* ---- small deterministic RNG for test data ---- */
-static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
-static double urand(void)
-{
-    g_rng ^= g_rng << 13; g_rng ^= g_rng >> 7; g_rng ^= g_rng << 17;
-    return (double)(g_rng >> 11) / 9007199254740992.0;
-}
-static float bf16_round(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    u += 0x7fff + ((u >> 16) & 1);
-    u &= 0xffff0000u;
-    memcpy(&x, &u, 4);
-    return x;
-}
 static float *rnd(size_t n, float scale, int bf)
 {
     float *p = t6_malloc(n * sizeof(float) + 4);
