@@ -21,7 +21,7 @@ EXTRA_DIST += kernels/cuda_backend.cu kernels/cuda_check.h kernels/cuda_common.c
 	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/decode_mla.cu kernels/mla.cu kernels/graph.cu \
 	tests/gpu/run.sh tests/gpu/gpu_check.c tests/gpu/gen_check.c tests/gpu/gpu_test.h tests/gpu/gen_check.sh \
 	bench/gpu/verify-medium.sh bench/gpu/decode_bench.c bench/gpu/decode_ref.py bench/gpu/decode-compare.sh \
-	bench/gpu/recompute.sh bench/gpu/mla-compare.sh bench/gpu/mla_ref_bench.py \
+	bench/gpu/recompute.sh bench/gpu/scaling.sh bench/gpu/mla-compare.sh bench/gpu/mla_ref_bench.py \
 	bench/gpu/compare-train.sh bench/gpu/ref_train_bench.py bench/gpu/perf-verify.sh
 NVCCFLAGS = -O3 -std=c++17 $(CUDA_GENCODE) -Xcompiler -fPIC,-Wall -I$(top_srcdir)/src -I$(top_builddir) --expt-relaxed-constexpr
 .cu.$(OBJEXT):
