@@ -55,6 +55,14 @@ __global__ void k_rmsnorm_bwd(T *dinp, const T *dout, const T *inp, const float 
 /* ---- bf16 vector path: one warp per row, NV 16-byte vectors per lane ---- */
 #define RMS_MAXV 8
 #define RMS_THREADS 256
+/* Blocks per SM the register budget must allow (ptxas -v, sm_90, no spills): 32 warps
+ * per SM (<= 64 registers) for the forward with NV <= 4 and the backward with NV <= 3
+ * (d <= 768), 24 (<= 80) for the backward's NV = 4, 16 for NV = 5. The kernels before
+ * these took 152 registers in the backward for every d (8 warps per SM) and read dinp
+ * only after the reduction: ~100 us a call at N = 24576, d = 768 on an H200 (the
+ * profile of issue #13) against ~31 us for its 151 MB at 4.8 TB/s. */
+#define RMS_FWD_MIN_BLOCKS(NV) ((NV) <= 4 ? 4 : 2)
+#define RMS_BWD_MIN_BLOCKS(NV) ((NV) <= 3 ? 4 : (NV) == 4 ? 3 : (NV) == 5 ? 2 : 1)
 __device__ __forceinline__ void unpack8f(const uint4 &u, float f[8])
 {
     const __nv_bfloat162 *p = (const __nv_bfloat162 *)&u;
@@ -70,9 +78,18 @@ __device__ __forceinline__ uint4 pack8f(const float f[8])
     return u;
 }
 
+/* The vector as it is, but ptxas cannot see that: unpacking it again after the
+ * reduction is then cheaper for it than keeping the first unpacking's floats live
+ * across it (which took 3x the registers of the vectors themselves, and spilled). */
+__device__ __forceinline__ uint4 opaque(uint4 u)
+{
+    asm volatile("" : "+r"(u.x), "+r"(u.y), "+r"(u.z), "+r"(u.w));
+    return u;
+}
+
 /* lane's k-th vector is v = lane + 32 k (coalesced: a warp reads 512 contiguous bytes) */
 template <int NV, bool ADD>
-__global__ void __launch_bounds__(RMS_THREADS) k_rmsnorm_fwd8(uint4 *out, float *rstd, uint4 *inp,
+__global__ void __launch_bounds__(RMS_THREADS, RMS_FWD_MIN_BLOCKS(NV)) k_rmsnorm_fwd8(uint4 *out, float *rstd, uint4 *inp,
                                                               const uint4 *addend, int N, int d)
 {
     int row = blockIdx.x * (RMS_THREADS >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
@@ -125,7 +142,7 @@ __global__ void __launch_bounds__(RMS_THREADS) k_rmsnorm_fwd8(uint4 *out, float 
 }
 
 template <int NV>
-__global__ void __launch_bounds__(RMS_THREADS) k_rmsnorm_bwd8(uint4 *dinp, const uint4 *dout, const uint4 *inp,
+__global__ void __launch_bounds__(RMS_THREADS, RMS_BWD_MIN_BLOCKS(NV)) k_rmsnorm_bwd8(uint4 *dinp, const uint4 *dout, const uint4 *inp,
                                                               const float *rstd, int N, int d)
 {
     int row = blockIdx.x * (RMS_THREADS >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
@@ -164,8 +181,8 @@ __global__ void __launch_bounds__(RMS_THREADS) k_rmsnorm_bwd8(uint4 *dinp, const
         int v = lane + 32 * k;
         if (v < nv) {
             float a[8], g[8], o[8];
-            unpack8f(xv[k], a);
-            unpack8f(gv[k], g);
+            unpack8f(opaque(xv[k]), a);
+            unpack8f(opaque(gv[k]), g);
             unpack8f(ov[k], o);
 #pragma unroll
             for (int e = 0; e < 8; e++) o[e] += r * g[e] - c * a[e];
