@@ -8,28 +8,23 @@
  * through one-warp-per-row kernels that hold the row in registers as 16-byte vectors,
  * templated on the vectors per lane (d = 768: 3) so no registers are spent on absent
  * ones; every load of a row (x, dy, the old dinp, rstd) is issued before the warp's
- * reduction, so each warp has all its reads in flight at once and the kernel runs at
- * the HBM rate. Everything else (fp32, odd d) goes through block-per-row kernels.
- * Both paths sum in one fixed order, so results do not depend on the launch. */
+ * reduction, so each warp has all its reads in flight at once (the aim is the HBM
+ * rate; doc/cuda.md "RMSNorm and the residual" has the byte count). Everything else (fp32, odd d) goes through block-per-row kernels, and
+ * add_rmsnorm_fwd there through add_inplace + rmsnorm_fwd (not a speed path). Both
+ * paths sum in one fixed order, so results do not depend on the launch. */
 #include "cuda_common.cuh"
 
 #include <float.h>
 
 /* ---- generic: one block per row ---- */
 
-/* ADD: x += y first (stored in T, and the norm computed from the stored value, so the
- * fused op equals add_inplace followed by rmsnorm_fwd bit for bit). */
-template <typename T, bool ADD>
-__global__ void k_rmsnorm_fwd(T *out, float *rstd, T *inp, const T *addend, int d)
+template <typename T>
+__global__ void k_rmsnorm_fwd(T *out, float *rstd, const T *inp, int d)
 {
     size_t row = blockIdx.x;
-    T *x = inp + row * d;
+    const T *x = inp + row * d;
     float ss = 0.0f;
-    for (int j = threadIdx.x; j < d; j += blockDim.x) {
-        if (ADD) t6_st(x + j, t6_ld(x + j) + t6_ld(addend + row * d + j));
-        float v = t6_ld(x + j);
-        ss += v * v;
-    }
+    for (int j = threadIdx.x; j < d; j += blockDim.x) { float v = t6_ld(x + j); ss += v * v; }
     ss = t6_block_sum(ss);
     float r = rsqrtf(ss / d + FLT_EPSILON);
     for (int j = threadIdx.x; j < d; j += blockDim.x) t6_st(out + row * d + j, t6_ld(x + j) * r);
@@ -222,31 +217,32 @@ static void fwd8_launch(t6_backend *be, void *out, float *rstd, void *x, const v
     CUDA_CHECK_LAUNCH();
 }
 
-template <bool ADD>
-static void fwd_any(t6_backend *be, void *out, float *rstd, void *x, const void *y, int N, int d)
+void t6_cuda_rmsnorm_fwd(t6_backend *be, void *out, float *rstd, const void *inp, int N, int d)
 {
     if (N <= 0) return;
-    const void *p[] = {out, x, ADD ? y : x};
-    if (rms_vec_ok(be, d, p, 3)) {
-        fwd8_launch<ADD>(be, out, rstd, x, y, N, d);
+    const void *p[] = {out, inp};
+    if (rms_vec_ok(be, d, p, 2)) {
+        fwd8_launch<false>(be, out, rstd, (void *)inp, NULL, N, d);   /* ADD = false never writes inp */
         return;
     }
     T6_ACT_DISPATCH(be, T, {
-        k_rmsnorm_fwd<T, ADD><<<N, threads_for(d / 2 > 32 ? d / 2 : d), 0, cu_stream(be)>>>((T *)out, rstd, (T *)x,
-                                                                                           (const T *)y, d);
+        k_rmsnorm_fwd<T><<<N, threads_for(d / 2 > 32 ? d / 2 : d), 0, cu_stream(be)>>>((T *)out, rstd, (const T *)inp, d);
         CUDA_CHECK_LAUNCH();
     });
 }
 
-void t6_cuda_rmsnorm_fwd(t6_backend *be, void *out, float *rstd, const void *inp, int N, int d)
-{
-    /* the ADD = false kernels never write inp */
-    fwd_any<false>(be, out, rstd, (void *)inp, NULL, N, d);
-}
-
+/* Fused on the vector path; elsewhere (fp32, odd d, a misaligned buffer) the two ops
+ * themselves, so the result is theirs exactly whichever path each would take. */
 void t6_cuda_add_rmsnorm_fwd(t6_backend *be, void *x, const void *y, void *out, float *rstd, int N, int d)
 {
-    fwd_any<true>(be, out, rstd, x, y, N, d);
+    if (N <= 0) return;
+    const void *p[] = {out, x, y};
+    if (rms_vec_ok(be, d, p, 3)) {
+        fwd8_launch<true>(be, out, rstd, x, y, N, d);
+        return;
+    }
+    t6_cuda_add_inplace(be, x, y, (size_t)N * d);
+    t6_cuda_rmsnorm_fwd(be, out, rstd, x, N, d);
 }
 
 void t6_cuda_rmsnorm_bwd(t6_backend *be, void *dinp, const void *dout, const void *inp,
