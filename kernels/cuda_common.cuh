@@ -121,6 +121,7 @@ void t6_cuda_embed_bwd(t6_backend *be, float *dwte, const void *dout, const int3
 void t6_cuda_rmsnorm_fwd(t6_backend *be, void *out, float *rstd, const void *inp, int N, int d);
 void t6_cuda_rmsnorm_bwd(t6_backend *be, void *dinp, const void *dout, const void *inp,
                          const float *rstd, int N, int d);
+void t6_cuda_add_rmsnorm_fwd(t6_backend *be, void *x, const void *y, void *out, float *rstd, int N, int d);
 void t6_cuda_matmul_fwd(t6_backend *be, void *out, int ld_out, const void *inp, int ld_inp, const void *w,
                         int N, int C, int OC, int accumulate);
 void t6_cuda_matmul_bwd(t6_backend *be, void *dinp, int ld_dinp, float *dw, const void *dout, int ld_dout,

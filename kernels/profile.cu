@@ -102,6 +102,7 @@ extern "C" void t6_cuda_prof_enable(t6_backend *be)
     WRAP(tpa_split, 21);
     WRAP(tpa_join, 22);
     WRAP(copy_rows, 23);
+    WRAP(add_rmsnorm_fwd, 24);
     be->ops = &g_wrapped;
     g_be = be;
 }

@@ -201,6 +201,12 @@ typedef struct t6_ops {
      *      device's (total - free: every allocation on it, the CUDA context included), on
      *      the CPU the process's resident set; 0 when unknown. Does not synchronise. ---- */
     size_t (*mem_in_use)(t6_backend *be);
+
+    /* ---- the residual add fused with the RMSNorm after it (model.c's layer forward):
+     *      x += y (x is the residual stream, N x d act), then out = rmsnorm(x) and
+     *      rstd as rmsnorm_fwd, computed from x as stored (after its rounding to the
+     *      act type), so it equals add_inplace followed by rmsnorm_fwd exactly. ---- */
+    void (*add_rmsnorm_fwd)(t6_backend *be, void *x, const void *y, void *out, float *rstd, int N, int d);
 } t6_ops;
 
 struct t6_backend {

@@ -672,6 +672,15 @@ static void mla_qkv_forward(t6_model *m, int l)
     op->copy_rows(be, a->v, dha, act_at(m, a->kv, dnope), dkvh, N * h, dv, 0);
 }
 
+/* Whether layer l's input norm (ln1, rstd1) is made by layer l-1's closing residual
+ * add (add_rmsnorm_fwd) rather than by layer l itself: only where the two layers' ln1
+ * are distinct buffers, since layer l-1's (a shared copy under recompute "block") is
+ * still read after its forward (the prefill's layer hook, the rerun). */
+static int ln1_from_prev(const t6_model *m, int l)
+{
+    return l > 0 && m->acts[l].ln1 != m->acts[l - 1].ln1;
+}
+
 /* rerun (recompute "block", from the backward): everything but the MLP's output
  * projection and the residual add, whose result x_out is the next layer's kept input. */
 static void layer_forward(t6_model *m, int l, int rerun)
@@ -685,7 +694,7 @@ static void layer_forward(t6_model *m, int l, int rerun)
     void *x = resid_at(m, 2 * l), *xm = resid_at(m, 2 * l + 1), *xo = resid_at(m, 2 * l + 2);
 
     /* x_mid = x + W_O attn(rmsnorm(x)) */
-    op->rmsnorm_fwd(be, a->ln1, a->rstd1, x, N, d);
+    if (rerun || !ln1_from_prev(m, l)) op->rmsnorm_fwd(be, a->ln1, a->rstd1, x, N, d);
     if (is_mla(c)) {
         mla_qkv_forward(m, l);
         op->attention_fwd(be, a->y, a->lse, a->q, a->k, a->v, m->B, m->T, h, m->G, m->dha);
@@ -696,17 +705,22 @@ static void layer_forward(t6_model *m, int l, int rerun)
         op->attention_fwd(be, a->y, a->lse, a->q, a->k, a->v, m->B, m->T, h, m->G, dh);
         dense_fwd(m, xm, a->y, W(m, lp->attn_proj), h * dh, d);
     }
-    op->add_inplace(be, xm, x, (size_t)N * d);
 
-    /* x_out = x_mid + W_3 (silu(W_1 n) * W_2 n), n = rmsnorm(x_mid); hidden rows at
-     * stride hl, the SwiGLU over the pads too (they stay 0: see the top of the file) */
-    op->rmsnorm_fwd(be, a->ln2, a->rstd2, xm, N, d);
+    /* x_out = x_mid + W_3 (silu(W_1 n) * W_2 n), n = rmsnorm(x_mid), the residual add
+     * fused with the norm (one pass over x_mid); hidden rows at stride hl, the SwiGLU
+     * over the pads too (they stay 0: see the top of the file) */
+    op->add_rmsnorm_fwd(be, xm, x, a->ln2, a->rstd2, N, d);
     op->matmul_fwd(be, a->h1, hl, a->ln2, d, W(m, lp->fc1), N, d, hid, 0);
     op->matmul_fwd(be, a->h2, hl, a->ln2, d, W(m, lp->fc2), N, d, hid, 0);
     op->swiglu_fwd(be, a->g, a->h1, a->h2, (size_t)N * hl);
     if (rerun) return;
     op->matmul_fwd(be, xo, d, a->g, hl, W(m, lp->mlp_proj), N, hid, d, 0);
-    op->add_inplace(be, xo, xm, (size_t)N * d);
+    if (l + 1 < c->n_layer && ln1_from_prev(m, l + 1)) {
+        layer_acts *an = &m->acts[l + 1];
+        op->add_rmsnorm_fwd(be, xo, xm, an->ln1, an->rstd1, N, d);   /* and the next layer's input norm */
+    } else {
+        op->add_inplace(be, xo, xm, (size_t)N * d);
+    }
 }
 
 /* Embedding and every layer (the hook after each) up to the final residual. */
@@ -1031,10 +1045,11 @@ static void decode_layers(t6_model *m, t6_kvcache *kv)
     }
 
     op->embed_fwd(be, kv->x, W(m, m->layout.wte), kv->tok, B, d);
+    /* each layer's input norm is made by the previous layer's last residual add (fused) */
+    op->rmsnorm_fwd(be, kv->ln, kv->rstd, kv->x, B, d);
     for (int l = 0; l < c->n_layer; l++) {
         const t6_layer_params *lp = &m->layout.layers[l];
         t6_kv_layer *cl = &kv->layers[l];
-        op->rmsnorm_fwd(be, kv->ln, kv->rstd, kv->x, B, d);
         /* the query, as in qkv_forward, at each row's own position */
         if (is_tpa(c)) {
             rows_fwd(m, kv->aq, kv->ln, W(m, lp->w_a_q), B, d, h * c->q_rank);
@@ -1066,16 +1081,15 @@ static void decode_layers(t6_model *m, t6_kvcache *kv)
             op->decode_attention_kv(be, kv->y, kv->q, cl->k, cl->v, kv->lens, B, M, h, G, dh);
         }
         rows_fwd(m, kv->xm, kv->y, W(m, lp->attn_proj), B, h * dh, d);
-        op->add_inplace(be, kv->xm, kv->x, (size_t)B * d);
         /* MLP as in layer_forward (hidden rows at stride hl, pads stay 0) */
-        op->rmsnorm_fwd(be, kv->ln, kv->rstd, kv->xm, B, d);
+        op->add_rmsnorm_fwd(be, kv->xm, kv->x, kv->ln, kv->rstd, B, d);
         op->matmul_fwd(be, kv->h1, hl, kv->ln, d, W(m, lp->fc1), B, d, hid, 0);
         op->matmul_fwd(be, kv->h2, hl, kv->ln, d, W(m, lp->fc2), B, d, hid, 0);
         op->swiglu_fwd(be, kv->g, kv->h1, kv->h2, (size_t)B * hl);
         op->matmul_fwd(be, kv->x, d, kv->g, hl, W(m, lp->mlp_proj), B, hid, d, 0);
-        op->add_inplace(be, kv->x, kv->xm, (size_t)B * d);
+        /* x += x_mid, and the next layer's input norm (the final norm after the last) */
+        op->add_rmsnorm_fwd(be, kv->x, kv->xm, kv->ln, kv->rstd, B, d);
     }
-    op->rmsnorm_fwd(be, kv->ln, kv->rstd, kv->x, B, d);
     rows_fwd(m, kv->logits, kv->ln, W(m, m->layout.wte), B, d, V);
 }
 

@@ -213,6 +213,7 @@ static const t6_ops cpu_ops = {
     .graph_launch = cpu_graph_launch,
     .graph_free = cpu_graph_free,
     .mem_in_use = cpu_mem_in_use,
+    .add_rmsnorm_fwd = t6_cpu_add_rmsnorm_fwd,
 };
 
 const t6_ops *t6_cpu_ops_table(void) { return &cpu_ops; }

@@ -39,19 +39,36 @@ void t6_cpu_embed_bwd(t6_backend *be, float *dwte, const void *dout_, const int3
 
 /* ---- RMSNorm: y = x * r, r = 1/sqrt(mean(x^2) + FLT_EPSILON) ---- */
 
+/* One row; shared by rmsnorm_fwd and add_rmsnorm_fwd so both compute it alike. */
+static void rmsnorm_row(float *y, float *rstd, const float *x, int d)
+{
+    double ss = 0.0;
+    for (int j = 0; j < d; j++) ss += (double)x[j] * x[j];
+    const float r = (float)(1.0 / sqrt(ss / d + (double)FLT_EPSILON));
+    for (int j = 0; j < d; j++) y[j] = x[j] * r;
+    *rstd = r;
+}
+
 void t6_cpu_rmsnorm_fwd(t6_backend *be, void *out_, float *rstd, const void *inp_, int N, int d)
 {
     float *out = out_;
     const float *inp = inp_;
 #pragma omp parallel for schedule(static) if ((long)N * d >= T6_CPU_PAR_MIN)
+    for (int n = 0; n < N; n++) rmsnorm_row(out + (size_t)n * d, rstd + n, inp + (size_t)n * d, d);
+}
+
+/* x += y, then out = rmsnorm(x): one pass over the rows instead of two (the row is
+ * still in cache when it is normalised). */
+void t6_cpu_add_rmsnorm_fwd(t6_backend *be, void *x_, const void *y_, void *out_, float *rstd, int N, int d)
+{
+    float *x = x_, *out = out_;
+    const float *y = y_;
+#pragma omp parallel for schedule(static) if ((long)N * d >= T6_CPU_PAR_MIN)
     for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * d;
-        float *y = out + (size_t)n * d;
-        double ss = 0.0;
-        for (int j = 0; j < d; j++) ss += (double)x[j] * x[j];
-        const float r = (float)(1.0 / sqrt(ss / d + (double)FLT_EPSILON));
-        for (int j = 0; j < d; j++) y[j] = x[j] * r;
-        rstd[n] = r;
+        float *xr = x + (size_t)n * d;
+        const float *yr = y + (size_t)n * d;
+        for (int j = 0; j < d; j++) xr[j] += yr[j];
+        rmsnorm_row(out + (size_t)n * d, rstd + n, xr, d);
     }
 }
 

@@ -51,6 +51,7 @@ void t6_cpu_embed_bwd(t6_backend *be, float *dwte, const void *dout, const int32
 void t6_cpu_rmsnorm_fwd(t6_backend *be, void *out, float *rstd, const void *inp, int N, int d);
 void t6_cpu_rmsnorm_bwd(t6_backend *be, void *dinp, const void *dout, const void *inp,
                         const float *rstd, int N, int d);
+void t6_cpu_add_rmsnorm_fwd(t6_backend *be, void *x, const void *y, void *out, float *rstd, int N, int d);
 void t6_cpu_rmsnorm_w_fwd(t6_backend *be, void *out, float *rstd, const void *inp, const void *w, int N, int d,
                           float eps);
 void t6_cpu_rmsnorm_w_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp, const void *w,

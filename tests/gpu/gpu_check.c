@@ -175,6 +175,50 @@ static void t_rmsnorm(ctx *c, int d)
     free(x); free(dy); free(di0);
 }
 
+/* add_rmsnorm_fwd (x += y; out = rmsnorm(x)): CUDA against the CPU op, and on CUDA
+ * against add_inplace + rmsnorm_fwd, which it must equal bit for bit (the model's
+ * recompute check compares gradients bitwise across a fused and an unfused forward). */
+static void t_add_rmsnorm(ctx *c, int N, int d)
+{
+    float *x = rnd((size_t)N * d, 2.0f, c->bf), *y = rnd((size_t)N * d, 1.0f, c->bf);
+    const size_t n = (size_t)N * d;
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][3];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *dx = up_act(be, x, n), *dy = up_act(be, y, n), *out = be->ops->alloc(be, n * be->act_bytes);
+        float *rstd = be->ops->alloc(be, N * sizeof(float));
+        poison(be, out, n * be->act_bytes);
+        poison(be, rstd, N * sizeof(float));
+        be->ops->add_rmsnorm_fwd(be, dx, dy, out, rstd, N, d);
+        res[k][0] = down_act(be, dx, n);
+        res[k][1] = down_act(be, out, n);
+        res[k][2] = down_f(be, rstd, N);
+        if (k == 1) {   /* the composition on the same device */
+            void *cx = up_act(be, x, n), *cout = be->ops->alloc(be, n * be->act_bytes);
+            float *crstd = be->ops->alloc(be, N * sizeof(float));
+            be->ops->add_inplace(be, cx, dy, n);
+            be->ops->rmsnorm_fwd(be, cout, crstd, cx, N, d);
+            float *cr[3] = {down_act(be, cx, n), down_act(be, cout, n), down_f(be, crstd, N)};
+            char what[64];
+            snprintf(what, sizeof what, "add_rmsnorm_fwd == composition d=%d", d);
+            int same = !memcmp(cr[0], res[1][0], n * sizeof(float)) && !memcmp(cr[1], res[1][1], n * sizeof(float)) &&
+                       !memcmp(cr[2], res[1][2], N * sizeof(float));
+            g_checks++;
+            if (!same) g_fail++;
+            printf("%-4s %-5s %-34s n=%-8zu (bitwise)\n", same ? "ok" : "FAIL", c->prec, what, n);
+            for (int j = 0; j < 3; j++) free(cr[j]);
+            be->ops->free(be, cx); be->ops->free(be, cout); be->ops->free(be, crstd);
+        }
+        be->ops->free(be, dx); be->ops->free(be, dy); be->ops->free(be, out); be->ops->free(be, rstd);
+    }
+    compare("add_rmsnorm_fwd x", c->prec, res[0][0], res[1][0], n, c->tol);
+    compare("add_rmsnorm_fwd out", c->prec, res[0][1], res[1][1], n, c->tol);
+    compare("add_rmsnorm_fwd rstd", c->prec, res[0][2], res[1][2], N, c->bf ? 1e-2 : 1e-5);
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 3; j++) free(res[k][j]);
+    free(x); free(y);
+}
+
 /* ---- row strides (backend.h): an act buffer of rows x ld holding rows x w data ----
  * Host image: data (or NaN where data is NULL), the alignment pad [w, min(ld, up8(w)))
  * set to `apad`, the rest of the row NaN. After an op, pads_ok() checks the alignment
@@ -1023,6 +1067,16 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_embed(&c);
     t_rmsnorm(&c, 99);
     t_rmsnorm(&c, 136);      /* the bf16 vector path (d % 8 == 0) */
+    t_rmsnorm(&c, 8);        /* vector path, one vector per row (most lanes idle) */
+    t_rmsnorm(&c, 768);      /* T6 small: three vectors per lane */
+    t_rmsnorm(&c, 1032);     /* five per lane, the last partly */
+    t_rmsnorm(&c, 2048);     /* the vector path's largest row */
+    t_rmsnorm(&c, 2056);     /* past it: the block-per-row kernels */
+    t_add_rmsnorm(&c, 67, 99);
+    t_add_rmsnorm(&c, 67, 136);
+    t_add_rmsnorm(&c, 67, 768);
+    t_add_rmsnorm(&c, 3, 2048);
+    t_add_rmsnorm(&c, 5, 2056);
     t_matmul(&c, 77, 93, 51, 0, 0);
     t_matmul(&c, 333, 130, 515, 0, 0);
     t_matmul(&c, 77, 93, 51, 11, 13);     /* strides past the alignment pad (NaN there) */

@@ -73,3 +73,14 @@ TESTS += tests/model/tpa_split
 # (tools/mma-emu), no GPU needed
 TESTS += tests/model/decode-mma-emu.sh
 EXTRA_DIST += tests/model/decode-mma-emu.sh
+
+# add_rmsnorm_fwd (the residual add fused with the next RMSNorm) == add_inplace + rmsnorm_fwd
+check_PROGRAMS += tests/model/fused_norm
+tests_model_fused_norm_SOURCES = tests/model/fused_norm.c tests/model/tmodel.h
+tests_model_fused_norm_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/fused_norm
+
+# rmsnorm.cu's bf16 vector kernels (forward, fused residual add, backward) on the host
+# emulator (tools/mma-emu), no GPU needed
+TESTS += tests/model/rmsnorm-emu.sh
+EXTRA_DIST += tests/model/rmsnorm-emu.sh
