@@ -213,6 +213,8 @@ static const t6_ops cpu_ops = {
     .graph_launch = cpu_graph_launch,
     .graph_free = cpu_graph_free,
     .mem_in_use = cpu_mem_in_use,
+    .tpa_qkv_fwd = t6_cpu_tpa_qkv_fwd,
+    .tpa_qkv_bwd = t6_cpu_tpa_qkv_bwd,
 };
 
 const t6_ops *t6_cpu_ops_table(void) { return &cpu_ops; }
