@@ -208,11 +208,13 @@ static void alloc_layer_groups(t6_model *m, layer_acts *a, unsigned groups)
         } else {
             a->q = act_alloc(m, N * h * dh);      /* projected (MLA: q_b's output, rope part rotated) */
         }
-        if (tpa_kv && !m->tpa_fused) {
-            a->ak = act_alloc(m, N * h * RK);
-            a->av = act_alloc(m, N * h * RV);
-            a->bk = act_alloc(m, N * RK * dh);
-            a->bv = act_alloc(m, N * RV * dh);
+        if (tpa_kv) {
+            if (!m->tpa_fused) {   /* (the fused path's factors are in a->fac) */
+                a->ak = act_alloc(m, N * h * RK);
+                a->av = act_alloc(m, N * h * RV);
+                a->bk = act_alloc(m, N * RK * dh);
+                a->bv = act_alloc(m, N * RV * dh);
+            }
         } else {
             a->k = act_alloc(m, N * G * dh);
             a->v = act_alloc(m, N * G * dh);
