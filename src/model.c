@@ -81,6 +81,7 @@ struct t6_model {
     int fac_w, fac_ld, fac_off[6];
     void *fac;
     int tpa_fused;                /* TPA training model: tpa_qkv_fwd/bwd from the kept fused rows */
+    void *view_f[6];              /* fused TPA: the six factors split for t6_model_attn_view, on demand */
 
     float *params, *grads;        /* fp32 master and gradients (device) */
     t6_grad_ready_fn grad_hook;   /* t6_model_set_grad_hook */
@@ -460,6 +461,7 @@ void t6_model_destroy(t6_model *m)
     FREE(m->dh1); FREE(m->dh2); FREE(m->dg);
     FREE(m->dyv); FREE(m->pe_q); FREE(m->pe_k); FREE(m->dkv); FREE(m->dlatn); FREE(m->dlat); FREE(m->dckv);
     FREE(m->dcqn); FREE(m->dcq); FREE(m->lnrows); FREE(m->fac);
+    for (int j = 0; j < 6; j++) FREE(m->view_f[j]);
     FREE(m->tokens); FREE(m->targets);
     if (m->wcompute != (void *)m->params) FREE(m->wcompute);
     FREE(m->params); FREE(m->grads);
@@ -1012,8 +1014,6 @@ void t6_model_attn_view(t6_model *m, int l, t6_attn_view *v)
 {
     /* with recompute, later layers overwrite the shared buffers during the forward */
     T6_CHECK(m->recompute == T6_RECOMPUTE_NONE, NULL, "model: attention views need train.recompute = \"none\"");
-    /* the training model never forms TPA's B factors (tpa_qkv_fwd) */
-    T6_CHECK(!m->tpa_fused, NULL, "model: TPA attention views need an inference model (t6_model_create_inference)");
     const layer_acts *a = &m->acts[l];
     v->ln1 = a->ln1;
     v->bk = a->bk;
@@ -1021,6 +1021,19 @@ void t6_model_attn_view(t6_model *m, int l, t6_attn_view *v)
     v->k = a->k;
     v->v = a->v;
     v->latn = a->latn;
+    if (!m->tpa_fused) return;
+    /* the training model never forms TPA's factors (tpa_qkv_fwd): split them from the
+     * kept fused rows into buffers made on the first view (a prefill from a training
+     * model; t6_model_create_inference's model keeps them), valid until the next view */
+    const t6_model_config *c = &m->cfg;
+    const int h = c->n_head, dh = c->head_dim;
+    const int w[6] = {h * c->q_rank, h * c->k_rank, h * c->v_rank, c->q_rank * dh, c->k_rank * dh, c->v_rank * dh};
+    if (!m->view_f[0])
+        for (int j = 0; j < 6; j++) m->view_f[j] = act_alloc(m, (size_t)m->n_cap * w[j]);
+    m->ops->tpa_split(m->be, m->view_f, a->fac, m->fac_ld, m->B, m->T, h, c->q_rank, c->k_rank, c->v_rank, dh,
+                      c->rope_base);
+    v->bk = m->view_f[4];
+    v->bv = m->view_f[5];
 }
 
 const void *t6_model_weight(const t6_model *m, int tensor) { return W(m, tensor); }
