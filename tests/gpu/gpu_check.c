@@ -1087,8 +1087,8 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_tpa_qkv(&c, 2, 37, 34, 6, 2, 2, 64, 984);     /* T6 small (the 16-byte vector paths in bf16) */
     t_tpa_qkv(&c, 1, 29, 47, 6, 2, 2, 64, 1112);    /* T6 medium */
     t_tpa_qkv(&c, 3, 5, 3, 2, 1, 3, 16, 131);       /* odd widths and stride */
-    t_tpa_qkv(&c, 2, 9, 5, 3, 3, 1, 6, 61);         /* dh % 8 != 0: the generic kernels */
-    t_tpa_qkv(&c, 1, 300, 7, 1, 5, 4, 10, 143);     /* many blocks, positions past 256 */
+    t_tpa_qkv(&c, 2, 9, 5, 3, 3, 1, 6, 83);         /* dh % 8 != 0: the generic kernels */
+    t_tpa_qkv(&c, 1, 300, 7, 1, 5, 4, 10, 173);     /* many blocks, positions past 256 */
     run_attention(&c);
     t_elementwise(&c, 1001);
     t_elementwise(&c, 8008); /* the bf16 vector path (n % 8 == 0) */

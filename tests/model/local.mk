@@ -75,6 +75,9 @@ check_PROGRAMS += tests/model/tpa_qkv
 tests_model_tpa_qkv_SOURCES = tests/model/tpa_qkv.c tests/model/tmodel.h
 tests_model_tpa_qkv_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/tpa_qkv
+# ... and kernels/tpa_qkv.cu's CUDA kernels on the host emulator (tools/mma-emu)
+TESTS += tests/model/tpa-qkv-emu.sh
+EXTRA_DIST += tests/model/tpa-qkv-emu.sh
 
 # decode.cu's tensor-core decode attention (its three paths) on the host emulator
 # (tools/mma-emu), no GPU needed
