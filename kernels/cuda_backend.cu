@@ -188,6 +188,8 @@ static const t6_ops cuda_ops = {
     .graph_free = t6_cuda_graph_free,
     .mem_in_use = cu_mem_in_use,
     .add_rmsnorm_fwd = t6_cuda_add_rmsnorm_fwd,
+    .tpa_qkv_fwd = t6_cuda_tpa_qkv_fwd,
+    .tpa_qkv_bwd = t6_cuda_tpa_qkv_bwd,
 };
 
 extern "C" const t6_ops *t6_cuda_ops_table(void) { return &cuda_ops; }

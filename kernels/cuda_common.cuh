@@ -136,6 +136,10 @@ void t6_cuda_tpa_split(t6_backend *be, void *const f[6], const void *fac, int ld
                        int RK, int RV, int dh, double base);
 void t6_cuda_tpa_join(t6_backend *be, void *fac, int ld, const void *const f[6], int B, int T, int h, int RQ,
                       int RK, int RV, int dh, double base);
+void t6_cuda_tpa_qkv_fwd(t6_backend *be, void *q, void *k, void *v, const void *fac, int ld, int B, int T, int h,
+                         int RQ, int RK, int RV, int dh, double base);
+void t6_cuda_tpa_qkv_bwd(t6_backend *be, void *dfac, const void *dq, const void *dk, const void *dv,
+                         const void *fac, int ld, int B, int T, int h, int RQ, int RK, int RV, int dh, double base);
 /* rope.cu's cos/sin table [t][i] (float2) for (T, dh, base), built on first use */
 const float2 *t6_cuda_rope_table(t6_backend *be, int T, int dh, double base);
 void t6_cuda_attention_fwd(t6_backend *be, void *out, float *lse, const void *q, const void *k,

@@ -5,7 +5,7 @@ if HAVE_CUDA
 noinst_LIBRARIES += libt6cuda.a
 libt6cuda_a_SOURCES = kernels/cuda_backend.cu kernels/cuda_check.h kernels/cuda_common.cuh \
 	kernels/matmul.cu kernels/convert.cu kernels/embed.cu kernels/rmsnorm.cu kernels/rope.cu \
-	kernels/tpa_product.cu kernels/tpa_split.cu kernels/attention.cu kernels/attention_mma.cu kernels/swiglu.cu \
+	kernels/tpa_product.cu kernels/tpa_split.cu kernels/tpa_qkv.cu kernels/attention.cu kernels/attention_mma.cu kernels/swiglu.cu \
 	kernels/cross_entropy.cu kernels/adamw.cu kernels/norms.cu kernels/nccl.cu \
 	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/decode_mla.cu kernels/mla.cu kernels/graph.cu
 T6_CUDA_LIB += libt6cuda.a
@@ -16,7 +16,7 @@ $(libt6cuda_a_OBJECTS): kernels/cuda_common.cuh kernels/cuda_check.h kernels/pro
 endif
 EXTRA_DIST += kernels/cuda_backend.cu kernels/cuda_check.h kernels/cuda_common.cuh \
 	kernels/matmul.cu kernels/convert.cu kernels/embed.cu kernels/rmsnorm.cu kernels/rope.cu \
-	kernels/tpa_product.cu kernels/tpa_split.cu kernels/attention.cu kernels/attention_mma.cu kernels/swiglu.cu \
+	kernels/tpa_product.cu kernels/tpa_split.cu kernels/tpa_qkv.cu kernels/attention.cu kernels/attention_mma.cu kernels/swiglu.cu \
 	kernels/cross_entropy.cu kernels/adamw.cu kernels/norms.cu kernels/nccl.cu \
 	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/decode_mla.cu kernels/mla.cu kernels/graph.cu \
 	tests/gpu/run.sh tests/gpu/gpu_check.c tests/gpu/gen_check.c tests/gpu/gpu_test.h tests/gpu/gen_check.sh \

@@ -103,6 +103,8 @@ extern "C" void t6_cuda_prof_enable(t6_backend *be)
     WRAP(tpa_join, 22);
     WRAP(copy_rows, 23);
     WRAP(add_rmsnorm_fwd, 24);
+    WRAP(tpa_qkv_fwd, 25);
+    WRAP(tpa_qkv_bwd, 26);
     be->ops = &g_wrapped;
     g_be = be;
 }

@@ -207,6 +207,20 @@ typedef struct t6_ops {
      *      rstd as rmsnorm_fwd, computed from x as stored (after its rounding to the
      *      act type), so it equals add_inplace followed by rmsnorm_fwd exactly. ---- */
     void (*add_rmsnorm_fwd)(t6_backend *be, void *x, const void *y, void *out, float *rstd, int N, int d);
+    /* ---- TPA's fused factor projection straight to Q, K, V and back (model.c's training
+     *      path; doc/model.md "TPA"): fac as for tpa_split (N = B*T rows at row stride ld,
+     *      position n % T, pad columns never read); q, k, v (N, h, dh) act.
+     * fwd: the same values as tpa_split followed by tpa_product_fwd for Q (A_Q, B_Q), K
+     *      (A_K, B_K) and V (A_V, B_V), B_Q and B_K rotated (and, in bf16, rounded as
+     *      tpa_split stores them), without writing the six factors anywhere. ---- */
+    void (*tpa_qkv_fwd)(t6_backend *be, void *q, void *k, void *v, const void *fac, int ld, int B, int T, int h,
+                        int RQ, int RK, int RV, int dh, double base);
+    /* bwd: dfac (same row stride ld; OVERWRITTEN, pad columns not written; must not be
+     *      fac) = the gradient of the fused rows from dq, dk, dv: the three
+     *      tpa_product_bwd followed by tpa_join, with the rotated factors rebuilt from
+     *      fac. Deterministic (no atomics): each dfac element is computed by one thread. */
+    void (*tpa_qkv_bwd)(t6_backend *be, void *dfac, const void *dq, const void *dk, const void *dv,
+                        const void *fac, int ld, int B, int T, int h, int RQ, int RK, int RV, int dh, double base);
 } t6_ops;
 
 struct t6_backend {

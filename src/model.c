@@ -46,6 +46,8 @@ typedef struct {
     float *rstd1, *rstd2;         /* (N) */
     void *aq, *ak, *av;           /* TPA A factors (N, h*R) */
     void *bq, *bk, *bv;           /* TPA B factors (N, R*dh), bq/bk after RoPE */
+    void *fac;                    /* TPA, training model: the fused factor rows instead of the six
+                                   * factors (N, fac_ld), no RoPE (tpa_fused_* below) */
     void *q, *k, *v;              /* (N, h*dh), (N, G*dh), (N, G*dh); q, k after RoPE */
     void *y;                      /* attention output (N, h*dh) */
     float *lse;                   /* (B, h, T) */
@@ -59,7 +61,7 @@ typedef struct {
 
 /* Every buffer of layer_acts, for sharing and freeing (keep in step with the struct). */
 #define LAYER_ACT_FIELDS(X)                                                                          \
-    X(ln1) X(ln2) X(rstd1) X(rstd2) X(aq) X(ak) X(av) X(bq) X(bk) X(bv) X(q) X(k) X(v) X(y) X(lse) \
+    X(ln1) X(ln2) X(rstd1) X(rstd2) X(aq) X(ak) X(av) X(bq) X(bk) X(bv) X(fac) X(q) X(k) X(v) X(y) X(lse) \
     X(h1) X(h2) X(g) X(cq) X(cqn) X(ckv) X(lat) X(latn) X(kv) X(yv) X(rstd_q) X(rstd_kv)
 
 struct t6_model {
@@ -78,6 +80,8 @@ struct t6_model {
      * fac_off[0..5] = column offsets of A_Q, A_K, A_V, B_Q, B_K, B_V. */
     int fac_w, fac_ld, fac_off[6];
     void *fac;
+    int tpa_fused;                /* TPA training model: tpa_qkv_fwd/bwd from the kept fused rows */
+    void *view_f[6];              /* fused TPA: the six factors split for t6_model_attn_view, on demand */
 
     float *params, *grads;        /* fp32 master and gradients (device) */
     t6_grad_ready_fn grad_hook;   /* t6_model_set_grad_hook */
@@ -197,17 +201,21 @@ static void alloc_layer_groups(t6_model *m, layer_acts *a, unsigned groups)
     if (groups & ACT_ATTN_IN) {
         a->ln1 = act_alloc(m, N * d);
         a->rstd1 = m->ops->alloc(be, N * sizeof(float));
-        if (is_tpa(c)) {
+        if (m->tpa_fused) {
+            a->fac = act_alloc(m, N * m->fac_ld); /* the six factors, unsplit and unrotated */
+        } else if (is_tpa(c)) {
             a->aq = act_alloc(m, N * h * RQ);
             a->bq = act_alloc(m, N * RQ * dh);
         } else {
             a->q = act_alloc(m, N * h * dh);      /* projected (MLA: q_b's output, rope part rotated) */
         }
         if (tpa_kv) {
-            a->ak = act_alloc(m, N * h * RK);
-            a->av = act_alloc(m, N * h * RV);
-            a->bk = act_alloc(m, N * RK * dh);
-            a->bv = act_alloc(m, N * RV * dh);
+            if (!m->tpa_fused) {   /* (the fused path's factors are in a->fac) */
+                a->ak = act_alloc(m, N * h * RK);
+                a->av = act_alloc(m, N * h * RV);
+                a->bk = act_alloc(m, N * RK * dh);
+                a->bv = act_alloc(m, N * RV * dh);
+            }
         } else {
             a->k = act_alloc(m, N * G * dh);
             a->v = act_alloc(m, N * G * dh);
@@ -362,6 +370,9 @@ static t6_model *model_create(const t6_model_config *cfg, t6_backend *be, int B,
 
     const size_t mem0 = mem_now(m);
     m->inference = inference;
+    /* the inference model keeps the split factors: generation's prefill copies B_K, B_V
+     * (t6_model_attn_view) and decode runs the per-projection ops */
+    m->tpa_fused = is_tpa(cfg) && !inference;
     m->logit_cap = inference && logit_rows > 0 && logit_rows < m->N ? logit_rows : m->N;
     m->params = m->ops->alloc(be, m->layout.n_params * sizeof(float));
     m->grads = inference ? NULL : m->ops->alloc(be, m->layout.n_params * sizeof(float));
@@ -391,11 +402,7 @@ static t6_model *model_create(const t6_model_config *cfg, t6_backend *be, int B,
     m->dq = act_alloc(m, N * h * dh);
     m->dk = act_alloc(m, N * G * dh);
     m->dv = act_alloc(m, N * G * dh);
-    if (is_tpa(cfg)) {
-        m->da_q = act_alloc(m, N * h * RQ);
-        m->db_q = act_alloc(m, N * RQ * dh);
-    }
-    if (!is_mha_family(cfg)) {
+    if (!is_mha_family(cfg) && !is_tpa(cfg)) {   /* TPA's factor gradients never leave tpa_qkv_bwd */
         m->da_k = act_alloc(m, N * h * RK);
         m->da_v = act_alloc(m, N * h * RV);
         m->db_k = act_alloc(m, N * RK * dh);
@@ -454,6 +461,7 @@ void t6_model_destroy(t6_model *m)
     FREE(m->dh1); FREE(m->dh2); FREE(m->dg);
     FREE(m->dyv); FREE(m->pe_q); FREE(m->pe_k); FREE(m->dkv); FREE(m->dlatn); FREE(m->dlat); FREE(m->dckv);
     FREE(m->dcqn); FREE(m->dcq); FREE(m->lnrows); FREE(m->fac);
+    for (int j = 0; j < 6; j++) FREE(m->view_f[j]);
     FREE(m->tokens); FREE(m->targets);
     if (m->wcompute != (void *)m->params) FREE(m->wcompute);
     FREE(m->params); FREE(m->grads);
@@ -548,19 +556,19 @@ void t6_model_zero_grad(t6_model *m)
  * W_A_q, W_A_k, W_A_v, W_B_q, W_B_k, W_B_v are consecutive in the parameter buffer
  * (params.c), i.e. one (fac_w x d) weight whose output is the six factors side by
  * side. One GEMM of that width replaces six skinny ones (output widths such as 204
- * and 68, which also needed padded copies on CUDA: doc/performance.md); the factors
- * are then split out of the fused output into their own dense buffers (tpa_split, with
- * RoPE on B_Q and B_K on the way), which the product and attention ops take as they
- * are. The backward joins the factor gradients the same way (tpa_join, RoPE undone)
- * and runs one matmul_bwd (dln and the six weight gradients, which are consecutive in
- * the gradient buffer too).
- * m->fac is scratch, not an activation: it holds something only from the GEMM to the
- * split (tpa_fused_fwd) and from the join to the GEMM (tpa_fused_bwd), each pair
- * back to back, so one buffer serves every layer in both directions. Nothing keeps
- * it: the factors themselves are layer activations (ACT_ATTN_IN), so the recompute
- * "attention" rerun starts from them and "block" reruns the whole tpa_fused_fwd for
- * its layer; the generation prefill's layer hook reads the split factors (attn view);
- * the ZeRO-1 grad hook runs after the layer's backward, when the fused matmul_bwd has
+ * and 68, which also needed padded copies on CUDA: doc/performance.md).
+ * Training model (m->tpa_fused): the GEMM writes the layer's a->fac, kept for the
+ * backward, and tpa_qkv_fwd goes from it straight to Q, K, V (RoPE on B_Q, B_K inside
+ * the op), so the six factors are never written; the backward's tpa_qkv_bwd rebuilds
+ * them from a->fac and writes the joined gradient of the fused rows (inverse RoPE
+ * included) into m->fac, the scratch the one matmul_bwd reads (dln and the six weight
+ * gradients, which are consecutive in the gradient buffer too). Recompute "attention"
+ * reruns tpa_qkv_fwd from a->fac (ACT_ATTN_IN), "block" reruns the GEMM too.
+ * Inference model: the GEMM writes the scratch m->fac, tpa_split takes it apart into
+ * the layer's six factor buffers (RoPE on B_Q, B_K on the way) and the products read
+ * those: the generation prefill's layer hook copies B_K, B_V from them (attn view) and
+ * decode uses the per-projection ops.
+ * The ZeRO-1 grad hook runs after the layer's backward, when the fused matmul_bwd has
  * written all six weight gradients. */
 static void tpa_check_adjacent(const t6_model *m, const t6_layer_params *lp)
 {
@@ -577,22 +585,29 @@ static void tpa_fused_fwd(t6_model *m, layer_acts *a, const t6_layer_params *lp)
     const t6_model_config *c = &m->cfg;
     const int N = m->N, d = c->n_embd, ld = m->fac_ld;
     tpa_check_adjacent(m, lp);
+    if (m->tpa_fused) {
+        m->ops->matmul_fwd(m->be, a->fac, ld, a->ln1, d, W(m, lp->w_a_q), N, d, m->fac_w, 0);
+        m->ops->tpa_qkv_fwd(m->be, a->q, a->k, a->v, a->fac, ld, m->B, m->T, c->n_head, c->q_rank, c->k_rank,
+                            c->v_rank, c->head_dim, c->rope_base);
+        return;
+    }
     m->ops->matmul_fwd(m->be, m->fac, ld, a->ln1, d, W(m, lp->w_a_q), N, d, m->fac_w, 0);
     void *const dst[6] = {a->aq, a->ak, a->av, a->bq, a->bk, a->bv};
     m->ops->tpa_split(m->be, dst, m->fac, ld, m->B, m->T, c->n_head, c->q_rank, c->k_rank, c->v_rank, c->head_dim,
                       c->rope_base);
 }
 
-/* From the six factor gradients (dB_Q, dB_K still rotated: the join undoes RoPE) to
- * dln (overwritten) and the weight gradients. */
+/* From dq, dk, dv (overwritten by the attention backward) to dln (overwritten) and the
+ * six weight gradients, on the training model: tpa_qkv_bwd writes the gradient of the
+ * fused rows into the scratch m->fac (its pad columns are never written: 0 from the
+ * allocation, finite as matmul_bwd wants: backend.h). */
 static void tpa_fused_bwd(t6_model *m, layer_acts *a, const t6_layer_params *lp)
 {
     const t6_model_config *c = &m->cfg;
     const int N = m->N, d = c->n_embd, ld = m->fac_ld;
-    const void *const src[6] = {m->da_q, m->da_k, m->da_v, m->db_q, m->db_k, m->db_v};
-    m->ops->tpa_join(m->be, m->fac, ld, src, m->B, m->T, c->n_head, c->q_rank, c->k_rank, c->v_rank, c->head_dim,
-                     c->rope_base);
-    /* fac's pad columns hold what the forward GEMM left there (finite: backend.h) */
+    T6_CHECK(m->tpa_fused, NULL, "model: TPA backward on a model without the fused path");
+    m->ops->tpa_qkv_bwd(m->be, m->fac, m->dq, m->dk, m->dv, a->fac, ld, m->B, m->T, c->n_head, c->q_rank, c->k_rank,
+                        c->v_rank, c->head_dim, c->rope_base);
     m->ops->matmul_bwd(m->be, m->dln, d, dW(m, lp->w_a_q), m->fac, ld, a->ln1, d, W(m, lp->w_a_q), N, d,
                        m->fac_w, 0);
 }
@@ -609,9 +624,10 @@ static void qkv_forward(t6_model *m, int l)
     const double base = c->rope_base;
 
     if (is_tpa(c)) {
-        /* the six factor projections in one GEMM, split into the factors with RoPE on
-         * B_Q and B_K (each rank row as if a head) */
+        /* the six factor projections in one GEMM; RoPE on B_Q and B_K (each rank row as
+         * if a head); the training model's q, k, v come out of it directly */
         tpa_fused_fwd(m, a, lp);
+        if (m->tpa_fused) return;
         op->tpa_product_fwd(be, a->q, a->aq, a->bq, N, h, c->q_rank, dh);
     } else {
         /* standard query projection with RoPE on q (TPA-KVonly and the MHA family) */
@@ -825,10 +841,7 @@ static void qkv_backward(t6_model *m, int l)
     const double base = c->rope_base;
 
     if (is_tpa(c)) {
-        /* the factor gradients, joined into the fused layout for one GEMM pair */
-        op->tpa_product_bwd(be, m->da_q, m->db_q, m->dq, a->aq, a->bq, N, h, c->q_rank, dh);
-        op->tpa_product_bwd(be, m->da_k, m->db_k, m->dk, a->ak, a->bk, N, h, c->k_rank, dh);
-        op->tpa_product_bwd(be, m->da_v, m->db_v, m->dv, a->av, a->bv, N, h, c->v_rank, dh);
+        /* straight to the gradient of the fused rows, then one GEMM pair */
         tpa_fused_bwd(m, a, lp);
         return;
     }
@@ -887,7 +900,7 @@ static void mla_qkv_backward(t6_model *m, int l)
 /* recompute "attention": the attention of layer l from its kept inputs into the shared
  * buffers, with the same ops as the forward (qkv_forward's TPA products, then
  * layer_forward's attention call), so the values are bitwise the forward's. TPA's
- * factors are kept inputs (tpa_split's output, RoPE applied): no GEMM or split here. */
+ * fused factor rows are kept inputs (the GEMM's output): tpa_qkv_fwd, no GEMM here. */
 static void attention_rerun(t6_model *m, int l)
 {
     const t6_ops *op = m->ops;
@@ -895,10 +908,15 @@ static void attention_rerun(t6_model *m, int l)
     const t6_model_config *c = &m->cfg;
     layer_acts *a = &m->acts[l];
     const int N = m->N, h = c->n_head, dh = c->head_dim;
-    if (is_tpa(c)) op->tpa_product_fwd(be, a->q, a->aq, a->bq, N, h, c->q_rank, dh);
-    if (is_tpa(c) || is_kvonly(c)) {
-        op->tpa_product_fwd(be, a->k, a->ak, a->bk, N, h, c->k_rank, dh);
-        op->tpa_product_fwd(be, a->v, a->av, a->bv, N, h, c->v_rank, dh);
+    if (m->tpa_fused) {
+        op->tpa_qkv_fwd(be, a->q, a->k, a->v, a->fac, m->fac_ld, m->B, m->T, h, c->q_rank, c->k_rank, c->v_rank, dh,
+                        c->rope_base);
+    } else {
+        if (is_tpa(c)) op->tpa_product_fwd(be, a->q, a->aq, a->bq, N, h, c->q_rank, dh);
+        if (is_tpa(c) || is_kvonly(c)) {
+            op->tpa_product_fwd(be, a->k, a->ak, a->bk, N, h, c->k_rank, dh);
+            op->tpa_product_fwd(be, a->v, a->av, a->bv, N, h, c->v_rank, dh);
+        }
     }
     op->attention_fwd(be, a->y, a->lse, a->q, a->k, a->v, m->B, m->T, h, m->G, m->dha);
     if (is_mla(c)) op->copy_rows(be, a->yv, c->v_head_dim, a->y, m->dha, N * h, c->v_head_dim, 0);
@@ -1017,6 +1035,19 @@ void t6_model_attn_view(t6_model *m, int l, t6_attn_view *v)
     v->k = a->k;
     v->v = a->v;
     v->latn = a->latn;
+    if (!m->tpa_fused) return;
+    /* the training model never forms TPA's factors (tpa_qkv_fwd): split them from the
+     * kept fused rows into buffers made on the first view (a prefill from a training
+     * model; t6_model_create_inference's model keeps them), valid until the next view */
+    const t6_model_config *c = &m->cfg;
+    const int h = c->n_head, dh = c->head_dim;
+    const int w[6] = {h * c->q_rank, h * c->k_rank, h * c->v_rank, c->q_rank * dh, c->k_rank * dh, c->v_rank * dh};
+    if (!m->view_f[0])
+        for (int j = 0; j < 6; j++) m->view_f[j] = act_alloc(m, (size_t)m->n_cap * w[j]);
+    m->ops->tpa_split(m->be, m->view_f, a->fac, m->fac_ld, m->B, m->T, h, c->q_rank, c->k_rank, c->v_rank, dh,
+                      c->rope_base);
+    v->bk = m->view_f[4];
+    v->bv = m->view_f[5];
 }
 
 const void *t6_model_weight(const t6_model *m, int tensor) { return W(m, tensor); }

@@ -214,6 +214,8 @@ static const t6_ops cpu_ops = {
     .graph_free = cpu_graph_free,
     .mem_in_use = cpu_mem_in_use,
     .add_rmsnorm_fwd = t6_cpu_add_rmsnorm_fwd,
+    .tpa_qkv_fwd = t6_cpu_tpa_qkv_fwd,
+    .tpa_qkv_bwd = t6_cpu_tpa_qkv_bwd,
 };
 
 const t6_ops *t6_cpu_ops_table(void) { return &cpu_ops; }

@@ -58,6 +58,9 @@ void t6_cpu_rmsnorm_w_bwd(t6_backend *be, void *dinp, float *dw, const void *dou
                           const float *rstd, int N, int d);
 void t6_cpu_rope_fwd(t6_backend *be, void *x, int B, int T, int rows, int dh, double base);
 void t6_cpu_rope_bwd(t6_backend *be, void *dx, int B, int T, int rows, int dh, double base);
+/* RoPE's angles for positions 0..T-1 (t6_malloc'd, free() it): row t holds dh/2 cosines
+ * then dh/2 sines; shared with cpu_tpa.c so the fused TPA ops rotate exactly as rope_fwd */
+float *t6_cpu_rope_table(int T, int dh, double base);
 
 /* cpu_tpa.c */
 void t6_cpu_tpa_product_fwd(t6_backend *be, void *out, const void *A, const void *Bf,
@@ -68,6 +71,10 @@ void t6_cpu_tpa_split(t6_backend *be, void *const f[6], const void *fac, int ld,
                       int RK, int RV, int dh, double base);
 void t6_cpu_tpa_join(t6_backend *be, void *fac, int ld, const void *const f[6], int B, int T, int h, int RQ,
                      int RK, int RV, int dh, double base);
+void t6_cpu_tpa_qkv_fwd(t6_backend *be, void *q, void *k, void *v, const void *fac, int ld, int B, int T, int h,
+                        int RQ, int RK, int RV, int dh, double base);
+void t6_cpu_tpa_qkv_bwd(t6_backend *be, void *dfac, const void *dq, const void *dk, const void *dv, const void *fac,
+                        int ld, int B, int T, int h, int RQ, int RK, int RV, int dh, double base);
 
 /* cpu_attention.c */
 void t6_cpu_attention_fwd(t6_backend *be, void *out, float *lse, const void *q, const void *k,

@@ -505,6 +505,49 @@ static void t_tpa_split(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int
     free(fac); free(fac_nan);
 }
 
+/* tpa_qkv_fwd / tpa_qkv_bwd: the fused rows (stride ld, pads NaN: never read) straight
+ * to Q, K, V, and dQ, dK, dV straight back to the gradient of the fused rows, whose
+ * buffer starts as the same finite values on both sides: the pads must stay so, so the
+ * whole N x ld buffer is compared */
+static void t_tpa_qkv(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int dh, int ld)
+{
+    const int N = B * T, W = (h + dh) * (RQ + RK + RV);
+    const size_t nf = (size_t)N * ld, no = (size_t)N * h * dh;
+    float *fac = rnd(nf, 1.0f, c->bf), *init = rnd(nf, 1.0f, c->bf);
+    for (int n = 0; n < N; n++)
+        for (int j = W; j < ld; j++) fac[(size_t)n * ld + j] = NAN;
+    float *g[3];
+    for (int j = 0; j < 3; j++) g[j] = rnd(no, 1.0f, c->bf);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][4];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *df = up_act(be, fac, nf), *dfac = up_act(be, init, nf), *o[3], *dg[3];
+        for (int j = 0; j < 3; j++) {
+            o[j] = be->ops->alloc(be, no * be->act_bytes);
+            poison(be, o[j], no * be->act_bytes);
+            dg[j] = up_act(be, g[j], no);
+        }
+        be->ops->tpa_qkv_fwd(be, o[0], o[1], o[2], df, ld, B, T, h, RQ, RK, RV, dh, 10000.0);
+        be->ops->tpa_qkv_bwd(be, dfac, dg[0], dg[1], dg[2], df, ld, B, T, h, RQ, RK, RV, dh, 10000.0);
+        for (int j = 0; j < 3; j++) res[k][j] = down_act(be, o[j], no);
+        res[k][3] = down_act(be, dfac, nf);
+        for (int j = 0; j < 3; j++) { be->ops->free(be, o[j]); be->ops->free(be, dg[j]); }
+        be->ops->free(be, df); be->ops->free(be, dfac);
+    }
+    static const char *nm[3] = {"Q", "K", "V"};
+    char name[96];
+    for (int j = 0; j < 3; j++) {
+        snprintf(name, sizeof name, "tpa_qkv_fwd %s h%d R%d/%d/%d dh%d T%d", nm[j], h, RQ, RK, RV, dh, T);
+        compare(name, c->prec, res[0][j], res[1][j], no, c->tol);
+    }
+    snprintf(name, sizeof name, "tpa_qkv_bwd (pads kept) h%d R%d/%d/%d dh%d ld%d", h, RQ, RK, RV, dh, ld);
+    compare(name, c->prec, res[0][3], res[1][3], nf, c->bf ? c->tol : 2e-5);
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 4; j++) free(res[k][j]);
+    for (int j = 0; j < 3; j++) free(g[j]);
+    free(fac); free(init);
+}
+
 static void t_attention(ctx *c, int B, int T, int h, int G, int dh)
 {
     size_t nq = (size_t)B * T * h * dh, nk = (size_t)B * T * G * dh, nl = (size_t)B * h * T;
@@ -1095,6 +1138,11 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_tpa_split(&c, 2, 37, 34, 6, 2, 2, 64, 984);   /* T6 small's widths (980 at stride 984) */
     t_tpa_split(&c, 1, 29, 47, 6, 2, 2, 64, 1112);  /* T6 medium's (1110) */
     t_tpa_split(&c, 3, 5, 3, 2, 1, 3, 16, 131);     /* odd widths and stride */
+    t_tpa_qkv(&c, 2, 37, 34, 6, 2, 2, 64, 984);     /* T6 small (the 16-byte vector paths in bf16) */
+    t_tpa_qkv(&c, 1, 29, 47, 6, 2, 2, 64, 1112);    /* T6 medium */
+    t_tpa_qkv(&c, 3, 5, 3, 2, 1, 3, 16, 131);       /* odd widths and stride */
+    t_tpa_qkv(&c, 2, 9, 5, 3, 3, 1, 6, 83);         /* dh % 8 != 0: the generic kernels */
+    t_tpa_qkv(&c, 1, 300, 7, 1, 5, 4, 10, 173);     /* many blocks, positions past 256 */
     run_attention(&c);
     t_elementwise(&c, 1001);
     t_elementwise(&c, 8008); /* the bf16 vector path (n % 8 == 0) */

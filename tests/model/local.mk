@@ -69,6 +69,16 @@ tests_model_tpa_split_SOURCES = tests/model/tpa_split.c tests/model/tmodel.h
 tests_model_tpa_split_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/tpa_split
 
+# tpa_qkv_fwd / tpa_qkv_bwd: the fused ops against split + 3 products (and 3 product
+# backwards + join), bitwise on the CPU, and against finite differences
+check_PROGRAMS += tests/model/tpa_qkv
+tests_model_tpa_qkv_SOURCES = tests/model/tpa_qkv.c tests/model/tmodel.h
+tests_model_tpa_qkv_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/tpa_qkv
+# ... and kernels/tpa_qkv.cu's CUDA kernels on the host emulator (tools/mma-emu)
+TESTS += tests/model/tpa-qkv-emu.sh
+EXTRA_DIST += tests/model/tpa-qkv-emu.sh
+
 # decode.cu's tensor-core decode attention (its three paths) on the host emulator
 # (tools/mma-emu), no GPU needed
 TESTS += tests/model/decode-mma-emu.sh

@@ -10,7 +10,7 @@
  *    and the fused rows' pad columns are left bit for bit as they were.
  *  - the model's memory figures count the fused output (one (N, round_up(width, 8))
  *    buffer): a TPA model's backward scratch is exactly the activation gradients plus
- *    that buffer, on a real CPU model and in t6 --check's estimate for CUDA bf16, so
+ *    that buffer (the gradient of the fused rows), on a real CPU model and in t6 --check's estimate for CUDA bf16, so
  *    the buffer goes through the counted allocator and the estimate sees it.
  * That a TPA model through the fused path still has the right gradients is
  * gradcheck's job (finite differences over the whole model). */
@@ -91,13 +91,14 @@ static void run(int B, int T, int h, int RQ, int RK, int RV, int dh, double base
 }
 
 /* The backward scratch of a TPA model from its sizes, in elements: dresid, dln; dy, dq;
- * dk, dv (h kv heads); the six factor gradients; dh1, dh2, dg at row stride
- * round_up(hidden, 8); the fused factor output at round_up(fused width, 8). */
+ * dk, dv (h kv heads); dh1, dh2, dg at row stride round_up(hidden, 8); the gradient of
+ * the fused factor rows at round_up(fused width, 8) (tpa_qkv_bwd writes it directly: no
+ * buffers for the six factor gradients). */
 static size_t tpa_scratch_elems(const t6_model_config *c, size_t N)
 {
     const size_t d = c->n_embd, h = c->n_head, dh = c->head_dim, RQ = c->q_rank, RK = c->k_rank, RV = c->v_rank;
     const size_t hl = (c->mlp_hidden + 7) / 8 * 8, W = h * (RQ + RK + RV) + (RQ + RK + RV) * dh;
-    return N * (2 * d + 2 * h * dh + 2 * h * dh + h * (RQ + RK + RV) + (RQ + RK + RV) * dh + 3 * hl + (W + 7) / 8 * 8);
+    return N * (2 * d + 2 * h * dh + 2 * h * dh + 3 * hl + (W + 7) / 8 * 8);
 }
 
 static void mem_check(void)
