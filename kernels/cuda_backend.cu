@@ -187,6 +187,8 @@ static const t6_ops cuda_ops = {
     .graph_launch = t6_cuda_graph_launch,
     .graph_free = t6_cuda_graph_free,
     .mem_in_use = cu_mem_in_use,
+    .mla_split = t6_cuda_mla_split,
+    .mla_join = t6_cuda_mla_join,
 };
 
 extern "C" const t6_ops *t6_cuda_ops_table(void) { return &cuda_ops; }

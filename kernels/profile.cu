@@ -102,6 +102,10 @@ extern "C" void t6_cuda_prof_enable(t6_backend *be)
     WRAP(tpa_split, 21);
     WRAP(tpa_join, 22);
     WRAP(copy_rows, 23);
+    WRAP(rmsnorm_w_fwd, 24);   /* MLA's; unwrapped they hid a third of its step */
+    WRAP(rmsnorm_w_bwd, 25);
+    WRAP(mla_split, 26);
+    WRAP(mla_join, 27);
     be->ops = &g_wrapped;
     g_be = be;
 }

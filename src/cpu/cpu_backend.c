@@ -213,6 +213,8 @@ static const t6_ops cpu_ops = {
     .graph_launch = cpu_graph_launch,
     .graph_free = cpu_graph_free,
     .mem_in_use = cpu_mem_in_use,
+    .mla_split = t6_cpu_mla_split,
+    .mla_join = t6_cpu_mla_join,
 };
 
 const t6_ops *t6_cpu_ops_table(void) { return &cpu_ops; }

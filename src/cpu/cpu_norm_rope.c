@@ -125,7 +125,7 @@ void t6_cpu_rmsnorm_w_bwd(t6_backend *be, void *dinp_, float *dw, const void *do
  * cos/sin are computed in double and rounded to float32 (the reference rounds them to
  * bfloat16; a parity test against it must allow for that). */
 
-static float *rope_table(int T, int dh, double base)
+float *t6_cpu_rope_table(int T, int dh, double base)
 {
     const int half = dh / 2;
     float *tab = t6_malloc(sizeof(float) * 2 * (size_t)T * half);   /* [t][i] cos, then sin */
@@ -145,7 +145,7 @@ static void rope_apply(void *x_, int B, int T, int rows, int dh, double base, fl
     T6_CHECK(dh % 2 == 0, NULL, "RoPE needs an even head_dim, got %d", dh);
     float *x = x_;
     const int half = dh / 2;
-    float *tab = rope_table(T, dh, base);
+    float *tab = t6_cpu_rope_table(T, dh, base);
     const long n_vec = (long)B * T * rows;
 #pragma omp parallel for schedule(static) if (n_vec * dh >= T6_CPU_PAR_MIN)
     for (long v = 0; v < n_vec; v++) {
