@@ -1,6 +1,7 @@
 /* mla.cu -- the CUDA forms of MLA's building blocks (backend.h; CPU forms in
  * src/cpu/cpu_backend.c (copy_rows) and src/cpu/cpu_norm_rope.c (rmsnorm_w)):
- *  - copy_rows: strided block copy/accumulate of act rows (head splits and joins);
+ *  - copy_rows: strided block copy/accumulate of act rows (head splits and joins;
+ *    16-byte units when the rows allow);
  *  - rmsnorm_w: RMSNorm with a weight and eps, one block per row; the weight gradient
  *    is a column sum in two passes (row chunks, then the chunks in order), so it is
  *    deterministic (no atomics). */
@@ -20,10 +21,34 @@ __global__ void k_copy_rows(T *dst, int ld_dst, const T *src, int ld_src, int ro
     }
 }
 
+/* A plain copy whose rows are whole 16-byte units (row bytes, strides and pointers
+ * multiples of 16): the rows as uint4s, a flat index over (row, unit). MLA's copies of
+ * 64-column heads out of 96-column ones take this path in bf16 and fp32 alike. */
+__global__ void k_copy_rows16(uint4 *dst, int ld_dst, const uint4 *src, int ld_src, int rows, int w16)
+{
+    const unsigned total = (unsigned)rows * (unsigned)w16;
+    for (unsigned idx = blockIdx.x * blockDim.x + threadIdx.x; idx < total; idx += gridDim.x * blockDim.x) {
+        const unsigned r = idx / (unsigned)w16, c = idx - r * (unsigned)w16;
+        dst[(size_t)r * ld_dst + c] = src[(size_t)r * ld_src + c];
+    }
+}
+
 void t6_cuda_copy_rows(t6_backend *be, void *dst, int ld_dst, const void *src, int ld_src, int rows, int width,
                        int accumulate)
 {
     if (rows <= 0 || width <= 0) return;
+    const size_t es = be->act_bytes;
+    if (!accumulate && (width * es) % 16 == 0 && (ld_dst * es) % 16 == 0 && (ld_src * es) % 16 == 0 &&
+        (uintptr_t)dst % 16 == 0 && (uintptr_t)src % 16 == 0 && (size_t)rows * (width * es / 16) < (1u << 31)) {
+        const int w16 = (int)(width * es / 16);
+        const size_t total = (size_t)rows * w16;
+        unsigned g = t6_blocks(total, 256);
+        if (g > 65535u * 8) g = 65535u * 8;
+        k_copy_rows16<<<g, 256, 0, cu_stream(be)>>>((uint4 *)dst, (int)(ld_dst * es / 16), (const uint4 *)src,
+                                                   (int)(ld_src * es / 16), rows, w16);
+        CUDA_CHECK_LAUNCH();
+        return;
+    }
     const int bx = width >= 256 ? 256 : (width + 31) / 32 * 32;
     dim3 grid((width + bx - 1) / bx, rows < 65535 ? rows : 65535);
     T6_ACT_DISPATCH(be, T, {

@@ -461,6 +461,29 @@ static void t_tpa_split(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int
     free(fac); free(fac_nan);
 }
 
+/* copy_rows: rows x width from src (stride ld_src, starting soff elements in) to dst
+ * (ld_dst, doff in), = or +=; dst's other elements hold random data that must stay.
+ * Aligned cases take CUDA's 16-byte path, the others the element path. */
+static void t_copy_rows(ctx *c, int rows, int width, int ld_dst, int doff, int ld_src, int soff, int acc)
+{
+    const size_t nd = (size_t)rows * ld_dst + doff, ns = (size_t)rows * ld_src + soff;
+    float *d0 = rnd(nd, 1.0f, c->bf), *s0 = rnd(ns, 1.0f, c->bf);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *dd = up_act(be, d0, nd), *ds = up_act(be, s0, ns);
+        be->ops->copy_rows(be, t6_act_at(be, dd, doff), ld_dst, t6_act_at(be, ds, soff), ld_src, rows, width, acc);
+        res[k] = down_act(be, dd, nd);
+        be->ops->free(be, dd); be->ops->free(be, ds);
+    }
+    char name[96];
+    snprintf(name, sizeof name, "copy_rows%s %dx%d ld %d+%d <- %d+%d", acc ? " +=" : "", rows, width, ld_dst, doff,
+             ld_src, soff);
+    compare(name, c->prec, res[0], res[1], nd, acc && c->bf ? c->tol : 0.0);
+    free(res[0]); free(res[1]); free(d0); free(s0);
+}
+
 /* MLA's weighted RMSNorm (rmsnorm_w_fwd/bwd); N large enough that the CUDA weight
  * gradient's row chunks are several and uneven. dw accumulates onto a random start. */
 static void t_rmsnorm_w(ctx *c, int N, int d)
@@ -1124,6 +1147,12 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_tpa_split(&c, 2, 37, 34, 6, 2, 2, 64, 984);   /* T6 small's widths (980 at stride 984) */
     t_tpa_split(&c, 1, 29, 47, 6, 2, 2, 64, 1112);  /* T6 medium's (1110) */
     t_tpa_split(&c, 3, 5, 3, 2, 1, 3, 16, 131);     /* odd widths and stride */
+    t_copy_rows(&c, 1001, 64, 64, 0, 96, 0, 0);     /* MLA's head values out of padded heads: 16-byte path */
+    t_copy_rows(&c, 777, 64, 96, 0, 64, 0, 0);      /* ... and back */
+    t_copy_rows(&c, 300, 256, 288, 0, 256, 0, 0);
+    t_copy_rows(&c, 301, 64, 64, 1, 96, 0, 0);      /* dst not 16-byte aligned: element path */
+    t_copy_rows(&c, 37, 5, 7, 0, 11, 3, 0);         /* odd widths and strides */
+    t_copy_rows(&c, 401, 32, 96, 0, 32, 0, 1);      /* accumulate: element path */
     t_rmsnorm_w(&c, 1001, 99);                      /* odd sizes, 4 uneven row chunks */
     t_rmsnorm_w(&c, 24576, 256);                    /* MLA small's kv latent at B 24: 128 chunks */
     t_mla_split(&c, 2, 37, 13, 64, 32, 64, 288, 256);  /* MLA small's heads, k_pe inside kv_a's rows */
