@@ -190,6 +190,8 @@ static const t6_ops cuda_ops = {
     .add_rmsnorm_fwd = t6_cuda_add_rmsnorm_fwd,
     .tpa_qkv_fwd = t6_cuda_tpa_qkv_fwd,
     .tpa_qkv_bwd = t6_cuda_tpa_qkv_bwd,
+    .mla_split = t6_cuda_mla_split,
+    .mla_join = t6_cuda_mla_join,
 };
 
 extern "C" const t6_ops *t6_cuda_ops_table(void) { return &cuda_ops; }

@@ -170,6 +170,10 @@ double t6_cuda_sum_squares(t6_backend *be, const float *x, size_t n);
 void t6_cuda_scale(t6_backend *be, float *x, float s, size_t n);
 void t6_cuda_copy_rows(t6_backend *be, void *dst, int ld_dst, const void *src, int ld_src, int rows, int width,
                        int accumulate);
+void t6_cuda_mla_split(t6_backend *be, void *q, void *k, void *v, const void *kv, const void *kpe, int ld_kpe, int B,
+                       int T, int h, int dn, int dr, int dvh, double base);
+void t6_cuda_mla_join(t6_backend *be, void *dq, void *dkv, void *dkpe, int ld_dkpe, const void *dk, const void *dv,
+                      int B, int T, int h, int dn, int dr, int dvh, double base);
 void t6_cuda_rmsnorm_w_fwd(t6_backend *be, void *out, float *rstd, const void *inp, const void *w, int N, int d,
                            float eps);
 void t6_cuda_rmsnorm_w_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp, const void *w,

@@ -7,7 +7,7 @@ libt6cuda_a_SOURCES = kernels/cuda_backend.cu kernels/cuda_check.h kernels/cuda_
 	kernels/matmul.cu kernels/convert.cu kernels/embed.cu kernels/rmsnorm.cu kernels/rope.cu \
 	kernels/tpa_product.cu kernels/tpa_split.cu kernels/tpa_qkv.cu kernels/attention.cu kernels/attention_mma.cu kernels/swiglu.cu \
 	kernels/cross_entropy.cu kernels/adamw.cu kernels/norms.cu kernels/nccl.cu \
-	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/decode_mla.cu kernels/mla.cu kernels/graph.cu
+	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/decode_mla.cu kernels/mla.cu kernels/mla_split.cu kernels/graph.cu
 T6_CUDA_LIB += libt6cuda.a
 # nvcc objects get no automatic header dependencies: rebuild them when the shared
 # headers (the ops table's signatures among them) change
@@ -18,7 +18,7 @@ EXTRA_DIST += kernels/cuda_backend.cu kernels/cuda_check.h kernels/cuda_common.c
 	kernels/matmul.cu kernels/convert.cu kernels/embed.cu kernels/rmsnorm.cu kernels/rope.cu \
 	kernels/tpa_product.cu kernels/tpa_split.cu kernels/tpa_qkv.cu kernels/attention.cu kernels/attention_mma.cu kernels/swiglu.cu \
 	kernels/cross_entropy.cu kernels/adamw.cu kernels/norms.cu kernels/nccl.cu \
-	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/decode_mla.cu kernels/mla.cu kernels/graph.cu \
+	kernels/profile.cu kernels/profile.h kernels/decode.cu kernels/decode_mla.cu kernels/mla.cu kernels/mla_split.cu kernels/graph.cu \
 	tests/gpu/run.sh tests/gpu/gpu_check.c tests/gpu/gen_check.c tests/gpu/gpu_test.h tests/gpu/gen_check.sh \
 	bench/gpu/verify-medium.sh bench/gpu/decode_bench.c bench/gpu/decode_ref.py bench/gpu/decode-compare.sh \
 	bench/gpu/recompute.sh bench/gpu/scaling.sh bench/gpu/mla-compare.sh bench/gpu/mla_ref_bench.py \

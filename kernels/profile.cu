@@ -105,6 +105,10 @@ extern "C" void t6_cuda_prof_enable(t6_backend *be)
     WRAP(add_rmsnorm_fwd, 24);
     WRAP(tpa_qkv_fwd, 25);
     WRAP(tpa_qkv_bwd, 26);
+    WRAP(rmsnorm_w_fwd, 27);   /* MLA's; unwrapped they hid a third of its step */
+    WRAP(rmsnorm_w_bwd, 28);
+    WRAP(mla_split, 29);
+    WRAP(mla_join, 30);
     be->ops = &g_wrapped;
     g_be = be;
 }

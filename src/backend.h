@@ -178,7 +178,8 @@ typedef struct t6_ops {
     void (*rmsnorm_w_fwd)(t6_backend *be, void *out, float *rstd, const void *inp, const void *w, int N, int d,
                           float eps);
     /* dinp (OVERWRITTEN) = r * (w*dy) - (r^3/d) x sum_j (w*dy)_j x_j;  dw[j] += sum_n dy[n,j] x[n,j] r[n].
-     * dw sums its rows in order n = 0..N-1 (deterministic). */
+     * dw's row sum is deterministic: its order depends on N only (the CPU sums rows in
+     * order n = 0..N-1, CUDA in fixed row chunks, then the chunks in order). */
     void (*rmsnorm_w_bwd)(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp, const void *w,
                           const float *rstd, int N, int d);
 
@@ -221,6 +222,20 @@ typedef struct t6_ops {
      *      fac. Deterministic (no atomics): each dfac element is computed by one thread. */
     void (*tpa_qkv_bwd)(t6_backend *be, void *dfac, const void *dq, const void *dk, const void *dv,
                         const void *fac, int ld, int B, int T, int h, int RQ, int RK, int RV, int dh, double base);
+    /* ---- MLA's head split and its backward (model.c mla_qkv_forward/backward), one pass
+     *      each in place of per-head copy_rows chains and RoPE calls. Rows n < N = B*T at
+     *      position n % T, heads i < h, head size dha = dn + dr (dr even), dvh <= dha;
+     *      kv (N, h*(dn+dvh)) is kv_b's output, [k_nope dn, v dvh] per head; kpe row n at
+     *      kpe + n*ld_kpe (dr elements: kv_a's shared rotary key, not rotated yet).
+     * mla_split: q (N, h*dha) in place: each head's last dr columns rotated (rope_fwd's
+     *   math over dr); k[n,i,:] = [kv[n,i,0:dn], rope(kpe[n])] (the one rotated key in
+     *   every head); v[n,i,:] = [kv[n,i,dn:dn+dvh], 0 up to dha] (the attention's padding).
+     * mla_join (its backward): dq in place, each head's last dr columns rotated back
+     *   (rope_bwd's); dkv[n,i,:] = [dk[n,i,0:dn], dv[n,i,0:dvh]]; dkpe[n*ld_dkpe + 0:dr]
+     *   (overwritten) = rope_bwd(sum over heads i = 0..h-1 in order of dk[n,i,dn:dha]),
+     *   the sum in fp32. ---- */
+    void (*mla_split)(t6_backend *be, void *q, void *k, void *v, const void *kv, const void *kpe, int ld_kpe, int B, int T, int h, int dn, int dr, int dvh, double base);
+    void (*mla_join)(t6_backend *be, void *dq, void *dkv, void *dkpe, int ld_dkpe, const void *dk, const void *dv, int B, int T, int h, int dn, int dr, int dvh, double base);
 } t6_ops;
 
 struct t6_backend {

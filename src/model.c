@@ -109,9 +109,9 @@ struct t6_model {
     void *dresid, *dln, *dy, *dq, *dk, *dv;
     void *da_q, *da_k, *da_v, *db_q, *db_k, *db_v;
     void *dh1, *dh2, *dg;         /* (N, hidden), row stride hid_ld */
-    /* MLA backward scratch: dyv (N, h*dv), rope parts (N, h*dR) and (N, dR), and the
-     * gradients of the latents */
-    void *dyv, *pe_q, *pe_k, *dkv, *dlatn, *dlat, *dckv, *dcqn, *dcq;
+    /* MLA backward scratch: dyv (N, h*dv), dkv (N, h*(dh+dv)), and the gradients of the
+     * latents */
+    void *dyv, *dkv, *dlatn, *dlat, *dckv, *dcqn, *dcq;
 
     /* inference mode (t6_model_create_inference): no gradients or backward scratch,
      * acts[l] all alias acts[0], resid holds 2 slices, logits hold logit_cap rows */
@@ -389,10 +389,6 @@ static t6_model *model_create(const t6_model_config *cfg, t6_backend *be, int B,
     m->losses_host = t6_calloc(N, sizeof(float));
     if (inference) {
         m->lnrows = act_alloc(m, (size_t)m->logit_cap * d);
-        if (is_mla(cfg)) {   /* the forward's rope scratch */
-            m->pe_q = act_alloc(m, N * h * dr);
-            m->pe_k = act_alloc(m, N * dr);
-        }
         return m;
     }
 
@@ -410,8 +406,6 @@ static t6_model *model_create(const t6_model_config *cfg, t6_backend *be, int B,
     }
     if (is_mla(cfg)) {
         m->dyv = act_alloc(m, N * h * dv);
-        m->pe_q = act_alloc(m, N * h * dr);
-        m->pe_k = act_alloc(m, N * dr);
         m->dkv = act_alloc(m, N * h * (dnope + dv));
         m->dlatn = act_alloc(m, N * dkv_l);
         m->dlat = act_alloc(m, N * dkv_l);
@@ -459,7 +453,7 @@ void t6_model_destroy(t6_model *m)
     FREE(m->dresid); FREE(m->dln); FREE(m->dy); FREE(m->dq); FREE(m->dk); FREE(m->dv);
     FREE(m->da_q); FREE(m->da_k); FREE(m->da_v); FREE(m->db_q); FREE(m->db_k); FREE(m->db_v);
     FREE(m->dh1); FREE(m->dh2); FREE(m->dg);
-    FREE(m->dyv); FREE(m->pe_q); FREE(m->pe_k); FREE(m->dkv); FREE(m->dlatn); FREE(m->dlat); FREE(m->dckv);
+    FREE(m->dyv); FREE(m->dkv); FREE(m->dlatn); FREE(m->dlat); FREE(m->dckv);
     FREE(m->dcqn); FREE(m->dcq); FREE(m->lnrows); FREE(m->fac);
     for (int j = 0; j < 6; j++) FREE(m->view_f[j]);
     FREE(m->tokens); FREE(m->targets);
@@ -654,8 +648,8 @@ static void qkv_forward(t6_model *m, int l)
 /* MLA's q, k, v (doc/model.md "MLA"): q = q_b(norm_w(q_a ln1)) per head [dh nope, dR rope];
  * ckv = kv_a ln1 = [latent d_c, k_pe dR]; kv = kv_b(norm_w(latent)) per head [dh k_nope, dv v];
  * RoPE on q's rope part and on k_pe (frequencies over dR); k = [k_nope, k_pe shared by
- * all heads]; v zero-padded from dv to dh + dR (the pad columns are never written, so
- * they stay 0 from the allocation, and so do the attention output's). */
+ * all heads]; v zero-padded from dv to dh + dR: the last three in one op (mla_split).
+ * The attention output's pad columns are 0 as v's are. */
 static void mla_qkv_forward(t6_model *m, int l)
 {
     const t6_ops *op = m->ops;
@@ -671,21 +665,14 @@ static void mla_qkv_forward(t6_model *m, int l)
     dense_fwd(m, a->cq, a->ln1, W(m, lp->q_a), d, dq_l);
     op->rmsnorm_w_fwd(be, a->cqn, a->rstd_q, a->cq, W(m, lp->q_a_norm), N, dq_l, eps);
     dense_fwd(m, a->q, a->cqn, W(m, lp->q_b), dq_l, h * dha);
-    op->copy_rows(be, m->pe_q, dr, act_at(m, a->q, dnope), dha, N * h, dr, 0);
-    op->rope_fwd(be, m->pe_q, B, T, h, dr, c->rope_base);
-    op->copy_rows(be, act_at(m, a->q, dnope), dha, m->pe_q, dr, N * h, dr, 0);
 
     dense_fwd(m, a->ckv, a->ln1, W(m, lp->kv_a), d, dkv_l + dr);
     op->copy_rows(be, a->lat, dkv_l, a->ckv, dkv_l + dr, N, dkv_l, 0);
     op->rmsnorm_w_fwd(be, a->latn, a->rstd_kv, a->lat, W(m, lp->kv_a_norm), N, dkv_l, eps);
     dense_fwd(m, a->kv, a->latn, W(m, lp->kv_b), dkv_l, h * dkvh);
-    op->copy_rows(be, m->pe_k, dr, act_at(m, a->ckv, dkv_l), dkv_l + dr, N, dr, 0);
-    op->rope_fwd(be, m->pe_k, B, T, 1, dr, c->rope_base);
-
-    op->copy_rows(be, a->k, dha, a->kv, dkvh, N * h, dnope, 0);
-    for (int i = 0; i < h; i++)
-        op->copy_rows(be, act_at(m, a->k, (size_t)i * dha + dnope), h * dha, m->pe_k, dr, N, dr, 0);
-    op->copy_rows(be, a->v, dha, act_at(m, a->kv, dnope), dkvh, N * h, dv, 0);
+    /* q's rope part rotated in place; k = [k_nope, rotated k_pe]; v padded */
+    op->mla_split(be, a->q, a->k, a->v, a->kv, act_at(m, a->ckv, dkv_l), dkv_l + dr, B, T, h, dnope, dr, dv,
+                  c->rope_base);
 }
 
 /* Whether layer l's input norm (ln1, rstd1) is made by layer l-1's closing residual
@@ -875,25 +862,20 @@ static void mla_qkv_backward(t6_model *m, int l)
     const int dq_l = c->q_lora_rank, dkv_l = c->kv_lora_rank, dr = c->qk_rope_head_dim, dv = c->v_head_dim;
     const int dnope = c->head_dim, dkvh = dnope + dv;
 
-    /* query path: un-rotate the rope part of dq, then q_b, the norm and q_a */
-    op->copy_rows(be, m->pe_q, dr, act_at(m, m->dq, dnope), dha, N * h, dr, 0);
-    op->rope_bwd(be, m->pe_q, B, T, h, dr, c->rope_base);
-    op->copy_rows(be, act_at(m, m->dq, dnope), dha, m->pe_q, dr, N * h, dr, 0);
+    /* un-rotate the rope part of dq; dkv = [dk_nope, dv] per head; dk_pe = the sum over
+     * heads, rotated back, straight into its columns of dckv */
+    op->mla_join(be, m->dq, m->dkv, act_at(m, m->dckv, dkv_l), dkv_l + dr, m->dk, m->dv, B, T, h, dnope, dr, dv,
+                 c->rope_base);
+    /* query path: q_b, the norm and q_a */
     dense_bwd(m, m->dcqn, dW(m, lp->q_b), m->dq, a->cqn, W(m, lp->q_b), dq_l, h * dha, 0);
     op->rmsnorm_w_bwd(be, m->dcq, dW(m, lp->q_a_norm), m->dcqn, a->cq, W(m, lp->q_a_norm), a->rstd_q, N, dq_l);
     dense_bwd(m, m->dln, dW(m, lp->q_a), m->dcq, a->ln1, W(m, lp->q_a), d, dq_l, 0);
 
-    /* key/value path: dkv = [dk_nope, dv] per head; dk_pe = sum over heads (in head order) */
-    op->copy_rows(be, m->dkv, dkvh, m->dk, dha, N * h, dnope, 0);
-    op->copy_rows(be, act_at(m, m->dkv, dnope), dkvh, m->dv, dha, N * h, dv, 0);
-    for (int i = 0; i < h; i++)
-        op->copy_rows(be, m->pe_k, dr, act_at(m, m->dk, (size_t)i * dha + dnope), h * dha, N, dr, i > 0);
-    op->rope_bwd(be, m->pe_k, B, T, 1, dr, c->rope_base);
+    /* key/value path: kv_b, the latent's norm, then kv_a over [d latent, dk_pe] */
     dense_bwd(m, m->dlatn, dW(m, lp->kv_b), m->dkv, a->latn, W(m, lp->kv_b), dkv_l, h * dkvh, 0);
     op->rmsnorm_w_bwd(be, m->dlat, dW(m, lp->kv_a_norm), m->dlatn, a->lat, W(m, lp->kv_a_norm), a->rstd_kv, N,
                       dkv_l);
     op->copy_rows(be, m->dckv, dkv_l + dr, m->dlat, dkv_l, N, dkv_l, 0);
-    op->copy_rows(be, act_at(m, m->dckv, dkv_l), dkv_l + dr, m->pe_k, dr, N, dr, 0);
     dense_bwd(m, m->dln, dW(m, lp->kv_a), m->dckv, a->ln1, W(m, lp->kv_a), d, dkv_l + dr, 1);
 }
 

@@ -216,6 +216,8 @@ static const t6_ops cpu_ops = {
     .add_rmsnorm_fwd = t6_cpu_add_rmsnorm_fwd,
     .tpa_qkv_fwd = t6_cpu_tpa_qkv_fwd,
     .tpa_qkv_bwd = t6_cpu_tpa_qkv_bwd,
+    .mla_split = t6_cpu_mla_split,
+    .mla_join = t6_cpu_mla_join,
 };
 
 const t6_ops *t6_cpu_ops_table(void) { return &cpu_ops; }

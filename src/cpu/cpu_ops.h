@@ -1,7 +1,7 @@
 /* cpu_ops.h -- the CPU backend's implementations of the ops table (backend.h), one
  * file per family of ops: cpu_backend.c (memory, create/destroy, elementwise),
  * cpu_matmul.c, cpu_attention.c, cpu_norm_rope.c (embedding, RMSNorm, RoPE),
- * cpu_tpa.c (factor products), cpu_decode.c (generation: KV-cache ops; cpu_decode_mla.c
+ * cpu_tpa.c (factor products), cpu_mla.c (MLA's head split and join), cpu_decode.c (generation: KV-cache ops; cpu_decode_mla.c
  * for MLA's latent cache), cpu_loss.c (softmax cross-entropy), cpu_optim.c
  * (AdamW, sum of squares, scale).
  *
@@ -57,6 +57,9 @@ void t6_cpu_rmsnorm_w_fwd(t6_backend *be, void *out, float *rstd, const void *in
 void t6_cpu_rmsnorm_w_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp, const void *w,
                           const float *rstd, int N, int d);
 void t6_cpu_rope_fwd(t6_backend *be, void *x, int B, int T, int rows, int dh, double base);
+/* cos/sin of t * base^(-2i/dh) for t < T, i < dh/2, in double rounded to float: row t is
+ * [cos (dh/2), sin (dh/2)]. t6_malloc'ed (caller frees); shared with cpu_mla.c. */
+float *t6_cpu_rope_table(int T, int dh, double base);
 void t6_cpu_rope_bwd(t6_backend *be, void *dx, int B, int T, int rows, int dh, double base);
 /* RoPE's angles for positions 0..T-1 (t6_malloc'd, free() it): row t holds dh/2 cosines
  * then dh/2 sines; shared with cpu_tpa.c so the fused TPA ops rotate exactly as rope_fwd */
@@ -75,6 +78,12 @@ void t6_cpu_tpa_qkv_fwd(t6_backend *be, void *q, void *k, void *v, const void *f
                         int RQ, int RK, int RV, int dh, double base);
 void t6_cpu_tpa_qkv_bwd(t6_backend *be, void *dfac, const void *dq, const void *dk, const void *dv, const void *fac,
                         int ld, int B, int T, int h, int RQ, int RK, int RV, int dh, double base);
+
+/* cpu_mla.c */
+void t6_cpu_mla_split(t6_backend *be, void *q, void *k, void *v, const void *kv, const void *kpe, int ld_kpe, int B,
+                      int T, int h, int dn, int dr, int dvh, double base);
+void t6_cpu_mla_join(t6_backend *be, void *dq, void *dkv, void *dkpe, int ld_dkpe, const void *dk, const void *dv,
+                     int B, int T, int h, int dn, int dr, int dvh, double base);
 
 /* cpu_attention.c */
 void t6_cpu_attention_fwd(t6_backend *be, void *out, float *lse, const void *q, const void *k,

@@ -548,6 +548,112 @@ static void t_tpa_qkv(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int d
     free(fac); free(init);
 }
 
+/* copy_rows: rows x width from src (stride ld_src, starting soff elements in) to dst
+ * (ld_dst, doff in), = or +=; dst's other elements hold random data that must stay.
+ * Aligned cases take CUDA's 16-byte path, the others the element path. */
+static void t_copy_rows(ctx *c, int rows, int width, int ld_dst, int doff, int ld_src, int soff, int acc)
+{
+    const size_t nd = (size_t)rows * ld_dst + doff, ns = (size_t)rows * ld_src + soff;
+    float *d0 = rnd(nd, 1.0f, c->bf), *s0 = rnd(ns, 1.0f, c->bf);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *dd = up_act(be, d0, nd), *ds = up_act(be, s0, ns);
+        be->ops->copy_rows(be, t6_act_at(be, dd, doff), ld_dst, t6_act_at(be, ds, soff), ld_src, rows, width, acc);
+        res[k] = down_act(be, dd, nd);
+        be->ops->free(be, dd); be->ops->free(be, ds);
+    }
+    char name[96];
+    snprintf(name, sizeof name, "copy_rows%s %dx%d ld %d+%d <- %d+%d", acc ? " +=" : "", rows, width, ld_dst, doff,
+             ld_src, soff);
+    compare(name, c->prec, res[0], res[1], nd, acc && c->bf ? c->tol : 0.0);
+    free(res[0]); free(res[1]); free(d0); free(s0);
+}
+
+/* MLA's weighted RMSNorm (rmsnorm_w_fwd/bwd); N large enough that the CUDA weight
+ * gradient's row chunks are several and uneven. dw accumulates onto a random start. */
+static void t_rmsnorm_w(ctx *c, int N, int d)
+{
+    float *x = rnd((size_t)N * d, 2.0f, c->bf), *dy = rnd((size_t)N * d, 1.0f, c->bf), *w = rnd(d, 1.5f, c->bf);
+    float *dw0 = rnd(d, 1.0f, 0);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][4];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        void *dx = up_act(be, x, (size_t)N * d), *ddy = up_act(be, dy, (size_t)N * d), *dwt = up_act(be, w, d);
+        void *out = be->ops->alloc(be, (size_t)N * d * be->act_bytes), *di = be->ops->alloc(be, (size_t)N * d * be->act_bytes);
+        float *rstd = be->ops->alloc(be, N * sizeof(float)), *dw = up_f(be, dw0, d);
+        poison(be, out, (size_t)N * d * be->act_bytes);
+        poison(be, di, (size_t)N * d * be->act_bytes);
+        poison(be, rstd, N * sizeof(float));
+        be->ops->rmsnorm_w_fwd(be, out, rstd, dx, dwt, N, d, 1e-6f);
+        be->ops->rmsnorm_w_bwd(be, di, dw, ddy, dx, dwt, rstd, N, d);
+        res[k][0] = down_act(be, out, (size_t)N * d);
+        res[k][1] = down_f(be, rstd, N);
+        res[k][2] = down_act(be, di, (size_t)N * d);
+        res[k][3] = down_f(be, dw, d);
+        be->ops->free(be, dx); be->ops->free(be, ddy); be->ops->free(be, dwt); be->ops->free(be, out);
+        be->ops->free(be, di); be->ops->free(be, rstd); be->ops->free(be, dw);
+    }
+    char name[96];
+    snprintf(name, sizeof name, "rmsnorm_w_fwd out N%d d%d", N, d);
+    compare(name, c->prec, res[0][0], res[1][0], (size_t)N * d, c->tol);
+    compare("rmsnorm_w_fwd rstd", c->prec, res[0][1], res[1][1], N, 1e-5);
+    snprintf(name, sizeof name, "rmsnorm_w_bwd dinp N%d d%d", N, d);
+    compare(name, c->prec, res[0][2], res[1][2], (size_t)N * d, c->tol);
+    snprintf(name, sizeof name, "rmsnorm_w_bwd dw (accumulating) N%d", N);
+    compare(name, c->prec, res[0][3], res[1][3], d, c->bf ? c->tol : 1e-4);
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 4; j++) free(res[k][j]);
+    free(x); free(dy); free(w); free(dw0);
+}
+
+/* MLA's head split and join (mla_split / mla_join): q rotated in place, k and the
+ * zero-padded v (both poisoned first, pads included), then dq, dkv and the summed key
+ * gradient written into columns off..off+dr of rows of ld (the rest of those rows is
+ * random data that must come back unchanged). */
+static void t_mla_split(ctx *c, int B, int T, int h, int dn, int dr, int dv, int ld, int off)
+{
+    const int N = B * T, dha = dn + dr, dkvh = dn + dv;
+    const size_t nq = (size_t)N * h * dha, nkv = (size_t)N * h * dkvh, nc = (size_t)N * ld;
+    float *q = rnd(nq, 1.0f, c->bf), *kv = rnd(nkv, 1.0f, c->bf), *ckv = rnd(nc, 1.0f, c->bf);
+    float *dq = rnd(nq, 1.0f, c->bf), *dk = rnd(nq, 1.0f, c->bf), *dvg = rnd(nq, 1.0f, c->bf), *dc = rnd(nc, 1.0f, c->bf);
+    t6_backend *b[2] = {c->cpu, c->gpu};
+    float *res[2][6];
+    for (int k = 0; k < 2; k++) {
+        t6_backend *be = b[k];
+        const size_t ab = be->act_bytes;
+        void *dq_ = up_act(be, q, nq), *dkv_ = up_act(be, kv, nkv), *dckv = up_act(be, ckv, nc);
+        void *dk_ = be->ops->alloc(be, nq * ab), *dvv = be->ops->alloc(be, nq * ab);
+        poison(be, dk_, nq * ab);
+        poison(be, dvv, nq * ab);
+        be->ops->mla_split(be, dq_, dk_, dvv, dkv_, t6_act_at(be, dckv, off), ld, B, T, h, dn, dr, dv, 10000.0);
+        res[k][0] = down_act(be, dq_, nq);
+        res[k][1] = down_act(be, dk_, nq);
+        res[k][2] = down_act(be, dvv, nq);
+        void *gq = up_act(be, dq, nq), *gk = up_act(be, dk, nq), *gv = up_act(be, dvg, nq), *gc = up_act(be, dc, nc);
+        void *gkv = be->ops->alloc(be, nkv * ab);
+        poison(be, gkv, nkv * ab);
+        be->ops->mla_join(be, gq, gkv, t6_act_at(be, gc, off), ld, gk, gv, B, T, h, dn, dr, dv, 10000.0);
+        res[k][3] = down_act(be, gq, nq);
+        res[k][4] = down_act(be, gkv, nkv);
+        res[k][5] = down_act(be, gc, nc);
+        be->ops->free(be, dq_); be->ops->free(be, dkv_); be->ops->free(be, dckv); be->ops->free(be, dk_);
+        be->ops->free(be, dvv); be->ops->free(be, gq); be->ops->free(be, gk); be->ops->free(be, gv);
+        be->ops->free(be, gc); be->ops->free(be, gkv);
+    }
+    static const char *nm[6] = {"q", "k", "v (padded)", "join dq", "join dkv", "join dk_pe (ld rows)"};
+    const size_t n[6] = {nq, nq, nq, nq, nkv, nc};
+    char name[96];
+    for (int j = 0; j < 6; j++) {
+        snprintf(name, sizeof name, "mla_split %s h%d %d+%d/%d T%d", nm[j], h, dn, dr, dv, T);
+        /* the key gradient sums h heads: bf16 rounds the sum once (CUDA) vs fp32 (CPU) */
+        compare(name, c->prec, res[0][j], res[1][j], n[j], c->bf ? c->tol : 2e-5);
+    }
+    for (int k = 0; k < 2; k++) for (int j = 0; j < 6; j++) free(res[k][j]);
+    free(q); free(kv); free(ckv); free(dq); free(dk); free(dvg); free(dc);
+}
+
 static void t_attention(ctx *c, int B, int T, int h, int G, int dh)
 {
     size_t nq = (size_t)B * T * h * dh, nk = (size_t)B * T * G * dh, nl = (size_t)B * h * T;
@@ -1138,6 +1244,17 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_tpa_split(&c, 2, 37, 34, 6, 2, 2, 64, 984);   /* T6 small's widths (980 at stride 984) */
     t_tpa_split(&c, 1, 29, 47, 6, 2, 2, 64, 1112);  /* T6 medium's (1110) */
     t_tpa_split(&c, 3, 5, 3, 2, 1, 3, 16, 131);     /* odd widths and stride */
+    t_copy_rows(&c, 1001, 64, 64, 0, 96, 0, 0);     /* MLA's head values out of padded heads: 16-byte path */
+    t_copy_rows(&c, 777, 64, 96, 0, 64, 0, 0);      /* ... and back */
+    t_copy_rows(&c, 300, 256, 288, 0, 256, 0, 0);
+    t_copy_rows(&c, 301, 64, 64, 1, 96, 0, 0);      /* dst not 16-byte aligned: element path */
+    t_copy_rows(&c, 37, 5, 7, 0, 11, 3, 0);         /* odd widths and strides */
+    t_copy_rows(&c, 401, 32, 96, 0, 32, 0, 1);      /* accumulate: element path */
+    t_rmsnorm_w(&c, 1001, 99);                      /* odd sizes, 4 uneven row chunks */
+    t_rmsnorm_w(&c, 24576, 256);                    /* MLA small's kv latent at B 24: 128 chunks */
+    t_mla_split(&c, 2, 37, 13, 64, 32, 64, 288, 256);  /* MLA small's heads, k_pe inside kv_a's rows */
+    t_mla_split(&c, 3, 5, 3, 5, 6, 7, 17, 9);          /* odd sizes, v wider than the nope part */
+    t_mla_split(&c, 1, 9, 2, 0, 4, 3, 4, 0);           /* no nope part, v narrower than the rope */
     t_tpa_qkv(&c, 2, 37, 34, 6, 2, 2, 64, 984);     /* T6 small (the 16-byte vector paths in bf16) */
     t_tpa_qkv(&c, 1, 29, 47, 6, 2, 2, 64, 1112);    /* T6 medium */
     t_tpa_qkv(&c, 3, 5, 3, 2, 1, 3, 16, 131);       /* odd widths and stride */

@@ -47,6 +47,11 @@ tests_model_mla_SOURCES = tests/model/mla.c tests/model/tmodel.h
 tests_model_mla_LDADD = $(T6_MODEL_TEST_LDADD)
 TESTS += tests/model/mla
 
+check_PROGRAMS += tests/model/mla_split
+tests_model_mla_split_SOURCES = tests/model/mla_split.c tests/model/tmodel.h
+tests_model_mla_split_LDADD = $(T6_MODEL_TEST_LDADD)
+TESTS += tests/model/mla_split
+
 # train.recompute: bitwise gradients and ordered peak memory (doc/training.md "Memory")
 check_PROGRAMS += tests/model/recompute
 tests_model_recompute_SOURCES = tests/model/recompute.c tests/model/tmodel.h
