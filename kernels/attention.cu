@@ -11,7 +11,8 @@
  * written by exactly one thread: deterministic, no atomics. The bf16 tensor-core path
  * for dh 64, 96 and 128 lives in attention_mma.cu and is used when it applies (bf16
  * acts, aligned tensors, T6_ATTN_MMA_DH64_ONLY unset for 96/128); dh 128 exists only
- * there. */
+ * there. With T6_ATTN_DQ=fused its backward is one kernel whose fp32 dQ sums and
+ * counters follow D in the backend's scratch (attention_mma.cu "Fused dQ"). */
 #include "cuda_common.cuh"
 
 #include <math.h>
