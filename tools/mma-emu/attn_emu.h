@@ -16,9 +16,11 @@ static inline float2 __ldcg(const float2 *p) {
 static inline void __stcg(float2 *p, float2 v) { *p = v; }
 static inline void __threadfence() {}
 static long attn_emu_wait_cap = 1000;
+static long attn_emu_waited;      /* counter waits that had to yield (the grid runs report it) */
 static inline void wait_count(const int *p, int want) {
     for (long n = 0; *(volatile const int *)p != want; n++) {
         if (n > attn_emu_wait_cap) emu_fail("fused dQ: a counter wait never ended (add order / deadlock)");
+        if (n == 0) attn_emu_waited++;
         emu_yield();
     }
 }

@@ -150,13 +150,14 @@ static void run(int B, int T, int h, int G, bool grid = false) {
         for (auto &e : dqf) e = NAN;
         for (auto &e : cnt) e = 0;
         attn_emu_wait_cap = 1L << 40;
+        attn_emu_waited = 0;
         emu_grid(gkv, 128, S::SMEM_FUSED, fused);
         bool gs = !memcmp(sdq.data(), fdq.data(), nq * 2) && !memcmp(fdk.data(), dk.data(), nk * 2) &&
                   !memcmp(fdv.data(), dv.data(), nk * 2);
         checks++;
         if (!gs) fails++;
-        printf("%-4s %-4s %s fused, %u blocks at once: dQ, dK, dV bitwise as run in order\n", gs ? "ok" : "FAIL",
-               "grid", cfg.c_str(), gkv.x * gkv.y * gkv.z);
+        printf("%-4s %-4s %s fused, %u blocks at once (%ld adds waited): dQ, dK, dV bitwise as run in order\n",
+               gs ? "ok" : "FAIL", "grid", cfg.c_str(), gkv.x * gkv.y * gkv.z, attn_emu_waited);
     }
     fflush(stdout);
 }
