@@ -1,13 +1,15 @@
 #!/bin/sh
 # attention-mma-emu.sh -- kernels/attention_mma.cu (the bf16 tensor-core attention)
 # without a GPU: tools/mma-emu/run.sh quick builds its kernels for the host over an
-# emulation of mma.sync / ldmatrix / cp.async / warp shuffles and checks one head-dim-96
-# case (MLA's, the dK/dV kernel's shared-memory K/V and 32-query tiles) against a
-# double-precision attention: forward, lse, dQ, dK, dV; then dh-64 cases through the
-# dK/dV speed variants (T6_ATTN_DKV=smem, k128, k128s; heavy-first order), whose dK/dV
-# must also equal the original shape's bit for bit. Fails on a wrong fragment, tile,
-# shared-memory index or causal skip. Runs in every build (no CUDA needed); the full set of
-# head dims 64/96/128 is `sh tools/mma-emu/run.sh all` (minutes).
+# emulation of mma.sync / ldmatrix / cp.async / warp shuffles and checks three cases
+# (dh 96: MLA's, the dK/dV kernel's shared-memory K/V and 32-query tiles; dh 64 with
+# GQA; T not a multiple of 64) against a double-precision attention: forward, lse, dQ,
+# dK, dV, the backward through both dQ paths (two kernels, and the fused dQ of
+# T6_ATTN_DQ=fused, whose dK/dV must equal the two-kernel path's bit for bit and whose
+# dQ must come out the same when every block of the grid runs at once at different
+# speeds, the counters ordering the adds). Fails on a wrong fragment, tile,
+# shared-memory index, causal skip or add order. Runs in every build (no CUDA needed);
+# the full set of head dims 64/96/128 is `sh tools/mma-emu/run.sh all` (minutes).
 set -u
 S=${T6_SRCDIR:?T6_SRCDIR not set (run through make check)}
 for tool in python3 "${CXX:-g++}"; do

@@ -1,13 +1,17 @@
-// attn_emu_check.cpp -- kernels/attention_mma.cu's three kernels run on the host
-// emulator (emu.h) against a double-precision causal attention (forward, lse, and the
-// dQ/dK/dV backward with D = rowsum(dO * O) from the kernel's bf16 output), at head
-// dims 64 (both forward tilings), 96 and 128, GQA/MQA groups and T not a multiple of
-// any tile. Outputs are NaN-poisoned first; tolerance as gpu_check's bf16 ops (1.5e-2
-// of the largest reference value; lse 2e-5). Usage: attn_emu_check [quick|all]
-// (quick: one dh-96 case and three of the dh-64 dK/dV variants, seconds; all: twenty
-// cases, minutes on 2 cores). Every dK/dV shape of launch_bwd is run, in both block
-// orders (the variants: doc/cuda.md "Attention speed variants"), and a variant's dK/dV
-// must equal the original shape's bit for bit.
+// attn_emu_check.cpp -- kernels/attention_mma.cu's kernels run on the host emulator
+// (emu.h) against a double-precision causal attention (forward, lse, and the dQ/dK/dV
+// backward with D = rowsum(dO * O) from the kernel's bf16 output), at head dims 64
+// (both forward tilings), 96 and 128, GQA/MQA groups and T not a multiple of any tile.
+// Outputs are NaN-poisoned first; tolerance as gpu_check's bf16 ops (1.5e-2 of the
+// largest reference value; lse 2e-5). The backward runs twice: the two-kernel path
+// (k_fa_dkv + k_fa_dq) and the fused dQ (k_fa_dkv<DH, true>, T6_ATTN_DQ=fused), whose
+// dK/dV must equal the two-kernel path's bit for bit and whose dQ differs from k_fa_dq's
+// only by fp32 summation order (the largest difference is printed). Blocks run one after
+// another in launch order (a valid schedule: a block waits only on earlier ones; a wait
+// that cannot end fails) and, for the grid cases, all at once at different speeds
+// (emu_grid: the counters really order the adds), where the fused dQ must come out bit
+// for bit as in the sequential run. Usage: attn_emu_check [quick|all] (quick: three
+// cases, seconds; all: minutes on 2 cores).
 #include "kern.inc"   /* transform.py's output */
 #include <string>
 void emu_register(const void *, size_t);
@@ -36,21 +40,22 @@ static void cmp(const char *what, const std::string &cfg, const std::vector<doub
     printf("%-4s %-4s %s rel %.2e%s\n", ok ? "ok" : "FAIL", what, cfg.c_str(), rel, nan ? " NaN" : "");
 }
 
-/* one case: forward with MT m-tiles per warp, dK/dV in the shape DkvShape<DH, KSM, NW>
- * (the speed variants: KSM at dh 64 = T6_ATTN_DKV=smem, NW 8 = k128) with the key
- * tiles in the original (heavy 0) or the heavy-first order */
-template <int DH, int MT, bool KSM = (DH > 64), int NW = 4>
-static void run(int B, int T, int h, int G, int heavy = 0) {
-    typedef DkvShape<DH, KSM, NW> S;
+/* one case: forward with MT m-tiles per warp, backward through both dQ paths; grid:
+ * the fused backward once more with every block at once */
+template <int DH, int MT>
+static void run(int B, int T, int h, int G, bool grid = false) {
+    typedef DkvShape<DH> S;
     char cb[160];
-    snprintf(cb, sizeof cb, "B%d T%d h%d G%d dh%d MT%d dkv:%s,%dw%s", B, T, h, G, DH, MT, KSM ? "smem" : "regs", NW,
-             heavy ? ",heavy" : "");
+    snprintf(cb, sizeof cb, "B%d T%d h%d G%d dh%d MT%d", B, T, h, G, DH, MT);
     std::string cfg = cb;
     size_t nq = (size_t)B * T * h * DH, nk = (size_t)B * T * G * DH, nl = (size_t)B * h * T;
     auto q = rnd(nq, 1.5f), k = rnd(nk, 1.5f), v = rnd(nk, 1.0f), dout = rnd(nq, 1.0f);
-    std::vector<bf16> out(nq), dq(nq), dk(nk), dv(nk);
-    for (auto *x : {&out, &dq, &dk, &dv}) for (auto &e : *x) e.x = 0x7fc0;     /* NaN poison */
+    std::vector<bf16> out(nq), dq(nq), dk(nk), dv(nk), fdq(nq), fdk(nk), fdv(nk);
+    for (auto *x : {&out, &dq, &dk, &dv, &fdq, &fdk, &fdv}) for (auto &e : *x) e.x = 0x7fc0;     /* NaN poison */
     std::vector<float> lse(nl, NAN), D(nl);
+    const int nqt = (T + S::QW - 1) / S::QW;
+    std::vector<float> dqf(nq, NAN);
+    std::vector<int> cnt((size_t)B * h * nqt, 0);
     emu_clear_buffers();
     emu_register(q.data(), nq * 2); emu_register(k.data(), nk * 2); emu_register(v.data(), nk * 2);
     emu_register(dout.data(), nq * 2); emu_register(lse.data(), nl * 4); emu_register(D.data(), nl * 4);
@@ -62,11 +67,14 @@ static void run(int B, int T, int h, int G, int heavy = 0) {
         float s = 0; for (int j = 0; j < DH; j++) s += F(dout[r * DH + j]) * F(out[r * DH + j]);
         D[(b * h + i) * T + t] = s;
     }
-    launch(dim3((T + S::KW - 1) / S::KW, G, B), S::SMEM,
-           [&] { k_fa_dkv<DH, KSM, NW>(dk.data(), dv.data(), dout.data(), lse.data(), D.data(), q.data(), k.data(), v.data(), T, h, G, scale, heavy); },
-           S::NTHR);
+    const dim3 gkv((T + S::KW - 1) / S::KW, G, B);
+    launch(gkv, S::SMEM,
+           [&] { k_fa_dkv<DH>(dk.data(), dv.data(), dout.data(), lse.data(), D.data(), q.data(), k.data(), v.data(), T, h, G, scale, nullptr, nullptr, nullptr); });
     launch(dim3((T + FT - 1) / FT, h, B), 4 * FT * lds_of<DH>() * 2,
            [&] { k_fa_dq<DH>(dq.data(), dout.data(), lse.data(), D.data(), q.data(), k.data(), v.data(), T, h, G, scale); });
+    attn_emu_wait_cap = 1000;                 /* in launch order no wait may block */
+    auto fused = [&] { k_fa_dkv<DH, true>(fdk.data(), fdv.data(), dout.data(), lse.data(), D.data(), q.data(), k.data(), v.data(), T, h, G, scale, fdq.data(), dqf.data(), cnt.data()); };
+    launch(gkv, S::SMEM_FUSED, fused);
     /* reference in double */
     std::vector<double> ro(nq), rl(nl), rdq(nq), rdk(nk, 0.0), rdv(nk, 0.0);
     std::vector<double> p(T), dp(T);
@@ -117,19 +125,39 @@ static void run(int B, int T, int h, int G, int heavy = 0) {
     cmp("dk", cfg, rdk, f.data(), nk, 1.5e-2);
     for (size_t j = 0; j < nk; j++) f[j] = F(dv[j]);
     cmp("dv", cfg, rdv, f.data(), nk, 1.5e-2);
-    /* a variant sums every dK/dV element over the same 16-query chunks in the same order
-     * as the original shape, so it must match it bit for bit (doc/cuda.md) */
-    if (KSM != (DH > 64) || NW != 4 || heavy) {
-        typedef DkvShape<DH> S0;
-        std::vector<bf16> dk0(nk), dv0(nk);
-        for (auto *x : {&dk0, &dv0}) for (auto &e : *x) e.x = 0x7fc0;
-        launch(dim3((T + S0::KW - 1) / S0::KW, G, B), S0::SMEM,
-               [&] { k_fa_dkv<DH>(dk0.data(), dv0.data(), dout.data(), lse.data(), D.data(), q.data(), k.data(), v.data(), T, h, G, scale, 0); },
-               S0::NTHR);
-        bool same = !memcmp(dk0.data(), dk.data(), nk * 2) && !memcmp(dv0.data(), dv.data(), nk * 2);
+    /* the fused path: dQ against the reference and k_fa_dq's, dK/dV bit for bit */
+    for (size_t j = 0; j < nq; j++) f[j] = F(fdq[j]);
+    cmp("fdq", cfg, rdq, f.data(), nq, 1.5e-2);
+    {
+        double md = 0, mx = 0; size_t ndiff = 0;
+        for (size_t j = 0; j < nq; j++) {
+            double d = fabs((double)F(fdq[j]) - F(dq[j]));
+            md = fmax(md, d); mx = fmax(mx, fabs((double)F(dq[j]))); ndiff += fdq[j].x != dq[j].x;
+        }
+        bool ok = md <= 1e-2 * (mx > 0 ? mx : 1);   /* bf16 rounding of differently ordered fp32 sums */
         checks++;
-        if (!same) fails++;
-        printf("%-4s %-4s %s dK/dV bitwise equal to the original shape\n", same ? "ok" : "FAIL", "bits", cfg.c_str());
+        if (!ok) fails++;
+        printf("%-4s %-4s %s fused dQ vs k_fa_dq: max |diff| %.3e (%.2e of max %.3e), %zu of %zu bf16 values differ\n",
+               ok ? "ok" : "FAIL", "dq~", cfg.c_str(), md, md / (mx > 0 ? mx : 1), mx, ndiff, nq);
+    }
+    bool same = !memcmp(fdk.data(), dk.data(), nk * 2) && !memcmp(fdv.data(), dv.data(), nk * 2);
+    checks++;
+    if (!same) fails++;
+    printf("%-4s %-4s %s fused dK/dV bitwise equal to the two-kernel path\n", same ? "ok" : "FAIL", "bits", cfg.c_str());
+    if (grid) {                          /* every block at once, at different speeds */
+        std::vector<bf16> sdq = fdq;
+        for (auto *x : {&fdq, &fdk, &fdv}) for (auto &e : *x) e.x = 0x7fc0;
+        for (auto &e : dqf) e = NAN;
+        for (auto &e : cnt) e = 0;
+        attn_emu_wait_cap = 1L << 40;
+        attn_emu_waited = 0;
+        emu_grid(gkv, 128, S::SMEM_FUSED, fused);
+        bool gs = !memcmp(sdq.data(), fdq.data(), nq * 2) && !memcmp(fdk.data(), dk.data(), nk * 2) &&
+                  !memcmp(fdv.data(), dv.data(), nk * 2);
+        checks++;
+        if (!gs) fails++;
+        printf("%-4s %-4s %s fused, %u blocks at once (%ld adds waited): dQ, dK, dV bitwise as run in order\n",
+               gs ? "ok" : "FAIL", "grid", cfg.c_str(), gkv.x * gkv.y * gkv.z, attn_emu_waited);
     }
     fflush(stdout);
 }
@@ -137,35 +165,24 @@ static void run(int B, int T, int h, int G, int heavy = 0) {
 int main(int argc, char **argv) {
     std::string w = argc > 1 ? argv[1] : "all";
     srand(1);
-    if (w == "quick") {                 /* make check: the dh-96 path and the dh-64 variants */
+    if (w == "quick") {                 /* make check: dh 96 and 64, GQA, the grid schedule */
         run<96, 1>(1, 77, 2, 1);
-        run<64, 1, true, 4>(1, 77, 2, 1, 1);
-        run<64, 1, false, 8>(1, 150, 2, 1, 1);
-        run<64, 1, true, 8>(1, 150, 2, 1);
+        run<64, 2>(1, 150, 4, 2, true);
+        run<64, 1>(2, 77, 2, 1);
         printf("%d passed, %d failed\n", checks - fails, fails);
         return fails != 0;
     }
-    run<64, 2>(2, 77, 6, 2);
+    run<64, 2>(2, 77, 6, 2, true);
     run<64, 1>(1, 150, 3, 3);
-    run<64, 2>(1, 300, 2, 1);
-    run<96, 1>(2, 77, 6, 2);
+    run<64, 2>(1, 300, 2, 1, true);
+    run<64, 2>(1, 20, 2, 1);
+    run<96, 1>(2, 77, 6, 2, true);
     run<96, 1>(1, 20, 2, 1);
     run<96, 1>(1, 300, 3, 3);
-    run<96, 1>(1, 200, 4, 1);
+    run<96, 1>(1, 200, 4, 1, true);
     run<128, 1>(2, 77, 6, 2);
     run<128, 1>(1, 20, 2, 1);
-    run<128, 1>(1, 150, 4, 2);
-    /* the dK/dV speed variants (kernels/attention_mma.cu launch_bwd) */
-    run<64, 2, false, 4>(2, 77, 6, 2, 1);
-    run<64, 1, true, 4>(2, 77, 6, 2);
-    run<64, 2, true, 4>(1, 300, 3, 3, 1);
-    run<64, 1, false, 8>(2, 77, 6, 2);
-    run<64, 2, false, 8>(1, 300, 2, 1, 1);
-    run<64, 2, false, 8>(1, 20, 2, 1);
-    run<64, 1, true, 8>(2, 77, 6, 2);
-    run<64, 2, true, 8>(1, 300, 3, 3, 1);
-    run<96, 1>(1, 200, 4, 1, 1);
-    run<128, 1>(1, 150, 4, 2, 1);
+    run<128, 1>(1, 150, 4, 2, true);
     printf("%d passed, %d failed\n", checks - fails, fails);
     return fails != 0;
 }
