@@ -276,6 +276,20 @@ __device__ __forceinline__ void dec_lda(uint32_t *w, const bf16 *p, int h0, int 
 
 /* a hint: the L2 fetches the 128-byte line holding p (generic address; never faults) */
 __device__ __forceinline__ void dec_pf_l2(const void *p) { asm volatile("prefetch.L2 [%0];\n" ::"l"(p)); }
+/* two pointers to and back from shared memory; volatile (so never kept in registers,
+ * and the load stays after the store) */
+__device__ __forceinline__ void dec_sts_p2(void *p, const bf16 *x, const bf16 *y)
+{
+    asm volatile("st.shared.v2.u64 [%0], {%1,%2};\n" ::"r"((uint32_t)__cvta_generic_to_shared(p)),
+                 "l"((unsigned long long)(uintptr_t)x), "l"((unsigned long long)(uintptr_t)y));
+}
+__device__ __forceinline__ void dec_lds_p2(const void *p, const bf16 *&x, const bf16 *&y)
+{
+    unsigned long long u, v;
+    asm volatile("ld.shared.v2.u64 {%0,%1}, [%2];\n" : "=l"(u), "=l"(v) : "r"((uint32_t)__cvta_generic_to_shared(p)));
+    x = (const bf16 *)u;
+    y = (const bf16 *)v;
+}
 
 /* cp.async of 16 bytes (L2 only: the cache is read once), zeros when !ok */
 __device__ __forceinline__ void dec_cp16(void *dst, const void *src, bool ok)
@@ -330,17 +344,18 @@ struct DecRing {
 
 /* Dynamic shared memory of one block of W warps, offsets in bytes: the q fragments of
  * each warp; the merge statistics (m, l, weight per warp and head, then the block's m,
- * l per head, then a flag); one area used by the rings during the loop and by the
+ * l per head, then a flag); the L2 prefetch's two base pointers per thread; one area used by the rings during the loop and by the
  * merge (and the fused combine) after it. Host and device compute it alike. */
 struct DecSmem {
-    int stat, area, area_bytes, total;
+    int stat, pf, area, area_bytes, total;
 };
 __host__ __device__ inline DecSmem dec_smem(int DH, int MT, int W, int NS)
 {
     DecSmem m;
     const int nhp = 16 * MT;
     m.stat = W * MT * (DH / 16) * 32 * 16;
-    m.area = (m.stat + (3 * W * nhp + 2 * nhp + 4) * 4 + 15) & ~15;
+    m.pf = (m.stat + (3 * W * nhp + 2 * nhp + 4) * 4 + 15) & ~15;   /* two pointers per thread */
+    m.area = m.pf + W * 32 * 16;
     const int ring = NS > 0 ? NS * W * (4096 + 32 * (MT * 32 + 16)) : 0;
     const int red = W * nhp * dec_red_stride(DH, MT) * 4;
     m.area_bytes = ring > red ? ring : red;
@@ -685,37 +700,30 @@ __global__ void __launch_bounds__(32 * DEC_WMAX) __maxnreg__(MT * DH <= 128 ? 22
     /* L2 prefetch (a.pf tiles): a warp's register loads keep only about one tile (6 KB
      * at the paper's shape) in flight, and 9 warps per SM do not cover the HBM latency
      * under load; lines requested into L2 ahead of them cost no registers, so the loads
-     * that follow hit L2. Every rank of every operand of the 16 tokens from t (clipped to
-     * end; never past the row's length). Contiguous operands (every TPA factor, a K/V
-     * cache of one kv head) are one range each, spread over the lanes in 128-byte lines;
-     * otherwise (GQA: kv head g's dh elements at a stride of G*dh) lane = (operand,
-     * token) takes the first and last byte of one token's segment. */
-    const bool pf_contig = a.tok_bk == a.RK * DH && a.tok_bv == a.RV * DH;
-    auto pf_range = [&](const bf16 *p, long long bytes) {
-        const uintptr_t a0 = (uintptr_t)p, a1 = a0 + (uintptr_t)bytes - 1;
-        const int lines = (int)((a1 >> 7) - (a0 >> 7)) + 1;
-        for (int k = lane; k < lines; k += 32) {
-            const uintptr_t x = ((a0 >> 7) + (uintptr_t)k) << 7;
-            dec_pf_l2((const void *)(x < a0 ? a0 : x));
-        }
-    };
+     * that follow hit L2. Lane (side, token j): the score side (B_K, A_K) in lanes 0-15,
+     * the value side (B_V, A_V) in 16-31, of the tile's token t + j (none at or past
+     * end, so never past the row's length): every 128-byte line of the token's record
+     * of this row (all ranks; a GQA cache's kv head g alone), the last byte included. */
+    /* (the two base pointers live in shared memory, this thread's own slot, read back
+     * at each use: held in registers across the loop, they made the kernel spill) */
+    const bool pf_vs = lane >= 16;
+    unsigned long long *pf_slot = (unsigned long long *)(dsm + lay.pf) + 2 * threadIdx.x;
+    dec_sts_p2(pf_slot, pf_vs ? bvb : bkb, HASA ? (pf_vs ? av0 : ak0) : NULL);
     auto prefetch_tile = [&](int t) {
-        if (t >= end) return;
-        const int n = min(16, end - t);
-        if (pf_contig) {
-            pf_range(bkb + (size_t)t * a.tok_bk, 2LL * n * a.tok_bk);
-            pf_range(bvb + (size_t)t * a.tok_bv, 2LL * n * a.tok_bv);
-            if (HASA) {
-                pf_range(ak0 + (size_t)t * a.tok_ak, 2LL * n * a.tok_ak);
-                pf_range(av0 + (size_t)t * a.tok_av, 2LL * n * a.tok_av);
-            }
-        } else {
-            const int j = lane & 15;
-            if (j < n) {
-                const bf16 *p = lane < 16 ? bkb + (size_t)(t + j) * a.tok_bk : bvb + (size_t)(t + j) * a.tok_bv;
-                dec_pf_l2(p);
-                dec_pf_l2(p + DH - 1);
-            }
+        const int tok = t + (lane & 15);
+        if (tok >= end) return;
+        const bool vs = lane >= 16;
+        const bf16 *pb, *pa;
+        dec_lds_p2(pf_slot, pb, pa);
+        pb += (size_t)tok * (vs ? a.tok_bv : a.tok_bk);
+        const int nb = (vs ? a.RV : a.RK) * DH;
+        for (int o = 0; o < nb; o += 64) dec_pf_l2(pb + o);
+        dec_pf_l2(pb + nb - 1);
+        if (HASA) {
+            pa += (size_t)tok * (vs ? a.tok_av : a.tok_ak);
+            const int na = vs ? a.tok_av : a.tok_ak;
+            for (int o = 0; o < na; o += 64) dec_pf_l2(pa + o);
+            dec_pf_l2(pa + na - 1);
         }
     };
     constexpr int PF_SKIP = PIPE ? 1 : 0;          /* tiles ahead that the registers already load */
@@ -742,7 +750,6 @@ __global__ void __launch_bounds__(32 * DEC_WMAX) __maxnreg__(MT * DH <= 128 ? 22
         } else {
             load_k(kb0, ka0, t0, 0);
         }
-        if (a.pf > 0) prefetch_tile(t0 + 16 * (PF_SKIP + a.pf));
         bool tok_ok[2][2];
 #pragma unroll
         for (int j = 0; j < 2; j++)
@@ -804,6 +811,8 @@ __global__ void __launch_bounds__(32 * DEC_WMAX) __maxnreg__(MT * DH <= 128 ? 22
             load_v(vw, va, t0, r);
             value_acc(vw, va);
         }
+        /* (here, where this tile's operands are dead: the fewest registers live) */
+        if (a.pf > 0) prefetch_tile(t0 + 16 * (PF_SKIP + a.pf));
         if (PIPE) {
 #pragma unroll
             for (int j = 0; j < 2; j++) {
