@@ -39,7 +39,10 @@
  * T6_DECODE_MINCHUNK, T6_DECODE_WARPS (W), T6_DECODE_STAGES (a cp.async ring through
  * shared memory instead of the register prefetch, for the paper's TPA shape) and
  * T6_DECODE_FUSE (the last block of a row combines it: one launch). The last two were
- * measured slower (doc/performance.md, "Decode") and are off by default. */
+ * measured slower (doc/performance.md, "Decode") and are off by default.
+ * T6_DECODE_PREFETCH=n (default 1): each warp also asks the L2 for the tile n tiles
+ * past the one its registers are loading (more bytes in flight at no register cost;
+ * not yet measured, doc/cuda.md). */
 #include "cuda_common.cuh"
 #include "profile.h"
 
