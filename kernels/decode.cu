@@ -28,10 +28,7 @@
  * fewer partials (B=1, M=64K: 2.2x faster than one-warp blocks). W is the widest block
  * that still gives every row 99% of the warps of one wave: B=1 gets W=9, B=8 W=3,
  * B=16 one-warp blocks. The combine is a programmatic dependent launch on Hopper (its
- * launch overlaps the split kernel's tail). One launch (T6_DECODE_ONE, off by default
- * until measured): where one block takes a whole row, the block's merge is the row's
- * result and it writes the output itself: no partials, no combine kernel, the same
- * bits as its partial through the combine.
+ * launch overlaps the split kernel's tail).
  *
  * Generic path (fp32 act, other dh, more heads, misaligned pointers,
  * T6_CUDA_DECODE=generic): one block per (chunk, row, head), one token per thread
@@ -43,8 +40,9 @@
  * shared memory instead of the register prefetch, for the paper's TPA shape) and
  * T6_DECODE_FUSE (the last block of a row combines it: one launch). The last two were
  * measured slower (doc/performance.md, "Decode") and are off by default.
- * T6_DECODE_ONE (one block per row writes the output: 1 where the sizing gives one
- * block per row anyway, N where M_max <= N) is not yet measured, also off. */
+ * T6_DECODE_PREFETCH=n (default 1): each warp also asks the L2 for the tile n tiles
+ * past the one its registers are loading (more bytes in flight at no register cost;
+ * not yet measured, doc/cuda.md). */
 #include "cuda_common.cuh"
 #include "profile.h"
 
@@ -133,12 +131,10 @@ struct DecArgs {
     float vscale;                     /* 1/R_V */
     /* tensor-core path: S above counts partials (one per block when its warps merge) */
     int merge;                        /* the warps of a block merge their splits in shared memory */
+    int pf;                           /* 16-token tiles requested into L2 ahead of the register loads */
     int fuse;                         /* the last block of a row combines it (no combine kernel) */
-    int one;                          /* S == 1: the block's merge is the row's output (no partials) */
-    int coop;                         /* co-resident grid: every block combines a slice after a per-row barrier */
-    unsigned *tickets;                /* per row: blocks done (fuse, coop), back to 0 after each call */
-    unsigned *gens;                   /* per row: barrier generation (coop), only ever incremented */
-    void *out;                        /* (rows, nh, dh) bf16, written when fuse or one */
+    unsigned *tickets;                /* per row: blocks done (fuse), back to 0 after each call */
+    void *out;                        /* (rows, nh, dh) bf16, written when fuse */
 };
 
 #define DEC_LN2 0.69314718055994530942f
@@ -281,6 +277,23 @@ __device__ __forceinline__ void dec_lda(uint32_t *w, const bf16 *p, int h0, int 
 
 #define DEC_WMAX 16   /* most warps per block */
 
+/* a hint: the L2 fetches the 128-byte line holding p (generic address; never faults) */
+__device__ __forceinline__ void dec_pf_l2(const void *p) { asm volatile("prefetch.L2 [%0];\n" ::"l"(p)); }
+/* two pointers to and back from shared memory; volatile (so never kept in registers,
+ * and the load stays after the store) */
+__device__ __forceinline__ void dec_sts_p2(void *p, const bf16 *x, const bf16 *y)
+{
+    asm volatile("st.shared.v2.u64 [%0], {%1,%2};\n" ::"r"((uint32_t)__cvta_generic_to_shared(p)),
+                 "l"((unsigned long long)(uintptr_t)x), "l"((unsigned long long)(uintptr_t)y));
+}
+__device__ __forceinline__ void dec_lds_p2(const void *p, const bf16 *&x, const bf16 *&y)
+{
+    unsigned long long u, v;
+    asm volatile("ld.shared.v2.u64 {%0,%1}, [%2];\n" : "=l"(u), "=l"(v) : "r"((uint32_t)__cvta_generic_to_shared(p)));
+    x = (const bf16 *)u;
+    y = (const bf16 *)v;
+}
+
 /* cp.async of 16 bytes (L2 only: the cache is read once), zeros when !ok */
 __device__ __forceinline__ void dec_cp16(void *dst, const void *src, bool ok)
 {
@@ -334,99 +347,23 @@ struct DecRing {
 
 /* Dynamic shared memory of one block of W warps, offsets in bytes: the q fragments of
  * each warp; the merge statistics (m, l, weight per warp and head, then the block's m,
- * l per head, then a flag); one area used by the rings during the loop and by the
+ * l per head, then a flag); the L2 prefetch's two base pointers per thread; one area used by the rings during the loop and by the
  * merge (and the fused combine) after it. Host and device compute it alike. */
 struct DecSmem {
-    int stat, area, area_bytes, total;
+    int stat, pf, area, area_bytes, total;
 };
 __host__ __device__ inline DecSmem dec_smem(int DH, int MT, int W, int NS)
 {
     DecSmem m;
     const int nhp = 16 * MT;
     m.stat = W * MT * (DH / 16) * 32 * 16;
-    m.area = (m.stat + (3 * W * nhp + 2 * nhp + 4) * 4 + 15) & ~15;
+    m.pf = (m.stat + (3 * W * nhp + 2 * nhp + 4) * 4 + 15) & ~15;   /* two pointers per thread */
+    m.area = m.pf + W * 32 * 16;
     const int ring = NS > 0 ? NS * W * (4096 + 32 * (MT * 32 + 16)) : 0;
     const int red = W * nhp * dec_red_stride(DH, MT) * 4;
     m.area_bytes = ring > red ? ring : red;
     m.total = m.area + m.area_bytes;
     return m;
-}
-
-#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700) || defined(T6_DEC_EMU)
-#define DEC_NANOSLEEP(ns) __nanosleep(ns)   /* (the emulator: yield to the other blocks) */
-#else
-#define DEC_NANOSLEEP(ns)
-#endif
-
-/* a.coop (T6_DECODE_COOP): once every block of row br has written its partial (a
- * per-row barrier: the grid was launched cooperatively, so all its blocks are
- * resident), block c combines outputs [c*per, (c+1)*per) of the row, per = nh*DH/S
- * rounded up: the combine's reads are spread over the row's SMs and there is no second
- * launch. wsm: the block's free merge area (the host checked its room). */
-template <int DH>
-__device__ __forceinline__ void dec_coop_combine(const DecArgs &a, int br, float *wsm)
-{
-    const int S = a.S, nh = a.nh, tid = threadIdx.x, nthr = blockDim.x;
-    __threadfence();                               /* this block's partial, before it arrives */
-    __syncthreads();
-    if (tid == 0) {
-        volatile unsigned *gen = a.gens + br;
-        const unsigned g = *gen;                   /* cannot move on before this block arrives */
-        __threadfence();
-        if (atomicAdd(a.tickets + br, 1u) == (unsigned)(S - 1)) {
-            a.tickets[br] = 0u;                    /* every block arrived: ready for the next call */
-            __threadfence();
-            atomicAdd(a.gens + br, 1u);
-        } else {
-            while (*gen == g) DEC_NANOSLEEP(64);
-        }
-        __threadfence();
-    }
-    __syncthreads();
-    const int total = nh * DH, per = (total + S - 1) / S;
-    const int lo = blockIdx.x * per, hi = min(total, lo + per), n = hi - lo;
-    if (n <= 0) return;
-    const int hd0 = lo / DH, nhs = (hi - 1) / DH - hd0 + 1;
-    float *sum = wsm + (size_t)nhs * S, *part = sum + nhs;   /* nhs*S weights, nhs sums, G*n parts */
-    for (int i = tid; i < nhs * S; i += nthr) {
-        const int hh = i / S, s = i - hh * S;
-        wsm[i] = __ldcg(a.plse + ((size_t)br * S + s) * nh + hd0 + hh);   /* L2: other SMs wrote them */
-    }
-    __syncthreads();
-    for (int hh = tid; hh < nhs; hh += nthr) {
-        float M = -INFINITY, L = 0.0f;
-        for (int s = 0; s < S; s++) M = fmaxf(M, wsm[hh * S + s]);
-        for (int s = 0; s < S; s++) {
-            const float w = M == -INFINITY ? 0.0f : __expf(wsm[hh * S + s] - M);   /* empty splits: 0 */
-            wsm[hh * S + s] = w;
-            L += w;
-        }
-        sum[hh] = L;
-    }
-    __syncthreads();
-    /* G groups of threads per output, each summing every G-th partial */
-    const int G = n <= nthr ? min(S, nthr / n) : 1;
-    const size_t st = (size_t)nh * DH;
-    const float *P0 = a.po + (size_t)br * S * st;
-    bf16 *out = (bf16 *)a.out + (size_t)br * st;
-    for (int t = tid; t < n * G; t += nthr) {
-        const int e = t % n, sg = t / n, j = lo + e, hh = j / DH - hd0;
-        float acc = 0.0f;
-        for (int s = sg; s < S; s += G) {
-            const float w = wsm[hh * S + s];
-            acc += w > 0.0f ? w * __ldcg(P0 + s * st + j) : 0.0f;   /* select, never multiply, an empty split */
-        }
-        if (G > 1) part[sg * n + e] = acc;
-        else out[j] = __float2bfloat16(sum[hh] > 0.0f ? acc / sum[hh] : 0.0f);   /* len 0: 0 */
-    }
-    if (G == 1) return;
-    __syncthreads();
-    for (int e = tid; e < n; e += nthr) {
-        const int hh = (lo + e) / DH - hd0;
-        float acc = 0.0f;
-        for (int sg = 0; sg < G; sg++) acc += part[sg * n + e];
-        out[lo + e] = __float2bfloat16(sum[hh] > 0.0f ? acc / sum[hh] : 0.0f);
-    }
 }
 
 /* The end of the tensor-core kernel when its W warps merge (a.merge): each warp's
@@ -475,21 +412,6 @@ __device__ __forceinline__ void dec_merge(const DecArgs &a, float (&acc)[MT][DH 
         sm_L[hd] = L;
     }
     __syncthreads();
-    if (a.one) {
-        /* one block per row (S == 1): its merge is the row's result, written as the
-         * combine would write it (the weight of the one partial is exp(0) = 1, so the
-         * values are the same bits). j runs over the output in memory order so that the
-         * stores coalesce; k is the register order column holding it. len 0: zeros. */
-        bf16 *out = (bf16 *)a.out + (size_t)br * nh * DH;
-        for (int j = tid; j < nh * DH; j += nthr) {
-            const int hd = j / DH, col = j - hd * DH, k = (col % (DH / 8)) * 8 + col / (DH / 8);
-            float v = 0.0f;
-            for (int w = 0; w < W; w++) v += sm_f[w * NHP + hd] * red[((size_t)w * NHP + hd) * RS + k];
-            const float L = sm_L[hd];
-            out[j] = __float2bfloat16(L > 0.0f ? v * a.vscale / L : 0.0f);
-        }
-        return;
-    }
     const int S = a.S, c = blockIdx.x;
     const size_t pb = ((size_t)br * S + c) * nh;
     for (int j = tid; j < nh * DH; j += nthr) {
@@ -499,10 +421,6 @@ __device__ __forceinline__ void dec_merge(const DecArgs &a, float (&acc)[MT][DH 
         const float L = sm_L[hd];
         a.po[(pb + hd) * DH + (k & 7) * (DH / 8) + (k >> 3)] = L > 0.0f ? v * a.vscale / L : 0.0f;
         if (k == 0) a.plse[pb + hd] = L > 0.0f ? (sm_M[hd] + log2f(L)) * DEC_LN2 : -INFINITY;
-    }
-    if (a.coop) {
-        dec_coop_combine<DH>(a, br, red);
-        return;
     }
     if (!a.fuse) return;
 
@@ -782,11 +700,43 @@ __global__ void __launch_bounds__(32 * DEC_WMAX) __maxnreg__(MT * DH <= 128 ? 22
             }
     };
 
+    /* L2 prefetch (a.pf tiles): a warp's register loads keep only about one tile (6 KB
+     * at the paper's shape) in flight, and 9 warps per SM do not cover the HBM latency
+     * under load; lines requested into L2 ahead of them cost no registers, so the loads
+     * that follow hit L2. Lane (side, token j): the score side (B_K, A_K) in lanes 0-15,
+     * the value side (B_V, A_V) in 16-31, of the tile's token t + j (none at or past
+     * end, so never past the row's length): every 128-byte line of the token's record
+     * of this row (all ranks; a GQA cache's kv head g alone), the last byte included. */
+    /* (the two base pointers live in shared memory, this thread's own slot, read back
+     * at each use: held in registers across the loop, they made the kernel spill) */
+    const bool pf_vs = lane >= 16;
+    unsigned long long *pf_slot = (unsigned long long *)(dsm + lay.pf) + 2 * threadIdx.x;
+    dec_sts_p2(pf_slot, pf_vs ? bvb : bkb, HASA ? (pf_vs ? av0 : ak0) : NULL);
+    auto prefetch_tile = [&](int t) {
+        const int tok = t + (lane & 15);
+        if (tok >= end) return;
+        const bool vs = lane >= 16;
+        const bf16 *pb, *pa;
+        dec_lds_p2(pf_slot, pb, pa);
+        pb += (size_t)tok * (vs ? a.tok_bv : a.tok_bk);
+        const int nb = (vs ? a.RV : a.RK) * DH;
+        for (int o = 0; o < nb; o += 64) dec_pf_l2(pb + o);
+        dec_pf_l2(pb + nb - 1);
+        if (HASA) {
+            pa += (size_t)tok * (vs ? a.tok_av : a.tok_ak);
+            const int na = vs ? a.tok_av : a.tok_ak;
+            for (int o = 0; o < na; o += 64) dec_pf_l2(pa + o);
+            dec_pf_l2(pa + na - 1);
+        }
+    };
+    constexpr int PF_SKIP = PIPE ? 1 : 0;          /* tiles ahead that the registers already load */
+
     uint32_t kb0[2][BKW], ka0[2][2][AWN], vw0[2][2][BVW], va0[2][2][AWN];
     if (PIPE) {
         load_k(kb0, ka0, start, 0);
         load_v(vw0, va0, start, 0);
     }
+    for (int k = PF_SKIP + 1; k < PF_SKIP + a.pf; k++) prefetch_tile(start + 16 * k);
     if (RING)
         for (int st = 0; st < NS - 1; st++) ring_fill(start + 16 * st, st);
     int rs = 0;                                    /* RING: the stage of the tile at t0 */
@@ -864,6 +814,8 @@ __global__ void __launch_bounds__(32 * DEC_WMAX) __maxnreg__(MT * DH <= 128 ? 22
             load_v(vw, va, t0, r);
             value_acc(vw, va);
         }
+        /* (here, where this tile's operands are dead: the fewest registers live) */
+        if (a.pf > 0) prefetch_tile(t0 + 16 * (PF_SKIP + a.pf));
         if (PIPE) {
 #pragma unroll
             for (int j = 0; j < 2; j++) {
@@ -1003,41 +955,25 @@ static int dec_cc_major(t6_backend *be)
  * (cp.async ring stages 2..4 where the ring applies; 0 = operands through registers),
  * T6_DECODE_FUSE (most partials per row that the split kernel combines itself, 0 =
  * always a combine kernel), T6_DECODE_MINCHUNK (fewest tokens per warp),
- * T6_DECODE_CHUNK (tokens per warp, exactly), T6_DECODE_ONE (one launch where one block
- * takes a whole row: 0 = never, today's default; 1 = where the split sizing below gives
- * one block per row; N >= 16 = also one block of the widest fitting W per row whenever
- * M_max <= N tokens), T6_DECODE_COOP (1: where the grid is one resident wave and a row
- * has several blocks, a cooperative launch whose blocks each combine a slice of their
- * row after a per-row barrier; 0 = a combine kernel). The defaults are the fastest of the 2026-12-01 sweep
- * (bench/gpu/results/2026-12-01-decode2): registers, no fusing; T6_DECODE_ONE is not yet
- * measured, so they are off. */
+ * T6_DECODE_CHUNK (tokens per warp, exactly), T6_DECODE_PREFETCH (16-token tiles of
+ * every operand a warp asks the L2 to fetch ahead of its register loads, 0 = none; see
+ * dec_prefetch). The defaults of the first four are the fastest of the 2026-12-01
+ * sweep (bench/gpu/results/2026-12-01-decode2): registers, no fusing. The one-launch
+ * forms (T6_DECODE_ONE, T6_DECODE_COOP) were measured slower on 2026-12-01 and removed
+ * (doc/cuda.md). */
 struct DecKnobs {
-    int warps, stages, fuse, min_chunk, chunk, one, coop;
+    int warps, stages, fuse, min_chunk, chunk, prefetch;
 };
 #define DEC_DEFAULT_STAGES 0
 #define DEC_DEFAULT_FUSE 0
-#define DEC_DEFAULT_ONE 0
-#define DEC_DEFAULT_COOP 0
+#define DEC_DEFAULT_PREFETCH 1
+#define DEC_PREFETCH_MAX 8
 
 /* Device-side tickets of the fused combine, one per row: zero at module load and put
  * back to zero by the last block of each call, so a call needs no memset (and stays
  * graph-safe). Not backend state: two streams of one process must not run a fused
  * decode on one device at the same time. */
 __device__ unsigned dec_tickets_dev[65536];
-
-/* The per-row barrier generations of the cooperative combine: only incremented (by
- * the last block of a row to arrive), so a block waits for a change of the value it
- * read before arriving. */
-__device__ unsigned dec_gens_dev[65536];
-
-static unsigned *dec_gens(t6_backend *be)
-{
-    static void *p[64];
-    int dev = cu_impl(be)->device;
-    if (dev < 0 || dev >= 64) dev = 0;
-    if (!p[dev]) CUDA_CHECK(cudaGetSymbolAddress(&p[dev], dec_gens_dev));
-    return (unsigned *)p[dev];
-}
 
 static unsigned *dec_tickets(t6_backend *be)
 {
@@ -1089,15 +1025,7 @@ static bool mma_launch(t6_backend *be, DecArgs &a, int rows, int M_max, const De
     const int wps = mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, 1);   /* one-warp blocks per SM */
     const long long wunits = (long long)wps * sms;
     int W = 0;
-    /* T6_DECODE_ONE=N and a cache of at most N tokens: one block per row, as wide as
-     * fits (or T6_DECODE_WARPS), no wider than 16-token splits need */
-    const bool force_one = kn.one >= 16 && M_max <= kn.one;
-    if (force_one) {
-        int wmax = kn.warps > 0 ? kn.warps : DEC_WMAX;
-        if (wmax > (M_max + 15) / 16) wmax = (M_max + 15) / 16;
-        for (W = wmax; W > 1; W--)
-            if (mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) >= 1) break;
-    } else if (kn.warps > 0) {
+    if (kn.warps > 0) {
         for (W = kn.warps < DEC_WMAX ? kn.warps : DEC_WMAX; W > 1; W--)
             if ((long long)mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) * sms / rows >= 1) break;
     } else {
@@ -1125,58 +1053,29 @@ static bool mma_launch(t6_backend *be, DecArgs &a, int rows, int M_max, const De
     long long chunk = kn.chunk > 0 ? kn.chunk : (M_max + per_row - 1) / per_row;
     if (kn.chunk <= 0 && chunk < min_chunk) chunk = min_chunk;
     if (chunk < (M_max + smax - 1) / smax) chunk = (M_max + smax - 1) / smax;
-    if (force_one) chunk = (M_max + W - 1) / W;    /* the W warps cover the row */
     chunk = (chunk + 15) / 16 * 16;
     const long long sw = (M_max + chunk - 1) / chunk;
     const DecSmem L = dec_smem(DH, MT, W, NS);
     a.chunk = (int)chunk;
     a.S = (int)(W > 1 ? (sw + W - 1) / W : sw);
-    /* one block per row: its warps' merge is the output, so no partials, no combine */
-    a.one = kn.one > 0 && a.S == 1;
-    /* cooperative combine: every block resident at once (a cooperative launch checks
-     * it), and each block's merge area holds its slice's weights, sums and parts */
-    a.coop = 0;
-    if ((kn.coop >= 0 ? kn.coop : DEC_DEFAULT_COOP) > 0 && !a.one && a.S > 1 && rows <= 65535 &&
-        (long long)a.S * rows <= (long long)mma_blocks_per_sm<DH, MT, HASA, FULL, NS>(be, W) * sms) {
-        const int per = (a.nh * DH + a.S - 1) / a.S, nhs = (per + DH - 1) / DH + 1;
-        a.coop = (long long)nhs * (a.S + 1) * 4 + 32LL * W * 4 <= L.area_bytes;
-    }
     const int fuse_max = kn.fuse >= 0 ? kn.fuse : DEC_DEFAULT_FUSE;
-    a.fuse = !a.one && !a.coop && fuse_max > 0 && a.S <= fuse_max && (long long)a.S * a.nh * 4 <= L.area_bytes;
-    a.merge = W > 1 || a.fuse || a.one || a.coop;
-    a.tickets = a.fuse || a.coop ? dec_tickets(be) : NULL;
-    a.gens = a.coop ? dec_gens(be) : NULL;
+    a.fuse = fuse_max > 0 && a.S <= fuse_max && (long long)a.S * a.nh * 4 <= L.area_bytes;
+    a.merge = W > 1 || a.fuse;
+    a.tickets = a.fuse ? dec_tickets(be) : NULL;
     a.out = out;
-    if (a.one) {
-        a.po = a.plse = NULL;
-    } else {
-        size_t np = (size_t)rows * a.S * a.nh;
-        char *scr = (char *)t6_cuda_scratch(be, np * (DH + 1) * sizeof(float));
-        a.po = (float *)scr;
-        a.plse = (float *)(scr + np * DH * sizeof(float));
-    }
+    a.pf = NS > 0 ? 0 : kn.prefetch;       /* (the ring has its own tiles in flight) */
+    size_t np = (size_t)rows * a.S * a.nh;
+    char *scr = (char *)t6_cuda_scratch(be, np * (DH + 1) * sizeof(float));
+    a.po = (float *)scr;
+    a.plse = (float *)(scr + np * DH * sizeof(float));
     dim3 grid(a.S, rows);
-    if (a.coop) {
-        cudaLaunchConfig_t cfg = {};
-        cfg.gridDim = grid;
-        cfg.blockDim = dim3(32 * W);
-        cfg.dynamicSmemBytes = L.total;
-        cfg.stream = cu_stream(be);
-        cudaLaunchAttribute attr[1];
-        attr[0].id = cudaLaunchAttributeCooperative;
-        attr[0].val.cooperative = 1;
-        cfg.attrs = attr;
-        cfg.numAttrs = 1;
-        CUDA_CHECK(cudaLaunchKernelEx(&cfg, k_dec_mma<DH, MT, HASA, FULL, NS>, a));
-    } else {
-        k_dec_mma<DH, MT, HASA, FULL, NS><<<grid, 32 * W, L.total, cu_stream(be)>>>(a);
-        CUDA_CHECK_LAUNCH();
-    }
-    cu_impl(be)->decode_path = a.one ? "one-launch" : a.coop ? "coop" : a.fuse ? "fused" : "split+combine";
+    k_dec_mma<DH, MT, HASA, FULL, NS><<<grid, 32 * W, L.total, cu_stream(be)>>>(a);
+    CUDA_CHECK_LAUNCH();
+    cu_impl(be)->decode_path = a.fuse ? "fused" : "split+combine";
     cu_impl(be)->decode_grid[0] = a.S;
     cu_impl(be)->decode_grid[1] = W;
     cu_impl(be)->decode_grid[2] = a.chunk;
-    return a.fuse || a.one || a.coop;
+    return a.fuse;
 }
 
 /* The instance for the shape: the cp.async ring where it applies (dh 64, 16 or 32
@@ -1224,11 +1123,9 @@ static void decode_run(t6_backend *be, void *out, DecArgs &a, int rows, int M_ma
     a.M = M_max;
     const int want_chunk = env_int("T6_DECODE_CHUNK", 0);
     const DecKnobs kn = {env_int("T6_DECODE_WARPS", 0), env_int("T6_DECODE_STAGES", -1), env_int("T6_DECODE_FUSE", -1),
-                         env_int("T6_DECODE_MINCHUNK", 0), want_chunk, env_int("T6_DECODE_ONE", DEC_DEFAULT_ONE),
-                         env_int("T6_DECODE_COOP", -1)};
-    if (kn.coop < -1 || kn.coop > 1) t6_fatal("T6_DECODE_COOP=%d: expected 0 (a combine kernel) or 1 (cooperative)", kn.coop);
-    if (kn.one < 0 || kn.one == 2 || (kn.one > 2 && kn.one < 16))
-        t6_fatal("T6_DECODE_ONE=%d: expected 0 (off), 1 (where one block takes a row) or a token count >= 16", kn.one);
+                         env_int("T6_DECODE_MINCHUNK", 0), want_chunk, env_int("T6_DECODE_PREFETCH", DEC_DEFAULT_PREFETCH)};
+    if (kn.prefetch < 0 || kn.prefetch > DEC_PREFETCH_MAX)
+        t6_fatal("T6_DECODE_PREFETCH=%d: expected 0 (none) .. %d tiles ahead", kn.prefetch, DEC_PREFETCH_MAX);
     if (kn.warps < 0 || kn.warps > DEC_WMAX) t6_fatal("T6_DECODE_WARPS=%d: expected 1..%d (0: chosen)", kn.warps, DEC_WMAX);
     if (kn.stages != -1 && kn.stages != 0 && (kn.stages < 2 || kn.stages > 4))
         t6_fatal("T6_DECODE_STAGES=%d: expected 0 (registers) or 2..4", kn.stages);

@@ -6,9 +6,9 @@
 # Configures BUILD_DIR --with-cuda if it has no Makefile yet ($T6_CONFIGURE_ARGS are
 # passed on, e.g. --with-cuda-arch=90), builds decode_bench, runs it, runs the
 # reference, and writes decode_bench.log, decode_ref.log and decode_compare.txt to
-# OUT_DIR, and (between the two runs) the A/B of the one-launch paths (decode_bench one:
-# T6_DECODE_ONE and T6_DECODE_COOP against the default, small M) to decode_one.log and
-# decode_one.txt. $DECODE_REF_ARGS go to decode_ref.py (default: --kernels bn). With
+# OUT_DIR, and (between the two runs) the per-layer cost of a generation step
+# (decode_bench graph: 32 layers' calls in one CUDA graph, with and without forming q)
+# to decode_graph.log; its rows join the table (graph us/layer). $DECODE_REF_ARGS go to decode_ref.py (default: --kernels bn). With
 # $DECODE_BENCH naming a decode_bench already built (e.g. carried to the GPU machine),
 # nothing is configured or built.
 # The reference file is third-party and never committed; fetch it first into the
@@ -32,35 +32,11 @@ if [ -z "$bench" ]; then
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 "$bench" table | tee "$out/decode_bench.log"
-# the one-launch A/B before the reference (which may use the rest of a step's time)
-"$bench" one tpa,gqa | tee "$out/decode_one.log"
-python3 - "$out/decode_one.log" <<'PY' | tee "$out/decode_one.txt"
-import sys
-r, names, launch = {}, [], {}
-for line in open(sys.argv[1]):
-    if line.startswith("RESULT"):
-        f = dict(kv.split("=", 1) for kv in line.split()[1:])
-        k = (f["method"], int(f["B"]), int(f["M"]))
-        r.setdefault(k, {})[f["variant"]] = float(f["us"])
-        launch[k + (f["variant"],)] = "%s %sx%s" % (f.get("path", "?"), f.get("blocks", "?"), f.get("warps", "?"))
-        if f["variant"] not in names:
-            names.append(f["variant"])
-print("decode attention, one launch (T6_DECODE_ONE: one block per row; T6_DECODE_COOP: blocks combine their row) vs the default; median us, L2 flushed")
-print("launch: path blocks-per-row x warps-per-block")
-hdr = ["method", "B", "M"] + ["%s us (launch)" % n for n in names] + ["best one / default"]
-print("| " + " | ".join(hdr) + " |")
-print("|" + "---|" * len(hdr))
-for k in sorted(r, key=lambda k: (k[0], k[1], k[2])):
-    v = r[k]
-    row = [k[0], str(k[1]), str(k[2])]
-    row += ["%.1f (%s)" % (v[n], launch[k + (n,)]) if n in v else "-" for n in names]
-    ones = [v[n] for n in names if n != "default" and n in v]
-    row.append("%.2f" % (min(ones) / v["default"]) if ones and "default" in v else "-")
-    print("| " + " | ".join(row) + " |")
-PY
+# the graph rows before the reference (which may use the rest of a step's time)
+"$bench" graph | tee "$out/decode_graph.log"
 # shellcheck disable=SC2086
 python3 "$here/bench/gpu/decode_ref.py" ${DECODE_REF_ARGS:---kernels bn} | tee "$out/decode_ref.log"
-python3 - "$out/decode_bench.log" "$out/decode_ref.log" <<'PY' | tee "$out/decode_compare.txt"
+python3 - "$out/decode_bench.log" "$out/decode_ref.log" "$out/decode_graph.log" <<'PY' | tee "$out/decode_compare.txt"
 import re, sys
 def read(path, tag):
     r = {}
@@ -69,12 +45,13 @@ def read(path, tag):
             f = dict(kv.split("=", 1) for kv in line.split()[1:])
             r[(f["method"], int(f["B"]), int(f["M"]))] = float(f["us"])
     return r
-ours, ref = read(sys.argv[1], "RESULT"), read(sys.argv[2], "REF")
+ours, ref, graph = read(sys.argv[1], "RESULT"), read(sys.argv[2], "REF"), read(sys.argv[3], "RESULT")
 refm = sorted({m for m, _, _ in ref})
 print("decode attention, one new token: h=32 dh=64 (R_Q,R_K,R_V)=(16,1,1) bf16; median us, L2 flushed")
 print("ours TPA excludes forming q (tpa_qform, reported separately); the reference forms q from A_Q, B_Q in-kernel")
+print("graph: us per layer of 32 layers' calls replayed as one CUDA graph (each layer its own cache; L2 flushed per replay), alone and with q formed (+q)")
 print("MLA: decode_attention_mla over [c_kv, k_R] records, d_c 512 + d_R 64 (1152 B/token), absorbed projections excluded")
-hdr = ["B", "M", "TPA us", "TPA GB/s", "+qform us"] + [f"ref {m} us" for m in refm] + ["ref/ours", "ref/(ours+q)", "MHA us", "GQA us", "MLA us"]
+hdr = ["B", "M", "TPA us", "TPA GB/s", "+qform us"] + [f"ref {m} us" for m in refm] + ["ref/ours", "ref/(ours+q)", "graph us/layer", "graph+q us/layer", "MHA us", "GQA us", "MLA us"]
 print("| " + " | ".join(hdr) + " |")
 print("|" + "---|" * len(hdr))
 for (m, B, M), us in sorted(ours.items(), key=lambda x: (x[0][1], x[0][2])):
@@ -87,6 +64,7 @@ for (m, B, M), us in sorted(ours.items(), key=lambda x: (x[0][1], x[0][2])):
     row = [str(B), str(M), cell(us), "%.0f" % (384.0 * B * M / us / 1e3), cell(us + q if q else None)]
     row += [cell(x) for x in rs]
     row += [cell(best / us if best else None, "%.2f"), cell(best / (us + q) if best and q else None, "%.2f")]
+    row += [cell(graph.get(("tpa_graph", B, M))), cell(graph.get(("tpa_graph_q", B, M)))]
     row += [cell(ours.get(("mha", B, M))), cell(ours.get(("gqa", B, M))), cell(ours.get(("mla", B, M)))]
     print("| " + " | ".join(row) + " |")
 PY

@@ -18,23 +18,27 @@
  * 2*2*32*64 = 8192 B, GQA 1024 B.
  *
  * Every TPA/GQA/MHA line also names the path the kernel took (path=split+combine,
- * one-launch, fused, generic+combine) and its launch (blocks= per row, warps= per
- * block, chunk= tokens per warp).
+ * fused, generic+combine) and its launch (blocks= per row, warps= per block, chunk=
+ * tokens per warp).
  *
- * Usage: decode_bench [table|tune|sweep|one] [methods]
+ * Usage: decode_bench [table|tune|sweep|graph] [methods]
  *   table  (default) the whole grid; one "RESULT method=... B=... M=... us=... GBps=..."
  *          line per point (bench/gpu/decode-compare.sh reads them)
  *   tune   FlashTPA at B=8 M=256K, B=1 M=4K and B=16 M=512K over split sizes
  *          (T6_DECODE_CHUNK; chunk=0 is the kernel's own choice)
  *   sweep  the kernel variants (kernels/decode.cu's T6_DECODE_* knobs: warps per
- *          block, cp.async ring stages, fused combine, fewest tokens per warp) at
- *          nine shapes, FlashTPA, and GQA/MHA at two; lines end in variant=NAME
- *   one    A/B of the one-launch paths against the default at small M: T6_DECODE_ONE
- *          (one block per row writes the output) and T6_DECODE_COOP (the default's
- *          grid launched cooperatively, its blocks combine their row: no combine
- *          kernel), each shape's variants back to back: FlashTPA (and GQA at B=1
- *          M=4K); variant=NAME
- *   methods: comma list of tpa, mha, gqa, mla, q (default all) */
+ *          block, cp.async ring stages, fused combine, fewest tokens per warp, L2
+ *          prefetch distance) at nine shapes, FlashTPA, and GQA/MHA at two; lines end
+ *          in variant=NAME
+ *   graph  what a generation step pays per layer: L = 32 layers' FlashTPA calls, each
+ *          layer over its own cache (slices of the big one, so every read is from
+ *          HBM), recorded once into a CUDA graph (the backend's graph ops, as the
+ *          model's decode step uses them) and replayed, the L2 flushed before each
+ *          replay; us= is the replay's median time / L. method=tpa_graph: the decode
+ *          attention (split kernel + combine) alone; tpa_graph_q: with q formed from
+ *          its factors first (rope_fwd_pos on B_Q, tpa_product_fwd), as the model's
+ *          step issues them. Shapes with L*B*M <= 16 * 2^19 tokens.
+ *   methods: comma list of tpa, mha, gqa, mla, q (default all; graph: tpa) */
 #include "config.h"
 
 #include <cuda_runtime.h>
@@ -200,22 +204,21 @@ static void report(bench *b, method m, int B, int M, double us, const char *extr
 
 /* The variants of the sweep: values of the kernel's knobs (empty: its default). */
 static const struct {
-    const char *name, *warps, *stages, *fuse, *minchunk;
+    const char *name, *warps, *stages, *fuse, *minchunk, *prefetch;
 } variants[] = {
-    {"default", "", "", "", ""},
-    {"legacy", "1", "0", "0", "64"},       /* one-warp blocks: the kernel before blocks merged */
-    {"merge_regs", "", "0", "0", ""},      /* the default since the 2026-12-01 sweep */
-    {"ring3", "", "3", "", ""},             /* the default of the sweep's binary */
-    {"ring2", "", "2", "", ""},
-    {"ring4", "", "4", "", ""},
-    {"ring3_w1", "1", "3", "0", "64"},
-    {"ring3_w9", "9", "3", "", ""},
-    {"ring3_w3", "3", "3", "", ""},
-    {"ring3_min32", "", "3", "", "32"},
-    {"ring3_min64", "", "3", "", "64"},
-    {"ring3_fuse8_min64", "", "3", "8", "64"},
-    {"ring3_fuse16_min32", "", "3", "16", "32"},
-    {"ring3_fuse32", "", "3", "32", ""},
+    {"default", "", "", "", "", ""},
+    {"legacy", "1", "0", "0", "64", "0"},   /* one-warp blocks: the kernel before blocks merged */
+    {"merge_regs", "", "0", "0", "", "0"},  /* the default of the 2026-12-01 sweep (no L2 prefetch) */
+    {"pf1", "", "0", "0", "", "1"},         /* L2 prefetch 1, 2, 4 tiles ahead of the registers */
+    {"pf2", "", "0", "0", "", "2"},
+    {"pf4", "", "0", "0", "", "4"},
+    {"pf2_w1", "1", "0", "0", "64", "2"},
+    {"ring3", "", "3", "", "", ""},
+    {"ring2", "", "2", "", "", ""},
+    {"ring4", "", "4", "", "", ""},
+    {"ring3_w1", "1", "3", "0", "64", ""},
+    {"ring3_w3", "3", "3", "", "", ""},
+    {"ring3_fuse16_min32", "", "3", "16", "32", ""},
 };
 
 static void set_knob(const char *name, const char *v)
@@ -224,37 +227,70 @@ static void set_knob(const char *name, const char *v)
     else unsetenv(name);
 }
 
-/* The one-launch A/B: T6_DECODE_ONE, T6_DECODE_WARPS and T6_DECODE_COOP per variant
- * (empty: unset). */
-static const struct {
-    const char *name, *one, *warps, *coop;
-} one_variants[] = {
-    {"default", "", "", ""},          /* split kernel + dependent combine (today's default) */
-    {"one", "65536", "", ""},         /* one block per row, the widest that fits an SM */
-    {"one_w8", "65536", "8", ""},
-    {"one_w4", "65536", "4", ""},
-    {"coop", "", "", "1"},            /* the default's grid, cooperative: blocks combine their row */
-};
+/* ---- graph mode ---- */
+#define GL 32                          /* layers of a step */
 
-static void one_ab(bench *b, const int *want)
+/* layer l's view of the TPA cache: the slice of B*M tokens from l*B*M */
+static void graph_layer_call(bench *b, int l, int B, int M, int with_q)
 {
-    const int shapes[][2] = {{1, 1 << 10}, {1, 1 << 11}, {1, 1 << 12}, {8, 1 << 12}, {16, 1 << 12},
-                             {1, 1 << 13}, {1, 1 << 14}, {8, 1 << 14}, {1, 1 << 16}};
-    char extra[80];
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
-        for (size_t v = 0; v < sizeof one_variants / sizeof *one_variants; v++) {
-            set_knob("T6_DECODE_ONE", one_variants[v].one);
-            set_knob("T6_DECODE_WARPS", one_variants[v].warps);
-            set_knob("T6_DECODE_COOP", one_variants[v].coop);
-            snprintf(extra, sizeof extra, " variant=%s", one_variants[v].name);
-            if (want[M_TPA])
-                report(b, M_TPA, shapes[s][0], shapes[s][1], time_call(b, M_TPA, shapes[s][0], shapes[s][1]), extra);
-            if (want[M_GQA] && s == 2)
-                report(b, M_GQA, shapes[s][0], shapes[s][1], time_call(b, M_GQA, shapes[s][0], shapes[s][1]), extra);
-        }
-    set_knob("T6_DECODE_ONE", "");
-    set_knob("T6_DECODE_WARPS", "");
-    set_knob("T6_DECODE_COOP", "");
+    t6_backend *be = b->be;
+    const size_t off = (size_t)l * B * M;
+    if (with_q) {
+        be->ops->rope_fwd_pos(be, b->bq, b->pos, B, RQ, DH, 10000.0);
+        be->ops->tpa_product_fwd(be, b->q, b->aq, b->bq, B, H, RQ, DH);
+    }
+    be->ops->decode_attention_tpa(be, b->out, b->q, (char *)b->ak + off * H * 2, (char *)b->bk + off * DH * 2,
+                                  (char *)b->av + off * H * 2, (char *)b->bv + off * DH * 2, b->lens, B, M, H, 1, 1, DH);
+}
+
+static void graph_point(bench *b, int B, int M, int with_q)
+{
+    t6_backend *be = b->be;
+    int32_t hl[BMAX];
+    for (int i = 0; i < BMAX; i++) hl[i] = M;
+    be->ops->to_device(be, b->lens, hl, sizeof hl);
+    for (int i = 0; i < BMAX; i++) hl[i] = M - 1;     /* the new token's position */
+    be->ops->to_device(be, b->pos, hl, sizeof hl);
+    for (int l = 0; l < GL; l++) graph_layer_call(b, l, B, M, with_q);   /* sizes the scratch */
+    be->ops->sync(be);
+    if (!be->ops->graph_begin(be)) t6_fatal("decode_bench graph: the backend cannot record graphs");
+    for (int l = 0; l < GL; l++) graph_layer_call(b, l, B, M, with_q);
+    void *g = be->ops->graph_end(be);
+    if (!g) t6_fatal("decode_bench graph: recording B=%d M=%d failed", B, M);
+    for (int i = 0; i < 3; i++)
+        if (be->ops->graph_launch(be, g) < 0) t6_fatal("decode_bench graph: the graph is stale (the scratch grew)");
+    const int reps = 50;
+    cudaEvent_t ev[2 * 50];
+    for (int i = 0; i < 2 * reps; i++) CK(cudaEventCreate(&ev[i]));
+    for (int i = 0; i < reps; i++) {
+        CK(cudaMemsetAsync(b->flush, 0, b->flush_bytes, b->st));
+        CK(cudaEventRecord(ev[2 * i], b->st));
+        if (be->ops->graph_launch(be, g) < 0) t6_fatal("decode_bench graph: the graph is stale (the scratch grew)");
+        CK(cudaEventRecord(ev[2 * i + 1], b->st));
+    }
+    CK(cudaStreamSynchronize(b->st));
+    float t[50];
+    for (int i = 0; i < reps; i++) CK(cudaEventElapsedTime(&t[i], ev[2 * i], ev[2 * i + 1]));
+    qsort(t, reps, sizeof(float), cmp_f);
+    const double total = 0.5 * (t[reps / 2 - 1] + t[reps / 2]) * 1000.0, us = total / GL;
+    for (int i = 0; i < 2 * reps; i++) CK(cudaEventDestroy(ev[i]));
+    be->ops->graph_free(be, g);
+    int gr[3];
+    const char *p = t6_cuda_decode_path(be, gr);
+    printf("RESULT method=%s B=%d M=%d us=%.2f GBps=%.1f layers=%d total_us=%.1f path=%s blocks=%d warps=%d chunk=%d\n",
+           with_q ? "tpa_graph_q" : "tpa_graph", B, M, us, bytes_read(M_TPA, B, M) / us / 1e3, GL, total, p, gr[0], gr[1],
+           gr[2]);
+    fflush(stdout);
+}
+
+static void graph_mode(bench *b)
+{
+    const int shapes[][2] = {{1, 1 << 12}, {1, 1 << 14}, {1, 1 << 16}, {1, 1 << 18},
+                             {8, 1 << 12}, {8, 1 << 15}, {16, 1 << 12}, {16, 1 << 14}};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        if ((size_t)GL * shapes[s][0] * shapes[s][1] > (size_t)BMAX * MMAX) continue;
+        for (int q = 0; q <= 1; q++) graph_point(b, shapes[s][0], shapes[s][1], q);
+    }
 }
 
 static void sweep(bench *b, const int *want)
@@ -268,11 +304,12 @@ static void sweep(bench *b, const int *want)
         set_knob("T6_DECODE_STAGES", variants[v].stages);
         set_knob("T6_DECODE_FUSE", variants[v].fuse);
         set_knob("T6_DECODE_MINCHUNK", variants[v].minchunk);
+        set_knob("T6_DECODE_PREFETCH", variants[v].prefetch);
         snprintf(extra, sizeof extra, " variant=%s", variants[v].name);
         if (want[M_TPA])
             for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
                 report(b, M_TPA, shapes[s][0], shapes[s][1], time_call(b, M_TPA, shapes[s][0], shapes[s][1]), extra);
-        if (v > 2) continue;                   /* the ring is TPA's: GQA/MHA only default, legacy, merge */
+        if (v > 5) continue;                   /* the ring is TPA's: GQA/MHA only default .. pf4 */
         for (int m = M_MHA; m <= M_GQA; m++)
             if (want[m])
                 for (size_t s = 0; s < sizeof kv / sizeof *kv; s++)
@@ -282,15 +319,18 @@ static void sweep(bench *b, const int *want)
     set_knob("T6_DECODE_STAGES", "");
     set_knob("T6_DECODE_FUSE", "");
     set_knob("T6_DECODE_MINCHUNK", "");
+    set_knob("T6_DECODE_PREFETCH", "");
 }
 
 int main(int argc, char **argv)
 {
     t6_set_progname("decode_bench");
     const char *mode = argc > 1 ? argv[1] : "table";
-    const char *which = argc > 2 ? argv[2] : "tpa,mha,gqa,mla,q";
-    if (strcmp(mode, "table") && strcmp(mode, "tune") && strcmp(mode, "sweep") && strcmp(mode, "one"))
-        t6_fatal_hint("decode_bench [table|tune|sweep|one] [tpa,mha,gqa,mla,q]", "unknown mode '%s'", mode);
+    const char *which = argc > 2 ? argv[2] : !strcmp(mode, "graph") ? "tpa" : "tpa,mha,gqa,mla,q";
+    if (strcmp(mode, "table") && strcmp(mode, "tune") && strcmp(mode, "sweep") && strcmp(mode, "graph"))
+        t6_fatal_hint("decode_bench [table|tune|sweep|graph] [tpa,mha,gqa,mla,q]", "unknown mode '%s'", mode);
+    if (!strcmp(mode, "graph") && argc > 2 && strcmp(which, "tpa"))
+        t6_fatal_hint("decode_bench graph [tpa]", "graph mode times FlashTPA only, not '%s'", which);
     int want[M_N] = {0};
     char *list = t6_strdup(which);
     for (char *tk = strtok(list, ","); tk; tk = strtok(NULL, ",")) {
@@ -357,8 +397,8 @@ int main(int argc, char **argv)
         unsetenv("T6_DECODE_CHUNK");
     } else if (!strcmp(mode, "sweep")) {
         sweep(&b, want);
-    } else if (!strcmp(mode, "one")) {
-        one_ab(&b, want);
+    } else if (!strcmp(mode, "graph")) {
+        graph_mode(&b);
     } else {
         for (int m = 0; m < M_N; m++) {
             if (!want[m]) continue;

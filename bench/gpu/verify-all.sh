@@ -21,7 +21,7 @@
 #             tokens, batch 1 and 64 with CUDA graphs, batch 1 without;
 #  decode     bench/gpu/decode-compare.sh: our decode attention (decode_bench) beside the
 #             reference Triton FlashTPA kernel (.carry/ref/flashtpa_decode_triton.py),
-#             and the one-launch A/B (decode_bench one: T6_DECODE_ONE, T6_DECODE_COOP);
+#             and the per-layer cost in a CUDA graph of 32 layers (decode_bench graph);
 #  mla        bench/gpu/mla-compare.sh: MLA training throughput, ours beside the reference
 #             llama-mla.py (.carry/ref/model/);
 #  recompute  bench/gpu/recompute.sh: train.recompute's gradients bitwise, its memory and
@@ -234,7 +234,6 @@ step_decode() {
     n=$(grep -c '^RESULT' "$2/decode_bench.log" 2>/dev/null); r=$(grep -c '^REF' "$2/decode_ref.log" 2>/dev/null)
     SUMMARY="${n:-0} rows of ours, ${r:-0} of the reference"
     [ -f "$2/decode_compare.txt" ] && tables "decode attention, ours vs the reference Triton FlashTPA" <"$2/decode_compare.txt"
-    [ -f "$2/decode_one.txt" ] && tables "decode attention, one launch (T6_DECODE_ONE, T6_DECODE_COOP) vs the default" <"$2/decode_one.txt"
     [ $rc -eq 0 ] && [ "${n:-0}" -gt 0 ] && [ "${r:-0}" -gt 0 ]
 }
 

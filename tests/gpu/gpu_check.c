@@ -1146,97 +1146,61 @@ static void run_decode_mla(t6_backend *cpu, t6_backend *gpu, int bf)
     run_decode_mla_cases(&c);
 }
 
-/* One decode call's path (kernels/decode.cu) against the one expected: the knob
- * T6_DECODE_ONE must take the one-launch path where it says and only there. */
+/* One decode call's path (kernels/decode.cu) against the one expected: a knob's
+ * setting must leave the call on the tensor-core split kernel + combine. */
 static void expect_path(ctx *c, const char *knob, const char *what, const char *want)
 {
     int grid[3];
     const char *got = t6_cuda_decode_path(c->gpu, grid);
     const int ok = !strcmp(got, want);
-    printf("%-4s %-5s decode path T6_DECODE_ONE=%s %s: %s (want %s; %d blocks/row, %d warps, %d tokens/warp)\n",
-           ok ? "ok" : "FAIL", c->prec, *knob ? knob : "(unset)", what, got, want, grid[0], grid[1], grid[2]);
+    printf("%-4s %-5s decode path %s %s: %s (want %s; %d blocks/row, %d warps, %d tokens/warp)\n",
+           ok ? "ok" : "FAIL", c->prec, knob, what, got, want, grid[0], grid[1], grid[2]);
     if (!ok) g_fail++;
     g_checks++;
 }
 
-/* The one-launch path (T6_DECODE_ONE: one block per row merges its warps and writes
- * the output, no partials, no combine kernel) at shapes where it triggers, each also
- * with the knob off, so one call checks both sides: "1" takes it where the split
- * sizing gives one block per row (small M), N takes it whenever M_max <= N. bf16
- * only (the tensor-core path). The caller's own T6_DECODE_ONE is put back after. */
-static void run_decode_one(ctx *c)
+/* The L2 prefetch distance (T6_DECODE_PREFETCH, kernels/decode.cu: lines requested
+ * ahead of the register loads, never past a row's length) must not change a result:
+ * off, and far ahead (8 tiles: most splits end within it), at the paper's shape at
+ * B = 1, 8 (rows of different lengths, one of 1 token) and a 64K cache, T6 small's
+ * heads and ranks (3 m-tiles), dh 16, and GQA (a kv head's segments at a stride: the
+ * per-token prefetch) and one-warp blocks (T6_DECODE_WARPS=1). bf16 only (the
+ * tensor-core path). The caller's own knobs are put back after. */
+static void run_decode_knobs(ctx *c)
 {
-    const char *saved = getenv("T6_DECODE_ONE");
-    char *keep = saved ? strdup(saved) : NULL;
-    const int32_t l1a[1] = {100}, l3s[3] = {40, 17, 1}, l3[3] = {1000, 517, 0}, l3b[3] = {777, 300, 45}, l2[2] = {333, 17};
+    const char *names[2] = {"T6_DECODE_PREFETCH", "T6_DECODE_WARPS"};
+    char *keep[2];
+    for (int i = 0; i < 2; i++) keep[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
+    const int32_t l3[3] = {1000, 517, 1}, l3b[3] = {777, 300, 45}, l2[2] = {333, 17};
     const int32_t l4k[1] = {4096}, l8[8] = {4096, 4096, 4000, 1, 4096, 2048, 4095, 16}, l64k[2] = {65536, 40000};
-    const int32_t lt[2] = {8, 3};
-    static const char *knobs[] = {"0", "1", "4096", "65536"};
-    for (int k = 0; k < 4; k++) {
-        const char *kn = knobs[k];
-        setenv("T6_DECODE_ONE", kn, 1);
-        const int auto_on = strcmp(kn, "0") != 0, n = atoi(kn);
-        printf("-- T6_DECODE_ONE=%s\n", kn);
-        /* small M: one block per row under the split sizing, so "1" takes it */
-        t_decode_tpa(c, 1, 100, l1a, 32, 1, 1, 64);
-        expect_path(c, kn, "tpa B1 M100", auto_on ? "one-launch" : "split+combine");
-        t_decode_tpa(c, 3, 40, l3s, 34, 2, 2, 64);
-        expect_path(c, kn, "tpa B3 M40", auto_on ? "one-launch" : "split+combine");
-        t_decode_tpa(c, 2, 8, lt, 5, 1, 1, 16);      /* fewer tokens than one tile, one warp */
-        expect_path(c, kn, "tpa B2 M8 dh16", auto_on ? "one-launch" : "split+combine");
-        /* larger M: one block only where M_max <= N */
-        t_decode_tpa(c, 1, 4096, l4k, 32, 1, 1, 64); /* decode_bench's B=1 M=4K */
-        expect_path(c, kn, "tpa B1 M4096", n >= 4096 ? "one-launch" : "split+combine");
+    static const char *set[][2] = {{"0", ""}, {"8", ""}, {"2", "1"}};
+    for (int k = 0; k < 3; k++) {
+        char kn[64];
+        setenv(names[0], set[k][0], 1);
+        if (*set[k][1]) setenv(names[1], set[k][1], 1);
+        else unsetenv(names[1]);
+        snprintf(kn, sizeof kn, "PREFETCH=%s%s%s", set[k][0], *set[k][1] ? " WARPS=" : "", set[k][1]);
+        printf("-- T6_DECODE_%s\n", kn);
+        t_decode_tpa(c, 1, 4096, l4k, 32, 1, 1, 64);
+        expect_path(c, kn, "tpa B1 M4096", "split+combine");
         t_decode_tpa(c, 8, 4096, l8, 32, 1, 1, 64);
-        expect_path(c, kn, "tpa B8 M4096", n >= 4096 ? "one-launch" : "split+combine");
-        t_decode_tpa(c, 3, 1000, l3, 34, 2, 2, 64);  /* 3 m-tiles, ranks 2/2, an empty row */
-        expect_path(c, kn, "tpa B3 M1000 h34", n >= 1000 ? "one-launch" : "split+combine");
-        t_decode_tpa(c, 2, 333, l2, 34, 2, 1, 16);
-        expect_path(c, kn, "tpa B2 M333 dh16", n >= 333 ? "one-launch" : "split+combine");
-        t_decode_kv(c, 3, 777, l3b, 8, 2, 64);       /* GQA */
-        expect_path(c, kn, "kv B3 M777 G2", n >= 777 ? "one-launch" : "split+combine");
-        t_decode_kv(c, 3, 1000, l3, 34, 2, 64);      /* 17 query heads per kv head */
-        expect_path(c, kn, "kv B3 M1000 h34 G2", n >= 1000 ? "one-launch" : "split+combine");
-        if (n >= 65536) {
-            t_decode_tpa(c, 2, 65536, l64k, 32, 1, 1, 64);   /* one block reads a 64K row */
-            expect_path(c, kn, "tpa B2 M65536", "one-launch");
-        }
-    }
-    if (keep) setenv("T6_DECODE_ONE", keep, 1);
-    else unsetenv("T6_DECODE_ONE");
-    free(keep);
-}
-
-/* The cooperative combine (T6_DECODE_COOP=1: a cooperative launch whose blocks each
- * combine a slice of their row after a per-row barrier) where a row has several
- * blocks in one resident wave, each shape twice (the barrier resets between calls),
- * and with the knob at 0; bf16 only. After each call the path must be the knob's. */
-static void run_decode_coop(ctx *c)
-{
-    const char *saved = getenv("T6_DECODE_COOP");
-    char *keep = saved ? strdup(saved) : NULL;
-    const int32_t l4k[1] = {4096}, l8[8] = {4096, 4096, 4000, 1, 4096, 2048, 4095, 16}, l3[3] = {1000, 517, 0};
-    const int32_t l3b[3] = {777, 300, 45}, l64k[2] = {65536, 40000};
-    for (int on = 0; on < 2; on++) {
-        const char *kn = on ? "1" : "0";
-        setenv("T6_DECODE_COOP", kn, 1);
-        printf("-- T6_DECODE_COOP=%s\n", kn);
-        for (int rep = 0; rep < 2; rep++) {
-            t_decode_tpa(c, 1, 4096, l4k, 32, 1, 1, 64);   /* decode_bench's B=1 M=4K */
-            expect_path(c, kn, "(COOP) tpa B1 M4096", on ? "coop" : "split+combine");
-        }
-        t_decode_tpa(c, 8, 4096, l8, 32, 1, 1, 64);
-        expect_path(c, kn, "(COOP) tpa B8 M4096", on ? "coop" : "split+combine");
-        t_decode_tpa(c, 3, 1000, l3, 34, 2, 2, 64);        /* 3 m-tiles, an empty row */
-        expect_path(c, kn, "(COOP) tpa B3 M1000 h34", on ? "coop" : "split+combine");
+        expect_path(c, kn, "tpa B8 M4096", "split+combine");
         t_decode_tpa(c, 2, 65536, l64k, 32, 1, 1, 64);
-        expect_path(c, kn, "(COOP) tpa B2 M65536", on ? "coop" : "split+combine");
-        t_decode_kv(c, 3, 777, l3b, 8, 2, 64);             /* GQA */
-        expect_path(c, kn, "(COOP) kv B3 M777 G2", on ? "coop" : "split+combine");
+        expect_path(c, kn, "tpa B2 M65536", "split+combine");
+        t_decode_tpa(c, 3, 1000, l3, 34, 2, 2, 64);
+        expect_path(c, kn, "tpa B3 M1000 h34", "split+combine");
+        t_decode_tpa(c, 2, 333, l2, 34, 2, 1, 16);
+        expect_path(c, kn, "tpa B2 M333 dh16", "split+combine");
+        t_decode_kv(c, 3, 777, l3b, 8, 2, 64);
+        expect_path(c, kn, "kv B3 M777 G2", "split+combine");
+        t_decode_kv(c, 3, 1000, l3, 34, 2, 64);
+        expect_path(c, kn, "kv B3 M1000 h34 G2", "split+combine");
     }
-    if (keep) setenv("T6_DECODE_COOP", keep, 1);
-    else unsetenv("T6_DECODE_COOP");
-    free(keep);
+    for (int i = 0; i < 2; i++) {
+        if (keep[i]) setenv(names[i], keep[i], 1);
+        else unsetenv(names[i]);
+        free(keep[i]);
+    }
 }
 
 static void run_decode(t6_backend *cpu, t6_backend *gpu, int bf)
@@ -1257,6 +1221,8 @@ static void run_decode(t6_backend *cpu, t6_backend *gpu, int bf)
     t_decode_tpa(&c, 3, 1000, l3, 32, 2, 2, 64);     /* ranks 2/2 past the cp.async ring's rank 0 */
     const int32_t l4k[1] = {4096};
     t_decode_tpa(&c, 1, 4096, l4k, 32, 1, 1, 64);    /* decode_bench's B=1 M=4K: many merged blocks */
+    const int32_t l8[8] = {30000, 1, 29999, 17, 30000, 12345, 16, 30000};
+    t_decode_tpa(&c, 8, 30000, l8, 32, 1, 1, 64);    /* B=8: 3-warp blocks, the L2 prefetch far ahead */
     const int32_t lbig[2] = {524288, 300001};
     t_decode_tpa(&c, 2, 524288, lbig, 16, 1, 1, 64); /* a 512K cache */
     t_decode_kv(&c, 3, 1000, l3, 8, 2, 64);          /* GQA */
@@ -1265,10 +1231,7 @@ static void run_decode(t6_backend *cpu, t6_backend *gpu, int bf)
     t_decode_kv(&c, 3, 1000, l3, 34, 2, 64);         /* 17 query heads per kv head: 2 m-tiles */
     t_decode_kv(&c, 1, 200, l1, 6, 3, 32);           /* generic */
     run_decode_mla_cases(&c);
-    if (bf) {
-        run_decode_one(&c);
-        run_decode_coop(&c);
-    }
+    if (bf) run_decode_knobs(&c);
 }
 
 static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)

@@ -4,13 +4,11 @@
 # the emulation of mma.sync / warp shuffles (tools/mma-emu) and checks the paper's
 # shape (32 heads, dh 64) and a 34-head rank-2 cache with an empty row and a length
 # past M_max against a double-precision attention, on each path: one-warp splits +
-# combine, merged blocks + combine, the one-launch path (T6_DECODE_ONE: the block
-# writes the output), which must also equal its own partial through the combine bit
-# for bit, and the cooperative combine (T6_DECODE_COOP: the grid's blocks run at once,
-# at different speeds, and combine their row after a per-row barrier; two calls).
-# Fails on a wrong fragment, merge, slice or output index, or a missing wait. Runs in
-# every build (no CUDA needed); `sh tools/mma-emu/decode-run.sh all` adds B=1 M=4K
-# (the H200's grid: 29 blocks of 9 warps), dh 16, GQA, MHA.
+# combine and merged blocks + combine, each also with the L2 prefetch at 1, 2 and 5
+# tiles, which must give the same bits as none and never name an address outside the
+# cache. Fails on a wrong fragment, merge or output index, or a prefetch past a split's
+# end. Runs in every build (no CUDA needed); `sh tools/mma-emu/decode-run.sh all` adds
+# B=1 M=4K (the H200's grid: 29 blocks of 9 warps), a B=8-like grid, dh 16, GQA, MHA.
 set -u
 S=${T6_SRCDIR:?T6_SRCDIR not set (run through make check)}
 for tool in python3 "${CXX:-g++}"; do

@@ -11,8 +11,6 @@
 using std::min;
 using std::max;
 
-#define T6_DEC_EMU 1   /* decode.cu: __nanosleep in its spin-waits */
-#define __nanosleep(ns) emu_yield()
 #define __maxnreg__(n)
 #define __align__(n)
 typedef __nv_bfloat16 bf16;
@@ -54,6 +52,16 @@ static inline void emu_check_shared(const void *p, size_t n) {
 }
 static inline void dec_lds(uint32_t r[4], const uint4 *p) { emu_check_shared(p, 16); memcpy(r, p, 16); }
 static inline void dec_lds_w(uint32_t *r, const void *p, int n) { emu_check_shared(p, 4 * n); memcpy(r, p, 4 * n); }
+/* an L2 prefetch reads nothing, but it must stay inside the cache (registered buffers) */
+static inline void dec_pf_l2(const void *p) { if (!emu_in_global(p, 1)) emu_fail("L2 prefetch outside the buffers"); }
+static inline void dec_sts_p2(void *p, const bf16 *x, const bf16 *y) {
+    emu_check_shared(p, 16);
+    memcpy(p, &x, 8); memcpy((char *)p + 8, &y, 8);
+}
+static inline void dec_lds_p2(const void *p, const bf16 *&x, const bf16 *&y) {
+    emu_check_shared(p, 16);
+    memcpy(&x, p, 8); memcpy(&y, (const char *)p + 8, 8);
+}
 static inline void dec_cp16(void *dst, const void *src, bool ok) { emu_cp(dst, src, ok ? 16 : 0, 16); }
 static inline void dec_cp_commit(void) {}
 template <int N> static inline void dec_cp_wait(void) {}

@@ -1,17 +1,15 @@
 // dec_emu_check.cpp -- kernels/decode.cu's tensor-core decode kernel (k_dec_mma) run on
 // the host emulator (emu.h, dec_emu.h) against a double-precision single-query
-// attention over a TPA factor cache (and a plain K/V cache), on three paths the host
-// side of decode.cu can choose: one-warp splits + combine kernel, blocks of W warps
-// merging in shared memory + combine, and one block per row writing the output
-// itself (T6_DECODE_ONE: no partials, no combine), and the cooperative combine
-// (T6_DECODE_COOP: every block of a row combines a slice of it after a per-row barrier;
-// the grid's blocks run at once and at different speeds, emu_grid; two calls, so
-// that the barrier's reset is exercised; without the barrier's wait it fails). The launch sizes are given here
-// (decode.cu's sizing needs a GPU's SM counts); rows of different lengths, an empty
-// row and lengths past M_max included. Outputs are NaN-poisoned first, partials too;
-// tolerance as gpu_check's bf16 ops (1.5e-2 of the largest reference value). The
-// one-launch output must also equal the split+combine output of the same warps
-// (the combine's weight of a single partial is exactly 1).
+// attention over a TPA factor cache (and a plain K/V cache), on the two paths the host
+// side of decode.cu can choose: one-warp splits + combine kernel, and blocks of W warps
+// merging in shared memory + combine. The launch sizes are given here (decode.cu's
+// sizing needs a GPU's SM counts); rows of different lengths, an empty row and lengths
+// past M_max included. Outputs are NaN-poisoned first, partials too; tolerance as
+// gpu_check's bf16 ops (1.5e-2 of the largest reference value). The L2 prefetch
+// (a.pf tiles ahead, T6_DECODE_PREFETCH) is a hint: every prefetched address must lie
+// in the cache (dec_emu.h checks), and the outputs with a.pf = 1, 2 and 5 must equal
+// those without, bit for bit. Each check prints an FNV-1a hash of its output bits, so
+// two versions of the kernel can be compared bit for bit (diff the logs).
 // Usage: dec_emu_check [quick|all]
 #include "kern.inc"   /* dec_transform.py's output */
 #include <string>
@@ -45,34 +43,39 @@ static void cmp(const std::string &cfg, const std::vector<double> &ref, const st
     printf("%-4s %s rel %.2e%s\n", ok ? "ok" : "FAIL", cfg.c_str(), rel, nan ? " NaN" : "");
 }
 
-/* One path: W warps per block, S blocks per row, chunk tokens per warp; one: the
- * block writes the output. Fills out (rows, nh, DH). */
-static unsigned g_tickets[64], g_gens[64];
+/* One path: W warps per block, S blocks per row, chunk tokens per warp, pf tiles of L2
+ * prefetch. Fills out (rows, nh, DH). */
 template <int DH, int MT, bool HASA, bool FULL>
-static void run_path(DecArgs a, int rows, int W, int S, int chunk, bool one, std::vector<bf16> &out, bool coop = false) {
-    a.S = S; a.chunk = chunk; a.one = one; a.coop = coop; a.merge = W > 1 || one || coop; a.fuse = 0;
-    a.tickets = g_tickets; a.gens = g_gens;
+static void run_path(DecArgs a, int rows, int W, int S, int chunk, int pf, std::vector<bf16> &out) {
+    a.S = S; a.chunk = chunk; a.merge = W > 1; a.fuse = 0; a.pf = pf;
     for (auto &e : out) e.x = 0x7fc0;
     a.out = out.data();
     std::vector<float> po((size_t)rows * S * a.nh * DH, NAN), pl((size_t)rows * S * a.nh, NAN);
-    a.po = one ? NULL : po.data();
-    a.plse = one ? NULL : pl.data();
-    if (!one) { emu_register(po.data(), po.size() * 4); emu_register(pl.data(), pl.size() * 4); }
+    a.po = po.data();
+    a.plse = pl.data();
+    emu_register(po.data(), po.size() * 4);
+    emu_register(pl.data(), pl.size() * 4);
     const DecSmem L = dec_smem(DH, MT, W, 0);
-    if (coop) {
-        const int per = (a.nh * DH + S - 1) / S, nhs = (per + DH - 1) / DH + 1;
-        if ((long long)nhs * (S + 1) * 4 + 32LL * W * 4 > L.area_bytes || rows > 64) { printf("FAIL coop does not fit\n"); exit(1); }
-        emu_grid(dim3(S, rows), 32 * W, L.total, [&] { k_dec_mma<DH, MT, HASA, FULL, 0>(a); });
-        for (int r = 0; r < rows; r++)
-            if (g_tickets[r] != 0) { printf("FAIL coop left ticket %u on row %d\n", g_tickets[r], r); exit(1); }
-        return;
-    }
     launch(dim3(S, rows), 32 * W, L.total, [&] { k_dec_mma<DH, MT, HASA, FULL, 0>(a); });
-    if (one) return;
     const float *cp = po.data(), *cl = pl.data();
     bf16 *o = out.data();
     const int nh = a.nh;
     launch(dim3(nh, rows, (DH + 15) / 16), 256, 0, [&] { k_dec_combine<bf16>(o, cp, cl, S, nh, DH); });
+}
+static unsigned long long fnv(const std::vector<bf16> &v) {
+    unsigned long long h = 1469598103934665603ull;
+    for (auto &e : v) {
+        h = (h ^ (e.x & 0xff)) * 1099511628211ull;
+        h = (h ^ (e.x >> 8)) * 1099511628211ull;
+    }
+    return h;
+}
+static void same_bits(const std::string &cfg, const std::vector<bf16> &x, const std::vector<bf16> &y) {
+    size_t diff = 0;
+    for (size_t k = 0; k < x.size(); k++) diff += x[k].x != y[k].x;
+    checks++;
+    if (diff) fails++;
+    printf("%-4s %s: %zu of %zu differ\n", diff ? "FAIL" : "ok", cfg.c_str(), diff, x.size());
 }
 
 /* TPA (HASA) or K/V (G kv heads, nh = h / G per row) at B rows of up to M tokens */
@@ -138,36 +141,24 @@ static void run(int B, int M, std::vector<int> lens, int h, int RK, int RV, int 
                 }
         }
     std::vector<bf16> o1(ref.size()), o2(ref.size()), o3(ref.size());
+    char hb[40];
     /* split + combine of one-warp blocks, S*W splits per row */
     const int n1 = S * W, c1 = ((M + n1 - 1) / n1 + 15) / 16 * 16;
-    run_path<DH, MT, HASA, FULL>(a, rows, 1, (M + c1 - 1) / c1, c1, false, o1);
-    cmp(cfg + " split+combine W1", ref, o1, 1.5e-2);
+    run_path<DH, MT, HASA, FULL>(a, rows, 1, (M + c1 - 1) / c1, c1, 0, o1);
+    snprintf(hb, sizeof hb, " [%016llx]", fnv(o1));
+    cmp(cfg + " split+combine W1" + hb, ref, o1, 1.5e-2);
     /* blocks of W warps merging, S blocks per row, + combine */
     const int sw = (M + c1 - 1) / c1;
-    run_path<DH, MT, HASA, FULL>(a, rows, W, (sw + W - 1) / W, c1, false, o2);
-    cmp(cfg + " merge W" + std::to_string(W) + " + combine", ref, o2, 1.5e-2);
-    /* one block of W warps per row, the output written by it */
-    const int c3 = ((M + W - 1) / W + 15) / 16 * 16;
-    run_path<DH, MT, HASA, FULL>(a, rows, W, 1, c3, true, o3);
-    cmp(cfg + " one-launch W" + std::to_string(W), ref, o3, 1.5e-2);
-    /* cooperative: S blocks of W warps per row combine their row after a barrier */
-    if (S > 1) {
-        const int cs = (M + W * S - 1) / (W * S), c4 = (cs + 15) / 16 * 16;
-        for (int pass = 0; pass < 2; pass++) {   /* the second after the barrier's reset */
-            run_path<DH, MT, HASA, FULL>(a, rows, W, (M + c4 * W - 1) / (c4 * W), c4, false, o3, true);
-            cmp(cfg + " coop W" + std::to_string(W) + " S" + std::to_string((M + c4 * W - 1) / (c4 * W)) +
-                " call " + std::to_string(pass + 1), ref, o3, 1.5e-2);
-        }
-        run_path<DH, MT, HASA, FULL>(a, rows, W, 1, c3, true, o3);
+    run_path<DH, MT, HASA, FULL>(a, rows, W, (sw + W - 1) / W, c1, 0, o2);
+    snprintf(hb, sizeof hb, " [%016llx]", fnv(o2));
+    cmp(cfg + " merge W" + std::to_string(W) + " + combine" + hb, ref, o2, 1.5e-2);
+    /* the L2 prefetch changes no bit, on either path */
+    for (int pf : {1, 2, 5}) {
+        run_path<DH, MT, HASA, FULL>(a, rows, 1, (M + c1 - 1) / c1, c1, pf, o3);
+        same_bits(cfg + " W1 prefetch " + std::to_string(pf) + " == none", o1, o3);
+        run_path<DH, MT, HASA, FULL>(a, rows, W, (sw + W - 1) / W, c1, pf, o3);
+        same_bits(cfg + " W" + std::to_string(W) + " prefetch " + std::to_string(pf) + " == none", o2, o3);
     }
-    /* the same warps through partials and the combine: the same bits (up to the sign of 0) */
-    run_path<DH, MT, HASA, FULL>(a, rows, W, 1, c3, false, o2);
-    size_t diff = 0;
-    for (size_t k = 0; k < o2.size(); k++)
-        if (o2[k].x != o3[k].x && !((o2[k].x | o3[k].x) == 0x8000 && !((o2[k].x & o3[k].x) & 0x7fff))) diff++;
-    checks++;
-    if (diff) fails++;
-    printf("%-4s %s one-launch == S=1 + combine: %zu of %zu differ\n", diff ? "FAIL" : "ok", cfg.c_str(), diff, o2.size());
 }
 
 int main(int argc, char **argv) {
@@ -178,6 +169,7 @@ int main(int argc, char **argv) {
     run<64, 3, true, false>(3, 300, {300, 0, 7000}, 34, 2, 2, 1, 4, 2);   /* 3 m-tiles, empty row, len > M */
     if (what == "all") {
         run<64, 2, true, true>(1, 4096, {4096}, 32, 1, 1, 1, 9, 29);      /* decode_bench's B=1 M=4K: the H200 grid */
+        run<64, 2, true, true>(2, 8192, {8192, 5000}, 32, 1, 1, 1, 3, 4); /* B=8-like: W=3, 8 splits of 352 per row */
         run<16, 1, true, false>(2, 200, {200, 17}, 5, 3, 2, 1, 3, 2);    /* dh 16, 5 heads */
         run<64, 1, false, false>(2, 500, {500, 250}, 8, 1, 1, 2, 5, 2);  /* GQA: 4 query heads per kv head */
         run<64, 1, false, false>(1, 40, {40}, 6, 1, 1, 6, 1, 1);         /* MHA, one warp */

@@ -22,7 +22,8 @@ def drop(s, sig):
             if depth == 0: break
         j += 1
     return s[:i] + s[j + 1:]
-for sig in ['__device__ __forceinline__ void dec_mma(', '__device__ __forceinline__ void dec_lds(',
+for sig in ['__device__ __forceinline__ void dec_mma(', '__device__ __forceinline__ void dec_pf_l2(',
+            '__device__ __forceinline__ void dec_sts_p2(', '__device__ __forceinline__ void dec_lds_p2(', '__device__ __forceinline__ void dec_lds(',
             '__device__ __forceinline__ void dec_cp16(', '__device__ __forceinline__ void dec_cp_commit(',
             '__device__ __forceinline__ void dec_cp_wait(', '__device__ __forceinline__ void dec_lds_w(']:
     s = drop(s, sig)

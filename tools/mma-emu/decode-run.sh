@@ -1,6 +1,6 @@
 #!/bin/sh
 # tools/mma-emu/decode-run.sh -- check kernels/decode.cu's tensor-core decode kernel
-# (split + combine, merged blocks + combine, one launch, cooperative) on a machine without
+# (split + combine, merged blocks + combine, each with and without the L2 prefetch) on a machine without
 # a GPU: dec_transform.py makes a host copy of the kernels, built with the emulator
 # (emu.h, dec_emu.h, emu.cpp) and dec_emu_check.cpp, run against a double reference.
 #   sh tools/mma-emu/decode-run.sh [quick|all]     (default all)
