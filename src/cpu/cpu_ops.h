@@ -57,12 +57,10 @@ void t6_cpu_rmsnorm_w_fwd(t6_backend *be, void *out, float *rstd, const void *in
 void t6_cpu_rmsnorm_w_bwd(t6_backend *be, void *dinp, float *dw, const void *dout, const void *inp, const void *w,
                           const float *rstd, int N, int d);
 void t6_cpu_rope_fwd(t6_backend *be, void *x, int B, int T, int rows, int dh, double base);
-/* cos/sin of t * base^(-2i/dh) for t < T, i < dh/2, in double rounded to float: row t is
- * [cos (dh/2), sin (dh/2)]. t6_malloc'ed (caller frees); shared with cpu_mla.c. */
-float *t6_cpu_rope_table(int T, int dh, double base);
 void t6_cpu_rope_bwd(t6_backend *be, void *dx, int B, int T, int rows, int dh, double base);
-/* RoPE's angles for positions 0..T-1 (t6_malloc'd, free() it): row t holds dh/2 cosines
- * then dh/2 sines; shared with cpu_tpa.c so the fused TPA ops rotate exactly as rope_fwd */
+/* RoPE's angles for positions 0..T-1 (t6_malloc'd, free() it), in double rounded to
+ * float: row t holds dh/2 cosines then dh/2 sines; shared with cpu_tpa.c and cpu_mla.c
+ * so the fused TPA and MLA ops rotate exactly as rope_fwd */
 float *t6_cpu_rope_table(int T, int dh, double base);
 
 /* cpu_tpa.c */
