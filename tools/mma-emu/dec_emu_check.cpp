@@ -22,9 +22,15 @@ template <class F> static void launch(dim3 grid, unsigned nthr, size_t smem, F f
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) emu_block_n(dim3(x, y, z), nthr, smem, f);
 }
+/* the data's own generator: rand() also fills the emulated shared memory (emu.cpp), so
+ * with it the data would depend on the kernel's shared-memory size */
+static unsigned long long g_rng = 12345;
 static std::vector<bf16> rnd(size_t n, float a) {
     std::vector<bf16> v(n);
-    for (auto &e : v) e.x = f2bf(a * (2.0f * rand() / RAND_MAX - 1.0f));
+    for (auto &e : v) {
+        g_rng ^= g_rng << 13; g_rng ^= g_rng >> 7; g_rng ^= g_rng << 17;
+        e.x = f2bf(a * (float)((double)(g_rng >> 11) / 9007199254740992.0 * 2.0 - 1.0));
+    }
     return v;
 }
 static float F(bf16 b) { return bf2f(b.x); }
