@@ -11,8 +11,7 @@
  * written by exactly one thread: deterministic, no atomics. The bf16 tensor-core path
  * for dh 64, 96 and 128 lives in attention_mma.cu and is used when it applies (bf16
  * acts, aligned tensors, T6_ATTN_MMA_DH64_ONLY unset for 96/128); dh 128 exists only
- * there. With T6_ATTN_DQ=fused its backward is one kernel whose fp32 dQ sums and
- * counters follow D in the backend's scratch (attention_mma.cu "Fused dQ"). */
+ * there. */
 #include "cuda_common.cuh"
 
 #include <math.h>
@@ -24,8 +23,7 @@ int t6_cuda_attention_mma_fwd(t6_backend *be, void *out, float *lse, const void 
                               const void *v, int B, int T, int h, int G, int dh);
 int t6_cuda_attention_mma_bwd(t6_backend *be, void *dq, void *dk, void *dv, const void *dout, const float *lse,
                               const float *D, const void *q, const void *k, const void *v, int B, int T, int h,
-                              int G, int dh, void *work);
-size_t t6_cuda_attention_mma_bwd_work(t6_backend *be, int B, int T, int h, int dh);
+                              int G, int dh);
 
 template <typename T, int DH>
 __global__ void __launch_bounds__(ATT_BQ) k_attn_fwd(T *out, float *lse, const T *q, const T *k, const T *v,
@@ -234,17 +232,13 @@ void t6_cuda_attention_bwd(t6_backend *be, void *dq, void *dk, void *dv, const v
     if (B <= 0 || T <= 0) return;
     check_groups(h, G);
     float scale = 1.0f / sqrtf((float)dh);
-    /* D, then the fused dQ's workspace when T6_ATTN_DQ=fused (attention_mma.cu) */
-    const size_t dbytes = ((size_t)B * h * T * sizeof(float) + 255) & ~(size_t)255;
-    const size_t wbytes = t6_cuda_attention_mma_bwd_work(be, B, T, h, dh);
-    float *D = (float *)t6_cuda_scratch(be, dbytes + wbytes);
-    void *work = wbytes ? (void *)((char *)D + dbytes) : NULL;
+    float *D = (float *)t6_cuda_scratch(be, (size_t)B * h * T * sizeof(float));
     size_t rows = (size_t)B * T * h;
     dim3 gq((T + ATT_BQ - 1) / ATT_BQ, h, B), gkv((T + ATT_BKV - 1) / ATT_BKV, G, B);
     T6_ACT_DISPATCH(be, TT, {
         k_attn_dot<TT><<<t6_blocks(rows * 32, 256), 256, 0, cu_stream(be)>>>(D, (const TT *)dout, (const TT *)out, B, T, h, dh);
         CUDA_CHECK_LAUNCH();
-        if (t6_cuda_attention_mma_bwd(be, dq, dk, dv, dout, lse, D, q, k, v, B, T, h, G, dh, work)) break;
+        if (t6_cuda_attention_mma_bwd(be, dq, dk, dv, dout, lse, D, q, k, v, B, T, h, G, dh)) break;
         check_generic_dh(dh);
         DH_DISPATCH(dh, k_attn_dq<TT, DHC><<<gq, ATT_BQ, 0, cu_stream(be)>>>((TT *)dq, (const TT *)dout, lse, D,
                                                                          (const TT *)q, (const TT *)k, (const TT *)v,

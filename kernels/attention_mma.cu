@@ -26,13 +26,11 @@
  *    32 wide (half the S^T / dP^T registers): no spills at 96 or 128;
  *  - dQ: a block owns 64 query rows and walks the key tiles: S, P, dP = dO V^T, dS,
  *    dQ += dS K.
- * That is 7 products per (query tile, key tile) pair where FlashAttention-2 does 5.
- * T6_ATTN_DQ=fused (launch_bwd) takes a one-kernel backward instead: the dK/dV kernel
- * also forms dQ's partial dS K for its keys and adds it into an fp32 buffer in a fixed
- * order of key tiles, serialised by a counter per query tile ("Fused dQ" below), so dQ
- * stays deterministic; dK and dV are the same code, bit for bit. (Four other dK/dV
- * shapes and a heavy-first order, measured within noise or slower on an H200, were
- * removed: doc/cuda.md.)
+ * That is 7 products per (query tile, key tile) pair where FlashAttention-2 does 5, in
+ * exchange for no atomics: every dQ, dK, dV element is summed by one thread in a fixed
+ * order, so the backward is deterministic. (A one-kernel backward with dQ added in a
+ * fixed order under per-tile counters, four other dK/dV shapes and a heavy-first order
+ * were measured slower or within noise on an H200 and removed: doc/cuda.md.)
  * D = rowsum(dO * O) comes from attention.cu's small kernel.
  *
  * mma.m16n8k16 fragment layout used throughout (g = lane/4, c = lane%4):
@@ -314,14 +312,10 @@ __global__ void __launch_bounds__(128) k_fa_fwd(bf16 *out, float *lse, const bf1
         }
 }
 
-/* ---------------------------------------------------------------- dK, dV (and dQ, fused)
+/* ---------------------------------------------------------------- dK, dV
  * dh > 64 (KSM): K and V of the block's keys stay in shared memory and the query tiles
  * are QW = 32 wide; at dh 64 they stay in registers, QW = 64 (see the header). 4 warps
- * of 16 keys: the block owns KW = 64 keys.
- * FUSED (T6_ATTN_DQ=fused): the block also multiplies its dS^T tile (staged in shared
- * memory as bf16, the very values its dK product uses) by its K tile (dh 64: a shared
- * copy of K staged for this) into the query tile's partial dQ, and adds it into an fp32
- * dQ buffer in a fixed order (see "Fused dQ" below). */
+ * of 16 keys: the block owns KW = 64 keys. */
 template <int DH>
 struct DkvShape {
     static constexpr bool KSM = DH > 64;
@@ -333,133 +327,12 @@ struct DkvShape {
     static constexpr int KV_ELEMS = KSM ? 2 * KW * P : 0;
     static constexpr int QTILE = QW * P;
     static constexpr size_t SMEM = (size_t)(KV_ELEMS + 4 * QTILE) * sizeof(bf16) + 4 * QW * sizeof(float);
-    /* fused: then [K (dh 64 only: KSM has it)][dS^T, KW x QW] bf16. dS^T's pitch QW + 8
-     * (144 or 80 B: 9 or 5 16-byte units, odd) keeps its stores and ldmatrix reads free
-     * of bank conflicts like the other tiles */
-    static constexpr int PS = QW + 8;
-    static constexpr int FK_ELEMS = KSM ? 0 : KW * P;
-    static constexpr size_t SMEM_FUSED = SMEM + (size_t)(FK_ELEMS + KW * PS) * sizeof(bf16);
-    /* the dQ product (QW x DH over KW keys) split over the 4 warps: MW m-tiles of 16
-     * queries, each m-tile's DH columns split NSPLIT ways (NPW n-tiles per warp) */
-    static constexpr int MW = QW / 16, NSPLIT = 4 / MW, NPW = DH / 8 / NSPLIT;
-    static_assert(NPW % 2 == 0, "n-tiles go in pairs (ldmatrix x4)");
 };
 
-/* The A fragment (rows m0..m0+15, k-chunk kc) of A[m][k] = X[k][m], X a shared tile of
- * pitch P stored k-major (dS^T stored [key][query] read as dS[query][key]): matrices
- * a0..a3 are (m 0-7, k 0-7), (m 8-15, k 0-7), (m 0-7, k 8-15), (m 8-15, k 8-15), each
- * an 8x8 block of X transposed by ldmatrix.trans. */
-template <int P>
-__device__ __forceinline__ void ldA_t(uint32_t r[4], const bf16 *X, int m0, int kc, int lane)
-{
-    ldsm_x4_t(r, X + (kc * 16 + ((lane >> 4) & 1) * 8 + (lane & 7)) * P + m0 + ((lane >> 3) & 1) * 8);
-}
-
-/* Ordering of the fused dQ's adds across blocks: a counter per (batch, query head,
- * query tile) in global memory. ld.acquire / st.release at gpu scope; the block's other
- * threads are ordered by the barrier after the acquiring thread (and before the
- * releasing one, each having fenced its own stores). */
-__device__ __forceinline__ void wait_count(const int *p, int want)
-{
-    int v;
-    for (;;) {
-        asm volatile("ld.acquire.gpu.global.b32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
-        if (v == want) break;
-        __nanosleep(64);
-    }
-}
-__device__ __forceinline__ void st_release(int *p, int v)
-{
-    asm volatile("st.release.gpu.global.b32 [%0], %1;\n" :: "l"(p), "r"(v) : "memory");
-}
-
-/* Fused dQ: query tile t0 (QW rows) gets contributions from key tiles kmax = t0 / KW
- * down to 0, added in that order (descending key tile) into the fp32 buffer dqf: the
- * first (kt = kmax, the tile's diagonal block) stores its partial, each next one waits
- * until the tile's counter says kmax - kt contributions are in, loads, adds and stores,
- * and the last (kt = 0: every query tile has one) writes the bf16 result (times the
- * softmax scale, as k_fa_dq) into dq and never touches the counter again. The order is
- * fixed, so dQ is deterministic (it differs from k_fa_dq's only in fp32 summation
- * order). Descending because of how blocks run: block kt walks its query tiles from
- * its diagonal on, so block kt + 1 reached tile t one tile earlier than block kt does;
- * the add it waits for is normally done already (blocks in lockstep, no wait), where
- * an ascending order would make block kt idle kt tiles before its first add.
- * Deadlock freedom: block kt waits only on blocks kt' > kt of the same (batch, kv
- * group); blockIdx.x = nkt - 1 - kt, so those have a lower blockIdx.x, the same y and
- * z: a lower linear block index. Blocks are dispatched in linear order (as
- * FlashAttention-3's deterministic backward also assumes), so each of them was made
- * resident before the waiting block and holds its SM until done; by induction on the
- * linear index, the lowest unfinished block waits on finished blocks only. The
- * counters are zeroed by the launcher (cudaMemsetAsync) before every call. */
-
-/* The fused dQ step of one query tile (see "Fused dQ" above): dS^T (fp32 C fragments,
- * this warp's 16 keys x QW queries) to shared memory as bf16, the partial
- * dQ = dS K (QW x DH over the block's KW keys), then the ordered add. */
-template <class S>
-__device__ __forceinline__ void fused_dq(const float (*dpt)[4], bf16 *sdS, const bf16 *sK, bf16 *dq, float *dqf,
-                                         int *dqcnt, int b, int i, int t0, int kt, int T, int h, int nqt,
-                                         float scale)
-{
-    constexpr int QW = S::QW, KW = S::KW, P = S::P, PS = S::PS, NPW = S::NPW, DH = P - 8;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
-#pragma unroll
-    for (int nt = 0; nt < QW / 8; nt++) {
-        *(uint32_t *)(sdS + (warp * 16 + g) * PS + nt * 8 + 2 * c) = pack_bf16(dpt[nt][0], dpt[nt][1]);
-        *(uint32_t *)(sdS + (warp * 16 + g + 8) * PS + nt * 8 + 2 * c) = pack_bf16(dpt[nt][2], dpt[nt][3]);
-    }
-    __syncthreads();
-    const int mw = warp % S::MW, n0 = (warp / S::MW) * NPW;   /* queries mw*16.., n-tiles n0.. */
-    float acc[NPW][4];
-#pragma unroll
-    for (int dt = 0; dt < NPW; dt++) acc[dt][0] = acc[dt][1] = acc[dt][2] = acc[dt][3] = 0.0f;
-#pragma unroll
-    for (int kc = 0; kc < KW / 16; kc++) {
-        uint32_t a[4];
-        ldA_t<PS>(a, sdS, mw * 16, kc, lane);                 /* A[query][key] = dS^T[key][query] */
-#pragma unroll
-        for (int dt = 0; dt < NPW; dt += 2) {
-            uint32_t bk[4];
-            ldB_kn<P>(bk, sK, n0 + dt, kc, lane);             /* B[key][d] = K[key][d] */
-            mma16816(acc[dt], a, bk[0], bk[1]);
-            mma16816(acc[dt + 1], a, bk[2], bk[3]);
-        }
-    }
-    const int kmax = t0 / KW;
-    int *cnt = dqcnt + ((size_t)b * h + i) * nqt + t0 / QW;
-    if (kt != kmax) {                                      /* wait for kt + 1's add */
-        if (threadIdx.x == 0) wait_count(cnt, kmax - kt);
-        __syncthreads();
-    }
-#pragma unroll
-    for (int hr = 0; hr < 2; hr++) {
-        const int row = t0 + mw * 16 + g + 8 * hr;
-        if (row >= T) continue;
-        const size_t off = ((size_t)b * T + row) * h * DH + (size_t)i * DH + n0 * 8 + 2 * c;
-#pragma unroll
-        for (int dt = 0; dt < NPW; dt++) {
-            float x = acc[dt][2 * hr], y = acc[dt][2 * hr + 1];
-            float2 *pf = (float2 *)(dqf + off + dt * 8);
-            if (kt != kmax) {                                  /* L2, not a stale L1 line */
-                float2 o = __ldcg(pf);
-                x = o.x + x;
-                y = o.y + y;
-            }
-            if (kt == 0) *(uint32_t *)(dq + off + dt * 8) = pack_bf16(x * scale, y * scale);
-            else __stcg(pf, make_float2(x, y));
-        }
-    }
-    if (kt != 0) {                                         /* publish: kmax - kt + 1 adds in */
-        __threadfence();
-        __syncthreads();
-        if (threadIdx.x == 0) st_release(cnt, kmax - kt + 1);
-    }
-}
-
-template <int DH, bool FUSED = false>
+template <int DH>
 __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *dout, const float *lse,
                                                 const float *D, const bf16 *q, const bf16 *k, const bf16 *v,
-                                                int T, int h, int G, float scale, bf16 *dq, float *dqf,
-                                                int *dqcnt)
+                                                int T, int h, int G, float scale)
 {
     typedef DkvShape<DH> S;
     constexpr int NKC = DH / 16, NDT = DH / 8, P = S::P, QW = S::QW, QTILE = S::QTILE;
@@ -469,10 +342,8 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
     bf16 *sKV = (bf16 *)smem_raw;                          /* [K, V] (KSM) */
     bf16 *sm = sKV + S::KV_ELEMS;                          /* [2 stages][Q, dO] */
     float *sLD = (float *)(smem_raw + (S::KV_ELEMS + 4 * QTILE) * sizeof(bf16));   /* [2 stages][lse, D] */
-    bf16 *sKf = KSM ? sKV : (bf16 *)(sLD + 4 * QW);       /* fused: K [key][d] */
-    bf16 *sdS = (bf16 *)(sLD + 4 * QW) + S::FK_ELEMS;      /* fused: dS^T [key][query] */
     const int b = blockIdx.z, gk = blockIdx.y, hpg = h / G;
-    const int kt = gridDim.x - 1 - blockIdx.x;           /* last key tile first (fused: see above) */
+    const int kt = gridDim.x - 1 - blockIdx.x;           /* last key tile first */
     const int s0 = kt * KW;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     const int key = s0 + warp * 16 + g;                   /* this thread's keys: key, key+8 */
@@ -506,8 +377,6 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
     if constexpr (KSM) {                                   /* arrives with tile 0's group */
         stage_async<DH, KW, NTHR>(sKV, kb, kstride, s0, T);
         stage_async<DH, KW, NTHR>(sKV + KW * P, vb, kstride, s0, T);
-    } else if constexpr (FUSED) {
-        stage_async<DH, KW, NTHR>(sKf, kb, kstride, s0, T);
     }
     issue(0, 0);
     cp_commit();
@@ -592,8 +461,6 @@ __global__ void __launch_bounds__(128) k_fa_dkv(bf16 *dk, bf16 *dv, const bf16 *
                 mma16816(dkacc[dt + 1], sa, bq[2], bq[3]);
             }
         }
-        if constexpr (FUSED)
-            fused_dq<S>(dpt, sdS, sKf, dq, dqf, dqcnt, b, gk * hpg + u / per_head, t0, kt, T, h, nqt, scale);
         __syncthreads();
     }
 #pragma unroll
@@ -780,48 +647,17 @@ int t6_cuda_attention_mma_fwd(t6_backend *be, void *out, float *lse, const void 
     return 1;
 }
 
-/* Whether the backward takes the fused dQ (T6_ATTN_DQ=fused, read at every call like
- * T6_ATTN_FWD_ROWS, so gpu_check and gpu_bench compare both in one process); the
- * default is the two-kernel path (k_fa_dkv + k_fa_dq) until a GPU A/B says otherwise. */
-static int dq_fused(void)
-{
-    const char *e = getenv("T6_ATTN_DQ");
-    return e && !strcmp(e, "fused");
-}
-
-/* The fused path's device workspace after D in attention.cu's scratch: the fp32 dQ
- * partial sums (B T h dh floats) and one counter per (batch, query head, query tile of
- * QW rows: 64 at dh 64, 32 above). 0 when the call will not take the fused path. */
-size_t t6_cuda_attention_mma_bwd_work(t6_backend *be, int B, int T, int h, int dh)
-{
-    if (!dq_fused() || !cu_bf16(be) || (dh != 64 && dh != 96 && dh != 128)) return 0;
-    const int qw = dh > 64 ? 32 : 64;
-    return (size_t)B * T * h * dh * sizeof(float) + (size_t)B * h * ((T + qw - 1) / qw) * sizeof(int) + 16;
-}
-
+/* the two-kernel backward: dK, dV (k_fa_dkv), then dQ (k_fa_dq) */
 template <int DH>
 static void launch_bwd(t6_backend *be, bf16 *dq, bf16 *dk, bf16 *dv, const bf16 *dout, const float *lse,
                        const float *D, const bf16 *q, const bf16 *k, const bf16 *v, int B, int T, int h, int G,
-                       float scale, void *work)
+                       float scale)
 {
     typedef DkvShape<DH> S;
     dim3 grid((T + S::KW - 1) / S::KW, G, B);              /* blockIdx.x = last key tile first */
-    if (work) {
-        const int nqt = (T + S::QW - 1) / S::QW;
-        float *dqf = (float *)work;
-        int *cnt = (int *)(dqf + (size_t)B * T * h * DH);
-        CUDA_CHECK(cudaMemsetAsync(cnt, 0, (size_t)B * h * nqt * sizeof(int), cu_stream(be)));
-        static bool opted_f;
-        smem_optin(k_fa_dkv<DH, true>, S::SMEM_FUSED, &opted_f);
-        k_fa_dkv<DH, true><<<grid, S::NTHR, S::SMEM_FUSED, cu_stream(be)>>>(dk, dv, dout, lse, D, q, k, v, T, h, G,
-                                                                          scale, dq, dqf, cnt);
-        CUDA_CHECK_LAUNCH();
-        return;
-    }
     static bool opted, opted_q;
     smem_optin(k_fa_dkv<DH>, S::SMEM, &opted);
-    k_fa_dkv<DH><<<grid, S::NTHR, S::SMEM, cu_stream(be)>>>(dk, dv, dout, lse, D, q, k, v, T, h, G, scale, nullptr,
-                                                           nullptr, nullptr);
+    k_fa_dkv<DH><<<grid, S::NTHR, S::SMEM, cu_stream(be)>>>(dk, dv, dout, lse, D, q, k, v, T, h, G, scale);
     CUDA_CHECK_LAUNCH();
     smem_optin(k_fa_dq<DH>, smem_kv<DH>(), &opted_q);
     dim3 gq((T + FT - 1) / FT, h, B);
@@ -829,19 +665,17 @@ static void launch_bwd(t6_backend *be, bf16 *dq, bf16 *dk, bf16 *dv, const bf16 
     CUDA_CHECK_LAUNCH();
 }
 
-/* work: the fused path's workspace (t6_cuda_attention_mma_bwd_work bytes, 16-byte
- * aligned), or NULL for the two-kernel path */
 int t6_cuda_attention_mma_bwd(t6_backend *be, void *dq, void *dk, void *dv, const void *dout, const float *lse,
                               const float *D, const void *q, const void *k, const void *v, int B, int T, int h,
-                              int G, int dh, void *work)
+                              int G, int dh)
 {
     const void *ptrs[] = {dq, dk, dv, dout, q, k, v};
     if (!mma_applies(be, dh, ptrs, 7)) return 0;
     const float scale = 1.0f / sqrtf((float)dh);
     bf16 *a = (bf16 *)dq, *bk = (bf16 *)dk, *bv = (bf16 *)dv;
     const bf16 *o = (const bf16 *)dout, *qq = (const bf16 *)q, *kk = (const bf16 *)k, *vv = (const bf16 *)v;
-    if (dh == 96) launch_bwd<96>(be, a, bk, bv, o, lse, D, qq, kk, vv, B, T, h, G, scale, work);
-    else if (dh == 128) launch_bwd<128>(be, a, bk, bv, o, lse, D, qq, kk, vv, B, T, h, G, scale, work);
-    else launch_bwd<64>(be, a, bk, bv, o, lse, D, qq, kk, vv, B, T, h, G, scale, work);
+    if (dh == 96) launch_bwd<96>(be, a, bk, bv, o, lse, D, qq, kk, vv, B, T, h, G, scale);
+    else if (dh == 128) launch_bwd<128>(be, a, bk, bv, o, lse, D, qq, kk, vv, B, T, h, G, scale);
+    else launch_bwd<64>(be, a, bk, bv, o, lse, D, qq, kk, vv, B, T, h, G, scale);
     return 1;
 }

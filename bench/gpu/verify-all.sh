@@ -28,9 +28,6 @@
 #             speed at T6 small, the largest micro-batches of T6 large / XL;
 #  attnab     the attention forward's tiling, A/B: gpu_bench T6 small with 128 query rows
 #             per block (default) and with 64 (T6_ATTN_FWD_ROWS=64), alternated twice;
-#  attnbwd    the attention backward's dQ, A/B (doc/cuda.md "Fused dQ"): gpu_bench T6
-#             small with T6_ATTN_DQ unset (two kernels) and =fused, alternated twice;
-#             ms/step and attention_bwd ms/step;
 #  train      T6 and MHA, small and medium: gpu_bench beside the reference PyTorch models
 #             through bench/gpu/compare-train.sh where the tree has it, the
 #             reference on the models of VERIFY_TRAIN_REF_MODELS with the time left; without
@@ -73,7 +70,6 @@ decode      240 160 src:bench/gpu/decode-compare.sh src:bench/gpu/decode_ref.py 
 mla         420 300 src:bench/gpu/mla-compare.sh src:bench/gpu/mla_ref_bench.py bin:bench/gpu/gpu_bench carry:ref/model/llama-mla.py
 recompute   480 150 src:bench/gpu/recompute.sh bin:t6 bin:bench/gpu/gpu_bench bin:tests/gpu/gpu_check src:input/t6_small.cfg src:input/t6_large.cfg src:input/t6_xl.cfg
 attnab      150  20 bin:bench/gpu/gpu_bench
-attnbwd      90  20 bin:bench/gpu/gpu_bench
 train       480 180 bin:bench/gpu/gpu_bench opt:bench/gpu/compare-train.sh opt:bench/gpu/ref_train_bench.py carry:ref/model/T6.py carry:ref/model/llama-mha.py
 '
 # programs build-dev.sh builds besides the steps' (handy on the GPU machine, e.g. for plots)
@@ -272,25 +268,6 @@ step_attnab() {
     done >"$2/attnab.txt" 2>&1
     grep -E '^##|^RESULT' "$2/attnab.txt" | tables "attention forward tiling A/B (T6 small, gpu_bench 24 20 6)"
     SUMMARY="$(grep -c '^RESULT' "$2/attnab.txt") of 4 runs"
-    return $rc
-}
-
-# the two dQ paths in turn, twice (rounds alternate, so drift shows); the table: the
-# RESULT line and the per-op attention_bwd / attention_fwd rows of each run
-step_attnbwd() {
-    local bench=$B/bench/gpu/gpu_bench set i rc=0 end=$((SECONDS + $1))
-    for i in 1 2; do
-        for set in orig T6_ATTN_DQ=fused; do
-            [ $((end - SECONDS)) -gt 5 ] || break 2
-            echo "## $set round $i"
-            # shellcheck disable=SC2046
-            env -u T6_ATTN_DQ $([ "$set" = orig ] || echo "$set") \
-                timeout $((end - SECONDS)) "$bench" t6_small 24 20 6 || rc=1
-        done
-    done >"$2/attnbwd.txt" 2>&1
-    grep -E '^##|^RESULT|^ *attention_(bwd|fwd) ' "$2/attnbwd.txt" |
-        tables "attention backward dQ A/B: two kernels vs T6_ATTN_DQ=fused (T6 small, gpu_bench 24 20 6)"
-    SUMMARY="$(grep -c '^RESULT' "$2/attnbwd.txt") of 4 runs"
     return $rc
 }
 

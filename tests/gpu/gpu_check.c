@@ -694,61 +694,6 @@ static void t_attention(ctx *c, int B, int T, int h, int G, int dh)
     free(q); free(k_); free(v); free(dout);
 }
 
-/* The fused dQ (T6_ATTN_DQ=fused, attention_mma.cu) on the GPU alone: the backward run
- * three times from the same inputs, two-kernel path then fused twice. dK and dV must
- * equal the two-kernel path's bit for bit (the same code), dQ may differ from it only by
- * fp32 summation order (max difference printed, 1e-2 of the largest value: a bf16
- * rounding step), and the two fused runs must agree bit for bit: the ordered adds make
- * it deterministic however the blocks are scheduled (atomics would not). */
-static void t_attention_fused_det(ctx *c, int B, int T, int h, int G, int dh)
-{
-    size_t nq = (size_t)B * T * h * dh, nk = (size_t)B * T * G * dh, nl = (size_t)B * h * T;
-    float *q = rnd(nq, 1.5f, 1), *k_ = rnd(nk, 1.5f, 1), *v = rnd(nk, 1.0f, 1), *dout = rnd(nq, 1.0f, 1);
-    t6_backend *be = c->gpu;
-    void *dq_ = up_act(be, q, nq), *dk_ = up_act(be, k_, nk), *dv_ = up_act(be, v, nk), *ddo = up_act(be, dout, nq);
-    void *out = be->ops->alloc(be, nq * be->act_bytes);
-    float *lse = be->ops->alloc(be, nl * sizeof(float));
-    void *gq = be->ops->alloc(be, nq * be->act_bytes), *gk = be->ops->alloc(be, nk * be->act_bytes);
-    void *gv = be->ops->alloc(be, nk * be->act_bytes);
-    be->ops->attention_fwd(be, out, lse, dq_, dk_, dv_, B, T, h, G, dh);
-    float *r[3][3];
-    for (int run = 0; run < 3; run++) {
-        if (run == 0) unsetenv("T6_ATTN_DQ");
-        else setenv("T6_ATTN_DQ", "fused", 1);
-        poison(be, gq, nq * be->act_bytes); poison(be, gk, nk * be->act_bytes); poison(be, gv, nk * be->act_bytes);
-        be->ops->attention_bwd(be, gq, gk, gv, ddo, out, lse, dq_, dk_, dv_, B, T, h, G, dh);
-        r[run][0] = down_act(be, gq, nq);
-        r[run][1] = down_act(be, gk, nk);
-        r[run][2] = down_act(be, gv, nk);
-    }
-    unsetenv("T6_ATTN_DQ");
-    double maxd = 0.0, maxr = 0.0;
-    size_t ndiff = 0;
-    int nan = 0;
-    for (size_t i = 0; i < nq; i++) {
-        if (!isfinite(r[1][0][i])) nan = 1;
-        maxd = fmax(maxd, fabs((double)r[1][0][i] - r[0][0][i]));
-        maxr = fmax(maxr, fabs((double)r[0][0][i]));
-        ndiff += memcmp(&r[1][0][i], &r[0][0][i], sizeof(float)) != 0;
-    }
-    const int dq_ok = !nan && maxd <= 1e-2 * (maxr > 0 ? maxr : 1);
-    const int kv_same = !memcmp(r[1][1], r[0][1], nk * sizeof(float)) && !memcmp(r[1][2], r[0][2], nk * sizeof(float));
-    const int det = !memcmp(r[1][0], r[2][0], nq * sizeof(float)) && !memcmp(r[1][1], r[2][1], nk * sizeof(float)) &&
-                    !memcmp(r[1][2], r[2][2], nk * sizeof(float));
-    char cfg[64];
-    snprintf(cfg, sizeof cfg, "B%d T%d h%d G%d dh%d", B, T, h, G, dh);
-    g_checks += 3;
-    g_fail += !dq_ok + !kv_same + !det;
-    printf("%-4s %-5s attention fused dq vs two-kernel %s: max diff %.3e (%.2e of max %.3e), %zu of %zu differ\n",
-           dq_ok ? "ok" : "FAIL", c->prec, cfg, maxd, maxd / (maxr > 0 ? maxr : 1), maxr, ndiff, nq);
-    printf("%-4s %-5s attention fused dk, dv bitwise equal to two-kernel %s\n", kv_same ? "ok" : "FAIL", c->prec, cfg);
-    printf("%-4s %-5s attention fused dq, dk, dv bitwise equal run to run %s\n", det ? "ok" : "FAIL", c->prec, cfg);
-    for (int run = 0; run < 3; run++) for (int j = 0; j < 3; j++) free(r[run][j]);
-    void *bufs[] = {dq_, dk_, dv_, ddo, out, lse, gq, gk, gv};
-    for (int j = 0; j < 9; j++) be->ops->free(be, bufs[j]);
-    free(q); free(k_); free(v); free(dout);
-}
-
 /* The attention op at every head dim of the CUDA kernels. The tensor-core path (bf16;
  * attention_mma.cu) takes dh 64 under both forward tilings, 128 query rows per block
  * (the default) and 64 (T6_ATTN_FWD_ROWS=64): T = 300 has a partial 128-row tile whose
@@ -756,12 +701,8 @@ static void t_attention_fused_det(ctx *c, int B, int T, int h, int G, int dh)
  * query/key heads) and 128, always with 64-row forward blocks (run under both settings
  * all the same: the variable must not change them) and 32-query dK/dV tiles: T = 20 is
  * one partial tile, 77 and 300 end mid-tile, GQA / MQA groups too. dh 96 runs once
- * more with T6_ATTN_MMA_DH64_ONLY=1, the bypass, through the generic kernels. The fused
- * dQ backward (T6_ATTN_DQ=fused) runs the tensor-core cases again against the CPU, then
- * t_attention_fused_det's GPU-only checks (dK/dV bitwise, dQ's order difference, run to
- * run determinism) on those shapes and one of T6 small's layers (h 34, T 1024: 16 key
- * tiles adding into each late query tile, many blocks waiting on each other at once).
- * fp32 never takes the tensor-core path; the generic kernels stop at dh 96. */
+ * more with T6_ATTN_MMA_DH64_ONLY=1, the bypass, through the generic kernels. fp32
+ * never takes the tensor-core path; the generic kernels stop at dh 96. */
 static void run_attention(ctx *c)
 {
     const int bf = c->bf;
@@ -790,23 +731,6 @@ static void run_attention(ctx *c)
         setenv("T6_ATTN_MMA_DH64_ONLY", "1", 1);
         t_attention(c, 2, 77, 6, 2, 96);
         unsetenv("T6_ATTN_MMA_DH64_ONLY");
-        printf("-- attention backward with the fused dQ (T6_ATTN_DQ=fused)\n");
-        setenv("T6_ATTN_DQ", "fused", 1);
-        t_attention(c, 2, 77, 6, 2, 64);
-        t_attention(c, 1, 150, 5, 5, 64);
-        t_attention(c, 1, 300, 3, 3, 64);
-        t_attention(c, 2, 200, 4, 1, 64);      /* MQA */
-        t_attention(c, 2, 77, 6, 2, 96);
-        t_attention(c, 1, 300, 3, 3, 96);
-        t_attention(c, 1, 20, 2, 1, 96);
-        t_attention(c, 2, 77, 6, 2, 128);
-        t_attention(c, 1, 300, 4, 2, 128);
-        unsetenv("T6_ATTN_DQ");
-        t_attention_fused_det(c, 2, 77, 6, 2, 64);
-        t_attention_fused_det(c, 2, 200, 4, 1, 64);
-        t_attention_fused_det(c, 1, 300, 3, 3, 96);
-        t_attention_fused_det(c, 1, 300, 4, 2, 128);
-        t_attention_fused_det(c, 4, 1024, 34, 34, 64);
     }
 }
 

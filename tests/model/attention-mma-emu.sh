@@ -3,12 +3,9 @@
 # without a GPU: tools/mma-emu/run.sh quick builds its kernels for the host over an
 # emulation of mma.sync / ldmatrix / cp.async / warp shuffles and checks three cases
 # (dh 96: MLA's, the dK/dV kernel's shared-memory K/V and 32-query tiles; dh 64 with
-# GQA; T not a multiple of 64) against a double-precision attention: forward, lse, dQ,
-# dK, dV, the backward through both dQ paths (two kernels, and the fused dQ of
-# T6_ATTN_DQ=fused, whose dK/dV must equal the two-kernel path's bit for bit and whose
-# dQ must come out the same when every block of the grid runs at once at different
-# speeds, the counters ordering the adds). Fails on a wrong fragment, tile,
-# shared-memory index, causal skip or add order. Runs in every build (no CUDA needed);
+# GQA; T not a multiple of 64) against a double-precision attention: forward, lse, and
+# the two-kernel backward's dQ, dK, dV. Fails on a wrong fragment, tile, shared-memory
+# index or causal skip. Runs in every build (no CUDA needed);
 # the full set of head dims 64/96/128 is `sh tools/mma-emu/run.sh all` (minutes).
 set -u
 S=${T6_SRCDIR:?T6_SRCDIR not set (run through make check)}

@@ -13,6 +13,6 @@ top=$(cd "$here/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/t6-mma-emu.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 python3 "$here/transform.py" "$top/kernels/attention_mma.cu" "$work/kern.inc"
-cp "$here/emu.h" "$here/attn_emu.h" "$work/"
+cp "$here/emu.h" "$work/"
 ${CXX:-g++} -O2 -fno-strict-aliasing -std=c++17 -w -I"$work" -o "$work/attn_emu_check" "$here/attn_emu_check.cpp" "$here/emu.cpp"
 "$work/attn_emu_check" "${1:-all}"

@@ -1,14 +1,13 @@
 # transform.py -- kernels/attention_mma.cu -> a host-compilable copy for the emulator
 # (emu.h): the dispatch (host launch code) is cut, the inline-asm helpers are dropped
-# (emu.h provides them; attn_emu.h the fused dQ's counter wait and release),
-# the two cp.async statements become emu_cp calls and the dynamic shared array a
-# pointer to the emulated block's. Fails loudly (assert) when
+# (emu.h provides them), the two cp.async statements become emu_cp calls and the
+# dynamic shared array a pointer to the emulated block's. Fails loudly (assert) when
 # the kernel file no longer has the shapes it rewrites.
 # Usage: python3 transform.py attention_mma.cu OUT
 import re, sys
 s = open(sys.argv[1]).read()
 s = s[:s.index('/* ---------------------------------------------------------------- dispatch */')]
-s = s.replace('#include "cuda_common.cuh"', '#include "attn_emu.h"')
+s = s.replace('#include "cuda_common.cuh"', '#include "emu.h"')
 def drop(s, sig):
     i = s.index(sig)
     j = s.index('{', i); depth = 0
@@ -21,8 +20,7 @@ def drop(s, sig):
     return s[:i] + s[j + 1:]
 for sig in ['__device__ __forceinline__ void mma16816(', '__device__ __forceinline__ uint32_t smem_u32(',
             '__device__ __forceinline__ void ldsm_x4(', '__device__ __forceinline__ void ldsm_x4_t(',
-            '__device__ __forceinline__ float ex2(',
-            '__device__ __forceinline__ void wait_count(', '__device__ __forceinline__ void st_release(']:
+            '__device__ __forceinline__ float ex2(']:
     s = drop(s, sig)
 s = s.replace('__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\\n"); }', '')
 s = s.replace('template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\\n" :: "n"(N)); }', '')
