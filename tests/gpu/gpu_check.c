@@ -553,7 +553,7 @@ static void t_tpa_qkv_one(ctx *c, int B, int T, int h, int RQ, int RK, int RV, i
 static void t_tpa_qkv(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int dh, int ld)
 {
     const char *e = getenv("T6_TPA_QKV");
-    char *saved = e ? strdup(e) : NULL;
+    char *saved = e ? t6_strdup(e) : NULL;
     unsetenv("T6_TPA_QKV");
     t_tpa_qkv_one(c, B, T, h, RQ, RK, RV, dh, ld, "default");
     setenv("T6_TPA_QKV", "v1", 1);
