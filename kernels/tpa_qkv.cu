@@ -18,6 +18,8 @@
  *    The factors are rebuilt from fac instead of kept: that costs one more read of the
  *    fused row (~2 KB/token) and saves writing and re-reading the six factor tensors.
  * Each output element is written by one thread in a fixed order: deterministic.
+ * Those are "v1"; the bf16 default is v2 below (a warp per token, registers and warp
+ * shuffles, no block barriers); env T6_TPA_QKV=v1, read per call, selects v1.
  *
  * HBM bytes per token, T6 small (h = 34, dh = 64, ranks 6/2/2: fused width 980, row
  * stride 984; bf16): fwd reads 1,960 and writes 3 x 4,352 = 13,056 (15.0 KB); the split

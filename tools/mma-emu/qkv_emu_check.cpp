@@ -4,7 +4,8 @@
 // (the 16-byte vector kernels and the generic ones) and fp32. The fused rows' pad
 // columns are NaN (never read); outputs NaN-poisoned first; the gradient's pads must
 // keep their value. Tolerance: bf16 1.5e-2 of the largest reference value (gpu_check's),
-// fp32 2e-5. Usage: qkv_emu_check (built by qkv-run.sh). Exit 0 when every check passes.
+// fp32 2e-5. The v2 kernels (k_qkv_fwd2/k_qkv_bwd2) run too on the bf16 vector cases they
+// take: against the reference, and their Q, K, V bitwise against v1's. Usage: qkv_emu_check (built by qkv-run.sh). Exit 0 when every check passes.
 #include "emu.h"
 #include <algorithm>
 #include <string>
