@@ -241,6 +241,8 @@ __global__ void __launch_bounds__(256) k_qkv_bwd(T *dfac, const T *dq, const T *
  * one warp overlap the math of the others. */
 #define QKV2_FWD_R 8   /* the forward keeps all R B chunks in registers: ranks <= 8 */
 #define QKV2_BWD_G 4   /* the backward takes ranks in groups of 4 (registers) */
+#define QKV2_BWD_H 3   /* and loads the G chunks of 3 of a lane's heads before using them */
+#define QKV2_BWD_W 4   /* warps (tokens) per backward block: 128 threads, finer register granularity */
 
 /* the warp's fused row, ceil(W/8) 16-byte chunks, into shared memory (nc <= 256) */
 __device__ __forceinline__ void qkv2_stage(uint4 *dst, const __nv_bfloat16 *row, int nc, int lane)
@@ -333,7 +335,7 @@ __global__ void __launch_bounds__(256) k_qkv_fwd2(__nv_bfloat16 *q, __nv_bfloat1
  * over the CPR lanes of the head by xor shuffles; dB over the lane's heads in registers,
  * summed over the HL head lanes by xor shuffles at the end, un-rotated with the partner
  * chunk's lane. Sums in another order than k_qkv_bwd: equal within rounding. */
-__global__ void __launch_bounds__(256) k_qkv_bwd2(__nv_bfloat16 *dfac, const __nv_bfloat16 *dq,
+__global__ void __launch_bounds__(32 * QKV2_BWD_W) k_qkv_bwd2(__nv_bfloat16 *dfac, const __nv_bfloat16 *dq,
                                                   const __nv_bfloat16 *dk, const __nv_bfloat16 *dv,
                                                   const __nv_bfloat16 *fac, qkv_dims d, const float2 *tab, int lcpr)
 {
@@ -362,34 +364,38 @@ __global__ void __launch_bounds__(256) k_qkv_bwd2(__nv_bfloat16 *dfac, const __n
             for (int r = 0; r < QKV2_BWD_G; r++)
 #pragma unroll
                 for (int e = 0; e < 8; e++) db[r][e] = 0.0f;
-            for (int i0 = 0; i0 < h; i0 += hl) {          /* the same trip count in every lane */
-                const int i = i0 + ih, ok = i < h;
-                float gv[8];
-                if (ok) {
-                    const uint4 u = *(const uint4 *)(g + (size_t)i * dh);
-                    const __nv_bfloat162 *p2 = (const __nv_bfloat162 *)&u;
+            for (int i0 = 0; i0 < h; i0 += QKV2_BWD_H * hl) {   /* the same trip count in every lane */
+                uint4 gu[QKV2_BWD_H];                     /* QKV2_BWD_H heads' G loads in flight at once */
+#pragma unroll
+                for (int k = 0; k < QKV2_BWD_H; k++) {
+                    const int i = i0 + k * hl + ih;
+                    gu[k] = i < h ? *(const uint4 *)(g + (size_t)i * dh) : make_uint4(0u, 0u, 0u, 0u);
+                }
+#pragma unroll
+                for (int k = 0; k < QKV2_BWD_H; k++) {
+                    if (i0 + k * hl >= h) break;          /* uniform over the warp */
+                    const int i = i0 + k * hl + ih, ok = i < h;
+                    float gv[8];
+                    const __nv_bfloat162 *p2 = (const __nv_bfloat162 *)&gu[k];
 #pragma unroll
                     for (int e = 0; e < 4; e++) {
                         const float2 f = __bfloat1622float2(p2[e]);
                         gv[2 * e] = f.x; gv[2 * e + 1] = f.y;
                     }
-                } else {
+                    float pa[QKV2_BWD_G];
 #pragma unroll
-                    for (int e = 0; e < 8; e++) gv[e] = 0.0f;
+                    for (int r = 0; r < QKV2_BWD_G; r++) {
+                        if (r >= nr) break;
+                        const float ai = ok ? __bfloat162float(sa[oa + i * R + r0 + r]) : 0.0f;
+                        float s = 0.0f;
+#pragma unroll
+                        for (int e = 0; e < 8; e++) { s += gv[e] * b[r][e]; db[r][e] += ai * gv[e]; }
+                        for (int m = 1; m < cpr; m <<= 1) s += __shfl_xor_sync(0xffffffffu, s, m);
+                        pa[r] = s;
+                    }
+                    if (ok && c == 0)
+                        for (int r = 0; r < nr; r++) ga[oa + i * R + r0 + r] = __float2bfloat16(pa[r] * invR);
                 }
-                float pa[QKV2_BWD_G];
-#pragma unroll
-                for (int r = 0; r < QKV2_BWD_G; r++) {
-                    if (r >= nr) break;
-                    const float ai = ok ? __bfloat162float(sa[oa + i * R + r0 + r]) : 0.0f;
-                    float s = 0.0f;
-#pragma unroll
-                    for (int e = 0; e < 8; e++) { s += gv[e] * b[r][e]; db[r][e] += ai * gv[e]; }
-                    for (int m = 1; m < cpr; m <<= 1) s += __shfl_xor_sync(0xffffffffu, s, m);
-                    pa[r] = s;
-                }
-                if (ok && c == 0)
-                    for (int r = 0; r < nr; r++) ga[oa + i * R + r0 + r] = __float2bfloat16(pa[r] * invR);
             }
 #pragma unroll
             for (int r = 0; r < QKV2_BWD_G; r++) {
@@ -517,9 +523,9 @@ void t6_cuda_tpa_qkv_bwd(t6_backend *be, void *dfac, const void *dq, const void 
     const float2 *tab = t6_cuda_rope_table(be, T, dh, base);
     const size_t row16 = (size_t)(d.na + d.nb + 7) / 8 * 16;
     const int l2 = vec && aligned16(dfac) ? qkv2_shape(be, d, fac, 1 << 30, 2 * row16) : -1;
-    if (l2 > 0) {                                         /* v2: a warp per token, 8 per block */
+    if (l2 > 0) {                                         /* v2: a warp per token */
         typedef __nv_bfloat16 U;
-        k_qkv_bwd2<<<(d.N + 7) / 8, 256, 16 * row16, cu_stream(be)>>>((U *)dfac, (const U *)dq, (const U *)dk,
+        k_qkv_bwd2<<<(d.N + QKV2_BWD_W - 1) / QKV2_BWD_W, 32 * QKV2_BWD_W, 2 * QKV2_BWD_W * row16, cu_stream(be)>>>((U *)dfac, (const U *)dq, (const U *)dk,
                                                                       (const U *)dv, (const U *)fac, d, tab, l2);
         CUDA_CHECK_LAUNCH();
         return;

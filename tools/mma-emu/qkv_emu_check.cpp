@@ -27,13 +27,14 @@ static inline void t6_st(__nv_bfloat16 *p, float v) { p->x = f2bf(v); }
 static inline void t6_st2(float *p, float a, float b) { p[0] = a; p[1] = b; }
 static inline void t6_st2(__nv_bfloat16 *p, float a, float b) { p[0].x = f2bf(a); p[1].x = f2bf(b); }
 static inline uint4 __ldcs(const uint4 *p) { return *p; }
+static inline uint4 make_uint4(unsigned a, unsigned b, unsigned c, unsigned d) { return {a, b, c, d}; }
 #include "kern.inc"   /* qkv-run.sh's copy of the kernels */
 void emu_register(const void *, size_t);
 void emu_clear_buffers();
 
-template <class F> static void launch(unsigned grid, size_t smem, F f) {
+template <class F> static void launch(unsigned grid, size_t smem, F f, unsigned nthreads = 256) {
     gridDim = dim3(grid);
-    for (unsigned x = 0; x < grid; x++) emu_block_n(dim3(x), 256, smem, f);
+    for (unsigned x = 0; x < grid; x++) emu_block_n(dim3(x), nthreads, smem, f);
 }
 static int fails, checks;
 static void cmp(const char *what, const std::string &cfg, const std::vector<double> &ref, const std::vector<double> &got,
@@ -112,9 +113,9 @@ static void run(int B, int T, int h, int RQ, int RK, int RV, int dh, int ld) {
             const size_t row16 = (size_t)(W + 7) / 8 * 16;
             launch((N + 7) / 8, 8 * row16,
                    [&] { k_qkv_fwd2(q2[0].data(), q2[1].data(), q2[2].data(), fac.data(), d, tab.data(), lcpr); });
-            launch((N + 7) / 8, 16 * row16, [&] {
+            launch((N + QKV2_BWD_W - 1) / QKV2_BWD_W, 2 * QKV2_BWD_W * row16, [&] {
                 k_qkv_bwd2(dfac2.data(), g[0].data(), g[1].data(), g[2].data(), fac.data(), d, tab.data(), lcpr);
-            });
+            }, 32 * QKV2_BWD_W);
         }
     }
     /* reference in double: rotated factors, products, their backward, the inverse rotation */
