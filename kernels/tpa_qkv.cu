@@ -237,12 +237,13 @@ __global__ void __launch_bounds__(256) k_qkv_bwd(T *dfac, const T *dq, const T *
  * every 16-byte load issued before the first store, then works from registers: lane =
  * (ih, c) holds B chunk c of the projection's R rows (rotated and rounded on the way,
  * the partner chunk read from the staged row), and walks heads ih, ih + HL, ... with
- * HL = 32 / CPR. Only __syncwarp: no block barriers, each warp independent, so loads of
+ * HL = 32 / CPR. 4 warps per block. Only __syncwarp: no block barriers, each warp independent, so loads of
  * one warp overlap the math of the others. */
 #define QKV2_FWD_R 8   /* the forward keeps all R B chunks in registers: ranks <= 8 */
 #define QKV2_BWD_G 4   /* the backward takes ranks in groups of 4 (registers) */
 #define QKV2_BWD_H 3   /* and loads the G chunks of 3 of a lane's heads before using them */
 #define QKV2_BWD_W 4   /* warps (tokens) per backward block: 128 threads, finer register granularity */
+#define QKV2_FWD_W 4   /* warps (tokens) per forward block (96 registers: 20 warps per SM) */
 
 /* the warp's fused row, ceil(W/8) 16-byte chunks, into shared memory (nc <= 256) */
 __device__ __forceinline__ void qkv2_stage(uint4 *dst, const __nv_bfloat16 *row, int nc, int lane)
@@ -287,7 +288,7 @@ __device__ __forceinline__ void qkv2_load_b(float (*b)[8], const __nv_bfloat16 *
 
 /* forward: Q, K, V rows of the warp's token; sums in rank order as k_qkv_fwd: bitwise
  * equal to it */
-__global__ void __launch_bounds__(256) k_qkv_fwd2(__nv_bfloat16 *q, __nv_bfloat16 *k, __nv_bfloat16 *v,
+__global__ void __launch_bounds__(32 * QKV2_FWD_W) k_qkv_fwd2(__nv_bfloat16 *q, __nv_bfloat16 *k, __nv_bfloat16 *v,
                                                   const __nv_bfloat16 *fac, qkv_dims d, const float2 *tab, int lcpr)
 {
     extern __shared__ float4 sm4[];
@@ -459,12 +460,12 @@ static int qkv_use_v1(void)
 
 /* log2(dh / 8) when the v2 kernels take this call (bf16, dh a power of two in 16..256,
  * 16-byte rows, the row staged in <= 256 chunks, ranks within the register arrays), else
- * -1; smem_per_tok: the shared bytes per token (warp) they need */
-static int qkv2_shape(t6_backend *be, const qkv_dims &d, const void *fac, int maxr, size_t smem_per_tok)
+ * -1; smem: the shared bytes of one block */
+static int qkv2_shape(t6_backend *be, const qkv_dims &d, const void *fac, int maxr, size_t smem)
 {
     if (!cu_bf16(be) || qkv_use_v1() || d.ld % 8 != 0 || !aligned16(fac)) return -1;
     if (d.R[0] > maxr || d.R[1] > maxr || d.R[2] > maxr) return -1;
-    if ((d.na + d.nb + 7) / 8 > 256 || smem_per_tok * 8 > 48 * 1024) return -1;
+    if ((d.na + d.nb + 7) / 8 > 256 || smem > 48 * 1024) return -1;
     for (int l = 1; l <= 5; l++)
         if (d.dh == 8 << l) return l;
     return -1;
@@ -483,11 +484,11 @@ void t6_cuda_tpa_qkv_fwd(t6_backend *be, void *q, void *k, void *v, const void *
     const size_t shm = per * tok + 16;
     const float2 *tab = t6_cuda_rope_table(be, T, dh, base);
     const size_t row16 = (size_t)(d.na + d.nb + 7) / 8 * 16;
-    const int l2 = aligned16(q) && aligned16(k) && aligned16(v) ? qkv2_shape(be, d, fac, QKV2_FWD_R, row16) : -1;
-    if (l2 > 0) {                                         /* v2: a warp per token, 8 per block */
+    const int l2 = aligned16(q) && aligned16(k) && aligned16(v) ? qkv2_shape(be, d, fac, QKV2_FWD_R, QKV2_FWD_W * row16) : -1;
+    if (l2 > 0) {                                         /* v2: a warp per token */
         typedef __nv_bfloat16 U;
-        k_qkv_fwd2<<<(d.N + 7) / 8, 256, 8 * row16, cu_stream(be)>>>((U *)q, (U *)k, (U *)v, (const U *)fac, d,
-                                                                     tab, l2);
+        k_qkv_fwd2<<<(d.N + QKV2_FWD_W - 1) / QKV2_FWD_W, 32 * QKV2_FWD_W, QKV2_FWD_W * row16, cu_stream(be)>>>(
+            (U *)q, (U *)k, (U *)v, (const U *)fac, d, tab, l2);
         CUDA_CHECK_LAUNCH();
         return;
     }
@@ -522,7 +523,7 @@ void t6_cuda_tpa_qkv_bwd(t6_backend *be, void *dfac, const void *dq, const void 
     const size_t shm = per * tok + 16;
     const float2 *tab = t6_cuda_rope_table(be, T, dh, base);
     const size_t row16 = (size_t)(d.na + d.nb + 7) / 8 * 16;
-    const int l2 = vec && aligned16(dfac) ? qkv2_shape(be, d, fac, 1 << 30, 2 * row16) : -1;
+    const int l2 = vec && aligned16(dfac) ? qkv2_shape(be, d, fac, 1 << 30, 2 * QKV2_BWD_W * row16) : -1;
     if (l2 > 0) {                                         /* v2: a warp per token */
         typedef __nv_bfloat16 U;
         k_qkv_bwd2<<<(d.N + QKV2_BWD_W - 1) / QKV2_BWD_W, 32 * QKV2_BWD_W, 2 * QKV2_BWD_W * row16, cu_stream(be)>>>((U *)dfac, (const U *)dq, (const U *)dk,

@@ -111,8 +111,9 @@ static void run(int B, int T, int h, int RQ, int RK, int RV, int dh, int ld) {
             for (int p = 0; p < 3; p++) { q2[p].assign(no, mk<E>(NAN)); emu_register(q2[p].data(), no * sizeof(E)); }
             emu_register(dfac2.data(), nf * sizeof(E));
             const size_t row16 = (size_t)(W + 7) / 8 * 16;
-            launch((N + 7) / 8, 8 * row16,
-                   [&] { k_qkv_fwd2(q2[0].data(), q2[1].data(), q2[2].data(), fac.data(), d, tab.data(), lcpr); });
+            launch((N + QKV2_FWD_W - 1) / QKV2_FWD_W, QKV2_FWD_W * row16,
+                   [&] { k_qkv_fwd2(q2[0].data(), q2[1].data(), q2[2].data(), fac.data(), d, tab.data(), lcpr); },
+                   32 * QKV2_FWD_W);
             launch((N + QKV2_BWD_W - 1) / QKV2_BWD_W, 2 * QKV2_BWD_W * row16, [&] {
                 k_qkv_bwd2(dfac2.data(), g[0].data(), g[1].data(), g[2].data(), fac.data(), d, tab.data(), lcpr);
             }, 32 * QKV2_BWD_W);
