@@ -237,8 +237,8 @@ __global__ void __launch_bounds__(256) k_qkv_bwd(T *dfac, const T *dq, const T *
  * every 16-byte load issued before the first store, then works from registers: lane =
  * (ih, c) holds B chunk c of the projection's R rows (rotated and rounded on the way,
  * the partner chunk read from the staged row), and walks heads ih, ih + HL, ... with
- * HL = 32 / CPR. 4 warps per block. Only __syncwarp: no block barriers, each warp independent, so loads of
- * one warp overlap the math of the others. */
+ * HL = 32 / CPR. 4 warps (tokens) per block. Only __syncwarp: no block barriers, each
+ * warp independent, so the loads of one warp overlap the math of the others. */
 #define QKV2_FWD_R 8   /* the forward keeps all R B chunks in registers: ranks <= 8 */
 #define QKV2_BWD_G 4   /* the backward takes ranks in groups of 4 (registers) */
 #define QKV2_BWD_H 3   /* and loads the G chunks of 3 of a lane's heads before using them */
