@@ -18,6 +18,8 @@
  *    The factors are rebuilt from fac instead of kept: that costs one more read of the
  *    fused row (~2 KB/token) and saves writing and re-reading the six factor tensors.
  * Each output element is written by one thread in a fixed order: deterministic.
+ * Those are "v1"; the bf16 default is v2 below (a warp per token, registers and warp
+ * shuffles, no block barriers); env T6_TPA_QKV=v1, read per call, selects v1.
  *
  * HBM bytes per token, T6 small (h = 34, dh = 64, ranks 6/2/2: fused width 980, row
  * stride 984; bf16): fwd reads 1,960 and writes 3 x 4,352 = 13,056 (15.0 KB); the split
@@ -26,6 +28,8 @@
  * 13,056 + 1,960 + 1,960 (products) + 1,960 + 1,960 (join) = 20.9 KB. Four launches fewer
  * each way per layer. */
 #include "cuda_common.cuh"
+#include <stdlib.h>
+#include <string.h>
 
 /* the shapes of one call: offsets of the six blocks in a fused row (in elements) */
 struct qkv_dims {
@@ -225,6 +229,201 @@ __global__ void __launch_bounds__(256) k_qkv_bwd(T *dfac, const T *dq, const T *
     }
 }
 
+/* ---- v2: warp per token, the bf16 16-byte path (the default; T6_TPA_QKV=v1 selects the
+ * kernels above). Shapes: dh a power of two in 16..256 (so a B row is CPR = dh/8 chunks
+ * of eight columns, CPR divides 32 and a rotation pair (j, j + dh/2) is chunk c and
+ * chunk c ^ CPR/2), ld % 8 == 0 and 16-byte aligned rows (the fused row staged as uint4).
+ * A warp stages its token's fused row raw (bf16) into its own slice of shared memory with
+ * every 16-byte load issued before the first store, then works from registers: lane =
+ * (ih, c) holds B chunk c of the projection's R rows (rotated and rounded on the way,
+ * the partner chunk read from the staged row), and walks heads ih, ih + HL, ... with
+ * HL = 32 / CPR. 4 warps (tokens) per block. Only __syncwarp: no block barriers, each
+ * warp independent, so the loads of one warp overlap the math of the others. */
+#define QKV2_FWD_R 8   /* the forward keeps all R B chunks in registers: ranks <= 8 */
+#define QKV2_BWD_G 4   /* the backward takes ranks in groups of 4 (registers) */
+#define QKV2_BWD_H 3   /* and loads the G chunks of 3 of a lane's heads before using them */
+#define QKV2_BWD_W 4   /* warps (tokens) per backward block: 128 threads, finer register granularity */
+#define QKV2_FWD_W 4   /* warps (tokens) per forward block (96 registers: 20 warps per SM) */
+
+/* the warp's fused row, ceil(W/8) 16-byte chunks, into shared memory (nc <= 256) */
+__device__ __forceinline__ void qkv2_stage(uint4 *dst, const __nv_bfloat16 *row, int nc, int lane)
+{
+    const uint4 *src = (const uint4 *)row;
+    uint4 u[8];
+#pragma unroll
+    for (int k = 0; k < 8; k++)
+        if (lane + 32 * k < nc) u[k] = __ldcs(src + lane + 32 * k);
+#pragma unroll
+    for (int k = 0; k < 8; k++)
+        if (lane + 32 * k < nc) dst[lane + 32 * k] = u[k];
+}
+
+/* b[r][e] = column c*8+e of B row rb+r (r < nr) from the staged row; rotated rows get
+ * rope_fwd with the token's table row cs and are rounded to bf16 (stage_factors' math) */
+template <int RM>
+__device__ __forceinline__ void qkv2_load_b(float (*b)[8], const __nv_bfloat16 *sb, int rb, int nr, int rot, int c,
+                                            int cpr, int dh, const float2 *cs)
+{
+    const int hc = cpr / 2, first = c < hc, pc = c ^ hc;
+#pragma unroll
+    for (int r = 0; r < RM; r++) {
+        if (r >= nr) break;
+        const __nv_bfloat16 *row = sb + (rb + r) * dh;
+#pragma unroll
+        for (int e = 0; e < 8; e++) {
+            const float own = __bfloat162float(row[c * 8 + e]);
+            if (!rot) { b[r][e] = own; continue; }
+            const float part = __bfloat162float(row[pc * 8 + e]);
+            const float2 t = cs[(first ? c : pc) * 8 + e];
+            if (first) {
+                const float x1 = own, x2 = part;
+                b[r][e] = __bfloat162float(__float2bfloat16(x1 * t.x + x2 * t.y));
+            } else {
+                const float x1 = part, x2 = own;
+                b[r][e] = __bfloat162float(__float2bfloat16(-x1 * t.y + x2 * t.x));
+            }
+        }
+    }
+}
+
+/* forward: Q, K, V rows of the warp's token; sums in rank order as k_qkv_fwd: bitwise
+ * equal to it */
+__global__ void __launch_bounds__(32 * QKV2_FWD_W) k_qkv_fwd2(__nv_bfloat16 *q, __nv_bfloat16 *k, __nv_bfloat16 *v,
+                                                  const __nv_bfloat16 *fac, qkv_dims d, const float2 *tab, int lcpr)
+{
+    extern __shared__ float4 sm4[];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int n = blockIdx.x * (blockDim.x >> 5) + warp;
+    if (n >= d.N) return;                                 /* the whole warp: n is per warp */
+    const int nc = (d.na + d.nb + 7) >> 3, cpr = 1 << lcpr, hl = 32 >> lcpr;
+    const int c = lane & (cpr - 1), ih = lane >> lcpr, h = d.h, dh = d.dh, half = dh / 2;
+    uint4 *srow = (uint4 *)sm4 + warp * nc;
+    qkv2_stage(srow, fac + (size_t)n * d.ld, nc, lane);
+    __syncwarp();
+    const __nv_bfloat16 *sa = (const __nv_bfloat16 *)srow, *sb = sa + d.na;
+    const float2 *cs = tab + (size_t)(n % d.T) * half;
+    int oa = 0;
+    for (int p = 0; p < 3; p++) {
+        __nv_bfloat16 *out = (p == 0 ? q : p == 1 ? k : v) + (size_t)n * h * dh + c * 8;
+        const int R = d.R[p];
+        const float invR = 1.0f / R;
+        float b[QKV2_FWD_R][8];
+        qkv2_load_b<QKV2_FWD_R>(b, sb, d.rb[p], R, p < 2, c, cpr, dh, cs);
+        for (int i = ih; i < h; i += hl) {
+            const __nv_bfloat16 *a = sa + oa + i * R;
+            float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+#pragma unroll
+            for (int r = 0; r < QKV2_FWD_R; r++) {
+                if (r >= R) break;
+                const float ar = __bfloat162float(a[r]);
+#pragma unroll
+                for (int e = 0; e < 8; e++) acc[e] += ar * b[r][e];
+            }
+            uint4 u;
+            __nv_bfloat162 *p2 = (__nv_bfloat162 *)&u;
+#pragma unroll
+            for (int e = 0; e < 4; e++) p2[e] = __floats2bfloat162_rn(acc[2 * e] * invR, acc[2 * e + 1] * invR);
+            *(uint4 *)(out + (size_t)i * dh) = u;
+        }
+        oa += h * R;
+    }
+}
+
+/* backward: the gradient row of the warp's token assembled in shared memory (bf16, one
+ * writer per element) and written out as 16-byte stores (the pad columns untouched).
+ * Per projection and group of <= 4 ranks: each lane reads its G chunk of heads ih,
+ * ih + HL, ... (16-byte loads), dA's partial dot products over its 8 columns are summed
+ * over the CPR lanes of the head by xor shuffles; dB over the lane's heads in registers,
+ * summed over the HL head lanes by xor shuffles at the end, un-rotated with the partner
+ * chunk's lane. Sums in another order than k_qkv_bwd: equal within rounding. */
+__global__ void __launch_bounds__(32 * QKV2_BWD_W) k_qkv_bwd2(__nv_bfloat16 *dfac, const __nv_bfloat16 *dq,
+                                                  const __nv_bfloat16 *dk, const __nv_bfloat16 *dv,
+                                                  const __nv_bfloat16 *fac, qkv_dims d, const float2 *tab, int lcpr)
+{
+    extern __shared__ float4 sm4[];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int n = blockIdx.x * (blockDim.x >> 5) + warp;
+    if (n >= d.N) return;
+    const int W = d.na + d.nb, nc = (W + 7) >> 3, cpr = 1 << lcpr, hl = 32 >> lcpr;
+    const int c = lane & (cpr - 1), ih = lane >> lcpr, h = d.h, dh = d.dh, half = dh / 2, hc = cpr / 2;
+    uint4 *srow = (uint4 *)sm4 + warp * 2 * nc, *sgrad = srow + nc;
+    qkv2_stage(srow, fac + (size_t)n * d.ld, nc, lane);
+    __syncwarp();
+    const __nv_bfloat16 *sa = (const __nv_bfloat16 *)srow, *sb = sa + d.na;
+    __nv_bfloat16 *ga = (__nv_bfloat16 *)sgrad, *gb = ga + d.na;
+    const float2 *cs = tab + (size_t)(n % d.T) * half;
+    int oa = 0;
+    for (int p = 0; p < 3; p++) {
+        const __nv_bfloat16 *g = (p == 0 ? dq : p == 1 ? dk : dv) + (size_t)n * h * dh + c * 8;
+        const int R = d.R[p], rot = p < 2;
+        const float invR = 1.0f / R;
+        for (int r0 = 0; r0 < R; r0 += QKV2_BWD_G) {
+            const int nr = min(QKV2_BWD_G, R - r0);
+            float b[QKV2_BWD_G][8], db[QKV2_BWD_G][8];
+            qkv2_load_b<QKV2_BWD_G>(b, sb, d.rb[p] + r0, nr, rot, c, cpr, dh, cs);
+#pragma unroll
+            for (int r = 0; r < QKV2_BWD_G; r++)
+#pragma unroll
+                for (int e = 0; e < 8; e++) db[r][e] = 0.0f;
+            for (int i0 = 0; i0 < h; i0 += QKV2_BWD_H * hl) {   /* the same trip count in every lane */
+                uint4 gu[QKV2_BWD_H];                     /* QKV2_BWD_H heads' G loads in flight at once */
+#pragma unroll
+                for (int k = 0; k < QKV2_BWD_H; k++) {
+                    const int i = i0 + k * hl + ih;
+                    gu[k] = i < h ? *(const uint4 *)(g + (size_t)i * dh) : make_uint4(0u, 0u, 0u, 0u);
+                }
+#pragma unroll
+                for (int k = 0; k < QKV2_BWD_H; k++) {
+                    if (i0 + k * hl >= h) break;          /* uniform over the warp */
+                    const int i = i0 + k * hl + ih, ok = i < h;
+                    float gv[8];
+                    const __nv_bfloat162 *p2 = (const __nv_bfloat162 *)&gu[k];
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const float2 f = __bfloat1622float2(p2[e]);
+                        gv[2 * e] = f.x; gv[2 * e + 1] = f.y;
+                    }
+                    float pa[QKV2_BWD_G];
+#pragma unroll
+                    for (int r = 0; r < QKV2_BWD_G; r++) {
+                        if (r >= nr) break;
+                        const float ai = ok ? __bfloat162float(sa[oa + i * R + r0 + r]) : 0.0f;
+                        float s = 0.0f;
+#pragma unroll
+                        for (int e = 0; e < 8; e++) { s += gv[e] * b[r][e]; db[r][e] += ai * gv[e]; }
+                        for (int m = 1; m < cpr; m <<= 1) s += __shfl_xor_sync(0xffffffffu, s, m);
+                        pa[r] = s;
+                    }
+                    if (ok && c == 0)
+                        for (int r = 0; r < nr; r++) ga[oa + i * R + r0 + r] = __float2bfloat16(pa[r] * invR);
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < QKV2_BWD_G; r++) {
+                if (r >= nr) break;
+#pragma unroll
+                for (int e = 0; e < 8; e++) {
+                    float s = db[r][e];
+                    for (int m = cpr; m < 32; m <<= 1) s += __shfl_xor_sync(0xffffffffu, s, m);
+                    s *= invR;
+                    float o = s;
+                    if (rot) {                            /* rope_bwd on the pair (j, j + half) */
+                        const float part = __shfl_xor_sync(0xffffffffu, s, hc);
+                        const float2 t = cs[(c < hc ? c : c ^ hc) * 8 + e];
+                        o = c < hc ? s * t.x - part * t.y : part * t.y + s * t.x;
+                    }
+                    if (ih == 0) gb[(d.rb[p] + r0 + r) * dh + c * 8 + e] = __float2bfloat16(o);
+                }
+            }
+        }
+        oa += h * R;
+    }
+    __syncwarp();
+    uint4 *dst = (uint4 *)(dfac + (size_t)n * d.ld);
+    for (int cc = lane; cc < W / 8; cc += 32) dst[cc] = sgrad[cc];
+    for (int j = (W / 8) * 8 + lane; j < W; j += 32) dfac[(size_t)n * d.ld + j] = ga[j];
+}
+
 static qkv_dims make_dims(const char *op, int B, int T, int h, int RQ, int RK, int RV, int dh, int ld)
 {
     T6_CHECK(dh % 2 == 0, NULL, "%s: RoPE needs an even head_dim, got %d", op, dh);
@@ -251,6 +450,27 @@ static int qkv_tokens(size_t per)
 
 static int aligned16(const void *p) { return ((uintptr_t)p & 15) == 0; }
 
+/* the kernels in use: v2 unless the environment says T6_TPA_QKV=v1 (read per call so
+ * one process can time both) */
+static int qkv_use_v1(void)
+{
+    const char *s = getenv("T6_TPA_QKV");
+    return s != NULL && strcmp(s, "v1") == 0;
+}
+
+/* log2(dh / 8) when the v2 kernels take this call (bf16, dh a power of two in 16..256,
+ * 16-byte rows, the row staged in <= 256 chunks, ranks within the register arrays), else
+ * -1; smem: the shared bytes of one block */
+static int qkv2_shape(t6_backend *be, const qkv_dims &d, const void *fac, int maxr, size_t smem)
+{
+    if (!cu_bf16(be) || qkv_use_v1() || d.ld % 8 != 0 || !aligned16(fac)) return -1;
+    if (d.R[0] > maxr || d.R[1] > maxr || d.R[2] > maxr) return -1;
+    if ((d.na + d.nb + 7) / 8 > 256 || smem > 48 * 1024) return -1;
+    for (int l = 1; l <= 5; l++)
+        if (d.dh == 8 << l) return l;
+    return -1;
+}
+
 void t6_cuda_tpa_qkv_fwd(t6_backend *be, void *q, void *k, void *v, const void *fac, int ld, int B, int T, int h,
                          int RQ, int RK, int RV, int dh, double base)
 {
@@ -263,6 +483,15 @@ void t6_cuda_tpa_qkv_fwd(t6_backend *be, void *q, void *k, void *v, const void *
     const int tok = qkv_tokens(per + 16), grid = (d.N + tok - 1) / tok;
     const size_t shm = per * tok + 16;
     const float2 *tab = t6_cuda_rope_table(be, T, dh, base);
+    const size_t row16 = (size_t)(d.na + d.nb + 7) / 8 * 16;
+    const int l2 = aligned16(q) && aligned16(k) && aligned16(v) ? qkv2_shape(be, d, fac, QKV2_FWD_R, QKV2_FWD_W * row16) : -1;
+    if (l2 > 0) {                                         /* v2: a warp per token */
+        typedef __nv_bfloat16 U;
+        k_qkv_fwd2<<<(d.N + QKV2_FWD_W - 1) / QKV2_FWD_W, 32 * QKV2_FWD_W, QKV2_FWD_W * row16, cu_stream(be)>>>(
+            (U *)q, (U *)k, (U *)v, (const U *)fac, d, tab, l2);
+        CUDA_CHECK_LAUNCH();
+        return;
+    }
     if (cu_bf16(be) && dh % 8 == 0 && aligned16(q) && aligned16(k) && aligned16(v)) {
         typedef __nv_bfloat16 U;
         k_qkv_fwd<U, 1><<<grid, 256, shm, cu_stream(be)>>>((U *)q, (U *)k, (U *)v, (const U *)fac, d, tab, tok, 1);
@@ -293,6 +522,15 @@ void t6_cuda_tpa_qkv_bwd(t6_backend *be, void *dfac, const void *dq, const void 
     const int tok = qkv_tokens(per + 16), grid = (d.N + tok - 1) / tok;
     const size_t shm = per * tok + 16;
     const float2 *tab = t6_cuda_rope_table(be, T, dh, base);
+    const size_t row16 = (size_t)(d.na + d.nb + 7) / 8 * 16;
+    const int l2 = vec && aligned16(dfac) ? qkv2_shape(be, d, fac, 1 << 30, 2 * QKV2_BWD_W * row16) : -1;
+    if (l2 > 0) {                                         /* v2: a warp per token */
+        typedef __nv_bfloat16 U;
+        k_qkv_bwd2<<<(d.N + QKV2_BWD_W - 1) / QKV2_BWD_W, 32 * QKV2_BWD_W, 2 * QKV2_BWD_W * row16, cu_stream(be)>>>((U *)dfac, (const U *)dq, (const U *)dk,
+                                                                      (const U *)dv, (const U *)fac, d, tab, l2);
+        CUDA_CHECK_LAUNCH();
+        return;
+    }
     if (vec) {
         typedef __nv_bfloat16 U;
         k_qkv_bwd<U, 1><<<grid, 256, shm, cu_stream(be)>>>((U *)dfac, (const U *)dq, (const U *)dk, (const U *)dv,

@@ -509,7 +509,7 @@ static void t_tpa_split(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int
  * to Q, K, V, and dQ, dK, dV straight back to the gradient of the fused rows, whose
  * buffer starts as the same finite values on both sides: the pads must stay so, so the
  * whole N x ld buffer is compared */
-static void t_tpa_qkv(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int dh, int ld)
+static void t_tpa_qkv_one(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int dh, int ld, const char *ver)
 {
     const int N = B * T, W = (h + dh) * (RQ + RK + RV);
     const size_t nf = (size_t)N * ld, no = (size_t)N * h * dh;
@@ -538,14 +538,32 @@ static void t_tpa_qkv(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int d
     static const char *nm[3] = {"Q", "K", "V"};
     char name[96];
     for (int j = 0; j < 3; j++) {
-        snprintf(name, sizeof name, "tpa_qkv_fwd %s h%d R%d/%d/%d dh%d T%d", nm[j], h, RQ, RK, RV, dh, T);
+        snprintf(name, sizeof name, "tpa_qkv_fwd %s %s h%d R%d/%d/%d dh%d T%d", ver, nm[j], h, RQ, RK, RV, dh, T);
         compare(name, c->prec, res[0][j], res[1][j], no, c->tol);
     }
-    snprintf(name, sizeof name, "tpa_qkv_bwd (pads kept) h%d R%d/%d/%d dh%d ld%d", h, RQ, RK, RV, dh, ld);
+    snprintf(name, sizeof name, "tpa_qkv_bwd %s (pads kept) h%d R%d/%d/%d dh%d ld%d", ver, h, RQ, RK, RV, dh, ld);
     compare(name, c->prec, res[0][3], res[1][3], nf, c->bf ? c->tol : 2e-5);
     for (int k = 0; k < 2; k++) for (int j = 0; j < 4; j++) free(res[k][j]);
     for (int j = 0; j < 3; j++) free(g[j]);
     free(fac); free(init);
+}
+
+/* each case with the default kernels and with T6_TPA_QKV=v1 (tpa_qkv.cu reads it per
+ * call); the caller's value of T6_TPA_QKV is put back afterwards */
+static void t_tpa_qkv(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int dh, int ld)
+{
+    const char *e = getenv("T6_TPA_QKV");
+    char *saved = e ? t6_strdup(e) : NULL;
+    unsetenv("T6_TPA_QKV");
+    t_tpa_qkv_one(c, B, T, h, RQ, RK, RV, dh, ld, "default");
+    setenv("T6_TPA_QKV", "v1", 1);
+    t_tpa_qkv_one(c, B, T, h, RQ, RK, RV, dh, ld, "v1");
+    if (saved) {
+        setenv("T6_TPA_QKV", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("T6_TPA_QKV");
+    }
 }
 
 /* copy_rows: rows x width from src (stride ld_src, starting soff elements in) to dst
@@ -1209,6 +1227,8 @@ static void run_ops(t6_backend *cpu, t6_backend *gpu, int bf)
     t_tpa_qkv(&c, 3, 5, 3, 2, 1, 3, 16, 131);       /* odd widths and stride */
     t_tpa_qkv(&c, 2, 9, 5, 3, 3, 1, 6, 83);         /* dh % 8 != 0: the generic kernels */
     t_tpa_qkv(&c, 1, 300, 7, 1, 5, 4, 10, 173);     /* many blocks, positions past 256 */
+    t_tpa_qkv(&c, 2, 21, 3, 7, 5, 1, 32, 464);      /* v2: ranks over one bwd group of 4, dh 32 */
+    t_tpa_qkv(&c, 3, 9, 2, 2, 2, 2, 128, 784);      /* v2: dh 128 (16 lanes per head row) */
     run_attention(&c);
     t_elementwise(&c, 1001);
     t_elementwise(&c, 8008); /* the bf16 vector path (n % 8 == 0) */

@@ -4,7 +4,8 @@
 # emulator's threads, block barrier and shared memory and checks Q, K, V and the
 # gradient of the fused rows against a double reference (bf16 vector and generic
 # kernels, fp32), with NaN pad columns that must not be read and gradient pads that
-# must be kept. Fails on a wrong shared-memory index, barrier or rotation. Runs in
+# must be kept; the v2 warp-per-token kernels likewise on the shapes they take, with their
+# Q, K, V bitwise equal to v1's. Fails on a wrong shared-memory index, barrier or rotation. Runs in
 # every build (no CUDA needed).
 set -u
 S=${T6_SRCDIR:?T6_SRCDIR not set (run through make check)}

@@ -4,7 +4,8 @@
 // (the 16-byte vector kernels and the generic ones) and fp32. The fused rows' pad
 // columns are NaN (never read); outputs NaN-poisoned first; the gradient's pads must
 // keep their value. Tolerance: bf16 1.5e-2 of the largest reference value (gpu_check's),
-// fp32 2e-5. Usage: qkv_emu_check (built by qkv-run.sh). Exit 0 when every check passes.
+// fp32 2e-5. The v2 kernels (k_qkv_fwd2/k_qkv_bwd2) run too on the bf16 vector cases they
+// take: against the reference, and their Q, K, V bitwise against v1's. Usage: qkv_emu_check (built by qkv-run.sh). Exit 0 when every check passes.
 #include "emu.h"
 #include <algorithm>
 #include <string>
@@ -25,13 +26,15 @@ static inline void t6_st(float *p, float v) { *p = v; }
 static inline void t6_st(__nv_bfloat16 *p, float v) { p->x = f2bf(v); }
 static inline void t6_st2(float *p, float a, float b) { p[0] = a; p[1] = b; }
 static inline void t6_st2(__nv_bfloat16 *p, float a, float b) { p[0].x = f2bf(a); p[1].x = f2bf(b); }
+static inline uint4 __ldcs(const uint4 *p) { return *p; }
+static inline uint4 make_uint4(unsigned a, unsigned b, unsigned c, unsigned d) { return {a, b, c, d}; }
 #include "kern.inc"   /* qkv-run.sh's copy of the kernels */
 void emu_register(const void *, size_t);
 void emu_clear_buffers();
 
-template <class F> static void launch(unsigned grid, size_t smem, F f) {
+template <class F> static void launch(unsigned grid, size_t smem, F f, unsigned nthreads = 256) {
     gridDim = dim3(grid);
-    for (unsigned x = 0; x < grid; x++) emu_block_n(dim3(x), 256, smem, f);
+    for (unsigned x = 0; x < grid; x++) emu_block_n(dim3(x), nthreads, smem, f);
 }
 static int fails, checks;
 static void cmp(const char *what, const std::string &cfg, const std::vector<double> &ref, const std::vector<double> &got,
@@ -98,6 +101,24 @@ static void run(int B, int T, int h, int RQ, int RK, int RV, int dh, int ld) {
     launch((N + tok - 1) / tok, per * tok + 16,
            [&] { k_qkv_bwd<E, VEC>(dfac.data(), g[0].data(), g[1].data(), g[2].data(), fac.data(), d, tab.data(), tok); });
 
+    /* v2 (the warp-per-token kernels) where the shape takes them: own outputs */
+    std::vector<E> q2[3], dfac2(nf, mk<E>(-7.25f));
+    int lcpr = -1;
+    for (int l = 1; l <= 5; l++) if (dh == 8 << l) lcpr = l;
+    const bool v2 = sizeof(E) == 2 && VEC && lcpr > 0 && ld % 8 == 0 && std::max(RQ, std::max(RK, RV)) <= 8;
+    if constexpr (sizeof(E) == 2 && VEC) {
+        if (v2) {
+            for (int p = 0; p < 3; p++) { q2[p].assign(no, mk<E>(NAN)); emu_register(q2[p].data(), no * sizeof(E)); }
+            emu_register(dfac2.data(), nf * sizeof(E));
+            const size_t row16 = (size_t)(W + 7) / 8 * 16;
+            launch((N + QKV2_FWD_W - 1) / QKV2_FWD_W, QKV2_FWD_W * row16,
+                   [&] { k_qkv_fwd2(q2[0].data(), q2[1].data(), q2[2].data(), fac.data(), d, tab.data(), lcpr); },
+                   32 * QKV2_FWD_W);
+            launch((N + QKV2_BWD_W - 1) / QKV2_BWD_W, 2 * QKV2_BWD_W * row16, [&] {
+                k_qkv_bwd2(dfac2.data(), g[0].data(), g[1].data(), g[2].data(), fac.data(), d, tab.data(), lcpr);
+            }, 32 * QKV2_BWD_W);
+        }
+    }
     /* reference in double: rotated factors, products, their backward, the inverse rotation */
     std::vector<double> rq[3], gq[3], rd(nf), gd(nf);
     for (int p = 0; p < 3; p++) { rq[p].assign(no, 0.0); gq[p].resize(no); }
@@ -148,6 +169,26 @@ static void run(int B, int T, int h, int RQ, int RK, int RV, int dh, int ld) {
         cmp(nm[p], cfg, rq[p], gq[p], tol);
     }
     cmp("dfac", cfg, rd, gd, tol);
+    if (v2) {
+        const std::string c2 = cfg + " v2";
+        for (int p = 0; p < 3; p++) {
+            bool same = true;
+            for (size_t e = 0; e < no; e++) { gq[p][e] = val(q2[p][e]); same &= memcmp(&q2[p][e], &q[p][e], sizeof(E)) == 0; }
+            cmp(nm[p], c2, rq[p], gq[p], tol);
+            checks++;
+            if (!same) fails++;
+            printf("%-4s %s %s: bitwise equal to v1\n", same ? "ok" : "FAIL", nm[p], c2.c_str());
+        }
+        std::vector<double> g2(nf);
+        bool pads2 = true;
+        for (size_t e = 0; e < nf; e++) g2[e] = val(dfac2[e]);
+        for (int n = 0; n < N; n++)
+            for (int c = W; c < ld; c++) pads2 &= g2[(size_t)n * ld + c] == -7.25;
+        cmp("dfac", c2, rd, g2, tol);
+        checks++;
+        if (!pads2) fails++;
+        printf("%-4s pads %s: the gradient's pad columns kept\n", pads2 ? "ok" : "FAIL", c2.c_str());
+    }
     bool pads = true;
     for (int n = 0; n < N; n++)
         for (int c = W; c < ld; c++) pads &= gd[(size_t)n * ld + c] == -7.25;
@@ -161,6 +202,12 @@ int main() {
     srand(1);
     run<__nv_bfloat16, 1>(1, 9, 34, 6, 2, 2, 64, 984);   /* T6 small's widths */
     run<__nv_bfloat16, 1>(2, 5, 5, 3, 1, 2, 16, 131);    /* odd heads and ranks, odd stride */
+    /* shapes for the v2 kernels: N not a multiple of 8 warps, ranks over one bwd group
+     * of 4 (7 and 5), dh 16, 32 and 128 (CPR 2, 4, 16), W not a multiple of 8 */
+    run<__nv_bfloat16, 1>(2, 5, 5, 3, 1, 2, 16, 136);
+    run<__nv_bfloat16, 1>(1, 11, 3, 7, 5, 1, 32, 464);
+    run<__nv_bfloat16, 1>(3, 3, 2, 2, 2, 2, 128, 784);
+    run<__nv_bfloat16, 1>(1, 19, 47, 6, 2, 2, 64, 1112); /* T6 medium's widths */
     run<__nv_bfloat16, 0>(2, 5, 5, 3, 1, 2, 16, 131);
     run<__nv_bfloat16, 0>(1, 7, 3, 1, 5, 4, 10, 143);    /* dh % 8 != 0 */
     run<float, 0>(1, 9, 34, 6, 2, 2, 64, 984);
