@@ -40,9 +40,9 @@
  * shared memory instead of the register prefetch, for the paper's TPA shape) and
  * T6_DECODE_FUSE (the last block of a row combines it: one launch). The last two were
  * measured slower (doc/performance.md, "Decode") and are off by default.
- * T6_DECODE_PREFETCH=n (default 1): each warp also asks the L2 for the tile n tiles
- * past the one its registers are loading (more bytes in flight at no register cost;
- * not yet measured, doc/cuda.md). */
+ * T6_DECODE_PREFETCH=n (default 0): each warp also asks the L2 for the tile n tiles
+ * past the one its registers are loading; measured slower on the H200 (B = 8, M = 256K:
+ * 224.6 us without, 269.9 with n = 1; doc/cuda.md), so off by default. */
 #include "cuda_common.cuh"
 #include "profile.h"
 
@@ -966,7 +966,7 @@ struct DecKnobs {
 };
 #define DEC_DEFAULT_STAGES 0
 #define DEC_DEFAULT_FUSE 0
-#define DEC_DEFAULT_PREFETCH 1
+#define DEC_DEFAULT_PREFETCH 0
 #define DEC_PREFETCH_MAX 8
 
 /* Device-side tickets of the fused combine, one per row: zero at module load and put

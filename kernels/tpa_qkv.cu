@@ -18,8 +18,9 @@
  *    The factors are rebuilt from fac instead of kept: that costs one more read of the
  *    fused row (~2 KB/token) and saves writing and re-reading the six factor tensors.
  * Each output element is written by one thread in a fixed order: deterministic.
- * Those are "v1"; the bf16 default is v2 below (a warp per token, registers and warp
- * shuffles, no block barriers); env T6_TPA_QKV=v1, read per call, selects v1.
+ * Those are "v1"; v2 below (a warp per token, registers and warp shuffles, no block
+ * barriers) is the bf16 default forward, v1 the default backward (measured: v2's
+ * backward lost, see qkv_use_v1); env T6_TPA_QKV=v1|v2, read per call, picks one for both.
  *
  * HBM bytes per token, T6 small (h = 34, dh = 64, ranks 6/2/2: fused width 980, row
  * stride 984; bf16): fwd reads 1,960 and writes 3 x 4,352 = 13,056 (15.0 KB); the split
@@ -450,20 +451,25 @@ static int qkv_tokens(size_t per)
 
 static int aligned16(const void *p) { return ((uintptr_t)p & 15) == 0; }
 
-/* the kernels in use: v2 unless the environment says T6_TPA_QKV=v1 (read per call so
- * one process can time both) */
-static int qkv_use_v1(void)
+/* the kernels in use, per direction: by default v2 forward and v1 backward (measured on
+ * the H200, 2026-12-01, T6 small: v2 forward 1.85 ms/step against v1's 3.81, v2 backward
+ * 8.3 against v1's 5.7: doc/cuda.md); T6_TPA_QKV=v1 or v2 (read per call, so one
+ * process can time them) selects that version in both directions */
+static int qkv_use_v1(int bwd)
 {
     const char *s = getenv("T6_TPA_QKV");
-    return s != NULL && strcmp(s, "v1") == 0;
+    if (s == NULL || *s == '\0') return bwd;
+    if (strcmp(s, "v1") == 0) return 1;
+    if (strcmp(s, "v2") == 0) return 0;
+    t6_fatal("T6_TPA_QKV=%s: expected v1 or v2 (unset: v2 forward, v1 backward)", s);
 }
 
 /* log2(dh / 8) when the v2 kernels take this call (bf16, dh a power of two in 16..256,
  * 16-byte rows, the row staged in <= 256 chunks, ranks within the register arrays), else
  * -1; smem: the shared bytes of one block */
-static int qkv2_shape(t6_backend *be, const qkv_dims &d, const void *fac, int maxr, size_t smem)
+static int qkv2_shape(t6_backend *be, const qkv_dims &d, const void *fac, int maxr, size_t smem, int bwd)
 {
-    if (!cu_bf16(be) || qkv_use_v1() || d.ld % 8 != 0 || !aligned16(fac)) return -1;
+    if (!cu_bf16(be) || qkv_use_v1(bwd) || d.ld % 8 != 0 || !aligned16(fac)) return -1;
     if (d.R[0] > maxr || d.R[1] > maxr || d.R[2] > maxr) return -1;
     if ((d.na + d.nb + 7) / 8 > 256 || smem > 48 * 1024) return -1;
     for (int l = 1; l <= 5; l++)
@@ -484,7 +490,7 @@ void t6_cuda_tpa_qkv_fwd(t6_backend *be, void *q, void *k, void *v, const void *
     const size_t shm = per * tok + 16;
     const float2 *tab = t6_cuda_rope_table(be, T, dh, base);
     const size_t row16 = (size_t)(d.na + d.nb + 7) / 8 * 16;
-    const int l2 = aligned16(q) && aligned16(k) && aligned16(v) ? qkv2_shape(be, d, fac, QKV2_FWD_R, QKV2_FWD_W * row16) : -1;
+    const int l2 = aligned16(q) && aligned16(k) && aligned16(v) ? qkv2_shape(be, d, fac, QKV2_FWD_R, QKV2_FWD_W * row16, 0) : -1;
     if (l2 > 0) {                                         /* v2: a warp per token */
         typedef __nv_bfloat16 U;
         k_qkv_fwd2<<<(d.N + QKV2_FWD_W - 1) / QKV2_FWD_W, 32 * QKV2_FWD_W, QKV2_FWD_W * row16, cu_stream(be)>>>(
@@ -523,7 +529,7 @@ void t6_cuda_tpa_qkv_bwd(t6_backend *be, void *dfac, const void *dq, const void 
     const size_t shm = per * tok + 16;
     const float2 *tab = t6_cuda_rope_table(be, T, dh, base);
     const size_t row16 = (size_t)(d.na + d.nb + 7) / 8 * 16;
-    const int l2 = vec && aligned16(dfac) ? qkv2_shape(be, d, fac, 1 << 30, 2 * QKV2_BWD_W * row16) : -1;
+    const int l2 = vec && aligned16(dfac) ? qkv2_shape(be, d, fac, 1 << 30, 2 * QKV2_BWD_W * row16, 1) : -1;
     if (l2 > 0) {                                         /* v2: a warp per token */
         typedef __nv_bfloat16 U;
         k_qkv_bwd2<<<(d.N + QKV2_BWD_W - 1) / QKV2_BWD_W, 32 * QKV2_BWD_W, 2 * QKV2_BWD_W * row16, cu_stream(be)>>>((U *)dfac, (const U *)dq, (const U *)dk,

@@ -548,8 +548,9 @@ static void t_tpa_qkv_one(ctx *c, int B, int T, int h, int RQ, int RK, int RV, i
     free(fac); free(init);
 }
 
-/* each case with the default kernels and with T6_TPA_QKV=v1 (tpa_qkv.cu reads it per
- * call); the caller's value of T6_TPA_QKV is put back afterwards */
+/* each case with the default kernels (v2 forward, v1 backward), with T6_TPA_QKV=v1 and
+ * with T6_TPA_QKV=v2 (tpa_qkv.cu reads it per call); the caller's value of T6_TPA_QKV
+ * is put back afterwards */
 static void t_tpa_qkv(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int dh, int ld)
 {
     const char *e = getenv("T6_TPA_QKV");
@@ -558,6 +559,8 @@ static void t_tpa_qkv(ctx *c, int B, int T, int h, int RQ, int RK, int RV, int d
     t_tpa_qkv_one(c, B, T, h, RQ, RK, RV, dh, ld, "default");
     setenv("T6_TPA_QKV", "v1", 1);
     t_tpa_qkv_one(c, B, T, h, RQ, RK, RV, dh, ld, "v1");
+    setenv("T6_TPA_QKV", "v2", 1);
+    t_tpa_qkv_one(c, B, T, h, RQ, RK, RV, dh, ld, "v2");
     if (saved) {
         setenv("T6_TPA_QKV", saved, 1);
         free(saved);
