@@ -9,19 +9,6 @@
 #include "cpu_ops.h"
 #include "util.h"
 
-/* src[0..half) and src[half..2 half) rotated by sign * angle into dst (rope_apply's
- * arithmetic); dst may be src (each pair is read before it is written). */
-static void rotate(float *dst, const float *src, const float *cs, int half, float sign)
-{
-    const float *sn = cs + half;
-    for (int i = 0; i < half; i++) {
-        const float x1 = src[i], x2 = src[i + half];
-        const float c = cs[i], s = sign * sn[i];
-        dst[i] = x1 * c + x2 * s;
-        dst[i + half] = -x1 * s + x2 * c;
-    }
-}
-
 static void check_dims(const char *op, int dn, int dr, int dv)
 {
     T6_CHECK(dr > 0 && dr % 2 == 0, NULL, "%s: the rope head size %d must be even and positive", op, dr);
@@ -44,12 +31,12 @@ void t6_cpu_mla_split(t6_backend *be, void *q_, void *k_, void *v_, const void *
         const float *cs = tab + (size_t)(n % T) * 2 * half;
         /* the shared key rotated into head 0's k, copied from there to the others */
         const float *kr = k + (size_t)n * h * dha + dn;
-        rotate(k + (size_t)n * h * dha + dn, kpe + (size_t)n * ld_kpe, cs, half, 1.0f);
+        t6_cpu_rope_rotate(k + (size_t)n * h * dha + dn, kpe + (size_t)n * ld_kpe, cs, half, 1.0f);
         for (int i = 0; i < h; i++) {
             float *qi = q + ((size_t)n * h + i) * dha, *ki = k + ((size_t)n * h + i) * dha;
             float *vi = v + ((size_t)n * h + i) * dha;
             const float *kvi = kv + ((size_t)n * h + i) * dkvh;
-            rotate(qi + dn, qi + dn, cs, half, 1.0f);
+            t6_cpu_rope_rotate(qi + dn, qi + dn, cs, half, 1.0f);
             for (int j = 0; j < dn; j++) ki[j] = kvi[j];
             if (i > 0)
                 for (int j = 0; j < dr; j++) ki[dn + j] = kr[j];
@@ -77,12 +64,12 @@ void t6_cpu_mla_join(t6_backend *be, void *dq_, void *dkv_, void *dkpe_, int ld_
         for (int i = 0; i < h; i++) {
             float *qi = dq + ((size_t)n * h + i) * dha, *kvi = dkv + ((size_t)n * h + i) * dkvh;
             const float *ki = dk + ((size_t)n * h + i) * dha, *vi = dvv + ((size_t)n * h + i) * dha;
-            rotate(qi + dn, qi + dn, cs, half, -1.0f);
+            t6_cpu_rope_rotate(qi + dn, qi + dn, cs, half, -1.0f);
             for (int j = 0; j < dn; j++) kvi[j] = ki[j];
             for (int j = 0; j < dv; j++) kvi[dn + j] = vi[j];
             for (int j = 0; j < dr; j++) sum[j] = i ? sum[j] + ki[dn + j] : ki[dn + j];
         }
-        rotate(sum, sum, cs, half, -1.0f);
+        t6_cpu_rope_rotate(sum, sum, cs, half, -1.0f);
     }
     free(tab);
 }

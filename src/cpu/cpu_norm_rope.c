@@ -142,6 +142,17 @@ void t6_cpu_rmsnorm_w_bwd(t6_backend *be, void *dinp_, float *dw, const void *do
  * cos/sin are computed in double and rounded to float32 (the reference rounds them to
  * bfloat16; a parity test against it must allow for that). */
 
+void t6_cpu_rope_rotate(float *dst, const float *src, const float *cs, int half, float sign)
+{
+    const float *sn = cs + half;
+    for (int i = 0; i < half; i++) {
+        const float x1 = src[i], x2 = src[i + half];
+        const float c = cs[i], s = sign * sn[i];
+        dst[i] = x1 * c + x2 * s;
+        dst[i + half] = -x1 * s + x2 * c;
+    }
+}
+
 float *t6_cpu_rope_table(int T, int dh, double base)
 {
     const int half = dh / 2;
@@ -167,14 +178,8 @@ static void rope_apply(void *x_, int B, int T, int rows, int dh, double base, fl
 #pragma omp parallel for schedule(static) if (n_vec * dh >= T6_CPU_PAR_MIN)
     for (long v = 0; v < n_vec; v++) {
         const int t = (int)((v / rows) % T);
-        const float *cs = tab + (size_t)t * 2 * half, *sn = cs + half;
         float *p = x + (size_t)v * dh;
-        for (int i = 0; i < half; i++) {
-            const float x1 = p[i], x2 = p[i + half];
-            const float c = cs[i], s = sign * sn[i];
-            p[i] = x1 * c + x2 * s;
-            p[i + half] = -x1 * s + x2 * c;
-        }
+        t6_cpu_rope_rotate(p, p, tab + (size_t)t * 2 * half, half, sign);
     }
     free(tab);
 }

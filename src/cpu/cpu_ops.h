@@ -62,6 +62,10 @@ void t6_cpu_rope_bwd(t6_backend *be, void *dx, int B, int T, int rows, int dh, d
  * float: row t holds dh/2 cosines then dh/2 sines; shared with cpu_tpa.c and cpu_mla.c
  * so the fused TPA and MLA ops rotate exactly as rope_fwd */
 float *t6_cpu_rope_table(int T, int dh, double base);
+/* one head vector (2 x half) rotated by +angle (sign 1, rope_fwd) or -angle (sign -1,
+ * rope_bwd) at the table row cs (half cosines, half sines); dst may be src. The one
+ * rotation rope_fwd/bwd and the fused TPA and MLA ops share, so they agree bitwise. */
+void t6_cpu_rope_rotate(float *dst, const float *src, const float *cs, int half, float sign);
 
 /* cpu_tpa.c */
 void t6_cpu_tpa_product_fwd(t6_backend *be, void *out, const void *A, const void *Bf,

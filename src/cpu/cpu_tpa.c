@@ -135,18 +135,7 @@ void t6_cpu_tpa_join(t6_backend *be, void *fac_, int ld, const void *const f[6],
  * table row cs (dh/2 cosines, dh/2 sines): dst may be src */
 static void rotate_rows(float *dst, const float *src, int R, int dh, const float *cs, float sign)
 {
-    const int half = dh / 2;
-    const float *sn = cs + half;
-    for (int r = 0; r < R; r++) {
-        const float *p = src + (size_t)r * dh;
-        float *o = dst + (size_t)r * dh;
-        for (int i = 0; i < half; i++) {
-            const float x1 = p[i], x2 = p[i + half];
-            const float c = cs[i], s = sign * sn[i];
-            o[i] = x1 * c + x2 * s;
-            o[i + half] = -x1 * s + x2 * c;
-        }
-    }
+    for (int r = 0; r < R; r++) t6_cpu_rope_rotate(dst + (size_t)r * dh, src + (size_t)r * dh, cs, dh / 2, sign);
 }
 
 void t6_cpu_tpa_qkv_fwd(t6_backend *be, void *q_, void *k_, void *v_, const void *fac_, int ld, int B, int T, int h,
