@@ -1,7 +1,6 @@
 // emu.cpp -- the fiber scheduler, block barrier and warp collectives of emu.h: one
-// fiber per thread (128 for emu_block, up to 512 for emu_block_n); blocks run one
-// after another, except under emu_grid, which runs every block of a grid at once (a
-// co-resident grid whose blocks wait on each other), each with its own shared memory.
+// fiber per thread (128 for emu_block, up to 512 for emu_block_n), each block with its
+// own shared memory filled with garbage, so a read before a write shows.
 #include "emu.h"
 dim3 threadIdx, blockIdx, gridDim, blockDim;
 unsigned char *emu_smem;
@@ -197,14 +196,4 @@ void emu_block(dim3 b, size_t smem, const std::function<void()> &fn) { emu_block
 /* ... of nthreads threads */
 void emu_block_n(dim3 b, unsigned nthreads, size_t smem, const std::function<void()> &fn) {
     run_blocks(std::vector<dim3>{b}, nthreads, smem, fn);
-}
-
-/* every block of grid at once (gridDim set here) */
-void emu_grid(dim3 grid, unsigned nthreads, size_t smem, const std::function<void()> &fn) {
-    gridDim = grid;
-    std::vector<dim3> idx;
-    for (unsigned z = 0; z < grid.z; z++)
-        for (unsigned y = 0; y < grid.y; y++)
-            for (unsigned x = 0; x < grid.x; x++) idx.push_back(dim3(x, y, z));
-    run_blocks(idx, nthreads, smem, fn);
 }

@@ -45,7 +45,6 @@ void emu_fail(const char *what);
 void __syncthreads();
 void __syncwarp(unsigned mask = 0xffffffffu);   /* a warp collective */
 void emu_block_n(dim3 b, unsigned nthreads, size_t smem, const std::function<void()> &fn);
-void emu_grid(dim3 grid, unsigned nthreads, size_t smem, const std::function<void()> &fn);   /* blocks at once */
 void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1);
 void ldsm_x4(uint32_t r[4], const __nv_bfloat16 *p);
 void ldsm_x4_t(uint32_t r[4], const __nv_bfloat16 *p);
