@@ -120,6 +120,9 @@ static void save_checkpoint(t6_run *r)
     }
     if (r->dist.rank == 0) {
         status_set(r, "running", r->step, 0);
+        /* the rows up to this step reach the disk before the checkpoint does: a crash
+         * after it must not leave steps the resumed run will not redo without a row */
+        t6_metrics_sync(r->metrics);
         t.params = t6_malloc(n * sizeof(float));
         t6_model_get_params(r->model, t.params);
         t6_ckpt_state st;
@@ -519,6 +522,11 @@ static void setup(t6_run *r, t6_deck *deck)
             t6_rundir_status_start(&r->rundir);
         }
         t6_mkdir_p(r->ckpt_dir);
+        /* the first checkpoint may come hours into the run: a directory it cannot be
+         * written into is refused now, not after the work it was to keep */
+        if (deck->job == T6_JOB_TRAIN && access(r->ckpt_dir, W_OK | X_OK) != 0)
+            t6_fatal_hint("make it writable (or choose another output.run_dir); nothing was written",
+                          "checkpoint directory '%s' is not writable: %s", r->ckpt_dir, strerror(errno));
         if (deck->job == T6_JOB_TRAIN) {
             char data_dir[4200];
             snprintf(data_dir, sizeof data_dir, "%s/data", deck->output.run_dir);
@@ -617,6 +625,8 @@ static int run_train(t6_run *r)
     t6_gradsync_shard(r->gs, &shard_off, &shard_n);
     t6_optim_init_shard(&r->opt, r->be, &deck->optim, r->pl->n_params, shard_off, shard_n);
     int resumed = resume(r, 0);
+    /* a failure from here on is reported at the resumed step, not at 0 */
+    if (r->dist.rank == 0) t6_rundir_note_step(&r->rundir, r->step);
     if (!resumed && !load_init_from(r)) {
         t6_model_init_params(r->model, tc->seed);
         t6_model_sync_compute_weights(r->model);
@@ -625,7 +635,7 @@ static int run_train(t6_run *r)
     if (r->dist.rank == 0) {
         char path[4400], nb[32];
         snprintf(path, sizeof path, "%s/%s", deck->output.run_dir, deck->output.metrics ? deck->output.metrics : "metrics.h5");
-        r->metrics = t6_metrics_open(path, resumed ? r->step : -1);
+        r->metrics = t6_metrics_open(path, resumed ? r->step : -1, r->lineage);
         r->metrics_hook = t6_fatal_hook_push(close_metrics_on_fatal, r);
         t6_metrics_attr_i64(r->metrics, "n_params", (int64_t)r->pl->n_params);
         t6_metrics_attr_i64(r->metrics, "world_size", r->dist.world);
