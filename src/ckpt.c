@@ -199,6 +199,11 @@ void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *
     bad |= t6_h5_attr_i64(f, "data.next", (int64_t)st->data.next);
     bad |= t6_h5_attr_i64(f, "data.n_windows", (int64_t)st->data.n_windows);
     bad |= t6_h5_attr_str(f, "data.sampling", st->data.sampling == T6_SAMPLE_EPOCH ? "epoch" : "random");
+    if (st->data.fingerprint) {
+        char fp[24];
+        snprintf(fp, sizeof fp, "%016llx", (unsigned long long)st->data.fingerprint);
+        bad |= t6_h5_attr_str(f, "data.fingerprint", fp);
+    }
     bad |= t6_h5_attr_f64(f, "guard.loss_mean", st->guard_loss_mean);
     bad |= t6_h5_attr_i64(f, "guard.skips", st->guard_skips);
     bad |= t6_h5_attr_str(f, "lineage.id", st->lineage);
@@ -362,6 +367,9 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
     st->data.seed = (uint64_t)dseed;
     st->data.next = (uint64_t)dnext;
     st->data.n_windows = (uint64_t)dnw;
+    /* absent in checkpoints of older t6 (0: not compared) */
+    char fp[24] = "";
+    st->data.fingerprint = t6_h5_get_str(f, "data.fingerprint", fp, sizeof fp) == 0 ? strtoull(fp, NULL, 16) : 0;
     /* guard state: absent in checkpoints of older t6 versions (= no history) */
     int64_t gs = 0;
     if (t6_h5_get_f64(f, "guard.loss_mean", &st->guard_loss_mean) != 0) st->guard_loss_mean = NAN;

@@ -226,7 +226,7 @@ static long last_step(hid_t ds, hsize_t rows)
     return (long)v;
 }
 
-t6_metrics *t6_metrics_open(const char *path, long resume_step, const char *lineage)
+t6_metrics *t6_metrics_open(const char *path, long resume_step, const char *lineage, int check_lineage)
 {
     t6_h5_quiet();
     t6_metrics *m = t6_calloc(1, sizeof *m);
@@ -240,7 +240,7 @@ t6_metrics *t6_metrics_open(const char *path, long resume_step, const char *line
             t6_fatal_hint("fix the file's permissions, or change output.metrics",
                           "metrics file '%s' exists but is not readable and writable: %s", path, strerror(errno));
         char why[600] = "", aside[4400];
-        switch (classify_existing(path, resume_step, lineage, why, sizeof why)) {
+        switch (classify_existing(path, resume_step, check_lineage ? lineage : NULL, why, sizeof why)) {
         case EXIST_FOREIGN:
             t6_fatal_hint("output.metrics names a file of its own: choose another name, or move that file away",
                           "metrics file '%s' is %s; refusing to overwrite it", path, why);

@@ -65,6 +65,7 @@ typedef struct {
     int event_since_ckpt;
     char prev_ckpt[8400];
     char lineage[96];       /* lineage id: drawn at a fresh start, inherited on resume */
+    int lineage_inherited;  /* 1 when it came from the resumed checkpoint */
 } t6_run;
 
 /* ---- status file (interfaces: <run_dir>/t6.status; rundir.h) ------------------- */
@@ -216,6 +217,27 @@ static void check_resume_batch(const t6_run *r, const char *from, const t6_ckpt_
                tc->zero ? ", AdamW moments re-sharded" : "");
 }
 
+/* The training corpus must be the one the checkpoint was trained on: data.* keys are
+ * compared with the deck, but a shard replaced under the same name (re-prepared, or
+ * another corpus copied over it, even of the same length) changes only the content.
+ * Rank 0, after the load; fatal unless output.resume_force. */
+static void check_resume_corpus(const t6_run *r, const char *from, const t6_ckpt_state *st)
+{
+    const uint64_t now = r->data ? t6_data_fingerprint(r->data) : 0;
+    if (!st->data.fingerprint || !now || st->data.fingerprint == now) return;
+    if (!r->deck->output.resume_force)
+        t6_fatal_hint("resume with the shards the run was trained on, or add --set output.resume_force=true to go on "
+                      "with these",
+                      "checkpoint '%s' was trained on other training data: its data.fingerprint is %016llx, the shards "
+                      "of data.train (%llu tokens) now give %016llx (a shard replaced or re-prepared, or another order)",
+                      from, (unsigned long long)st->data.fingerprint,
+                      (unsigned long long)t6_data_train_tokens(r->data), (unsigned long long)now);
+    fprintf(stderr, "%s: warning: output.resume_force = true: the training data changed since checkpoint '%s' "
+                    "(data.fingerprint %016llx, now %016llx); the stream continues at sequence %llu of the new data\n",
+            t6_progname(), from, (unsigned long long)st->data.fingerprint, (unsigned long long)now,
+            (unsigned long long)st->data.next);
+}
+
 /* 1 when this run has the checkpoint's sequences per step over all ranks (so its
  * split over ranks and micro-steps may differ); 0 for an older file without the
  * figure (the deck comparison then treats every batch key as before). */
@@ -295,6 +317,7 @@ static int resume(t6_run *r, int required)
             if (moved) check_resume_batch(r, from, &st);
             t6_deck_check_resume(from, r->deck, same_global_batch(r, &st));
             if (!moved) check_resume_batch(r, from, &st);
+            check_resume_corpus(r, from, &st);
             /* rolling back: the newer checkpoints form a branch this run abandons; moved
              * aside, they can neither be resumed by the next "auto" nor count for
              * retention (the metrics rows past st.step are cut when the file opens) */
@@ -332,6 +355,7 @@ static int resume(t6_run *r, int required)
     r->skips = st.guard_skips;
     /* a checkpoint of an older t6 has no lineage: its continuation starts one */
     if (st.lineage[0]) snprintf(r->lineage, sizeof r->lineage, "%s", st.lineage);
+    r->lineage_inherited = st.lineage[0] != '\0';
     if (r->data && train && r->deck->output.resume_force) {
         /* forced (t6_deck_check_resume listed the changes): the deck's sampling and seed
          * take over from the checkpoint's position in the stream */
@@ -635,7 +659,7 @@ static int run_train(t6_run *r)
     if (r->dist.rank == 0) {
         char path[4400], nb[32];
         snprintf(path, sizeof path, "%s/%s", deck->output.run_dir, deck->output.metrics ? deck->output.metrics : "metrics.h5");
-        r->metrics = t6_metrics_open(path, resumed ? r->step : -1, r->lineage);
+        r->metrics = t6_metrics_open(path, resumed ? r->step : -1, r->lineage, r->lineage_inherited);
         r->metrics_hook = t6_fatal_hook_push(close_metrics_on_fatal, r);
         t6_metrics_attr_i64(r->metrics, "n_params", (int64_t)r->pl->n_params);
         t6_metrics_attr_i64(r->metrics, "world_size", r->dist.world);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# metrics-resume.sh -- what a resume finds in the run directory (doc/formats/metrics.md
+# resume-probes.sh -- what a resume finds in the run directory (doc/formats/metrics.md
 # "A file t6 will not continue", doc/formats/checkpoint.md). Probes of the 2026-12-02
 # session, each a bug before its fix:
 #  1. kill -9 after a checkpoint, the metrics last flushed well before it: the resumed
@@ -15,6 +15,9 @@
 #     (HDF5 metadata checksum) instead of resuming at another place of the data stream
 #  6. a checkpoint directory that cannot be written is refused before the first step
 #     (it failed at the first checkpoint, after all the training it was to keep)
+#  7. the training corpus replaced between runs by another of the same length (one
+#     token differs, in the head or the middle sample) is refused on resume, naming the
+#     checkpoint's data.fingerprint and the new one; resume_force goes on with a warning
 . "$(dirname "$0")/common.sh"
 
 steps_of() { h5dump -d "$2" "$1" 2>/dev/null | sed -n '/DATA {/,/}/p' | grep -o '[0-9][0-9]*' | sed 1d | tr '\n' ' '; }
@@ -109,5 +112,35 @@ else
     echo "skip: case 6 needs a non-root user (runuser) to make a directory unwritable"
 fi
 chmod 755 "$R/checkpoints"
+
+# ---- 7. the corpus replaced by another of the same length ----
+MK="$T6_BUILDDIR/tests/train/mkcorpus"
+R="$TMP/c"
+C="--set data.train=[\"$TMP/train.h5\"] --set data.val=[] --set train.eval_interval=0"
+if "$MK" "$TMP/a.h5" t6-demo 512 20000 >/dev/null 2>&1 && "$MK" "$TMP/b.h5" t6-demo 512 20000 train 10000=5 >/dev/null 2>&1 &&
+   "$MK" "$TMP/h.h5" t6-demo 512 20000 train 7=5 >/dev/null 2>&1; then
+    cp "$TMP/a.h5" "$TMP/train.h5"
+    # shellcheck disable=SC2086
+    tiny "$R" 4 $C
+    expect_eq "corpus: first run" "$(status_of "$R")" "finished 4"
+    for v in b h; do
+        cp "$TMP/$v.h5" "$TMP/train.h5"
+        # shellcheck disable=SC2086
+        tiny "$R" 6 $C; rc=$?
+        expect_eq "corpus $v of the same length: refused" "$rc" "1"
+        expect_grep "corpus $v: named" "checkpoint '$R/checkpoints/ckpt_00000004.h5' was trained on other training data" "$R.log"
+    done
+    cp "$TMP/a.h5" "$TMP/train.h5"
+    # shellcheck disable=SC2086
+    tiny "$R" 6 $C; rc=$?
+    expect_eq "corpus restored: resumes" "$rc $(status_of "$R")" "0 finished 6"
+    cp "$TMP/b.h5" "$TMP/train.h5"
+    # shellcheck disable=SC2086
+    tiny "$R" 8 $C --set output.resume_force=true; rc=$?
+    expect_eq "corpus changed, resume_force: goes on" "$rc $(status_of "$R")" "0 finished 8"
+    expect_grep "corpus changed, resume_force: warned" "the training data changed since checkpoint" "$R.log"
+else
+    bad "mkcorpus failed"
+fi
 
 finish
