@@ -686,6 +686,11 @@ static int run_train(t6_run *r)
         fflush(stdout);
     }
     status_set(r, "running", r->step, 0);
+    if (resumed && r->step > tc->max_steps && r->dist.rank == 0)
+        /* a run cannot go back: said, not taken for "finished at max_steps" */
+        fprintf(stderr, "%s: warning: the checkpoint resumed is at step %ld, past train.max_steps = %ld: nothing to "
+                        "train\n  hint: to end a run earlier, resume from an older checkpoint (output.resume = "
+                        "\"%s/ckpt_<step>.h5\")\n", t6_progname(), r->step, tc->max_steps, r->ckpt_dir);
 
     if (!resumed && tc->eval_interval > 0) eval_and_record(r);   /* the reference evaluates at 0 */
     /* a signal during start-up or the first evaluation stops before any step */

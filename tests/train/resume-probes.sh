@@ -18,6 +18,8 @@
 #  7. the training corpus replaced between runs by another of the same length (one
 #     token differs, in the head or the middle sample) is refused on resume, naming the
 #     checkpoint's data.fingerprint and the new one; resume_force goes on with a warning
+#  8. max_steps below the resumed checkpoint's step says so (it printed only "finished
+#     at step 10" for max_steps = 7)
 . "$(dirname "$0")/common.sh"
 
 steps_of() { h5dump -d "$2" "$1" 2>/dev/null | sed -n '/DATA {/,/}/p' | grep -o '[0-9][0-9]*' | sed 1d | tr '\n' ' '; }
@@ -142,5 +144,10 @@ if "$MK" "$TMP/a.h5" t6-demo 512 20000 >/dev/null 2>&1 && "$MK" "$TMP/b.h5" t6-d
 else
     bad "mkcorpus failed"
 fi
+
+# ---- 8. max_steps below the checkpoint's step ----
+tiny "$TMP/a" 7; rc=$?
+expect_eq "max_steps below the checkpoint: nothing done" "$rc $(status_of "$TMP/a")" "0 finished 12"
+expect_grep "max_steps below the checkpoint: said" "past train.max_steps = 7: nothing to train" "$TMP/a.log"
 
 finish
