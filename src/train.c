@@ -277,13 +277,19 @@ static int resume(t6_run *r, int required)
                               r->ckpt_dir, np, paths[0]);
         } else if (strcmp(mode, "auto") == 0) {
             for (int i = 0; i < np && !found; i++) {
-                if (t6_ckpt_load(paths[i], r->deck, r->pl, world_check, &t, &st, err, sizeof err) == 0) {
+                if (t6_ckpt_load(paths[i], r->deck, r->pl, world_check, &t, &st, err, sizeof err) != 0) {
+                    fprintf(stderr, "%s: warning: skipping checkpoint '%s': %s\n", t6_progname(), paths[i], err);
+                } else if (st.step != steps[i]) {
+                    /* renamed or copied under another step's name: rollback and retention go by
+                     * the name, and would take it for another checkpoint than it is */
+                    fprintf(stderr, "%s: warning: skipping checkpoint '%s': its name says step %ld but it holds step %ld "
+                                    "(renamed?); give it as output.resume to resume from it\n", t6_progname(), paths[i],
+                            steps[i], st.step);
+                } else {
                     snprintf(from, sizeof from, "%s", paths[i]);
                     found = 1;
                     snprintf(r->ckpt_loaded, sizeof r->ckpt_loaded, "%s", paths[i]);
                     printf("resuming from %s (step %ld)\n", paths[i], st.step);
-                } else {
-                    fprintf(stderr, "%s: warning: skipping checkpoint '%s': %s\n", t6_progname(), paths[i], err);
                 }
             }
             if (np > 0 && !found)

@@ -20,6 +20,9 @@
 #     checkpoint's data.fingerprint and the new one; resume_force goes on with a warning
 #  8. max_steps below the resumed checkpoint's step says so (it printed only "finished
 #     at step 10" for max_steps = 7)
+#  9. a checkpoint renamed to another step's name: "auto" skips it, naming both steps (it
+#     resumed from it, then "rolled back" moving that very file aside as a newer one);
+#     given as output.resume it is used and stays where it is
 . "$(dirname "$0")/common.sh"
 
 steps_of() { h5dump -d "$2" "$1" 2>/dev/null | sed -n '/DATA {/,/}/p' | grep -o '[0-9][0-9]*' | sed 1d | tr '\n' ' '; }
@@ -149,5 +152,18 @@ fi
 tiny "$TMP/a" 7; rc=$?
 expect_eq "max_steps below the checkpoint: nothing done" "$rc $(status_of "$TMP/a")" "0 finished 12"
 expect_grep "max_steps below the checkpoint: said" "past train.max_steps = 7: nothing to train" "$TMP/a.log"
+
+# ---- 9. a renamed checkpoint ----
+R="$TMP/n"
+tiny "$R" 6 --set output.checkpoint_interval=3
+mv "$R/checkpoints/ckpt_00000006.h5" "$R/checkpoints/ckpt_00000099.h5"
+tiny "$R" 8 --set output.resume="$R/checkpoints/ckpt_00000099.h5"; rc=$?
+expect_eq "renamed checkpoint given: resumed" "$rc $(status_of "$R")" "0 finished 8"
+expect_grep "renamed checkpoint given: from step 6" "ckpt_00000099.h5 (step 6)" "$R.log"
+if [ -f "$R/checkpoints/ckpt_00000099.h5" ]; then ok "renamed checkpoint given: left in place"
+else bad "renamed checkpoint given: moved away"; ls -R "$R/checkpoints"; fi
+tiny "$R" 9; rc=$?
+expect_grep "renamed checkpoint: auto skips it" "its name says step 99 but it holds step 6" "$R.log"
+expect_grep "renamed checkpoint: auto resumes the newest true one" "resuming from $R/checkpoints/ckpt_00000008.h5" "$R.log"
 
 finish
