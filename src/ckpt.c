@@ -152,7 +152,15 @@ void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *
                       final, t6_fmt_bytes(nb, sizeof nb, w.need), dir, t6_fmt_bytes(fb, sizeof fb, avail));
     t6_h5_quiet();
     t6_signals_set_abort_temp(tmp);   /* a second SIGINT removes it */
-    w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* HDF5 1.8 file-format objects (superblock 2, object header 2): their metadata,
+     * the attributes that hold step, data.next and optim.t included, carry checksums
+     * that HDF5 verifies on read, as the Fletcher-32 filter does for the tensors. The
+     * 1.6-era default has none: a flipped byte in data.next resumed silently at
+     * another place in the data stream. Readable by HDF5 1.8 and later (h5py too). */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
+    w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (w.file < 0) write_fail(&w, "creating the file");
 
     hid_t f = w.file;
@@ -191,6 +199,11 @@ void t6_ckpt_write(const char *dir, const t6_deck *deck, const t6_param_layout *
     bad |= t6_h5_attr_i64(f, "data.next", (int64_t)st->data.next);
     bad |= t6_h5_attr_i64(f, "data.n_windows", (int64_t)st->data.n_windows);
     bad |= t6_h5_attr_str(f, "data.sampling", st->data.sampling == T6_SAMPLE_EPOCH ? "epoch" : "random");
+    if (st->data.fingerprint) {
+        char fp[24];
+        snprintf(fp, sizeof fp, "%016llx", (unsigned long long)st->data.fingerprint);
+        bad |= t6_h5_attr_str(f, "data.fingerprint", fp);
+    }
     bad |= t6_h5_attr_f64(f, "guard.loss_mean", st->guard_loss_mean);
     bad |= t6_h5_attr_i64(f, "guard.skips", st->guard_skips);
     bad |= t6_h5_attr_str(f, "lineage.id", st->lineage);
@@ -279,8 +292,14 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
     t6_h5_quiet();
     memset(st, 0, sizeof *st);
     if (access(path, R_OK) != 0) { snprintf(err, err_len, "cannot read: %s", strerror(errno)); return -1; }
+    H5Eclear2(H5E_DEFAULT);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) { snprintf(err, err_len, "not a readable HDF5 file (truncated or corrupt?)"); return -1; }
+    if (f < 0) {
+        char why[256];
+        t6_h5_reason(why, sizeof why);
+        snprintf(err, err_len, "not a readable HDF5 file (%s)", why[0] ? why : "truncated or corrupt?");
+        return -1;
+    }
     int rc = -1;
     char *s = NULL;
     int64_t v64 = 0;
@@ -348,6 +367,9 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
     st->data.seed = (uint64_t)dseed;
     st->data.next = (uint64_t)dnext;
     st->data.n_windows = (uint64_t)dnw;
+    /* absent in checkpoints of older t6 (0: not compared) */
+    char fp[24] = "";
+    st->data.fingerprint = t6_h5_get_str(f, "data.fingerprint", fp, sizeof fp) == 0 ? strtoull(fp, NULL, 16) : 0;
     /* guard state: absent in checkpoints of older t6 versions (= no history) */
     int64_t gs = 0;
     if (t6_h5_get_f64(f, "guard.loss_mean", &st->guard_loss_mean) != 0) st->guard_loss_mean = NAN;
@@ -361,6 +383,14 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
     if (read_group(f, "/optim/v", pl, t->v, path, err, err_len) != 0) goto out;
     rc = 0;
 out:
+    if (rc != 0) {
+        /* HDF5's own reason, when it had one: "incorrect metadata checksum" tells a
+         * damaged file from one that was never completed */
+        char why[256];
+        t6_h5_reason(why, sizeof why);
+        size_t l = strlen(err);
+        if (why[0] && l + 16 < err_len) snprintf(err + l, err_len - l, " (HDF5: %s)", why);
+    }
     free(s);
     H5Fclose(f);
     return rc;

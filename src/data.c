@@ -43,6 +43,7 @@ struct t6_data {
     uint64_t perm_epoch;
     int perm_valid;
     int32_t *buf;          /* T+1 tokens */
+    uint64_t fingerprint;  /* of the training shards, rank 0 (t6_data_fingerprint) */
 };
 
 /* ---- counter-based random numbers: splitmix64 finalizer over (seed, stream, k) ---- */
@@ -164,6 +165,49 @@ static void open_split(split *sp, char **entries, int n, const char *name, const
     }
 }
 
+/* ---- the training split's fingerprint (data.h) ---------------------------------- */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t split_fingerprint(const split *sp)
+{
+    enum { SAMPLE = 4096 };
+    char err[512];
+    int32_t *buf = t6_malloc(SAMPLE * sizeof(int32_t));
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int i = 0; i < sp->n; i++) {
+        const shard *s = &sp->s[i];
+        const t6_corpus_meta *m = t6_corpus_get_meta(s->c);
+        uint64_t counts[2] = {m->n_tokens, m->n_documents};
+        h = fnv1a(h, counts, sizeof counts);
+        h = fnv1a(h, m->vocab_hash, strlen(m->vocab_hash));
+        uint64_t n = s->n_tokens, len = n < SAMPLE ? n : SAMPLE;
+        uint64_t at[3] = {0, (n - len) / 2, n - len};
+        for (int k = 0; k < 3; k++) {
+            if (t6_corpus_read(s->c, at[k], (size_t)len, buf, err, sizeof err) != 0)
+                t6_fatal_hint("the file may be truncated or damaged: re-run t6-prep for it",
+                              "%s: reading tokens [%llu, %llu) of corpus '%s' failed: %s", s->key,
+                              (unsigned long long)at[k], (unsigned long long)(at[k] + len), s->path, err);
+            h = fnv1a(h, buf, (size_t)len * sizeof(int32_t));
+        }
+    }
+    free(buf);
+    return h ? h : 1;   /* 0 means "unknown" */
+}
+
+uint64_t t6_data_fingerprint(const t6_data *d) { return d->fingerprint; }
+
+uint64_t t6_data_train_tokens(const t6_data *d)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < d->train.n; i++) n += d->train.s[i].n_tokens;
+    return n;
+}
+
 /* Every shard must come from the same tokenizer as the first training shard, and
  * the model's vocabulary must cover it. */
 static void check_meta(t6_data *d, const shard *ref, const shard *s)
@@ -197,6 +241,7 @@ t6_data *t6_data_open(const t6_deck *deck, t6_dist *dist)
     open_split(&d->val, deck->data.val, deck->data.n_val, "val", deck, dist, d->T);
     for (int i = 0; i < d->train.n; i++) check_meta(d, &d->train.s[0], &d->train.s[i]);
     for (int i = 0; i < d->val.n; i++) check_meta(d, &d->train.s[0], &d->val.s[i]);
+    if (dist->rank == 0) d->fingerprint = split_fingerprint(&d->train);
     /* (no barrier for the verification: a rank that finds damage stops the run
      * through t6_fatal, which aborts every rank) */
     if (dist->rank == 0 && deck->data.verify == T6_VERIFY_FULL && t6_now() - t0 > 2)
@@ -333,6 +378,7 @@ void t6_data_get_state(const t6_data *d, t6_data_state *st)
     st->next = d->next;
     st->n_windows = d->train.n_windows;
     st->sampling = (int)d->sampling;
+    st->fingerprint = d->fingerprint;
 }
 
 void t6_data_set_state(t6_data *d, const t6_data_state *st, const char *ckpt)

@@ -47,8 +47,16 @@ typedef struct {
     uint64_t next;          /* global index of the next sequence */
     uint64_t n_windows;     /* epoch mode: windows per epoch (a check on resume) */
     int sampling;           /* t6_sampling */
+    uint64_t fingerprint;   /* of the training shards (t6_data_fingerprint); 0 = unknown */
 } t6_data_state;
 void t6_data_get_state(const t6_data *d, t6_data_state *st);
+/* A 64-bit fingerprint of the training split as rank 0 opened it (0 on the other
+ * ranks): FNV-1a over each shard's token and document counts, vocab_hash and three
+ * 4096-token samples (head, middle, tail), in shard order. A checkpoint records it, so
+ * a corpus replaced between runs, even by one of the same length, is noticed on resume
+ * (content changes outside the samples are not). */
+uint64_t t6_data_fingerprint(const t6_data *d);
+uint64_t t6_data_train_tokens(const t6_data *d);
 /* Restores the state; fatal when it cannot continue the same stream. */
 void t6_data_set_state(t6_data *d, const t6_data_state *st, const char *ckpt_path);
 

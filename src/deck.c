@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -1210,7 +1211,11 @@ static void include_error(const load_ctx *c, const char *file, int line, char *e
     if (name[0] == '/' || !c->dir[0]) snprintf(full, sizeof full, "%s", name);
     else snprintf(full, sizeof full, "%s/%s", c->dir, name);
     struct stat st;
-    const char *why = stat(full, &st) != 0 ? strerror(errno) : S_ISDIR(st.st_mode) ? "is a directory" : "cannot be read";
+    /* a readable file libconfig would not open: it stops at 10 nested includes, which
+     * only a file including itself (directly or through others) reaches in a deck */
+    const char *why = stat(full, &st) != 0 ? strerror(errno) : S_ISDIR(st.st_mode) ? "is a directory"
+                      : access(full, R_OK) != 0 ? strerror(errno)
+                      : "@include nested too deeply (libconfig stops at 10 levels): does it include itself?";
     snprintf(err, err_len, "%s:%d: @include \"%s\": '%s': %s (allowed: a readable file; a relative name is relative "
              "to the deck's folder)", file, line, name, full, why);
 }

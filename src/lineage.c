@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,17 @@ int t6_lineage_rollback(const char *dir, long resumed_step, const char *resumed_
     int n = t6_ckpt_list(dir, &paths, &steps);
     int newer = 0;
     while (newer < n && steps[newer] > resumed_step) newer++;   /* newest first */
-    if (newer == 0) {
+    /* the file resumed from stays, whatever its name says (a renamed checkpoint given
+     * as output.resume) */
+    char rp[PATH_MAX];
+    int kept = 0;
+    for (int i = 0; i < newer; i++)
+        if (realpath(paths[i], rp) && strcmp(rp, resumed_path) == 0) {
+            free(paths[i]);
+            paths[i] = NULL;
+            kept = 1;
+        }
+    if (newer - kept == 0) {
         t6_ckpt_list_free(paths, steps, n);
         return 0;
     }
@@ -81,6 +92,7 @@ int t6_lineage_rollback(const char *dir, long resumed_step, const char *resumed_
         copy_file(metrics_path, to);
     }
     for (int i = newer - 1; i >= 0; i--) {
+        if (!paths[i]) continue;
         snprintf(to, sizeof to, "%s/%s", aside, base_name(paths[i]));
         if (rename(paths[i], to) != 0)
             t6_fatal_hint("move the newer checkpoints out of the way by hand, or resume from the newest",
@@ -101,11 +113,11 @@ int t6_lineage_rollback(const char *dir, long resumed_step, const char *resumed_
         snprintf(rp_dir, sizeof rp_dir, "%s/%s", dir, base_name(resumed_path));
         if (access(rp_dir, F_OK) == 0) t6_lineage_set_last_good(dir, rp_dir);
     }
-    printf("rolling back to step %ld: moved %d newer checkpoint(s) (step %s)%s to %s/\n", resumed_step, newer, moved,
+    printf("rolling back to step %ld: moved %d newer checkpoint(s) (step %s)%s to %s/\n", resumed_step, newer - kept, moved,
            metrics_path && access(metrics_path, F_OK) == 0 ? " and a copy of the metrics file" : "", aside);
     fflush(stdout);
     t6_ckpt_list_free(paths, steps, n);
-    return newer;
+    return newer - kept;
 }
 
 void t6_lineage_set_last_good(const char *dir, const char *ckpt_path)

@@ -8,7 +8,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "h5io.h"
@@ -127,7 +129,104 @@ static void truncate_columns(t6_metrics *m, hid_t *ds, int n, hsize_t *rows, lon
     *rows = keep;
 }
 
-t6_metrics *t6_metrics_open(const char *path, long resume_step)
+/* ---- an existing file at the metrics path ------------------------------------------
+ * Nothing a run did not write itself is destroyed: a file that cannot be continued is
+ * renamed aside (its rows stay readable there, or recoverable), a file that is not a t6
+ * metrics file at all is refused. */
+enum { EXIST_OK = 0, EXIST_DAMAGED, EXIST_OTHER_RUN, EXIST_FOREIGN };
+
+/* Renames path to "<path>.<tag>-<UTC time>" (".1", ".2", ... when taken); fatal when it
+ * cannot, so the file is never overwritten. Returns the new name in aside. */
+static void set_aside(const char *path, const char *tag, char *aside, size_t len)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(aside, len, "%s.%s-%s", path, tag, stamp);
+    for (int i = 1; access(aside, F_OK) == 0 && i < 1000; i++) snprintf(aside, len, "%s.%s-%s.%d", path, tag, stamp, i);
+    if (rename(path, aside) != 0)
+        t6_fatal_hint("move the file out of the way by hand (or change output.metrics), then run again",
+                      "metrics file '%s' cannot be continued and moving it to '%s' failed: %s", path, aside,
+                      strerror(errno));
+    t6_fsync_parent(path);
+}
+
+/* Reads every step column of a group that exists; 0, or -1 when one is unreadable. */
+static int group_readable(hid_t f, const char *gname)
+{
+    if (H5Lexists(f, gname, H5P_DEFAULT) <= 0) return 0;
+    char dname[64];
+    snprintf(dname, sizeof dname, "%s/step", gname);
+    if (H5Lexists(f, dname, H5P_DEFAULT) <= 0) return 0;
+    hid_t ds = H5Dopen2(f, dname, H5P_DEFAULT);
+    if (ds < 0) return -1;
+    hid_t sp = H5Dget_space(ds);
+    hsize_t n = 0;
+    int rc = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, &n, NULL) == 1 ? 0 : -1;
+    if (sp >= 0) H5Sclose(sp);
+    if (rc == 0 && n > 0) {
+        int64_t *v = malloc((size_t)n * sizeof *v);
+        rc = v && H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0 ? 0 : -1;
+        free(v);
+    }
+    H5Dclose(ds);
+    return rc;
+}
+
+/* What the file at path is to a run resuming at resume_step (< 0: a new run) of
+ * lineage `lineage`; why gets the detail. */
+static int classify_existing(const char *path, long resume_step, const char *lineage, char *why, size_t len)
+{
+    hid_t fapl = fapl_unlocked();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (f < 0) {
+        char r[256];
+        t6_h5_reason(r, sizeof r);
+        snprintf(why, len, "not a readable HDF5 file (%s)", r[0] ? r : "truncated or corrupt");
+        return EXIST_DAMAGED;
+    }
+    int verdict = EXIST_OK;
+    char *fmt = NULL, *lin = NULL;
+    if (t6_h5_get_str_dup(f, "format", &fmt) != 0 || strcmp(fmt, T6_METRICS_FORMAT) != 0) {
+        snprintf(why, len, "an HDF5 file whose 'format' attribute is %s%s%s, not \"" T6_METRICS_FORMAT "\"",
+                 fmt ? "\"" : "", fmt ? fmt : "absent", fmt ? "\"" : "");
+        verdict = EXIST_FOREIGN;
+    } else if (resume_step >= 0 && lineage && lineage[0] && t6_h5_get_str_dup(f, "lineage.id", &lin) == 0 && lin &&
+               strcmp(lin, lineage) != 0) {
+        snprintf(why, len, "it holds the rows of another run (lineage.id %s; the checkpoint resumed is of %s)", lin,
+                 lineage);
+        verdict = EXIST_OTHER_RUN;
+    } else if (resume_step >= 0 && (group_readable(f, "train") != 0 || group_readable(f, "eval") != 0)) {
+        char r[256];
+        t6_h5_reason(r, sizeof r);
+        snprintf(why, len, "its step column cannot be read (%s)", r[0] ? r : "damaged");
+        verdict = EXIST_DAMAGED;
+    }
+    free(fmt);
+    free(lin);
+    t6_h5_close_file_all(f);
+    H5Eclear2(H5E_DEFAULT);
+    return verdict;
+}
+
+/* Largest step of a 1-D step column (rows are in step order); 0 when empty. */
+static long last_step(hid_t ds, hsize_t rows)
+{
+    if (rows == 0) return 0;
+    int64_t v = 0;
+    hsize_t start[1] = {rows - 1}, count[1] = {1};
+    hid_t fs = H5Dget_space(ds), mem = H5Screate_simple(1, count, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    if (H5Dread(ds, H5T_NATIVE_INT64, mem, fs, H5P_DEFAULT, &v) < 0) v = 0;
+    H5Sclose(mem);
+    H5Sclose(fs);
+    return (long)v;
+}
+
+t6_metrics *t6_metrics_open(const char *path, long resume_step, const char *lineage, int check_lineage)
 {
     t6_h5_quiet();
     t6_metrics *m = t6_calloc(1, sizeof *m);
@@ -135,23 +234,45 @@ t6_metrics *t6_metrics_open(const char *path, long resume_step)
     m->file = -1;
     for (int i = 0; i < T6_M_NTRAIN; i++) m->train[i] = -1;
     for (int i = 0; i < T6_E_NEVAL; i++) m->eval[i] = -1;
-    hid_t fapl = fapl_unlocked();
     int create = 1;
-    if (resume_step >= 0 && access(path, F_OK) == 0) {
-        m->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
-        char *fmt = NULL;
-        if (m->file >= 0 && t6_h5_get_str_dup(m->file, "format", &fmt) == 0 && strcmp(fmt, T6_METRICS_FORMAT) == 0) {
-            create = 0;
-        } else {
-            fprintf(stderr, "%s: warning: metrics file '%s' is unreadable or not a t6 metrics file: starting a new one\n",
-                    t6_progname(), path);
-            if (m->file >= 0) H5Fclose(m->file);
+    if (access(path, F_OK) == 0) {
+        if (access(path, R_OK | W_OK) != 0)
+            t6_fatal_hint("fix the file's permissions, or change output.metrics",
+                          "metrics file '%s' exists but is not readable and writable: %s", path, strerror(errno));
+        char why[600] = "", aside[4400];
+        switch (classify_existing(path, resume_step, check_lineage ? lineage : NULL, why, sizeof why)) {
+        case EXIST_FOREIGN:
+            t6_fatal_hint("output.metrics names a file of its own: choose another name, or move that file away",
+                          "metrics file '%s' is %s; refusing to overwrite it", path, why);
+        case EXIST_DAMAGED:
+            set_aside(path, "damaged", aside, sizeof aside);
+            fprintf(stderr, "%s: warning: metrics file '%s' is damaged: %s; moved it to '%s' and starting a new one\n",
+                    t6_progname(), path, why, aside);
+            break;
+        case EXIST_OTHER_RUN:
+            set_aside(path, "other-run", aside, sizeof aside);
+            fprintf(stderr, "%s: warning: metrics file '%s' cannot be continued: %s; moved it to '%s' and starting a "
+                            "new one\n", t6_progname(), path, why, aside);
+            break;
+        default:
+            create = resume_step < 0;   /* a new run replaces its directory's old record (documented) */
         }
-        free(fmt);
     }
-    if (create) {
+    hid_t fapl = fapl_unlocked();
+    if (!create) {
+        m->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+        if (m->file < 0) {
+            H5Pclose(fapl);
+            metrics_fail(m, "opening the file for writing");
+        }
+    } else {
         m->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-        if (m->file < 0) t6_fatal_hint("check output.run_dir and output.metrics", "cannot create metrics file '%s'", path);
+        if (m->file < 0) {
+            char r[256];
+            t6_h5_reason(r, sizeof r);
+            t6_fatal_hint("check output.run_dir and output.metrics", "cannot create metrics file '%s' (%s)", path,
+                          r[0] ? r : strerror(errno));
+        }
         t6_h5_attr_str(m->file, "format", T6_METRICS_FORMAT);
     }
     H5Pclose(fapl);
@@ -159,11 +280,23 @@ t6_metrics *t6_metrics_open(const char *path, long resume_step)
      * and cuts them to the rows kept: guard reads 0 = ok, mem_peak_bytes 0 = not
      * recorded, for the earlier rows) and so becomes the current version */
     t6_h5_attr_i64(m->file, "version", T6_METRICS_VERSION);
+    if (lineage && lineage[0]) t6_h5_attr_str(m->file, "lineage.id", lineage);
     open_columns(m, "train", train_cols, T6_M_NTRAIN, m->train, &m->n_train, create);
     open_columns(m, "eval", eval_cols, T6_E_NEVAL, m->eval, &m->n_eval, create);
     if (!create) {
         truncate_columns(m, m->train, T6_M_NTRAIN, &m->n_train, resume_step);
         truncate_columns(m, m->eval, T6_E_NEVAL, &m->n_eval, resume_step);
+    }
+    if (resume_step > 0) {
+        /* rows the resumed run will not redo: a gap in the curve, said once here */
+        long have = last_step(m->train[T6_M_STEP], m->n_train);
+        if (have < resume_step) {
+            char where[48] = "is new";
+            if (!create) snprintf(where, sizeof where, "ends at step %ld", have);
+            fprintf(stderr, "%s: warning: metrics file '%s' %s but the run resumes after step %ld: steps %ld..%ld have "
+                            "no row (lost with the file or before they reached the disk)\n",
+                    t6_progname(), path, where, resume_step, have + 1, resume_step);
+        }
     }
     t6_metrics_flush(m);
     return m;
@@ -206,6 +339,17 @@ void t6_metrics_eval_row(t6_metrics *m, const double v[T6_E_NEVAL])
 void t6_metrics_flush(t6_metrics *m)
 {
     if (m && m->file >= 0 && H5Fflush(m->file, H5F_SCOPE_GLOBAL) < 0) metrics_fail(m, "a flush");
+}
+
+void t6_metrics_sync(t6_metrics *m)
+{
+    if (!m || m->file < 0) return;
+    t6_metrics_flush(m);
+    /* the sec2 driver's descriptor: the rows reach the disk, not only the page cache */
+    void *h = NULL;
+    if (H5Fget_vfd_handle(m->file, H5P_DEFAULT, &h) >= 0 && h && fsync(*(int *)h) != 0 && errno != EINVAL &&
+        errno != EROFS)
+        metrics_fail(m, "an fsync");
 }
 
 void t6_metrics_close(t6_metrics *m)

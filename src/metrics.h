@@ -22,10 +22,16 @@ enum { T6_E_STEP = 0, T6_E_VAL_LOSS, T6_E_PPL, T6_E_NEVAL };
 
 typedef struct t6_metrics t6_metrics;
 
-/* Opens path. resume_step < 0: a new run, any old file is replaced. Otherwise the
- * file is kept (or created) and rows with step > resume_step are cut off, so a
- * resumed run continues a consistent record. */
-t6_metrics *t6_metrics_open(const char *path, long resume_step);
+/* Opens path. resume_step < 0: a new run, an old t6 metrics file is replaced.
+ * Otherwise the file is kept (or created) and rows with step > resume_step are cut
+ * off, so a resumed run continues a consistent record; a gap before resume_step is
+ * warned about. A file that is damaged, or (on resume with check_lineage) of another
+ * lineage than `lineage` (the run's lineage.id, recorded in the file; not checked when
+ * the checkpoint predates lineages and the id was just drawn), is renamed aside to
+ * "<path>.damaged-<UTC>" / "<path>.other-run-<UTC>" with a warning, never
+ * overwritten; an HDF5 file that is not a t6 metrics file, or one t6 may not write,
+ * is a fatal error. */
+t6_metrics *t6_metrics_open(const char *path, long resume_step, const char *lineage, int check_lineage);
 /* Run-level attributes on the root group (written once). */
 void t6_metrics_attr_i64(t6_metrics *m, const char *name, int64_t v);
 void t6_metrics_attr_f64(t6_metrics *m, const char *name, double v);
@@ -35,6 +41,10 @@ void t6_metrics_train_row(t6_metrics *m, const double v[T6_M_NTRAIN]);
 void t6_metrics_eval_row(t6_metrics *m, const double v[T6_E_NEVAL]);
 /* H5Fflush: what was appended becomes visible to readers of the file. */
 void t6_metrics_flush(t6_metrics *m);
+/* Flush and fsync: called before each checkpoint, so that a checkpoint on disk never
+ * has steps the metrics file on disk lacks (a kill -9 or node crash after it would
+ * leave a gap in the curve). */
+void t6_metrics_sync(t6_metrics *m);
 void t6_metrics_close(t6_metrics *m);
 
 #endif

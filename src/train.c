@@ -65,6 +65,7 @@ typedef struct {
     int event_since_ckpt;
     char prev_ckpt[8400];
     char lineage[96];       /* lineage id: drawn at a fresh start, inherited on resume */
+    int lineage_inherited;  /* 1 when it came from the resumed checkpoint */
 } t6_run;
 
 /* ---- status file (interfaces: <run_dir>/t6.status; rundir.h) ------------------- */
@@ -120,6 +121,9 @@ static void save_checkpoint(t6_run *r)
     }
     if (r->dist.rank == 0) {
         status_set(r, "running", r->step, 0);
+        /* the rows up to this step reach the disk before the checkpoint does: a crash
+         * after it must not leave steps the resumed run will not redo without a row */
+        t6_metrics_sync(r->metrics);
         t.params = t6_malloc(n * sizeof(float));
         t6_model_get_params(r->model, t.params);
         t6_ckpt_state st;
@@ -213,6 +217,27 @@ static void check_resume_batch(const t6_run *r, const char *from, const t6_ckpt_
                tc->zero ? ", AdamW moments re-sharded" : "");
 }
 
+/* The training corpus must be the one the checkpoint was trained on: data.* keys are
+ * compared with the deck, but a shard replaced under the same name (re-prepared, or
+ * another corpus copied over it, even of the same length) changes only the content.
+ * Rank 0, after the load; fatal unless output.resume_force. */
+static void check_resume_corpus(const t6_run *r, const char *from, const t6_ckpt_state *st)
+{
+    const uint64_t now = r->data ? t6_data_fingerprint(r->data) : 0;
+    if (!st->data.fingerprint || !now || st->data.fingerprint == now) return;
+    if (!r->deck->output.resume_force)
+        t6_fatal_hint("resume with the shards the run was trained on, or add --set output.resume_force=true to go on "
+                      "with these",
+                      "checkpoint '%s' was trained on other training data: its data.fingerprint is %016llx, the shards "
+                      "of data.train (%llu tokens) now give %016llx (a shard replaced or re-prepared, or another order)",
+                      from, (unsigned long long)st->data.fingerprint,
+                      (unsigned long long)t6_data_train_tokens(r->data), (unsigned long long)now);
+    fprintf(stderr, "%s: warning: output.resume_force = true: the training data changed since checkpoint '%s' "
+                    "(data.fingerprint %016llx, now %016llx); the stream continues at sequence %llu of the new data\n",
+            t6_progname(), from, (unsigned long long)st->data.fingerprint, (unsigned long long)now,
+            (unsigned long long)st->data.next);
+}
+
 /* 1 when this run has the checkpoint's sequences per step over all ranks (so its
  * split over ranks and micro-steps may differ); 0 for an older file without the
  * figure (the deck comparison then treats every batch key as before). */
@@ -252,13 +277,19 @@ static int resume(t6_run *r, int required)
                               r->ckpt_dir, np, paths[0]);
         } else if (strcmp(mode, "auto") == 0) {
             for (int i = 0; i < np && !found; i++) {
-                if (t6_ckpt_load(paths[i], r->deck, r->pl, world_check, &t, &st, err, sizeof err) == 0) {
+                if (t6_ckpt_load(paths[i], r->deck, r->pl, world_check, &t, &st, err, sizeof err) != 0) {
+                    fprintf(stderr, "%s: warning: skipping checkpoint '%s': %s\n", t6_progname(), paths[i], err);
+                } else if (st.step != steps[i]) {
+                    /* renamed or copied under another step's name: rollback and retention go by
+                     * the name, and would take it for another checkpoint than it is */
+                    fprintf(stderr, "%s: warning: skipping checkpoint '%s': its name says step %ld but it holds step %ld "
+                                    "(renamed?); give it as output.resume to resume from it\n", t6_progname(), paths[i],
+                            steps[i], st.step);
+                } else {
                     snprintf(from, sizeof from, "%s", paths[i]);
                     found = 1;
                     snprintf(r->ckpt_loaded, sizeof r->ckpt_loaded, "%s", paths[i]);
                     printf("resuming from %s (step %ld)\n", paths[i], st.step);
-                } else {
-                    fprintf(stderr, "%s: warning: skipping checkpoint '%s': %s\n", t6_progname(), paths[i], err);
                 }
             }
             if (np > 0 && !found)
@@ -292,6 +323,7 @@ static int resume(t6_run *r, int required)
             if (moved) check_resume_batch(r, from, &st);
             t6_deck_check_resume(from, r->deck, same_global_batch(r, &st));
             if (!moved) check_resume_batch(r, from, &st);
+            check_resume_corpus(r, from, &st);
             /* rolling back: the newer checkpoints form a branch this run abandons; moved
              * aside, they can neither be resumed by the next "auto" nor count for
              * retention (the metrics rows past st.step are cut when the file opens) */
@@ -329,6 +361,7 @@ static int resume(t6_run *r, int required)
     r->skips = st.guard_skips;
     /* a checkpoint of an older t6 has no lineage: its continuation starts one */
     if (st.lineage[0]) snprintf(r->lineage, sizeof r->lineage, "%s", st.lineage);
+    r->lineage_inherited = st.lineage[0] != '\0';
     if (r->data && train && r->deck->output.resume_force) {
         /* forced (t6_deck_check_resume listed the changes): the deck's sampling and seed
          * take over from the checkpoint's position in the stream */
@@ -519,6 +552,11 @@ static void setup(t6_run *r, t6_deck *deck)
             t6_rundir_status_start(&r->rundir);
         }
         t6_mkdir_p(r->ckpt_dir);
+        /* the first checkpoint may come hours into the run: a directory it cannot be
+         * written into is refused now, not after the work it was to keep */
+        if (deck->job == T6_JOB_TRAIN && access(r->ckpt_dir, W_OK | X_OK) != 0)
+            t6_fatal_hint("make it writable (or choose another output.run_dir); nothing was written",
+                          "checkpoint directory '%s' is not writable: %s", r->ckpt_dir, strerror(errno));
         if (deck->job == T6_JOB_TRAIN) {
             char data_dir[4200];
             snprintf(data_dir, sizeof data_dir, "%s/data", deck->output.run_dir);
@@ -617,6 +655,8 @@ static int run_train(t6_run *r)
     t6_gradsync_shard(r->gs, &shard_off, &shard_n);
     t6_optim_init_shard(&r->opt, r->be, &deck->optim, r->pl->n_params, shard_off, shard_n);
     int resumed = resume(r, 0);
+    /* a failure from here on is reported at the resumed step, not at 0 */
+    if (r->dist.rank == 0) t6_rundir_note_step(&r->rundir, r->step);
     if (!resumed && !load_init_from(r)) {
         t6_model_init_params(r->model, tc->seed);
         t6_model_sync_compute_weights(r->model);
@@ -625,7 +665,7 @@ static int run_train(t6_run *r)
     if (r->dist.rank == 0) {
         char path[4400], nb[32];
         snprintf(path, sizeof path, "%s/%s", deck->output.run_dir, deck->output.metrics ? deck->output.metrics : "metrics.h5");
-        r->metrics = t6_metrics_open(path, resumed ? r->step : -1);
+        r->metrics = t6_metrics_open(path, resumed ? r->step : -1, r->lineage, r->lineage_inherited);
         r->metrics_hook = t6_fatal_hook_push(close_metrics_on_fatal, r);
         t6_metrics_attr_i64(r->metrics, "n_params", (int64_t)r->pl->n_params);
         t6_metrics_attr_i64(r->metrics, "world_size", r->dist.world);
@@ -652,6 +692,11 @@ static int run_train(t6_run *r)
         fflush(stdout);
     }
     status_set(r, "running", r->step, 0);
+    if (resumed && r->step > tc->max_steps && r->dist.rank == 0)
+        /* a run cannot go back: said, not taken for "finished at max_steps" */
+        fprintf(stderr, "%s: warning: the checkpoint resumed is at step %ld, past train.max_steps = %ld: nothing to "
+                        "train\n  hint: to end a run earlier, resume from an older checkpoint (output.resume = "
+                        "\"%s/ckpt_<step>.h5\")\n", t6_progname(), r->step, tc->max_steps, r->ckpt_dir);
 
     if (!resumed && tc->eval_interval > 0) eval_and_record(r);   /* the reference evaluates at 0 */
     /* a signal during start-up or the first evaluation stops before any step */

@@ -19,6 +19,7 @@ TRAIN_TESTS = tests/train/units.sh tests/train/h5io-units.sh tests/train/exact-r
   tests/train/shakespeare.sh tests/train/retention.sh tests/train/full-disk.sh \
   tests/train/run-lock.sh tests/train/signals.sh tests/train/rollback.sh \
   tests/train/divergence.sh tests/train/deck-change.sh \
-  tests/train/corpus-checks.sh tests/train/recompute.sh tests/train/format-docs.sh
+  tests/train/corpus-checks.sh tests/train/recompute.sh tests/train/format-docs.sh \
+  tests/train/resume-probes.sh
 TESTS += $(TRAIN_TESTS)
 EXTRA_DIST += $(TRAIN_TESTS)
