@@ -12,6 +12,7 @@
 #include "generate.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ typedef struct {
     int n_owned;
     t6_bpe *bpe;
     int n_valid;             /* ids the tokenizer can print: the sampler's range */
+    int out_errno;           /* the first failed write to stdout (0: none) */
 } gen_ctx;
 
 /* ---- prompts ------------------------------------------------------------------------ */
@@ -261,6 +263,7 @@ typedef struct {
     int done, ngen, pos;     /* finished; tokens generated; position of the next token to feed */
     t6_textstream ts;
     int started;             /* its header and prompt were printed */
+    int cut;                 /* ended by a signal: an unfinished character is dropped */
 } row_state;
 
 static void print_head(gen_ctx *g, row_state *r)
@@ -276,20 +279,22 @@ static void print_head(gen_ctx *g, row_state *r)
     r->started = 1;
 }
 
-/* Prints what can be printed, in prompt order; returns the new cursor. */
+/* Prints what can be printed, in prompt order; returns the new cursor. A failed write
+ * to stdout (a full disk, a closed pipe) is recorded in g->out_errno for the caller. */
 static int flush_rows(gen_ctx *g, row_state *rows, int nb, int cursor)
 {
     while (cursor < nb) {
         row_state *r = &rows[cursor];
         if (!r->started) print_head(g, r);
         const char *out;
-        size_t n = t6_textstream_take(&r->ts, r->done, &out);
+        size_t n = t6_textstream_take(&r->ts, r->done ? (r->cut ? T6_TS_CUT : T6_TS_END) : T6_TS_MORE, &out);
         if (n) fwrite(out, 1, n, stdout);
         if (!r->done) break;
         fputc('\n', stdout);
         cursor++;
     }
-    fflush(stdout);
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout)) && !g->out_errno) g->out_errno = errno ? errno : EIO;
     return cursor;
 }
 
@@ -310,6 +315,17 @@ static void push_token(gen_ctx *g, row_state *r, int tok)
 }
 
 /* ---- the job ------------------------------------------------------------------------ */
+
+static const char *sig_name(int sig)
+{
+    switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    case SIGUSR1: return "SIGUSR1";
+    default: return "a signal";
+    }
+}
 
 int t6_generate_run(t6_deck *deck)
 {
@@ -343,6 +359,8 @@ int t6_generate_run(t6_deck *deck)
     const int V = mc->vocab_size;
 
     t6_signals_install();
+    t6_signals_set_sigint_note("\nt6: SIGINT: stopping after this token; the text so far is printed, the exit "
+                               "status is 130 (press Ctrl-C again to abort)\n");
     t6_backend *be = t6_backend_create(&deck->backend, dist.local_rank);
     /* an inference model for one group of prefill rows (doc/generate.md "Memory"): the
      * prompts of a batch go through the forward generate.prefill_tokens tokens' worth of
@@ -379,10 +397,17 @@ int t6_generate_run(t6_deck *deck)
     int *lens = t6_malloc(sizeof(int) * (size_t)Bsz);
     row_state *rows = t6_calloc((size_t)Bsz, sizeof *rows);
     long total = 0, prompt_tokens = 0;
-    int stopped = 0, hit_block = 0;
+    int stopped = 0, hit_block = 0, n_cut = 0, n_not_run = 0;
+    /* the most tokens this run can generate: max_new_tokens per prompt, fewer where the
+     * window ends first (block_size + 1 - n; see "the window's end" in doc/generate.md) */
+    long most = 0;
+    for (int i = 0; i < g.np; i++) {
+        const long cap = (long)mc->block_size + 1 - g.p[i].n;
+        most += cap < gc->max_new_tokens ? cap : gc->max_new_tokens;
+    }
     double t_prefill = 0.0;
     const double t0 = t6_now();
-    for (int first = 0; first < g.np && !stopped; first += Bsz) {
+    for (int first = 0; first < g.np && !stopped && !g.out_errno; first += Bsz) {
         const int nbat = g.np - first < Bsz ? g.np - first : Bsz;
         int T = 0;
         for (int b = 0; b < nbat; b++)
@@ -422,13 +447,19 @@ int t6_generate_run(t6_deck *deck)
                 active++;
             }
             cursor = flush_rows(&g, rows, nbat, cursor);
-            /* the stop flag (signals.h), once per token */
-            if (active && t6_stop_requested()) {
-                stopped = 1;
-                for (int b = 0; b < nbat; b++) rows[b].done = 1;
+            if (g.out_errno) break;   /* nobody can read the rest: reported below */
+            /* the stop flag (signals.h), once per token: the rows still running are cut
+             * short and printed as far as they got, whole characters only */
+            if (active && (stopped = t6_stop_requested()) != 0) {
+                for (int b = 0; b < nbat; b++)
+                    if (!rows[b].done) {
+                        rows[b].done = rows[b].cut = 1;
+                        n_cut++;
+                    }
+                n_not_run = g.np - (first + nbat);
                 cursor = flush_rows(&g, rows, nbat, cursor);
             }
-            if (!active || stopped) break;
+            if (!active || stopped || g.out_errno) break;
             t6_test_delay("T6_TEST_GEN_DELAY_MS");
             t6_model_decode_step(model, kv, ntok, npos, logits);
             if (!mem_decode) mem_decode = be->ops->mem_in_use(be);   /* all decode buffers exist after one step */
@@ -438,9 +469,10 @@ int t6_generate_run(t6_deck *deck)
     const double dt = t6_now() - t0;
     if (hit_block)
         fprintf(stderr, "generate: note: some generations ended at model.block_size = %d tokens\n", mc->block_size);
-    if (stopped)
-        fprintf(stderr, "generate: interrupted by a signal: the generations printed are incomplete, "
-                        "later prompts were not run\n");
+    if (g.out_errno && g.out_errno != EPIPE)
+        t6_fatal_hint("standard output must be writable to the end (a full disk loses the text)",
+                      "generate: writing standard output failed after %ld of at most %ld tokens: %s", total, most,
+                      strerror(g.out_errno));
     /* throughput (doc/generate.md): prefill = prompt tokens through the forward; decode =
      * the rest of the time (sampling, decode steps, printing) per generated token */
     const double t_dec = dt - t_prefill;
@@ -471,5 +503,20 @@ int t6_generate_run(t6_deck *deck)
     free(g.owned);
     if (g.bpe) t6_bpe_free(g.bpe);
     t6_dist_finalize(&dist);
+    /* cut short: a non-zero status as a shell gives a process a signal ended, 128 + the
+     * signal (SIGINT 130, SIGTERM 143; the second-SIGINT abort's 130, t6-prep's), so a
+     * batch system and `set -o pipefail` see the text is incomplete. Unlike training,
+     * nothing was saved to resume from, hence not the training job's 0 ("stopped"). */
+    if (g.out_errno == EPIPE) {
+        fprintf(stderr, "generate: standard output was closed by its reader after %ld of at most %ld tokens; "
+                        "stopped (exit status %d, as for SIGPIPE)\n", total, most, 128 + SIGPIPE);
+        return 128 + SIGPIPE;
+    }
+    if (stopped) {
+        fprintf(stderr, "generate: interrupted by %s after %ld of at most %ld tokens: %d prompt(s) cut short, "
+                        "%d not run (exit status %d)\n", sig_name(stopped), total, most, n_cut, n_not_run,
+                128 + stopped);
+        return 128 + stopped;
+    }
     return 0;
 }
