@@ -21,6 +21,7 @@
 #include "bpe.h"
 #include "ckpt.h"
 #include "dist.h"
+#include "hf.h"
 #include "kvcache.h"
 #include "model.h"
 #include "rng.h"
@@ -214,10 +215,37 @@ static void tokenize(gen_ctx *g)
 
 /* ---- weights ------------------------------------------------------------------------ */
 
+/* Weights named by generate.source = "hf:DIR" or by model.init_from (an HF export or a
+ * checkpoint's parameters), which, as for job eval, take the place of the run's
+ * checkpoints; 0 when neither is set. Before this, model.init_from was ignored and the
+ * run's newest checkpoint silently used instead. */
+static int load_named_weights(gen_ctx *g, t6_model *model)
+{
+    const t6_deck *d = g->deck;
+    const char *src = g->gc->source, *init = d->init_from;
+    const int have_init = init && *init && strcmp(init, "none") != 0;
+    const int src_hf = strncmp(src, "hf:", 3) == 0;
+    if (src_hf && have_init && strcmp(init, src) != 0)
+        t6_fatal_hint("set one of the two (model.init_from = \"none\", or generate.source = \"checkpoint\")",
+                      "generate.source = \"%s\" and model.init_from = \"%s\" name different weights", src, init);
+    if (!src_hf && !have_init) return 0;
+    const char *spec = src_hf ? src : init, *key = src_hf ? "generate.source" : "model.init_from";
+    const t6_param_layout *pl = t6_model_layout(model);
+    float *params = t6_malloc(pl->n_params * sizeof(float));
+    char err[2048];
+    if (t6_init_from(spec, &d->model, pl, params, err, sizeof err) < 0)
+        t6_fatal_hint("see doc/generate.md and doc/formats/hf-export.md", "%s = \"%s\": %s", key, spec, err);
+    fprintf(stderr, "generate: weights from %s (%s)\n", spec, key);
+    t6_model_set_params(model, params);
+    free(params);
+    return 1;
+}
+
 /* The checkpoint job eval would use: output.resume = auto (newest valid one in
  * run_dir/checkpoints) or a path; "never" has nothing to generate from. */
 static void load_weights(gen_ctx *g, t6_model *model)
 {
+    if (load_named_weights(g, model)) return;
     const t6_deck *d = g->deck;
     const char *mode = d->output.resume ? d->output.resume : "auto";
     const t6_param_layout *pl = t6_model_layout(model);
@@ -369,9 +397,11 @@ int t6_generate_run(t6_deck *deck)
     if (prefill_rows < 1) prefill_rows = 1;
     if (prefill_rows > Bsz) prefill_rows = Bsz;
     t6_model *model = t6_model_create_inference(mc, be, prefill_rows, maxp, prefill_rows);
-    /* hook for generate.source = "hf:DIR": t6_hf_load (src/hf.h, the HF export issue)
-     * fills the model here; deck.c refuses "hf:" until it exists */
     if (strcmp(gc->source, "init") == 0) {
+        if (deck->init_from && *deck->init_from && strcmp(deck->init_from, "none") != 0)
+            t6_fatal_hint("set model.init_from = \"none\", or generate.source = \"checkpoint\" to use its weights",
+                          "generate.source = \"init\" (untrained weights) but model.init_from = \"%s\" names weights",
+                          deck->init_from);
         /* untrained weights: for throughput measurements without a checkpoint */
         t6_model_init_params(model, deck->train.seed);
         fprintf(stderr, "generate: weights from the initialization (train.seed = %llu), not a checkpoint\n",
