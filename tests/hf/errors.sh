@@ -91,4 +91,25 @@ fails "--export-hf of a missing checkpoint" "$TMP/nock.log" "$TMP/nothere.h5"
 fails "--dtype fp16" "$TMP/dt.log" "--dtype fp16" "fp32, bf16"
 "$T6" --export-hf "$CKPT" >"$TMP/one.log" 2>&1; rc=$?
 fails "--export-hf with one argument" "$TMP/one.log" "CKPT DIR"
+
+# an export that fails midway over a previous export leaves that export whole: the files
+# are staged as DIR/.t6-export-partial.* and renamed into place only once all are
+# written. Here the tokenizer copy fails on its second file (vocab.bpe is a folder)
+# after a first file that differs from the previous export's; the export used to write
+# in place: vocab.json replaced, merges.txt truncated
+"$T6" --export-hf "$CKPT" "$TMP/prev" --vocab "$VOCAB" >/dev/null 2>&1 || bad "export with tokenizer files"
+( cd "$TMP/prev" && cksum config.json model.safetensors vocab.json merges.txt ) >"$TMP/prev.sum"
+mkdir -p "$TMP/vb/vocab.bpe"; printf '{"other": 0}\n' >"$TMP/vb/encoder.json"
+: >"$TMP/prev/.t6-export-partial.model.safetensors.tmp.1"   # what a killed export leaves
+"$T6" --export-hf "$CKPT" "$TMP/prev" --vocab "$TMP/vb" --dtype bf16 >"$TMP/prev.log" 2>&1; rc=$?
+fails "export failing midway over a previous export" "$TMP/prev.log" "$TMP/vb/vocab.bpe"
+expect_eq "export failing midway: the previous export's four files unchanged" \
+    "$(cd "$TMP/prev" && cksum config.json model.safetensors vocab.json merges.txt)" "$(cat "$TMP/prev.sum")"
+expect_eq "export failing midway: no staged file left" "$(ls -A "$TMP/prev" | grep -c t6-export-partial)" 0
+# a successful rerun replaces the export: a bf16 one now, no leftovers
+"$T6" --export-hf "$CKPT" "$TMP/prev" --vocab "$VOCAB" --dtype bf16 >/dev/null 2>&1
+expect_eq "rerun export into the directory: exit 0" "$?" 0
+expect_grep "rerun export: the new config.json" '"torch_dtype": "bfloat16"' "$TMP/prev/config.json"
+expect_eq "rerun export: the directory holds the four files only" "$(ls -A "$TMP/prev" | tr '\n' ' ')" \
+    "config.json merges.txt model.safetensors vocab.json "
 finish
