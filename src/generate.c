@@ -12,6 +12,7 @@
 #include "generate.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,6 +327,19 @@ static int flush_rows(gen_ctx *g, row_state *rows, int nb, int cursor)
     return cursor;
 }
 
+/* A NaN or infinite logit means the weights or the arithmetic broke (a damaged or
+ * diverged checkpoint, an overflow): the argmax or draw over them would be a token
+ * printed as if it were the model's choice. Stops with an error instead. */
+static void check_logits(const gen_ctx *g, const row_state *r, const float *l, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(l[i]))
+            t6_fatal_hint("the weights hold NaN, infinite or overflowing values (a damaged or diverged checkpoint?)",
+                          "%s: the model's logits for generated token %d are not finite (logit of token %d is %s); "
+                          "the text printed so far is all that is valid",
+                          g->p[r->idx].where, r->ngen + 1, i, isnan(l[i]) ? "NaN" : "infinite");
+}
+
 /* Text of one generated token into the row's stream. */
 static void push_token(gen_ctx *g, row_state *r, int tok)
 {
@@ -464,6 +478,7 @@ int t6_generate_run(t6_deck *deck)
                 npos[b] = 0;   /* finished and unused rows decode a dummy token at position 0 */
                 if (b >= nbat || rows[b].done) continue;
                 row_state *r = &rows[b];
+                check_logits(&g, r, logits + (size_t)b * V, g.n_valid);
                 const double u = t6_rng_u01(t6_rng_u64(gc->sample_seed, (uint64_t)r->idx, (uint64_t)r->ngen));
                 const int next = t6_sample_token(&smp, logits + (size_t)b * V, g.n_valid, u);
                 r->ngen++;

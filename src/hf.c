@@ -490,6 +490,15 @@ int t6_hf_load(const char *dir, const t6_model_config *cfg, const t6_param_layou
             goto out;
         }
         if (t6_st_read_f32(&sf, k, params + t->offset, t->numel, err, len)) goto out;
+        /* a NaN or Inf weight makes every logit NaN: generation would print garbage
+         * (the argmax of NaNs) and evaluation a NaN loss; refuse it here, named */
+        for (size_t j = 0; j < t->numel; j++)
+            if (!isfinite(params[t->offset + j])) {
+                const size_t cols = t->ndim == 2 ? (size_t)t->cols : 1;
+                t6_seterr(err, len, "'%s': tensor '%s' holds %s at [%zu, %zu]: the weights are damaged", path, t->name,
+                          isnan(params[t->offset + j]) ? "NaN" : "an infinity", j / cols, j % cols);
+                goto out;
+            }
     }
     int h = t6_st_find(&sf, LM_HEAD);
     if (h >= 0) {

@@ -2,7 +2,7 @@
 # errors.sh -- bad inputs to the export and to model.init_from give clear errors naming
 # the file and the tensor, key or field, never a crash or a silent load: a truncated
 # model.safetensors, a header length beyond the file, a wrong shape, an unknown dtype,
-# a missing / foreign tensor, overlapping offsets, an untied lm_head, config.json that
+# a missing / foreign tensor, overlapping offsets, an untied lm_head, a NaN weight, config.json that
 # differs from the deck (or is not JSON, or asks for biases), a directory without
 # "hf:", a missing vocab folder and a missing checkpoint for --export-hf.
 . "$(dirname "$0")/common.sh"
@@ -52,6 +52,20 @@ load overlap; fails "overlapping tensors" "$TMP/overlap.log" "$d/$ST" "overlap" 
 
 d=$(fresh untied); $ED "$d/$ST" flip lm_head.weight
 load untied; fails "lm_head differing from wte" "$TMP/untied.log" "$d/$ST" "lm_head.weight" "ties"
+
+# a NaN weight (row 1, column 3 of W_A_q: value 64 + 3) is refused, named; it used to
+# load, and generation then printed the argmax of NaN logits
+d=$(fresh nan); $ED "$d/$ST" nan "$A_Q" 67
+load nan; fails "NaN weight" "$TMP/nan.log" "$d/$ST" "tensor '$A_Q' holds NaN at [1, 3]"
+
+# finite weights so large that the logits overflow (every embedding 1e38, tied): job
+# generate stops with an error naming the prompt instead of printing the argmax of
+# infinities as the model's choice
+d=$(fresh huge); for t in transformer.wte.weight lm_head.weight; do $ED "$d/$ST" fill $t 1e38; done
+"$T6" "$DEMO" --set job=generate --set generate.tokenizer=ids --set 'generate.prompts=["1 2 3"]' \
+    --set generate.source="hf:$d" >"$TMP/huge.out" 2>"$TMP/huge.log"; rc=$?
+fails "generation with overflowing logits" "$TMP/huge.log" \
+    "generate.prompts[0]: the model's logits for generated token 1 are not finite"
 
 d=$(fresh nlayer); $ED "$d/config.json" config n_layer 3
 load nlayer; fails "config.json n_layer" "$TMP/nlayer.log" "$d/config.json" "n_layer = 3, the deck's model.n_layer = 2"
