@@ -64,6 +64,11 @@ static int make_dir(const char *dir, char *err, size_t len)
         if (!c) break;
     }
     free(p);
+    struct stat st;
+    if (rc == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        t6_seterr(err, len, "'%s' exists and is not a directory (the export writes a directory)", dir);
+        rc = -1;
+    }
     return rc;
 }
 
@@ -446,7 +451,8 @@ static int check_config(const char *dir, const t6_model_config *want, char *err,
             return -1;
         }
     if (got.rope_base != want->rope_base) {
-        t6_seterr(err, len, "'%s' has rope_base = %g, the deck's model.rope_base = %g", path, got.rope_base,
+        /* all digits: 10000.0000001 and 10000 both print as 10000 with %g */
+        t6_seterr(err, len, "'%s' has rope_base = %.17g, the deck's model.rope_base = %.17g", path, got.rope_base,
                   want->rope_base);
         return -1;
     }

@@ -67,6 +67,11 @@ d=$(fresh huge); for t in transformer.wte.weight lm_head.weight; do $ED "$d/$ST"
 fails "generation with overflowing logits" "$TMP/huge.log" \
     "generate.prompts[0]: the model's logits for generated token 1 are not finite"
 
+# a rope_base that differs in the 13th digit: both values printed in full (%g showed
+# "rope_base = 10000, the deck's model.rope_base = 10000")
+d=$(fresh rope); $ED "$d/config.json" config rope_base 10000.0000001
+load rope; fails "config.json rope_base off by 1e-7" "$TMP/rope.log" "rope_base = 10000.000000100001, the deck's"
+
 d=$(fresh nlayer); $ED "$d/config.json" config n_layer 3
 load nlayer; fails "config.json n_layer" "$TMP/nlayer.log" "$d/config.json" "n_layer = 3, the deck's model.n_layer = 2"
 
@@ -99,6 +104,8 @@ fails "missing vocab folder" "$TMP/novocab.log" "$TMP/nowhere/encoder.json" "--v
 : >"$TMP/afile"
 "$T6" --export-hf "$CKPT" "$TMP/afile/sub" --vocab none >"$TMP/mk.log" 2>&1; rc=$?
 fails "export into a path under a file" "$TMP/mk.log" "cannot create directory '$TMP/afile/sub'"
+"$T6" --export-hf "$CKPT" "$TMP/afile" --vocab none >"$TMP/mk2.log" 2>&1; rc=$?
+fails "export onto a file" "$TMP/mk2.log" "'$TMP/afile' exists and is not a directory"
 "$T6" --export-hf "$TMP/nothere.h5" "$TMP/x" >"$TMP/nock.log" 2>&1; rc=$?
 fails "--export-hf of a missing checkpoint" "$TMP/nock.log" "$TMP/nothere.h5"
 "$T6" --export-hf "$CKPT" "$TMP/x" --dtype fp16 >"$TMP/dt.log" 2>&1; rc=$?
