@@ -185,6 +185,12 @@ static void tokenize(gen_ctx *g)
             p->ids = t6_malloc(sizeof(int32_t) * (tv.n ? tv.n : 1));
             for (size_t j = 0; j < tv.n; j++) p->ids[j] = (int32_t)tv.v[j];
             t6_tokvec_free(&tv);
+            for (int j = 0; j < p->n; j++)
+                if (p->ids[j] >= V)
+                    t6_fatal_hint("the gpt2 tokenizer needs a model over the GPT-2 vocabulary (model.vocab_size >= "
+                                  "50257); the demo language's prompts are ids (generate.tokenizer = \"ids\")",
+                                  "%s: its GPT-2 token %d (at token %d) is outside the model's vocabulary of %d", p->where,
+                                  p->ids[j], j, V);
         } else {
             const char *s = p->text;
             int cap = 16;

@@ -166,6 +166,13 @@ if [ -f "$VOCAB/encoder.json" ] && [ -f "$VOCAB/vocab.bpe" ]; then
     esac
     if iconv -f UTF-8 -t UTF-8 "$TMP/b1" >/dev/null 2>&1; then ok "gpt2: output is valid UTF-8"
     else bad "gpt2: output is not valid UTF-8"; od -c "$TMP/b1" | head; fi
+    # GPT-2 text into the 512-token demo model: refused naming the prompt (it failed
+    # later in the model, naming neither the prompt nor the tokenizer)
+    gen "$TMP/b2" --set generate.tokenizer=gpt2 --set generate.vocab_dir="$VOCAB" \
+        --set 'generate.prompts=["Hello world"]'
+    expect_eq "gpt2 prompt into a 512-token model: exit 1" "$?" 1
+    expect_grep "gpt2 prompt into a 512-token model: names the prompt and token" \
+        "generate.prompts[0]: its GPT-2 token 15496 (at token 0) is outside the model's vocabulary of 512" "$TMP/b2.err"
 else
     echo "note: $VOCAB missing: gpt2 tokenizer checks skipped"
 fi
