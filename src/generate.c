@@ -91,6 +91,14 @@ static void read_prompt_file(gen_ctx *g)
     size_t len;
     char *all = read_all(path, &len);
     if (memchr(all, '\0', len)) t6_fatal("generate.prompt_file = \"%s\": contains a NUL byte (allowed: text)", path);
+    /* a UTF-8 byte order mark (Windows editors write one) is not text of the first
+     * prompt: invisible in messages, it made "401" an unknown id or fed the model a
+     * U+FEFF token */
+    if (len >= 3 && memcmp(all, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(all, all + 3, len - 2);   /* with the terminating NUL */
+        len -= 3;
+        fprintf(stderr, "generate: %s: skipping the UTF-8 byte order mark at its start\n", name);
+    }
     char where[320];
     const int before = g->np;
     if (g->gc->prompt_split == T6_SPLIT_WHOLE) {

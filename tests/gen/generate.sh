@@ -71,6 +71,9 @@ expect_eq "stop string \"$stop\": the text ends before it" "$(cat "$TMP/g6")" "$
 printf '405 406 407 408\n\n17 250 3 99 120 77 511 17 250\n5\n300 301\n' >"$TMP/prompts.txt"
 gen "$TMP/f1" --set generate.temperature=0 --set generate.prompts= --set generate.prompt_file="$TMP/prompts.txt"
 expect_eq "prompt_file: same text as the deck's prompts" "$(cat "$TMP/f1")" "$(cat "$TMP/g1")"
+printf '\357\273\277405 406 407 408\n\n17 250 3 99 120 77 511 17 250\n5\n300 301\n' >"$TMP/bom.txt"
+gen "$TMP/f3" --set generate.temperature=0 --set generate.prompts= --set generate.prompt_file="$TMP/bom.txt"
+expect_eq "prompt_file with a UTF-8 byte order mark: the BOM skipped, same text" "$(cat "$TMP/f3")" "$(cat "$TMP/g1")"
 printf '405 406 407 408\n' | gen "$TMP/f2" --set generate.temperature=0 --set generate.prompts= --set generate.prompt_file=-
 expect_eq "prompt_file = -: stdin" "$(cat "$TMP/f2")" "$(sed -n '2p' "$TMP/g1")"
 
