@@ -353,7 +353,7 @@ int t6_hf_read_config(const char *dir, t6_model_config *c, char *err, size_t len
         for (a = T6_ATTN_TPA; a <= T6_ATTN_MLA; a++)
             if (json_is_string(at) && strcmp(json_string_value(at), t6_attn_name((t6_attn_type)a)) == 0) break;
         if (a > T6_ATTN_MLA) {
-            t6_seterr(err, len, "'%s': \"t6_attention\" is not one of tpa, tpa_kvonly, mha, mqa, gqa", path);
+            t6_seterr(err, len, "'%s': \"t6_attention\" is not one of tpa, tpa_kvonly, mha, mqa, gqa, mla", path);
             goto out;
         }
         c->attention = (t6_attn_type)a;
