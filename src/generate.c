@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "bpe.h"
@@ -436,6 +437,22 @@ int t6_generate_run(t6_deck *deck)
                 (unsigned long long)deck->train.seed);
     } else {
         load_weights(&g, model);
+    }
+    {
+        /* a cache larger than the machine's memory is refused before it is allocated:
+         * on Linux the allocation succeeds (overcommit) and the OOM killer ends the job
+         * (or a neighbour's) when the cache fills. The CUDA backend's allocation fails
+         * cleanly instead. */
+        const double want_bytes = (double)t6_kvcache_bytes_per_token_layer(mc, be->act_bytes) * Bsz * M * mc->n_layer;
+        const double ram = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+        if (be->kind != T6_BACKEND_CUDA && ram > 0 && want_bytes > ram) {
+            char a[64], b[64];
+            t6_fatal_hint("lower generate.max_new_tokens (the cache holds the longest prompt + max_new_tokens, at most "
+                          "model.block_size) or generate.batch_size; t6 --check prints the cache size",
+                          "generate: the KV cache needs %s bytes (%d rows x %d tokens x %d layers), more than this "
+                          "machine's %s bytes of memory", t6_fmt_count(a, sizeof a, (long long)want_bytes), Bsz, M,
+                          mc->n_layer, t6_fmt_count(b, sizeof b, (long long)ram));
+        }
     }
     t6_kvcache *kv = t6_kvcache_create(model, Bsz, M);
     kv->use_graphs = gc->cuda_graphs && be->kind == T6_BACKEND_CUDA;

@@ -111,6 +111,16 @@ expect_grep "prompt file without prompts: message" "no prompts in it (empty prom
 gen "$TMP/e6" --set 'generate.prompts=["1 600"]'
 expect_grep "token outside the vocabulary: message" "generate.prompts[0]: \"600\" is not a token id of the vocabulary of 512" "$TMP/e6.err"
 
+# a KV cache larger than the machine (4096 rows x 1,048,576 tokens x 2 layers x 320
+# bytes = 2.7 TB) is refused before it is allocated, instead of an OOM kill when it fills
+seq 1 4096 | sed 's/.*/1/' >"$TMP/p4096.txt"
+"$T6" "$DEMO" --set job=generate --set generate.source=init --set generate.tokenizer=ids \
+    --set model.block_size=1048576 --set generate.max_new_tokens=1048576 --set generate.batch_size=4096 \
+    --set generate.prompts= --set generate.prompt_file="$TMP/p4096.txt" >/dev/null 2>"$TMP/e7.err"
+expect_eq "KV cache larger than memory: exit 1" "$?" 1
+expect_grep "KV cache larger than memory: the message" \
+    "generate: the KV cache needs 2,748,779,069,440 bytes (4096 rows x 1048576 tokens x 2 layers), more than" "$TMP/e7.err"
+
 # MLA through the job: a tiny MLA checkpoint, greedy generation over its latent cache
 # ((d_c + d_R) = 24 numbers per token per layer, 96 bytes in fp32), same text with 1 and 2
 # threads, and its continuations are not all one token
