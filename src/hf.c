@@ -496,15 +496,6 @@ int t6_hf_load(const char *dir, const t6_model_config *cfg, const t6_param_layou
             goto out;
         }
         if (t6_st_read_f32(&sf, k, params + t->offset, t->numel, err, len)) goto out;
-        /* a NaN or Inf weight makes every logit NaN: generation would print garbage
-         * (the argmax of NaNs) and evaluation a NaN loss; refuse it here, named */
-        for (size_t j = 0; j < t->numel; j++)
-            if (!isfinite(params[t->offset + j])) {
-                const size_t cols = t->ndim == 2 ? (size_t)t->cols : 1;
-                t6_seterr(err, len, "'%s': tensor '%s' holds %s at [%zu, %zu]: the weights are damaged", path, t->name,
-                          isnan(params[t->offset + j]) ? "NaN" : "an infinity", j / cols, j % cols);
-                goto out;
-            }
     }
     int h = t6_st_find(&sf, LM_HEAD);
     if (h >= 0) {
@@ -531,13 +522,35 @@ out:
     return rc;
 }
 
+/* Weights a model is to run with must be finite: a NaN or Inf weight makes every logit
+ * NaN (generation would print the argmax of NaNs, evaluation a NaN loss). The first
+ * one is named with its tensor and position. (t6_hf_load itself round-trips any
+ * value, NaN included: tests/hf/roundtrip.c.) */
+static int check_finite(const char *what, const t6_param_layout *pl, const float *params, char *err, size_t len)
+{
+    for (int i = 0; i < pl->n_tensors; i++) {
+        const t6_param_info *t = &pl->tensors[i];
+        for (size_t j = 0; j < t->numel; j++)
+            if (!isfinite(params[t->offset + j])) {
+                const size_t cols = t->ndim == 2 ? (size_t)t->cols : 1;
+                t6_seterr(err, len, "'%s': tensor '%s' holds %s at [%zu, %zu]: the weights are damaged", what, t->name,
+                          isnan(params[t->offset + j]) ? "NaN" : "an infinity", j / cols, j % cols);
+                return -1;
+            }
+    }
+    return 0;
+}
+
 int t6_init_from(const char *spec, const t6_model_config *cfg, const t6_param_layout *pl, float *params, char *err,
                  size_t len)
 {
     if (!spec || !*spec || strcmp(spec, "none") == 0) return 1;
     if (strncmp(spec, "hf:", 3) == 0) {
         if (!spec[3]) { t6_seterr(err, len, "model.init_from = \"hf:\": no directory after hf:"); return -1; }
-        return t6_hf_load(spec + 3, cfg, pl, params, err, len);
+        if (t6_hf_load(spec + 3, cfg, pl, params, err, len)) return -1;
+        char st[4352];
+        path_join(st, sizeof st, spec + 3, "model.safetensors");
+        return check_finite(st, pl, params, err, len);
     }
     struct stat st;
     if (stat(spec, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -545,5 +558,6 @@ int t6_init_from(const char *spec, const t6_model_config *cfg, const t6_param_la
                   "name a checkpoint file", spec, spec);
         return -1;
     }
-    return t6_ckpt_load_params(spec, cfg, pl, params, err, len);
+    if (t6_ckpt_load_params(spec, cfg, pl, params, err, len)) return -1;
+    return check_finite(spec, pl, params, err, len);
 }
