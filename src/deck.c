@@ -270,8 +270,8 @@ static const char *const E_SPLIT[] = {"line", "paragraph", "whole", NULL};
     X("generate.prompt_split", "string", "line", "line, paragraph, whole",                           \
       "prompt_file: one prompt per line, per blank-line-separated paragraph, or the whole file",     \
       K_ENUM, OFF(generate.prompt_split), D_VALUE, 0, 0, 0, E_SPLIT)                                 \
-    X("generate.source", "string", "checkpoint", "checkpoint, init",                                 \
-      "weights: checkpoint = as job eval (output.resume, run_dir); init = fresh from train.seed (benchmarks)", \
+    X("generate.source", "string", "checkpoint", "checkpoint, init, hf:DIR",                         \
+      "weights: checkpoint = as job eval (model.init_from, else output.resume, run_dir); init = fresh from train.seed (benchmarks); hf:DIR = a Hugging Face export", \
       K_STR, OFF(generate.source), D_VALUE, 0, 0, 0, NULL)                                           \
     X("generate.tokenizer", "string", "gpt2", "gpt2, ids",                                           \
       "gpt2: GPT-2 BPE text in and out; ids: prompts and output are token ids (the demo language)",  \
@@ -1175,10 +1175,9 @@ static int validate(load_ctx *c)
     }
     k = key_index("generate.source");
     if (strcmp(d->generate.source, "checkpoint") != 0 && strcmp(d->generate.source, "init") != 0) {
-        if (strncmp(d->generate.source, "hf:", 3) == 0)
-            /* hook: HF directories load through t6_hf_load (src/hf.h) once the export issue lands */
-            return fail(c, k, NULL, NULL, "loading Hugging Face directories is not built into this t6 yet");
-        return fail(c, k, NULL, NULL, "invalid value");
+        /* hf:DIR loads through t6_hf_load (src/hf.h) in generate.c */
+        if (strncmp(d->generate.source, "hf:", 3) != 0 || !d->generate.source[3])
+            return fail(c, k, NULL, NULL, "invalid value");
     }
     if (d->job == T6_JOB_GENERATE && d->generate.eot_token >= m->vocab_size) {
         k = key_index("generate.eot_token");   /* also when derived: the tokenizer's EOT is the problem */

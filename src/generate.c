@@ -12,14 +12,18 @@
 #include "generate.h"
 
 #include <errno.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "bpe.h"
 #include "ckpt.h"
 #include "dist.h"
+#include "hf.h"
 #include "kvcache.h"
 #include "model.h"
 #include "rng.h"
@@ -44,6 +48,7 @@ typedef struct {
     int n_owned;
     t6_bpe *bpe;
     int n_valid;             /* ids the tokenizer can print: the sampler's range */
+    int out_errno;           /* the first failed write to stdout (0: none) */
 } gen_ctx;
 
 /* ---- prompts ------------------------------------------------------------------------ */
@@ -87,6 +92,14 @@ static void read_prompt_file(gen_ctx *g)
     size_t len;
     char *all = read_all(path, &len);
     if (memchr(all, '\0', len)) t6_fatal("generate.prompt_file = \"%s\": contains a NUL byte (allowed: text)", path);
+    /* a UTF-8 byte order mark (Windows editors write one) is not text of the first
+     * prompt: invisible in messages, it made "401" an unknown id or fed the model a
+     * U+FEFF token */
+    if (len >= 3 && memcmp(all, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(all, all + 3, len - 2);   /* with the terminating NUL */
+        len -= 3;
+        fprintf(stderr, "generate: %s: skipping the UTF-8 byte order mark at its start\n", name);
+    }
     char where[320];
     const int before = g->np;
     if (g->gc->prompt_split == T6_SPLIT_WHOLE) {
@@ -181,6 +194,12 @@ static void tokenize(gen_ctx *g)
             p->ids = t6_malloc(sizeof(int32_t) * (tv.n ? tv.n : 1));
             for (size_t j = 0; j < tv.n; j++) p->ids[j] = (int32_t)tv.v[j];
             t6_tokvec_free(&tv);
+            for (int j = 0; j < p->n; j++)
+                if (p->ids[j] >= V)
+                    t6_fatal_hint("the gpt2 tokenizer needs a model over the GPT-2 vocabulary (model.vocab_size >= "
+                                  "50257); the demo language's prompts are ids (generate.tokenizer = \"ids\")",
+                                  "%s: its GPT-2 token %d (at token %d) is outside the model's vocabulary of %d", p->where,
+                                  p->ids[j], j, V);
         } else {
             const char *s = p->text;
             int cap = 16;
@@ -212,10 +231,37 @@ static void tokenize(gen_ctx *g)
 
 /* ---- weights ------------------------------------------------------------------------ */
 
+/* Weights named by generate.source = "hf:DIR" or by model.init_from (an HF export or a
+ * checkpoint's parameters), which, as for job eval, take the place of the run's
+ * checkpoints; 0 when neither is set. Before this, model.init_from was ignored and the
+ * run's newest checkpoint silently used instead. */
+static int load_named_weights(gen_ctx *g, t6_model *model)
+{
+    const t6_deck *d = g->deck;
+    const char *src = g->gc->source, *init = d->init_from;
+    const int have_init = init && *init && strcmp(init, "none") != 0;
+    const int src_hf = strncmp(src, "hf:", 3) == 0;
+    if (src_hf && have_init && strcmp(init, src) != 0)
+        t6_fatal_hint("set one of the two (model.init_from = \"none\", or generate.source = \"checkpoint\")",
+                      "generate.source = \"%s\" and model.init_from = \"%s\" name different weights", src, init);
+    if (!src_hf && !have_init) return 0;
+    const char *spec = src_hf ? src : init, *key = src_hf ? "generate.source" : "model.init_from";
+    const t6_param_layout *pl = t6_model_layout(model);
+    float *params = t6_malloc(pl->n_params * sizeof(float));
+    char err[2048];
+    if (t6_init_from(spec, &d->model, pl, params, err, sizeof err) < 0)
+        t6_fatal_hint("see doc/generate.md and doc/formats/hf-export.md", "%s = \"%s\": %s", key, spec, err);
+    fprintf(stderr, "generate: weights from %s (%s)\n", spec, key);
+    t6_model_set_params(model, params);
+    free(params);
+    return 1;
+}
+
 /* The checkpoint job eval would use: output.resume = auto (newest valid one in
  * run_dir/checkpoints) or a path; "never" has nothing to generate from. */
 static void load_weights(gen_ctx *g, t6_model *model)
 {
+    if (load_named_weights(g, model)) return;
     const t6_deck *d = g->deck;
     const char *mode = d->output.resume ? d->output.resume : "auto";
     const t6_param_layout *pl = t6_model_layout(model);
@@ -261,6 +307,7 @@ typedef struct {
     int done, ngen, pos;     /* finished; tokens generated; position of the next token to feed */
     t6_textstream ts;
     int started;             /* its header and prompt were printed */
+    int cut;                 /* ended by a signal: an unfinished character is dropped */
 } row_state;
 
 static void print_head(gen_ctx *g, row_state *r)
@@ -276,21 +323,36 @@ static void print_head(gen_ctx *g, row_state *r)
     r->started = 1;
 }
 
-/* Prints what can be printed, in prompt order; returns the new cursor. */
+/* Prints what can be printed, in prompt order; returns the new cursor. A failed write
+ * to stdout (a full disk, a closed pipe) is recorded in g->out_errno for the caller. */
 static int flush_rows(gen_ctx *g, row_state *rows, int nb, int cursor)
 {
     while (cursor < nb) {
         row_state *r = &rows[cursor];
         if (!r->started) print_head(g, r);
         const char *out;
-        size_t n = t6_textstream_take(&r->ts, r->done, &out);
+        size_t n = t6_textstream_take(&r->ts, r->done ? (r->cut ? T6_TS_CUT : T6_TS_END) : T6_TS_MORE, &out);
         if (n) fwrite(out, 1, n, stdout);
         if (!r->done) break;
         fputc('\n', stdout);
         cursor++;
     }
-    fflush(stdout);
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout)) && !g->out_errno) g->out_errno = errno ? errno : EIO;
     return cursor;
+}
+
+/* A NaN or infinite logit means the weights or the arithmetic broke (a damaged or
+ * diverged checkpoint, an overflow): the argmax or draw over them would be a token
+ * printed as if it were the model's choice. Stops with an error instead. */
+static void check_logits(const gen_ctx *g, const row_state *r, const float *l, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(l[i]))
+            t6_fatal_hint("the weights hold NaN, infinite or overflowing values (a damaged or diverged checkpoint?)",
+                          "%s: the model's logits for generated token %d are not finite (logit of token %d is %s); "
+                          "the text printed so far is all that is valid",
+                          g->p[r->idx].where, r->ngen + 1, i, isnan(l[i]) ? "NaN" : "infinite");
 }
 
 /* Text of one generated token into the row's stream. */
@@ -310,6 +372,17 @@ static void push_token(gen_ctx *g, row_state *r, int tok)
 }
 
 /* ---- the job ------------------------------------------------------------------------ */
+
+static const char *sig_name(int sig)
+{
+    switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    case SIGUSR1: return "SIGUSR1";
+    default: return "a signal";
+    }
+}
 
 int t6_generate_run(t6_deck *deck)
 {
@@ -343,6 +416,8 @@ int t6_generate_run(t6_deck *deck)
     const int V = mc->vocab_size;
 
     t6_signals_install();
+    t6_signals_set_sigint_note("\nt6: SIGINT: stopping after this token; the text so far is printed, the exit "
+                               "status is 130 (press Ctrl-C again to abort)\n");
     t6_backend *be = t6_backend_create(&deck->backend, dist.local_rank);
     /* an inference model for one group of prefill rows (doc/generate.md "Memory"): the
      * prompts of a batch go through the forward generate.prefill_tokens tokens' worth of
@@ -351,15 +426,33 @@ int t6_generate_run(t6_deck *deck)
     if (prefill_rows < 1) prefill_rows = 1;
     if (prefill_rows > Bsz) prefill_rows = Bsz;
     t6_model *model = t6_model_create_inference(mc, be, prefill_rows, maxp, prefill_rows);
-    /* hook for generate.source = "hf:DIR": t6_hf_load (src/hf.h, the HF export issue)
-     * fills the model here; deck.c refuses "hf:" until it exists */
     if (strcmp(gc->source, "init") == 0) {
+        if (deck->init_from && *deck->init_from && strcmp(deck->init_from, "none") != 0)
+            t6_fatal_hint("set model.init_from = \"none\", or generate.source = \"checkpoint\" to use its weights",
+                          "generate.source = \"init\" (untrained weights) but model.init_from = \"%s\" names weights",
+                          deck->init_from);
         /* untrained weights: for throughput measurements without a checkpoint */
         t6_model_init_params(model, deck->train.seed);
         fprintf(stderr, "generate: weights from the initialization (train.seed = %llu), not a checkpoint\n",
                 (unsigned long long)deck->train.seed);
     } else {
         load_weights(&g, model);
+    }
+    {
+        /* a cache larger than the machine's memory is refused before it is allocated:
+         * on Linux the allocation succeeds (overcommit) and the OOM killer ends the job
+         * (or a neighbour's) when the cache fills. The CUDA backend's allocation fails
+         * cleanly instead. */
+        const double want_bytes = (double)t6_kvcache_bytes_per_token_layer(mc, be->act_bytes) * Bsz * M * mc->n_layer;
+        const double ram = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+        if (be->kind != T6_BACKEND_CUDA && ram > 0 && want_bytes > ram) {
+            char a[64], b[64];
+            t6_fatal_hint("lower generate.max_new_tokens (the cache holds the longest prompt + max_new_tokens, at most "
+                          "model.block_size) or generate.batch_size; t6 --check prints the cache size",
+                          "generate: the KV cache needs %s bytes (%d rows x %d tokens x %d layers), more than this "
+                          "machine's %s bytes of memory", t6_fmt_count(a, sizeof a, (long long)want_bytes), Bsz, M,
+                          mc->n_layer, t6_fmt_count(b, sizeof b, (long long)ram));
+        }
     }
     t6_kvcache *kv = t6_kvcache_create(model, Bsz, M);
     kv->use_graphs = gc->cuda_graphs && be->kind == T6_BACKEND_CUDA;
@@ -379,10 +472,17 @@ int t6_generate_run(t6_deck *deck)
     int *lens = t6_malloc(sizeof(int) * (size_t)Bsz);
     row_state *rows = t6_calloc((size_t)Bsz, sizeof *rows);
     long total = 0, prompt_tokens = 0;
-    int stopped = 0, hit_block = 0;
+    int stopped = 0, hit_block = 0, n_cut = 0, n_not_run = 0;
+    /* the most tokens this run can generate: max_new_tokens per prompt, fewer where the
+     * window ends first (block_size + 1 - n; see "the window's end" in doc/generate.md) */
+    long most = 0;
+    for (int i = 0; i < g.np; i++) {
+        const long cap = (long)mc->block_size + 1 - g.p[i].n;
+        most += cap < gc->max_new_tokens ? cap : gc->max_new_tokens;
+    }
     double t_prefill = 0.0;
     const double t0 = t6_now();
-    for (int first = 0; first < g.np && !stopped; first += Bsz) {
+    for (int first = 0; first < g.np && !stopped && !g.out_errno; first += Bsz) {
         const int nbat = g.np - first < Bsz ? g.np - first : Bsz;
         int T = 0;
         for (int b = 0; b < nbat; b++)
@@ -409,6 +509,7 @@ int t6_generate_run(t6_deck *deck)
                 npos[b] = 0;   /* finished and unused rows decode a dummy token at position 0 */
                 if (b >= nbat || rows[b].done) continue;
                 row_state *r = &rows[b];
+                check_logits(&g, r, logits + (size_t)b * V, g.n_valid);
                 const double u = t6_rng_u01(t6_rng_u64(gc->sample_seed, (uint64_t)r->idx, (uint64_t)r->ngen));
                 const int next = t6_sample_token(&smp, logits + (size_t)b * V, g.n_valid, u);
                 r->ngen++;
@@ -422,13 +523,19 @@ int t6_generate_run(t6_deck *deck)
                 active++;
             }
             cursor = flush_rows(&g, rows, nbat, cursor);
-            /* the stop flag (signals.h), once per token */
-            if (active && t6_stop_requested()) {
-                stopped = 1;
-                for (int b = 0; b < nbat; b++) rows[b].done = 1;
+            if (g.out_errno) break;   /* nobody can read the rest: reported below */
+            /* the stop flag (signals.h), once per token: the rows still running are cut
+             * short and printed as far as they got, whole characters only */
+            if (active && (stopped = t6_stop_requested()) != 0) {
+                for (int b = 0; b < nbat; b++)
+                    if (!rows[b].done) {
+                        rows[b].done = rows[b].cut = 1;
+                        n_cut++;
+                    }
+                n_not_run = g.np - (first + nbat);
                 cursor = flush_rows(&g, rows, nbat, cursor);
             }
-            if (!active || stopped) break;
+            if (!active || stopped || g.out_errno) break;
             t6_test_delay("T6_TEST_GEN_DELAY_MS");
             t6_model_decode_step(model, kv, ntok, npos, logits);
             if (!mem_decode) mem_decode = be->ops->mem_in_use(be);   /* all decode buffers exist after one step */
@@ -438,9 +545,10 @@ int t6_generate_run(t6_deck *deck)
     const double dt = t6_now() - t0;
     if (hit_block)
         fprintf(stderr, "generate: note: some generations ended at model.block_size = %d tokens\n", mc->block_size);
-    if (stopped)
-        fprintf(stderr, "generate: interrupted by a signal: the generations printed are incomplete, "
-                        "later prompts were not run\n");
+    if (g.out_errno && g.out_errno != EPIPE)
+        t6_fatal_hint("standard output must be writable to the end (a full disk loses the text)",
+                      "generate: writing standard output failed after %ld of at most %ld tokens: %s", total, most,
+                      strerror(g.out_errno));
     /* throughput (doc/generate.md): prefill = prompt tokens through the forward; decode =
      * the rest of the time (sampling, decode steps, printing) per generated token */
     const double t_dec = dt - t_prefill;
@@ -471,5 +579,20 @@ int t6_generate_run(t6_deck *deck)
     free(g.owned);
     if (g.bpe) t6_bpe_free(g.bpe);
     t6_dist_finalize(&dist);
+    /* cut short: a non-zero status as a shell gives a process a signal ended, 128 + the
+     * signal (SIGINT 130, SIGTERM 143; the second-SIGINT abort's 130, t6-prep's), so a
+     * batch system and `set -o pipefail` see the text is incomplete. Unlike training,
+     * nothing was saved to resume from, hence not the training job's 0 ("stopped"). */
+    if (g.out_errno == EPIPE) {
+        fprintf(stderr, "generate: standard output was closed by its reader after %ld of at most %ld tokens; "
+                        "stopped (exit status %d, as for SIGPIPE)\n", total, most, 128 + SIGPIPE);
+        return 128 + SIGPIPE;
+    }
+    if (stopped) {
+        fprintf(stderr, "generate: interrupted by %s after %ld of at most %ld tokens: %d prompt(s) cut short, "
+                        "%d not run (exit status %d)\n", sig_name(stopped), total, most, n_cut, n_not_run,
+                128 + stopped);
+        return 128 + stopped;
+    }
     return 0;
 }

@@ -10,10 +10,13 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ckpt.h"
 #include "safetensors.h"
@@ -61,6 +64,11 @@ static int make_dir(const char *dir, char *err, size_t len)
         if (!c) break;
     }
     free(p);
+    struct stat st;
+    if (rc == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        t6_seterr(err, len, "'%s' exists and is not a directory (the export writes a directory)", dir);
+        rc = -1;
+    }
     return rc;
 }
 
@@ -151,22 +159,79 @@ static void warn_reference(const t6_model_config *c, const char *dir)
                 REF[c->attention].file);
 }
 
+/* An export's files are first written under these names in DIR (a rerun overwrites
+ * what a killed export left), and renamed into place together once all are complete:
+ * an export that fails or is stopped midway leaves a previous export in DIR whole. */
+#define PARTIAL ".t6-export-partial."
+static const char *const EXPORT_FILES[] = {"vocab.json", "merges.txt", "model.safetensors", "config.json"};
+enum { N_EXPORT_FILES = 4 };
+
+static void partial_path(char *out, size_t len, const char *dir, const char *name)
+{
+    snprintf(out, len, "%s/" PARTIAL "%s", dir, name);
+}
+
+/* Removes every staged file in DIR: this export's after a failure, and at the start
+ * what an export killed by a signal or kill -9 left (also model.safetensors' own
+ * .tmp.PID of t6_st_write). */
+static void remove_partials(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[4352];
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, PARTIAL, strlen(PARTIAL)) == 0) {
+            path_join(p, sizeof p, dir, e->d_name);
+            unlink(p);
+        }
+    closedir(d);
+}
+
+/* Renames the staged files (first = 0 with tokenizer files, 2 without) into place with
+ * the stop signals blocked, so that Ctrl-C or SIGTERM cannot land between two renames:
+ * DIR then holds either the previous export or the new one. */
+static int commit_partials(const char *dir, int first, char *err, size_t len)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    int rc = 0;
+    char from[4352], to[4352];
+    for (int i = first; i < N_EXPORT_FILES && rc == 0; i++) {
+        partial_path(from, sizeof from, dir, EXPORT_FILES[i]);
+        path_join(to, sizeof to, dir, EXPORT_FILES[i]);
+        if (rename(from, to) != 0) {
+            t6_seterr(err, len, "renaming '%s' to '%s' failed: %s", from, to, strerror(errno));
+            rc = -1;
+        }
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
 int t6_hf_export(const char *dir, const t6_model_config *cfg, const t6_param_layout *pl, const float *params,
                  const t6_hf_export_opts *o, char *err, size_t len)
 {
     char path[4352];
     if (make_dir(dir, err, len)) return -1;
+    remove_partials(dir);
     warn_reference(cfg, dir);
 
     /* tokenizer first: a missing vocab folder fails before gigabytes are written */
     if (o->vocab_dir) {
         char from[4352];
         path_join(from, sizeof from, o->vocab_dir, "encoder.json");
-        path_join(path, sizeof path, dir, "vocab.json");
-        if (copy_file(from, path, err, len)) return -1;
+        partial_path(path, sizeof path, dir, "vocab.json");
+        if (copy_file(from, path, err, len)) { remove_partials(dir); return -1; }
         path_join(from, sizeof from, o->vocab_dir, "vocab.bpe");
-        path_join(path, sizeof path, dir, "merges.txt");
-        if (copy_file(from, path, err, len)) return -1;
+        partial_path(path, sizeof path, dir, "merges.txt");
+        if (copy_file(from, path, err, len)) { remove_partials(dir); return -1; }
     }
 
     /* every tensor of the layout, then lm_head.weight: the same data as wte (tied) */
@@ -181,17 +246,23 @@ int t6_hf_export(const char *dir, const t6_model_config *cfg, const t6_param_lay
     char ver[32];
     snprintf(ver, sizeof ver, "%d", T6_HF_EXPORT_VERSION);
     const char *meta[] = {"t6_attention", t6_attn_name(cfg->attention), "t6_export_version", ver};
-    path_join(path, sizeof path, dir, "model.safetensors");
+    partial_path(path, sizeof path, dir, "model.safetensors");
     int rc = t6_st_write(path, src, pl->n_tensors + 1, o->dtype == T6_HF_BF16 ? T6_ST_BF16 : T6_ST_F32, meta, 2, err,
                          len);
     free(src);
-    if (rc) return -1;
+    if (rc) { remove_partials(dir); return -1; }
 
     json_t *j = config_json(cfg, o);
-    path_join(path, sizeof path, dir, "config.json");
+    partial_path(path, sizeof path, dir, "config.json");
+    errno = 0;
     rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(j);
-    if (rc) { t6_seterr(err, len, "cannot write '%s': %s", path, strerror(errno)); return -1; }
+    if (rc) {
+        t6_seterr(err, len, "cannot write '%s': %s", path, errno ? strerror(errno) : "write error");
+        remove_partials(dir);
+        return -1;
+    }
+    if (commit_partials(dir, o->vocab_dir ? 0 : 2, err, len)) { remove_partials(dir); return -1; }
     return 0;
 }
 
@@ -282,7 +353,7 @@ int t6_hf_read_config(const char *dir, t6_model_config *c, char *err, size_t len
         for (a = T6_ATTN_TPA; a <= T6_ATTN_MLA; a++)
             if (json_is_string(at) && strcmp(json_string_value(at), t6_attn_name((t6_attn_type)a)) == 0) break;
         if (a > T6_ATTN_MLA) {
-            t6_seterr(err, len, "'%s': \"t6_attention\" is not one of tpa, tpa_kvonly, mha, mqa, gqa", path);
+            t6_seterr(err, len, "'%s': \"t6_attention\" is not one of tpa, tpa_kvonly, mha, mqa, gqa, mla", path);
             goto out;
         }
         c->attention = (t6_attn_type)a;
@@ -380,7 +451,8 @@ static int check_config(const char *dir, const t6_model_config *want, char *err,
             return -1;
         }
     if (got.rope_base != want->rope_base) {
-        t6_seterr(err, len, "'%s' has rope_base = %g, the deck's model.rope_base = %g", path, got.rope_base,
+        /* all digits: 10000.0000001 and 10000 both print as 10000 with %g */
+        t6_seterr(err, len, "'%s' has rope_base = %.17g, the deck's model.rope_base = %.17g", path, got.rope_base,
                   want->rope_base);
         return -1;
     }
@@ -450,13 +522,35 @@ out:
     return rc;
 }
 
+/* Weights a model is to run with must be finite: a NaN or Inf weight makes every logit
+ * NaN (generation would print the argmax of NaNs, evaluation a NaN loss). The first
+ * one is named with its tensor and position. (t6_hf_load itself round-trips any
+ * value, NaN included: tests/hf/roundtrip.c.) */
+static int check_finite(const char *what, const t6_param_layout *pl, const float *params, char *err, size_t len)
+{
+    for (int i = 0; i < pl->n_tensors; i++) {
+        const t6_param_info *t = &pl->tensors[i];
+        for (size_t j = 0; j < t->numel; j++)
+            if (!isfinite(params[t->offset + j])) {
+                const size_t cols = t->ndim == 2 ? (size_t)t->cols : 1;
+                t6_seterr(err, len, "'%s': tensor '%s' holds %s at [%zu, %zu]: the weights are damaged", what, t->name,
+                          isnan(params[t->offset + j]) ? "NaN" : "an infinity", j / cols, j % cols);
+                return -1;
+            }
+    }
+    return 0;
+}
+
 int t6_init_from(const char *spec, const t6_model_config *cfg, const t6_param_layout *pl, float *params, char *err,
                  size_t len)
 {
     if (!spec || !*spec || strcmp(spec, "none") == 0) return 1;
     if (strncmp(spec, "hf:", 3) == 0) {
         if (!spec[3]) { t6_seterr(err, len, "model.init_from = \"hf:\": no directory after hf:"); return -1; }
-        return t6_hf_load(spec + 3, cfg, pl, params, err, len);
+        if (t6_hf_load(spec + 3, cfg, pl, params, err, len)) return -1;
+        char st[4352];
+        path_join(st, sizeof st, spec + 3, "model.safetensors");
+        return check_finite(st, pl, params, err, len);
     }
     struct stat st;
     if (stat(spec, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -464,5 +558,6 @@ int t6_init_from(const char *spec, const t6_model_config *cfg, const t6_param_la
                   "name a checkpoint file", spec, spec);
         return -1;
     }
-    return t6_ckpt_load_params(spec, cfg, pl, params, err, len);
+    if (t6_ckpt_load_params(spec, cfg, pl, params, err, len)) return -1;
+    return check_finite(spec, pl, params, err, len);
 }

@@ -56,11 +56,19 @@ static void abort_now(void)
     _exit(130);
 }
 
+/* what a first SIGINT prints: the training loop's by default (a static string) */
+static const char *volatile sigint_note =
+    "\nt6: SIGINT: stopping after this step with a checkpoint (press Ctrl-C again to abort)\n";
+
+void t6_signals_set_sigint_note(const char *note)
+{
+    sigint_note = note;
+}
+
 static void on_stop(int sig)
 {
     if (sig == SIGINT && stop_signal == SIGINT) abort_now();
-    if (sig == SIGINT)
-        put(2, "\nt6: SIGINT: stopping after this step with a checkpoint (press Ctrl-C again to abort)\n");
+    if (sig == SIGINT) put(2, sigint_note);
     /* a SIGINT after another stop signal still counts as the first SIGINT */
     if (stop_signal == 0 || sig == SIGINT) stop_signal = sig;
 }

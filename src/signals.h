@@ -19,6 +19,9 @@
 
 /* Installs the handlers (idempotent). */
 void t6_signals_install(void);
+/* The line a first SIGINT prints on stderr (the default speaks of the training
+ * loop's checkpoint). note must stay valid (a string literal): the handler writes it. */
+void t6_signals_set_sigint_note(const char *note);
 /* The signal that asked to stop (SIGUSR1, SIGTERM, SIGHUP, SIGINT), or 0. */
 int t6_stop_requested(void);
 /* The older name of t6_stop_requested. */

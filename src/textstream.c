@@ -112,6 +112,8 @@ size_t t6_textstream_take(t6_textstream *s, int final, const char **out)
             p += (size_t)k;
         } else if (k == 0 && !all) {
             break;   /* incomplete: wait for the next token's bytes */
+        } else if (k == 0 && final == T6_TS_CUT) {
+            p = end;   /* cut short inside a character: drop its first bytes */
         } else {
             memcpy(s->out + o, "\xEF\xBF\xBD", 3);
             o += 3;

@@ -27,9 +27,17 @@ void t6_textstream_init(t6_textstream *s, const char *const *stop, int n_stop);
 void t6_textstream_free(t6_textstream *s);
 /* Appends bytes; returns 1 once the text contains a stop string (then and after). */
 int t6_textstream_push(t6_textstream *s, const char *bytes, size_t n);
+/* How much t6_textstream_take may release. */
+enum {
+    T6_TS_MORE = 0,   /* more bytes may follow: hold back what could still change */
+    T6_TS_END = 1,    /* the generation ended: release everything; an incomplete trailing
+                       * sequence becomes U+FFFD, a held stop-string prefix is text */
+    T6_TS_CUT = 2     /* the generation was cut short (a signal): as T6_TS_END, but an
+                       * incomplete trailing sequence is dropped, not replaced: its
+                       * character was never finished, so only whole characters appear */
+};
 /* The next printable bytes (valid UTF-8) into *out (owned by s, valid until the next
- * call); returns their count. final = 1: the generation ended, release everything
- * (an incomplete trailing sequence becomes U+FFFD, a held stop-string prefix is text). */
+ * call); returns their count. final is one of the T6_TS_* above (0 and 1 as before). */
 size_t t6_textstream_take(t6_textstream *s, int final, const char **out);
 
 #endif

@@ -71,6 +71,9 @@ expect_eq "stop string \"$stop\": the text ends before it" "$(cat "$TMP/g6")" "$
 printf '405 406 407 408\n\n17 250 3 99 120 77 511 17 250\n5\n300 301\n' >"$TMP/prompts.txt"
 gen "$TMP/f1" --set generate.temperature=0 --set generate.prompts= --set generate.prompt_file="$TMP/prompts.txt"
 expect_eq "prompt_file: same text as the deck's prompts" "$(cat "$TMP/f1")" "$(cat "$TMP/g1")"
+printf '\357\273\277405 406 407 408\n\n17 250 3 99 120 77 511 17 250\n5\n300 301\n' >"$TMP/bom.txt"
+gen "$TMP/f3" --set generate.temperature=0 --set generate.prompts= --set generate.prompt_file="$TMP/bom.txt"
+expect_eq "prompt_file with a UTF-8 byte order mark: the BOM skipped, same text" "$(cat "$TMP/f3")" "$(cat "$TMP/g1")"
 printf '405 406 407 408\n' | gen "$TMP/f2" --set generate.temperature=0 --set generate.prompts= --set generate.prompt_file=-
 expect_eq "prompt_file = -: stdin" "$(cat "$TMP/f2")" "$(sed -n '2p' "$TMP/g1")"
 
@@ -107,6 +110,16 @@ gen "$TMP/e5" --set generate.prompt_file="$TMP/blank.txt"
 expect_grep "prompt file without prompts: message" "no prompts in it (empty prompt)" "$TMP/e5.err"
 gen "$TMP/e6" --set 'generate.prompts=["1 600"]'
 expect_grep "token outside the vocabulary: message" "generate.prompts[0]: \"600\" is not a token id of the vocabulary of 512" "$TMP/e6.err"
+
+# a KV cache larger than the machine (4096 rows x 1,048,576 tokens x 2 layers x 320
+# bytes = 2.7 TB) is refused before it is allocated, instead of an OOM kill when it fills
+seq 1 4096 | sed 's/.*/1/' >"$TMP/p4096.txt"
+"$T6" "$DEMO" --set job=generate --set generate.source=init --set generate.tokenizer=ids \
+    --set model.block_size=1048576 --set generate.max_new_tokens=1048576 --set generate.batch_size=4096 \
+    --set generate.prompts= --set generate.prompt_file="$TMP/p4096.txt" >/dev/null 2>"$TMP/e7.err"
+expect_eq "KV cache larger than memory: exit 1" "$?" 1
+expect_grep "KV cache larger than memory: the message" \
+    "generate: the KV cache needs 2,748,779,069,440 bytes (4096 rows x 1048576 tokens x 2 layers), more than" "$TMP/e7.err"
 
 # MLA through the job: a tiny MLA checkpoint, greedy generation over its latent cache
 # ((d_c + d_R) = 24 numbers per token per layer, 96 bytes in fp32), same text with 1 and 2
@@ -166,6 +179,13 @@ if [ -f "$VOCAB/encoder.json" ] && [ -f "$VOCAB/vocab.bpe" ]; then
     esac
     if iconv -f UTF-8 -t UTF-8 "$TMP/b1" >/dev/null 2>&1; then ok "gpt2: output is valid UTF-8"
     else bad "gpt2: output is not valid UTF-8"; od -c "$TMP/b1" | head; fi
+    # GPT-2 text into the 512-token demo model: refused naming the prompt (it failed
+    # later in the model, naming neither the prompt nor the tokenizer)
+    gen "$TMP/b2" --set generate.tokenizer=gpt2 --set generate.vocab_dir="$VOCAB" \
+        --set 'generate.prompts=["Hello world"]'
+    expect_eq "gpt2 prompt into a 512-token model: exit 1" "$?" 1
+    expect_grep "gpt2 prompt into a 512-token model: names the prompt and token" \
+        "generate.prompts[0]: its GPT-2 token 15496 (at token 0) is outside the model's vocabulary of 512" "$TMP/b2.err"
 else
     echo "note: $VOCAB missing: gpt2 tokenizer checks skipped"
 fi

@@ -20,5 +20,5 @@ tests_gen_graph_steps_SOURCES = tests/gen/graph_steps.c
 tests_gen_graph_steps_LDADD = $(T6_GEN_TEST_LDADD)
 TESTS += tests/gen/incremental tests/gen/decode_attn tests/gen/ops_table tests/gen/textstream tests/gen/greedy \
 	tests/gen/prefill_chunks tests/gen/graph_steps
-TESTS += tests/gen/generate.sh
-EXTRA_DIST += tests/gen/generate.sh
+TESTS += tests/gen/generate.sh tests/gen/interrupt.sh
+EXTRA_DIST += tests/gen/generate.sh tests/gen/interrupt.sh

@@ -79,6 +79,39 @@ int main(void)
         const char *p[] = {"line\n", "more\n", "\n", "after"};
         run("first of several stop strings", stop, 2, p, 4, "line\nmore", NULL);
     }
+    {   /* cut short by a signal (T6_TS_CUT): only whole characters, the unfinished one
+         * dropped rather than turned into U+FFFD; a held stop-string prefix is text, and
+         * ill-formed bytes before it are still U+FFFD */
+        const char *stop[] = {"END"};
+        struct { const char *what, *push, *want; } c[] = {
+            {"cut inside a 3-byte character: dropped", "a\xE6\x97", "a"},
+            {"cut inside a 4-byte character: dropped", "\xC3\xA9\xF0\x9F\x98", "\xC3\xA9"},
+            {"cut after a whole character: all of it", "x\xE6\x97\xA5", "x\xE6\x97\xA5"},
+            {"cut with a held stop-string prefix: released", "ab EN", "ab EN"},
+            {"cut: ill-formed bytes still U+FFFD, the unfinished tail dropped", "\xFFz\xE6", "\xEF\xBF\xBDz"},
+        };
+        for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+            t6_textstream s;
+            t6_textstream_init(&s, stop, 1);
+            char got[64] = "";
+            const char *out;
+            /* byte by byte, as tokens would bring them, then the cut */
+            for (const char *q = c[i].push; *q; q++) {
+                t6_textstream_push(&s, q, 1);
+                size_t k = t6_textstream_take(&s, T6_TS_MORE, &out);
+                strncat(got, out, k);
+            }
+            size_t k = t6_textstream_take(&s, T6_TS_CUT, &out);
+            strncat(got, out, k);
+            const int ok = strcmp(got, c[i].want) == 0;
+            printf("%s: %s\n", ok ? "ok  " : "FAIL", c[i].what);
+            if (!ok) {
+                printf("   got:  [%s]\n   want: [%s]\n", got, c[i].want);
+                failures++;
+            }
+            t6_textstream_free(&s);
+        }
+    }
     printf("textstream: %s\n", failures ? "FAILED" : "all checks passed");
     return failures != 0;
 }

@@ -80,4 +80,40 @@ expect_eq "step-0 val loss of the run from hf:DIR = the checkpoint's" "$(printf 
 # resuming that run ignores init_from (its own checkpoint wins)
 tiny "$TMP/t_hf" 2 --set train.eval_interval=1 --set model.init_from="hf:$TMP/hf32"
 expect_grep "resume wins over init_from" "resuming from" "$TMP/t_hf.log"
+
+# generation from an export (doc/generate.md "The deck"): generate.source = "hf:DIR" and
+# model.init_from = "hf:DIR" give the checkpoint's greedy text, with no checkpoint in
+# run_dir. model.init_from used to be ignored by job generate, which then took the
+# run's newest checkpoint (or failed for want of one) without a word.
+GEN="--set job=generate --set generate.tokenizer=ids --set generate.temperature=0 --set generate.max_new_tokens=12"
+GP='generate.prompts=["401 402 403", "17 250 3"]'
+# shellcheck disable=SC2086
+"$T6" "$DEMO" $GEN --set "$GP" --set output.run_dir="$TMP/run" >"$TMP/g_ck" 2>"$TMP/g_ck.err"
+expect_eq "generate from the checkpoint exits 0" "$?" 0
+for how in "generate.source" "model.init_from"; do
+    # shellcheck disable=SC2086
+    "$T6" "$DEMO" $GEN --set "$GP" --set output.run_dir="$TMP/nockpt" --set "$how=hf:$TMP/hf32" \
+        >"$TMP/g_hf" 2>"$TMP/g_hf.err"
+    expect_eq "generate with $how = hf:DIR (no checkpoint in run_dir) exits 0" "$?" 0
+    expect_eq "generate with $how = hf:DIR: the checkpoint's greedy text" "$(cat "$TMP/g_hf")" "$(cat "$TMP/g_ck")"
+    expect_grep "generate with $how = hf:DIR: says so" "generate: weights from hf:$TMP/hf32 ($how)" "$TMP/g_hf.err"
+done
+# model.init_from = a checkpoint file wins over run_dir's checkpoints, as for job eval
+# shellcheck disable=SC2086
+"$T6" "$DEMO" $GEN --set "$GP" --set output.run_dir="$TMP/t_hf" --set model.init_from="$CKPT" \
+    >"$TMP/g_ci" 2>"$TMP/g_ci.err"
+expect_grep "generate with model.init_from = a checkpoint: its weights, not run_dir's" \
+    "generate: weights from $CKPT (model.init_from)" "$TMP/g_ci.err"
+# shellcheck disable=SC2086
+"$T6" "$DEMO" $GEN --set "$GP" --set generate.source="hf:$TMP/hf32" --set model.init_from="hf:$TMP/hf16" \
+    >/dev/null 2>"$TMP/g_x.err"; rc=$?
+fails "generate.source and model.init_from naming different weights" "$TMP/g_x.err" \
+    "generate.source = \"hf:$TMP/hf32\" and model.init_from = \"hf:$TMP/hf16\" name different weights"
+# shellcheck disable=SC2086
+"$T6" "$DEMO" $GEN --set "$GP" --set generate.source=init --set model.init_from="hf:$TMP/hf32" \
+    >/dev/null 2>"$TMP/g_y.err"; rc=$?
+fails "generate.source = init with model.init_from set" "$TMP/g_y.err" "generate.source = \"init\" (untrained weights)"
+# shellcheck disable=SC2086
+"$T6" "$DEMO" $GEN --set "$GP" --set generate.source="hf:$TMP/nothere" >/dev/null 2>"$TMP/g_z.err"; rc=$?
+fails "generate.source = hf: a missing directory" "$TMP/g_z.err" "generate.source = \"hf:$TMP/nothere\"" "config.json"
 finish

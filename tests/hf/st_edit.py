@@ -7,6 +7,8 @@
   st_edit.py FILE rename NAME NEW         rename a tensor in the header
   st_edit.py FILE offsets NAME B E        set its data_offsets
   st_edit.py FILE flip NAME               flip one bit of NAME's first value
+  st_edit.py FILE nan NAME K              set NAME's K-th value (F32) to NaN
+  st_edit.py FILE fill NAME V             set every value of NAME (F32) to V
   st_edit.py FILE hdrlen N                overwrite the 8-byte header length with N
   st_edit.py FILE config KEY JSONVALUE    set a key of a config.json (FILE) ("null" deletes)
 
@@ -58,6 +60,16 @@ def main():
         b = header[a[0]]["data_offsets"][0]
         data = bytearray(data)
         data[b + 1] ^= 0x01
+        data = bytes(data)
+    elif op == "nan":
+        b = header[a[0]]["data_offsets"][0] + 4 * int(a[1])
+        data = bytearray(data)
+        data[b:b + 4] = struct.pack("<f", float("nan"))
+        data = bytes(data)
+    elif op == "fill":
+        b, e = header[a[0]]["data_offsets"]
+        data = bytearray(data)
+        data[b:e] = struct.pack("<f", float(a[1])) * ((e - b) // 4)
         data = bytes(data)
     else:
         print("st_edit.py: unknown operation " + op)
