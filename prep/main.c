@@ -469,15 +469,19 @@ int main(int argc, char **argv)
         if (in.done && bt[cur].nd == 0) break;
     }
     check_not_empty(P);
+    /* the manifest is written (every shard hashed) before the output folder is
+     * touched, and a signal meanwhile still stops the run cleanly */
+    if (t6_out_prepare(P->out, &interrupted) != 0) stop_if_interrupted();
     sigset_t block;                    /* the final move is short: let it finish */
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGHUP);
     sigprocmask(SIG_BLOCK, &block, NULL);
+    stop_if_interrupted();
     show(P, &pg, pg.total, 1);
     summary(P, t6_now() - pg.t0);
-    t6_out_finish(P->out);
+    t6_out_install(P->out);
     skip_report(P);
 
     workers_free(&W);

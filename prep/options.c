@@ -94,6 +94,25 @@ static int choice(const char *opt, const char *v, const char *const *names, cons
     t6_fatal_hint(allowed, "%s '%s' is unknown", opt, v);
 }
 
+/* --name becomes file names NAME_{train,val}_NNNNNN.h5 and NAME.manifest, which t6
+ * (the manifest check) and deck globs such as NAME_val_*.h5 split again: a name that
+ * itself looks like a split ("web_val") would make NAME_val_*.h5 of the name "web"
+ * match the shards of "web_val" too. */
+static void check_name(const char *name)
+{
+    const char *why = NULL;
+    size_t l = strlen(name);
+    if (!*name) why = "is empty";
+    else if (name[0] == '.' || name[0] == '-') why = "starts with '.' or '-'";
+    else if (strstr(name, "_train_") || strstr(name, "_val_") || (l >= 6 && !strcmp(name + l - 6, "_train")) ||
+             (l >= 4 && !strcmp(name + l - 4, "_val")))
+        why = "contains '_train' or '_val' as a part of its own (shard names NAME_val_*.h5 would become ambiguous)";
+    for (const char *q = name; *q && !why; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || strchr("._+-", *q)))
+            why = "has a character other than letters, digits and . _ + -";
+    if (why) t6_fatal_hint("e.g. --name fineweb_edu", "--name '%s' %s", name, why);
+}
+
 void prep_parse_args(options *o, int argc, char **argv)
 {
     set_defaults(o);
@@ -158,8 +177,7 @@ void prep_parse_args(options *o, int argc, char **argv)
     if (!o->vocab) t6_fatal_hint("get the files with tools/fetch-gpt2-vocab.sh DIR", "--vocab DIR is required");
     if (!o->outdir) t6_fatal_hint("e.g. -o data/fineweb", "-o OUTDIR is required");
     if (optind >= argc) t6_fatal_hint("t6-prep --help", "no input files");
-    for (const char *q = o->name; *q; q++)
-        if (*q == '/' || *q == ' ') t6_fatal("--name '%s' must not contain '/' or spaces", o->name);
+    check_name(o->name);
     o->inputs = argv + optind;
     o->n_inputs = argc - optind;
 }
