@@ -60,12 +60,21 @@ static char *unescape(const char *s)
     return o;
 }
 
-/* A count such as 1e8 or 100000000: at least lo. */
-static uint64_t count_arg(const char *opt, const char *v, double lo)
+/* A number: the whole of v (strtod alone takes "" as 0 and "5x" as 5). */
+static double num_arg(const char *opt, const char *v, const char *hint)
 {
     char *end;
     double x = strtod(v, &end);
-    if (*end || !(x >= lo) || x > 1e15) t6_fatal_hint("e.g. 1e8", "%s '%s' is not a count >= %.0f", opt, v, lo);
+    if (end == v || *end || x != x) t6_fatal_hint(hint, "%s '%s' is not a number", opt, v);
+    return x;
+}
+
+/* A count such as 1e8 or 100000000: a whole number, at least lo. */
+static uint64_t count_arg(const char *opt, const char *v, double lo)
+{
+    double x = num_arg(opt, v, "e.g. 1e8");
+    if (!(x >= lo) || x > 1e15 || x != (double)(uint64_t)x)
+        t6_fatal_hint("e.g. 1e8", "%s '%s' is not a whole count >= %.0f", opt, v, lo);
     return (uint64_t)x;
 }
 
@@ -149,10 +158,13 @@ void prep_parse_args(options *o, int argc, char **argv)
         case O_EOT: o->eot = (eot_mode)choice("--eot", optarg, eots, "allowed: prefix, suffix, none"); break;
         case O_VAL: o->val = (val_mode)choice("--val", optarg, vals, "allowed: first-shard, fraction, none"); break;
         case O_VALF:
-            o->val_fraction = strtod(optarg, &end);
-            if (*end || !(o->val_fraction >= 0 && o->val_fraction <= 1)) t6_fatal_hint("a number in [0, 1]", "--val-fraction '%s'", optarg);
+            o->val_fraction = num_arg("--val-fraction", optarg, "a number in [0, 1]");
+            if (!(o->val_fraction >= 0 && o->val_fraction <= 1)) t6_fatal_hint("a number in [0, 1]", "--val-fraction '%s'", optarg);
             break;
-        case O_SEED: o->seed = strtoull(optarg, &end, 10); if (*end) t6_fatal("--seed '%s' is not an integer", optarg); break;
+        case O_SEED:
+            o->seed = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || optarg[0] == '-') t6_fatal_hint("e.g. --seed 2357", "--seed '%s' is not an integer >= 0", optarg);
+            break;
         case O_SHARD: o->shard_tokens = count_arg("--shard-tokens", optarg, 1); break;
         case O_MINSHARD: o->min_shard_tokens = count_arg("--min-shard-tokens", optarg, 0); break;
         case O_FORMAT:
@@ -163,10 +175,19 @@ void prep_parse_args(options *o, int argc, char **argv)
         case O_EXT: o->ro.member_ext = optarg; break;
         case O_BAD: o->bad_utf8 = (bad_mode)choice("--invalid-utf8", optarg, bads, "allowed: replace, skip, error"); break;
         case O_STRICT: o->strict = 1; break;
-        case O_MAXDOC: o->ro.max_doc = (size_t)strtod(optarg, &end); if (*end || !o->ro.max_doc) t6_fatal("--max-doc-bytes '%s'", optarg); break;
-        case 'j': o->threads = (int)strtol(optarg, &end, 10); if (*end || o->threads < 1 || o->threads > 1024) t6_fatal("--threads '%s'", optarg); break;
-        case O_BATCH: o->batch_mb = strtod(optarg, &end); if (*end || o->batch_mb <= 0) t6_fatal("--batch-mb '%s'", optarg); break;
-        case O_PINT: o->progress_interval = strtod(optarg, &end); if (*end || o->progress_interval < 0) t6_fatal("--progress-interval '%s'", optarg); break;
+        case O_MAXDOC: o->ro.max_doc = (size_t)count_arg("--max-doc-bytes", optarg, 1); break;
+        case 'j':
+            o->threads = (int)strtol(optarg, &end, 10);
+            if (end == optarg || *end || o->threads < 1 || o->threads > 1024) t6_fatal_hint("1 to 1024", "--threads '%s'", optarg);
+            break;
+        case O_BATCH:
+            o->batch_mb = num_arg("--batch-mb", optarg, "e.g. 32");
+            if (!(o->batch_mb > 0 && o->batch_mb <= 1e6)) t6_fatal_hint("e.g. 32", "--batch-mb '%s' is not in (0, 1e6]", optarg);
+            break;
+        case O_PINT:
+            o->progress_interval = num_arg("--progress-interval", optarg, "seconds, e.g. 10");
+            if (!(o->progress_interval >= 0)) t6_fatal_hint("seconds, e.g. 10", "--progress-interval '%s' is negative", optarg);
+            break;
         case O_FORCE: o->force = 1; break;
         case 'q': o->quiet = 1; break;
         case O_VERSION: printf("t6-prep %s\n", PACKAGE_VERSION); exit(0);

@@ -28,7 +28,7 @@ bench_prep_bench_tok_CPPFLAGS = $(PREP_CPPFLAGS)
 bench_prep_bench_tok_LDADD = $(PREP_TEST_LIBS)
 
 TESTS += tests/prep/corpus.sh tests/prep/bpe.sh tests/prep/prep.sh tests/prep/parquet.sh tests/prep/errors.sh \
-  tests/prep/integrity.sh tests/prep/finish.sh
+  tests/prep/integrity.sh tests/prep/finish.sh tests/prep/probes.sh
 EXTRA_DIST += tests/prep/corpus.sh tests/prep/bpe.sh tests/prep/prep.sh tests/prep/parquet.sh \
-  tests/prep/errors.sh tests/prep/integrity.sh tests/prep/finish.sh tests/prep/lib.sh tests/prep/hard_cases.txt tests/prep/hard_cases.json \
+  tests/prep/errors.sh tests/prep/integrity.sh tests/prep/finish.sh tests/prep/probes.sh tests/prep/lib.sh tests/prep/hard_cases.txt tests/prep/hard_cases.json \
   tests/prep/ref_gpt2.py
