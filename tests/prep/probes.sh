@@ -9,7 +9,9 @@
 #  * a UTF-8 BOM before the first JSONL line made it a skipped "invalid JSON" record;
 #  * empty option values ("--val-fraction ''", "--seed ''", "--min-shard-tokens ''")
 #    were taken as 0, a negative --seed wrapped around;
-#  * the summary left out the tokens of a runt tail merged into the last shard.
+#  * the summary left out the tokens of a runt tail merged into the last shard;
+#  * "t6-prep -o data/out --force data" read the shards and manifest of the previous
+#    run back as text documents into the new corpus.
 . "$T6_SRCDIR/tests/prep/lib.sh"
 PQ="$TXT/fineweb-10BT-legal-parquet/batch_000001.parquet"
 PQ2="$TXT/fineweb-10BT-legal-parquet/batch_000002.parquet"
@@ -57,4 +59,12 @@ total=$(sum "$WORK"/r/*.h5 | cut -d' ' -f2)
 grep -q "documents, $(echo "$total" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') tokens" "$WORK/log" ||
     { cat "$WORK/log"; fail "summary does not say $total tokens"; }
 echo "ok: summary counts every token ($total)"
+
+# -- an input directory that holds -o -------------------------------------------------------
+mkdir -p "$WORK/in" && cp "$WORK/four.jsonl" "$WORK/in/"
+$P --eot none -o "$WORK/in/out" "$WORK/in" > /dev/null || fail "first run into the input directory"
+$P --eot none -o "$WORK/in/out" --force "$WORK/in" > "$WORK/log" 2>&1 || { cat "$WORK/log"; fail "rerun"; }
+grep -q "not reading '.*/in/out': it is the output directory" "$WORK/log" || { cat "$WORK/log"; fail "no note"; }
+[ "$(sum "$WORK"/in/out/*.h5 | cut -d' ' -f2-)" = "$good" ] || fail "the rerun read the old output back as input"
+expect_fail "is the output directory" $P -o "$WORK/in/out" --force "$WORK/in/out"
 echo "PASS"
