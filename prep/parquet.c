@@ -567,9 +567,11 @@ static int next_page(t6_parquet *p, char *err, size_t err_len)
         tc t = {p->data + p->pos, p->data + p->chunk_end, 0, 0};
         int last = 0, type, ptype = -1;
         int64_t usize = -1, csize = -1, nvals = -1, enc = -1, defenc = 3, deflen = 0, replen = 0;
-        int v2_compressed = 1;
+        int v2_compressed = 1, has_crc = 0;
+        uint32_t crc = 0;
         while (tc_field(&t, &last, &type)) {
             if (last == 1 && type == T_I32) ptype = (int)tc_int(&t);
+            else if (last == 4 && type == T_I32) { crc = (uint32_t)tc_int(&t); has_crc = 1; }
             else if (last == 2 && type == T_I32) usize = tc_int(&t);
             else if (last == 3 && type == T_I32) csize = tc_int(&t);
             else if ((last == 5 || last == 7 || last == 8) && type == T_STRUCT) {
@@ -598,6 +600,14 @@ static int next_page(t6_parquet *p, char *err, size_t err_len)
         p->pos = (size_t)(t.p - p->data) + (size_t)csize;
         p->page_no++;
         if (ptype == 1) continue; /* index page */
+        /* PageHeader.crc (optional; parquet-mr writes it by default, pyarrow only when
+         * asked): CRC32 of the page bytes as stored. Without it a damaged byte in
+         * SNAPPY or uncompressed data reads as other text (doc/prep.md). */
+        if (has_crc && (uint32_t)crc32(0, body, (uInt)csize) != crc) {
+            t6_seterr(err, err_len, "'%s': row group %zu page %d: page checksum (CRC32) mismatch: the page data is damaged", p->name,
+                      p->chunk, p->page_no);
+            return -1;
+        }
         if (nvals < 0 || nvals > (int64_t)MAX_PAGE || (ptype != 2 && nvals > cm->num_values - p->chunk_values)) {
             t6_seterr(err, err_len, "'%s': row group %zu page %d: bad value count %lld (%lld of the chunk's %lld values left)",
                       p->name, p->chunk, p->page_no, (long long)nvals, (long long)(cm->num_values - p->chunk_values),

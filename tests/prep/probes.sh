@@ -10,6 +10,8 @@
 #  * empty option values ("--val-fraction ''", "--seed ''", "--min-shard-tokens ''")
 #    were taken as 0, a negative --seed wrapped around;
 #  * the summary left out the tokens of a runt tail merged into the last shard;
+#  * a damaged byte in a Parquet page that carries a CRC32 (PageHeader.crc, written by
+#    parquet-mr / Spark by default) read as other text; now the checksum is checked;
 #  * "t6-prep -o data/out --force data" read the shards and manifest of the previous
 #    run back as text documents into the new corpus.
 . "$T6_SRCDIR/tests/prep/lib.sh"
@@ -29,7 +31,16 @@ printf '\027' | dd of="$WORK/flip.parquet" bs=1 seek=$at conv=notrunc 2>/dev/nul
 expect_fail "flip.parquet': corrupt Parquet footer" $P -o "$WORK/p1" "$PQ2" "$WORK/flip.parquet"
 [ -z "$(ls -A "$WORK/p1")" ] || fail "output left by a failed run"
 
-# -- JSONL: a raw NUL byte, a BOM, CRLF ---------------------------------------------------
+# -- Parquet page checksums: one changed digit in uncompressed page data ---------------------
+seq 1 300 | sed 's/^/document number /' > "$WORK/rows.txt"
+"$B/tests/prep/mkparquet" "$WORK/rows.txt" "$WORK/crc.parquet" "$WORK/crc.jsonl" --codec none --crc || fail mkparquet
+$P -o "$WORK/c0" "$WORK/crc.parquet" > /dev/null || fail "a Parquet file with page CRCs"
+[ "$(sum "$WORK"/c0/*.h5 | cut -d' ' -f4)" = 300 ] || fail "the CRC file does not give its 300 documents"
+at=$(grep -obUa "document number 150" "$WORK/crc.parquet" | head -1 | cut -d: -f1)
+[ -n "$at" ] || fail "'document number 150' not found in the page data"
+printf 9 | dd of="$WORK/crc.parquet" bs=1 seek=$((at + 18)) conv=notrunc 2>/dev/null
+expect_fail "page checksum (CRC32) mismatch" $P -o "$WORK/c1" "$WORK/crc.parquet"
+, a BOM, CRLF ---------------------------------------------------
 head -4 "$JS" > "$WORK/four.jsonl"
 $P --eot none -o "$WORK/j0" "$WORK/four.jsonl" > /dev/null || fail "good JSONL"
 good=$(sum "$WORK"/j0/*.h5 | cut -d' ' -f2-)
