@@ -37,6 +37,11 @@ typedef struct {
     uint64_t docs, bytes, skipped, replaced_docs, replacements;
     char first_skips[5][1100];
     int n_first_skips;
+    /* the output directory, when it exists before the run: never read as input */
+    int out_known;
+    dev_t out_dev;
+    ino_t out_ino;
+    int out_skipped;
 } prep;
 
 static volatile sig_atomic_t interrupted;
@@ -64,6 +69,13 @@ static void expand(prep *P, const char *path, int top)
     }
     if (!S_ISDIR(st.st_mode)) {
         if (top) t6_fatal("input '%s' is neither a file nor a directory", path);
+        return;
+    }
+    /* an input directory that holds -o (t6-prep -o data/out data): the shards and
+     * manifest of an earlier run must not be read back as text into the new corpus */
+    if (P->out_known && st.st_dev == P->out_dev && st.st_ino == P->out_ino) {
+        if (top) t6_fatal_hint("name the input files or directories beside it", "input '%s' is the output directory -o '%s'", path, P->o.outdir);
+        if (!P->out_skipped++) fprintf(stderr, "t6-prep: note: not reading '%s': it is the output directory\n", path);
         return;
     }
     DIR *d = opendir(path);
@@ -387,6 +399,12 @@ static void load_inputs(prep *P)
     P->bpe = t6_bpe_load(P->o.vocab, &pinned, err, sizeof err);
     if (!P->bpe) t6_fatal_hint("get the files with tools/fetch-gpt2-vocab.sh DIR", "%s", err);
     if (!pinned) fprintf(stderr, "t6-prep: warning: %s/{encoder.json,vocab.bpe} are not the files tiktoken pins for gpt2\n", P->o.vocab);
+    struct stat st;
+    if (stat(P->o.outdir, &st) == 0 && S_ISDIR(st.st_mode)) {
+        P->out_known = 1;
+        P->out_dev = st.st_dev;
+        P->out_ino = st.st_ino;
+    }
     for (int i = 0; i < P->o.n_inputs; i++) expand(P, P->o.inputs[i], 1);
     if (P->n_files == 0) t6_fatal("no input files found under the given paths");
 }
@@ -469,15 +487,19 @@ int main(int argc, char **argv)
         if (in.done && bt[cur].nd == 0) break;
     }
     check_not_empty(P);
+    /* the manifest is written (every shard hashed) before the output folder is
+     * touched, and a signal meanwhile still stops the run cleanly */
+    if (t6_out_prepare(P->out, &interrupted) != 0) stop_if_interrupted();
     sigset_t block;                    /* the final move is short: let it finish */
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGHUP);
     sigprocmask(SIG_BLOCK, &block, NULL);
+    stop_if_interrupted();
     show(P, &pg, pg.total, 1);
     summary(P, t6_now() - pg.t0);
-    t6_out_finish(P->out);
+    t6_out_install(P->out);
     skip_report(P);
 
     workers_free(&W);

@@ -19,7 +19,7 @@ void prep_usage(FILE *f)
 "  *.parquet, *.jsonl/*.json[.gz], *.tar/*.tar.xz/*.xz/*.zip (archives), else text.\n"
 "  --vocab DIR            encoder.json + vocab.bpe (tools/fetch-gpt2-vocab.sh)\n"
 "  -o, --out DIR          output directory (created with its parents if missing)\n"
-"  --name NAME            shard name prefix (default: corpus)\n"
+"  --name NAME            shard name prefix (default: corpus): letters, digits, . _ + -\n"
 "  --layout fineweb|owt   presets: fineweb = --eot prefix --val first-shard;\n"
 "                         owt = --eot suffix --val fraction --val-fraction 0.0005\n"
 "  --eot prefix|suffix|none   where <|endoftext|> goes around each document\n"
@@ -35,12 +35,13 @@ void prep_usage(FILE *f)
 "  --member-ext EXT       archives/directories: only files ending in EXT\n"
 "  --invalid-utf8 replace|skip|error   (default replace, as Python errors='replace')\n"
 "  --strict               any skipped record is an error\n"
-"  --max-doc-bytes N      larger documents are skipped (default 1 GiB)\n"
+"  --max-doc-bytes N      larger documents: skipped in archives, an error in text\n"
+"                         and JSONL (default 1 GiB)\n"
 "  -j, --threads N        tokenizer threads (default: all cores)\n"
 "  --batch-mb N           text per parallel batch (default 32)\n"
 "  --progress-interval S  seconds between progress lines when not on a TTY (default 10)\n"
 "  --force                replace existing shards of the same name (at the end, once\n"
-"                         the new ones are complete)\n"
+"                         the new ones are complete and hashed)\n"
 "  -q, --quiet            no progress output\n"
 "  --version, --help\n"
 "Output appears only when complete: shards are written to OUTDIR/.NAME.tmp.PID/ and\n"
@@ -60,12 +61,21 @@ static char *unescape(const char *s)
     return o;
 }
 
-/* A count such as 1e8 or 100000000: at least lo. */
-static uint64_t count_arg(const char *opt, const char *v, double lo)
+/* A number: the whole of v (strtod alone takes "" as 0 and "5x" as 5). */
+static double num_arg(const char *opt, const char *v, const char *hint)
 {
     char *end;
     double x = strtod(v, &end);
-    if (*end || !(x >= lo) || x > 1e15) t6_fatal_hint("e.g. 1e8", "%s '%s' is not a count >= %.0f", opt, v, lo);
+    if (end == v || *end || x != x) t6_fatal_hint(hint, "%s '%s' is not a number", opt, v);
+    return x;
+}
+
+/* A count such as 1e8 or 100000000: a whole number, at least lo. */
+static uint64_t count_arg(const char *opt, const char *v, double lo)
+{
+    double x = num_arg(opt, v, "e.g. 1e8");
+    if (!(x >= lo) || x > 1e15 || x != (double)(uint64_t)x)
+        t6_fatal_hint("e.g. 1e8", "%s '%s' is not a whole count >= %.0f", opt, v, lo);
     return (uint64_t)x;
 }
 
@@ -92,6 +102,25 @@ static int choice(const char *opt, const char *v, const char *const *names, cons
     for (int i = 0; names[i]; i++)
         if (!strcmp(v, names[i])) return i;
     t6_fatal_hint(allowed, "%s '%s' is unknown", opt, v);
+}
+
+/* --name becomes file names NAME_{train,val}_NNNNNN.h5 and NAME.manifest, which t6
+ * (the manifest check) and deck globs such as NAME_val_*.h5 split again: a name that
+ * itself looks like a split ("web_val") would make NAME_val_*.h5 of the name "web"
+ * match the shards of "web_val" too. */
+static void check_name(const char *name)
+{
+    const char *why = NULL;
+    size_t l = strlen(name);
+    if (!*name) why = "is empty";
+    else if (name[0] == '.' || name[0] == '-') why = "starts with '.' or '-'";
+    else if (strstr(name, "_train_") || strstr(name, "_val_") || (l >= 6 && !strcmp(name + l - 6, "_train")) ||
+             (l >= 4 && !strcmp(name + l - 4, "_val")))
+        why = "contains '_train' or '_val' as a part of its own (shard names NAME_val_*.h5 would become ambiguous)";
+    for (const char *q = name; *q && !why; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || strchr("._+-", *q)))
+            why = "has a character other than letters, digits and . _ + -";
+    if (why) t6_fatal_hint("e.g. --name fineweb_edu", "--name '%s' %s", name, why);
 }
 
 void prep_parse_args(options *o, int argc, char **argv)
@@ -130,10 +159,13 @@ void prep_parse_args(options *o, int argc, char **argv)
         case O_EOT: o->eot = (eot_mode)choice("--eot", optarg, eots, "allowed: prefix, suffix, none"); break;
         case O_VAL: o->val = (val_mode)choice("--val", optarg, vals, "allowed: first-shard, fraction, none"); break;
         case O_VALF:
-            o->val_fraction = strtod(optarg, &end);
-            if (*end || !(o->val_fraction >= 0 && o->val_fraction <= 1)) t6_fatal_hint("a number in [0, 1]", "--val-fraction '%s'", optarg);
+            o->val_fraction = num_arg("--val-fraction", optarg, "a number in [0, 1]");
+            if (!(o->val_fraction >= 0 && o->val_fraction <= 1)) t6_fatal_hint("a number in [0, 1]", "--val-fraction '%s'", optarg);
             break;
-        case O_SEED: o->seed = strtoull(optarg, &end, 10); if (*end) t6_fatal("--seed '%s' is not an integer", optarg); break;
+        case O_SEED:
+            o->seed = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || optarg[0] == '-') t6_fatal_hint("e.g. --seed 2357", "--seed '%s' is not an integer >= 0", optarg);
+            break;
         case O_SHARD: o->shard_tokens = count_arg("--shard-tokens", optarg, 1); break;
         case O_MINSHARD: o->min_shard_tokens = count_arg("--min-shard-tokens", optarg, 0); break;
         case O_FORMAT:
@@ -144,10 +176,19 @@ void prep_parse_args(options *o, int argc, char **argv)
         case O_EXT: o->ro.member_ext = optarg; break;
         case O_BAD: o->bad_utf8 = (bad_mode)choice("--invalid-utf8", optarg, bads, "allowed: replace, skip, error"); break;
         case O_STRICT: o->strict = 1; break;
-        case O_MAXDOC: o->ro.max_doc = (size_t)strtod(optarg, &end); if (*end || !o->ro.max_doc) t6_fatal("--max-doc-bytes '%s'", optarg); break;
-        case 'j': o->threads = (int)strtol(optarg, &end, 10); if (*end || o->threads < 1 || o->threads > 1024) t6_fatal("--threads '%s'", optarg); break;
-        case O_BATCH: o->batch_mb = strtod(optarg, &end); if (*end || o->batch_mb <= 0) t6_fatal("--batch-mb '%s'", optarg); break;
-        case O_PINT: o->progress_interval = strtod(optarg, &end); if (*end || o->progress_interval < 0) t6_fatal("--progress-interval '%s'", optarg); break;
+        case O_MAXDOC: o->ro.max_doc = (size_t)count_arg("--max-doc-bytes", optarg, 1); break;
+        case 'j':
+            o->threads = (int)strtol(optarg, &end, 10);
+            if (end == optarg || *end || o->threads < 1 || o->threads > 1024) t6_fatal_hint("1 to 1024", "--threads '%s'", optarg);
+            break;
+        case O_BATCH:
+            o->batch_mb = num_arg("--batch-mb", optarg, "e.g. 32");
+            if (!(o->batch_mb > 0 && o->batch_mb <= 1e6)) t6_fatal_hint("e.g. 32", "--batch-mb '%s' is not in (0, 1e6]", optarg);
+            break;
+        case O_PINT:
+            o->progress_interval = num_arg("--progress-interval", optarg, "seconds, e.g. 10");
+            if (!(o->progress_interval >= 0)) t6_fatal_hint("seconds, e.g. 10", "--progress-interval '%s' is negative", optarg);
+            break;
         case O_FORCE: o->force = 1; break;
         case 'q': o->quiet = 1; break;
         case O_VERSION: printf("t6-prep %s\n", PACKAGE_VERSION); exit(0);
@@ -158,8 +199,7 @@ void prep_parse_args(options *o, int argc, char **argv)
     if (!o->vocab) t6_fatal_hint("get the files with tools/fetch-gpt2-vocab.sh DIR", "--vocab DIR is required");
     if (!o->outdir) t6_fatal_hint("e.g. -o data/fineweb", "-o OUTDIR is required");
     if (optind >= argc) t6_fatal_hint("t6-prep --help", "no input files");
-    for (const char *q = o->name; *q; q++)
-        if (*q == '/' || *q == ' ') t6_fatal("--name '%s' must not contain '/' or spaces", o->name);
+    check_name(o->name);
     o->inputs = argv + optind;
     o->n_inputs = argc - optind;
 }

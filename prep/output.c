@@ -97,14 +97,22 @@ static void mkdir_p(const char *path)
     free(p);
 }
 
-/* Whether a directory entry is a shard or the manifest of --name. */
+/* Whether a directory entry is a shard or the manifest of --name: exactly NAME.manifest
+ * or NAME_{train,val}_DIGITS.h5, so that the shards of another name that starts the
+ * same way ("a_val_train_000000.h5" is the name "a_val", not "a") are never counted or
+ * removed by --force. */
 static int ours(const char *d_name, const char *name)
 {
-    size_t nl = strlen(name), l = strlen(d_name);
+    size_t nl = strlen(name);
     if (strncmp(d_name, name, nl) != 0) return 0;
-    if (strcmp(d_name + nl, ".manifest") == 0) return 1;
-    return d_name[nl] == '_' && l > 3 && strcmp(d_name + l - 3, ".h5") == 0 &&
-           (strncmp(d_name + nl, "_train_", 7) == 0 || strncmp(d_name + nl, "_val_", 5) == 0);
+    const char *r = d_name + nl;
+    if (strcmp(r, ".manifest") == 0) return 1;
+    if (strncmp(r, "_train_", 7) == 0) r += 7;
+    else if (strncmp(r, "_val_", 5) == 0) r += 5;
+    else return 0;
+    const char *digits = r;
+    while (*r >= '0' && *r <= '9') r++;
+    return r - digits >= 6 && strcmp(r, ".h5") == 0;
 }
 
 /* Calls fn (if any) on every shard / manifest of the name in dir; returns how many.
@@ -320,7 +328,12 @@ void t6_out_doc(t6_out *O, int val, const uint32_t *tokens, size_t n, int src)
     put(O, s, tokens, n, src, 0);
 }
 
-uint64_t t6_out_tokens(const t6_out *O, int val) { return val ? O->val.total_tokens : O->train.total_tokens; }
+/* (tokens held after a full shard count: they are placed, in that shard or the next) */
+uint64_t t6_out_tokens(const t6_out *O, int val)
+{
+    const stream *s = val ? &O->val : &O->train;
+    return s->total_tokens + s->hold.n;
+}
 uint64_t t6_out_docs(const t6_out *O, int val) { return val ? O->val.total_docs : O->train.total_docs; }
 int t6_out_first_shard_open(const t6_out *O) { return O->first_shard && O->shared == 0; }
 
@@ -361,17 +374,23 @@ static void file_sha256(const char *path, char hex[65], uint64_t *bytes)
     t6_sha256_hex(&h, hex);
 }
 
-static void write_manifest(t6_out *O)
+/* Writes the complete manifest into the temporary folder, hashing every new shard (a
+ * minute for a large corpus): the old output is not touched yet, so an interruption or
+ * a failure here leaves it as it was. */
+static int write_manifest_tmp(t6_out *O, volatile sig_atomic_t *stop)
 {
     const options *o = O->o;
-    char path[4096], tmp[4200], p[4096], hex[65];
-    snprintf(path, sizeof path, "%s/%s.manifest", o->outdir, o->name);
+    char tmp[4200], p[4096], hex[65];
     snprintf(tmp, sizeof tmp, "%s/%s.manifest.tmp", O->tmp, o->name);
     FILE *f = fopen(tmp, "w");
     if (!f) t6_fatal("cannot write '%s': %s", tmp, strerror(errno));
     fprintf(f, "# t6-corpus manifest (doc/formats/corpus.md), written by t6-prep once every shard was complete\n"
                "format t6-corpus-manifest\nversion 1\nname %s\nshards %d\n", o->name, O->n_recs);
     for (int i = 0; i < O->n_recs; i++) {
+        if (stop && *stop) {
+            fclose(f);
+            return -1;
+        }
         shard_rec *r = &O->recs[i];
         uint64_t bytes;
         snprintf(p, sizeof p, "%s/%s", O->tmp, r->name);
@@ -379,27 +398,25 @@ static void write_manifest(t6_out *O)
         fprintf(f, "shard %s %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", r->name, r->split, r->tokens, r->docs, bytes, hex);
     }
     fprintf(f, "complete true\n");
+    char hint[1200];
     if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
         int e = errno;
         fclose(f);
-        t6_fatal_hint("check free space of the output directory", "cannot write '%s': %s", tmp, strerror(e));
+        t6_fatal_hint(space_hint(O, hint, sizeof hint), "cannot write '%s': %s", tmp, strerror(e));
     }
-    fclose(f);
-    /* the shards go into place first, the manifest last: a manifest says complete */
-    for (int i = 0; i < O->n_recs; i++) {
-        char from[4200], to[4200];
-        snprintf(from, sizeof from, "%s/%s", O->tmp, O->recs[i].name);
-        snprintf(to, sizeof to, "%s/%s", o->outdir, O->recs[i].name);
-        if (rename(from, to) != 0) t6_fatal("cannot move '%s' to '%s': %s", from, to, strerror(errno));
-    }
-    fsync_path(o->outdir, 1);
-    if (rename(tmp, path) != 0) t6_fatal("cannot move '%s' to '%s': %s", tmp, path, strerror(errno));
-    fsync_path(o->outdir, 1);
-    for (int i = 0; i < O->n_recs; i++) printf("  wrote %s/%s\n", o->outdir, O->recs[i].name);
-    printf("  wrote %s\n", path);
+    if (fclose(f) != 0) t6_fatal_hint(space_hint(O, hint, sizeof hint), "cannot write '%s': %s", tmp, strerror(errno));
+    return 0;
 }
 
-void t6_out_finish(t6_out *O)
+/* The shards of the name (not its manifest): what --force replaces. */
+static void remove_old_shard(const char *path)
+{
+    size_t l = strlen(path);
+    if (l > 9 && strcmp(path + l - 9, ".manifest") == 0) return;
+    remove_file(path);
+}
+
+int t6_out_prepare(t6_out *O, volatile sig_atomic_t *stop)
 {
     finish_stream(O, &O->val);
     finish_stream(O, &O->train);
@@ -408,16 +425,49 @@ void t6_out_finish(t6_out *O)
         fprintf(stderr, "t6-prep: warning: all %" PRIu64 " tokens went to the val shard (--val first-shard holds the first "
                 "%" PRIu64 " tokens): there is no train shard; use a smaller --shard-tokens or --val fraction\n",
                 O->val.total_tokens, o->shard_tokens);
-    /* --force: the old shards and manifest go only now that the new ones are complete
-     * (the old manifest first, so no manifest ever describes a mix) */
-    char man[4096];
+    return write_manifest_tmp(O, stop);
+}
+
+/* Puts the new set in place. The old manifest is first replaced (atomically) by one that
+ * says "complete false", so that from then until the complete manifest is renamed into
+ * place t6 refuses every shard of the name: a run killed in between (SIGKILL, node
+ * failure) leaves a set that t6 will not train on, never old and new shards mixed or
+ * a partial set without a manifest. */
+void t6_out_install(t6_out *O)
+{
+    const options *o = O->o;
+    char man[4096], pend[4200], mtmp[4200], first[4096], hint[1200];
     snprintf(man, sizeof man, "%s/%s.manifest", o->outdir, o->name);
-    char first[4096];
+    snprintf(pend, sizeof pend, "%s/%s.manifest.pending", O->tmp, o->name);
+    snprintf(mtmp, sizeof mtmp, "%s/%s.manifest.tmp", O->tmp, o->name);
     if (!o->force && each_ours(o->outdir, o->name, NULL, first) > 0)
         t6_fatal_hint("use --force to replace them", "'%s' appeared during the run (another t6-prep of this --name?)", first);
-    if (unlink(man) != 0 && errno != ENOENT) t6_fatal("cannot remove the old '%s': %s", man, strerror(errno));
-    each_ours(o->outdir, o->name, remove_file, NULL);
-    write_manifest(O);
+    FILE *f = fopen(pend, "w");
+    if (!f) t6_fatal_hint(space_hint(O, hint, sizeof hint), "cannot write '%s': %s", pend, strerror(errno));
+    fprintf(f, "# t6-prep (pid %ld) is moving the shards of '%s' into place; if this line stays, that run did not\n"
+               "# finish: re-run t6-prep with --force\nformat t6-corpus-manifest\nversion 1\nname %s\ncomplete false\n",
+            (long)getpid(), o->name, o->name);
+    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f);
+    int e = errno;
+    if (fclose(f) != 0 && !bad) { bad = 1; e = errno; }
+    if (bad) t6_fatal_hint(space_hint(O, hint, sizeof hint), "cannot write '%s': %s", pend, strerror(e));
+    if (rename(pend, man) != 0)
+        t6_fatal_hint(space_hint(O, hint, sizeof hint), "cannot move '%s' to '%s': %s", pend, man, strerror(errno));
+    fsync_path(o->outdir, 1);
+    /* from here on a failure leaves the "complete false" manifest: t6 refuses the set */
+    const char *redo = "the output is incomplete and marked so in its manifest (t6 refuses it); fix the cause and re-run with --force";
+    each_ours(o->outdir, o->name, remove_old_shard, NULL);
+    for (int i = 0; i < O->n_recs; i++) {
+        char from[4200], to[4200];
+        snprintf(from, sizeof from, "%s/%s", O->tmp, O->recs[i].name);
+        snprintf(to, sizeof to, "%s/%s", o->outdir, O->recs[i].name);
+        if (rename(from, to) != 0) t6_fatal_hint(redo, "cannot move '%s' to '%s': %s", from, to, strerror(errno));
+    }
+    fsync_path(o->outdir, 1);
+    if (rename(mtmp, man) != 0) t6_fatal_hint(redo, "cannot move '%s' to '%s': %s", mtmp, man, strerror(errno));
+    fsync_path(o->outdir, 1);
+    for (int i = 0; i < O->n_recs; i++) printf("  wrote %s/%s\n", o->outdir, O->recs[i].name);
+    printf("  wrote %s\n", man);
     t6_out_abort(O);    /* the now empty temporary folder */
 }
 

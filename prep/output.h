@@ -7,6 +7,7 @@
 #ifndef T6_PREP_OUTPUT_H
 #define T6_PREP_OUTPUT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,9 +27,14 @@ uint64_t t6_out_tokens(const t6_out *out, int val);
 uint64_t t6_out_docs(const t6_out *out, int val);
 /* Whether the next document goes to the val split under --val first-shard. */
 int t6_out_first_shard_open(const t6_out *out);
-/* Closes the last shards, moves the new shards into -o (replacing old ones of the
- * name under --force), writes the manifest. Prints "  wrote PATH" lines to stdout. */
-void t6_out_finish(t6_out *out);
+/* End of input: closes the last shards and writes the manifest into the temporary
+ * folder (reads every shard back for its sha256; the output folder is not touched).
+ * Returns -1 when *stop became non-zero meanwhile (a signal), else 0. */
+int t6_out_prepare(t6_out *out, volatile sig_atomic_t *stop);
+/* Moves the new shards into -o (replacing old ones of the name under --force) and the
+ * manifest last; a "complete false" manifest stands in while they move. Prints
+ * "  wrote PATH" lines to stdout. Short: the caller blocks signals around it. */
+void t6_out_install(t6_out *out);
 /* Removes the temporary folder and everything in it (errors, signals). Safe twice. */
 void t6_out_abort(t6_out *out);
 void t6_out_free(t6_out *out);

@@ -208,11 +208,13 @@ static int parse_colmeta(tc *t, colmeta *cm, const char *column)
     return t->bad ? -1 : 0;
 }
 
-/* RowGroup: finds our column's chunk. found = 1 when present. */
-static int parse_rowgroup(tc *t, colmeta *out, int *found, const char *column)
+/* RowGroup: finds our column's chunk (found = 1 when present) and the group's
+ * num_rows (-1 when absent). */
+static int parse_rowgroup(tc *t, colmeta *out, int *found, int64_t *rows, const char *column)
 {
     int last = 0, type;
     *found = 0;
+    *rows = -1;
     if (++t->depth > 32) { t->bad = 1; return -1; }
     while (tc_field(t, &last, &type)) {
         if (last == 1 && type == T_LIST) {
@@ -239,7 +241,8 @@ static int parse_rowgroup(tc *t, colmeta *out, int *found, const char *column)
                 }
                 t->depth--;
             }
-        } else tc_skip(t, type);
+        } else if (last == 3 && type == T_I64) *rows = tc_int(t);
+        else tc_skip(t, type);
     }
     t->depth--;
     return t->bad ? -1 : 0;
@@ -307,8 +310,11 @@ t6_parquet *t6_parquet_open(const unsigned char *data, size_t n, const char *col
     int last = 0, type;
     schema_el *sch = NULL;
     size_t nsch = 0, cap_chunks = 0;
-    int64_t rg_missing = -1;
+    int64_t rg_missing = -1, rg_rows_sum = 0, bad_rg = -1;
+    int seen = 0;   /* bit f: required FileMetaData field f (1 version .. 4 row_groups) */
     while (tc_field(&t, &last, &type)) {
+        if ((last == 1 && type == T_I32) || ((last == 2 || last == 4) && type == T_LIST) || (last == 3 && type == T_I64))
+            seen |= 1 << last;
         if (last == 2 && type == T_LIST) {
             int et;
             uint64_t cnt;
@@ -338,8 +344,13 @@ t6_parquet *t6_parquet_open(const unsigned char *data, size_t n, const char *col
             for (uint64_t i = 0; i < cnt && !t.bad; i++) {
                 colmeta cm;
                 int found;
-                if (parse_rowgroup(&t, &cm, &found, column) < 0) break;
+                int64_t rows;
+                if (parse_rowgroup(&t, &cm, &found, &rows, column) < 0) break;
+                if (rows < 0 && bad_rg < 0) bad_rg = (int64_t)i;
+                rg_rows_sum += rows > 0 ? rows : 0;
                 if (!found) { rg_missing = (int64_t)i; continue; }
+                /* a top-level, non-repeated column has one value (or null) per row */
+                if (cm.num_values != rows && bad_rg < 0) bad_rg = (int64_t)i;
                 if (p->n_chunks == cap_chunks) {
                     cap_chunks = cap_chunks ? 2 * cap_chunks : 16;
                     p->chunks = t6_realloc(p->chunks, cap_chunks * sizeof *p->chunks);
@@ -353,8 +364,26 @@ t6_parquet *t6_parquet_open(const unsigned char *data, size_t n, const char *col
                                                           : "corrupt Parquet footer (thrift metadata does not decode)");
         goto fail;
     }
+    /* A footer that decodes can still be garbage: a flipped byte that turns a field
+     * header into STOP or into another field would otherwise drop every row group and
+     * read as a file of zero rows. The spec's required fields and the row counts,
+     * which must agree, catch it. */
+    if ((seen & 0x1e) != 0x1e) {
+        t6_seterr(err, err_len, "'%s': corrupt Parquet footer: required field %s missing", name,
+                  !(seen & 2) ? "version" : !(seen & 4) ? "schema" : !(seen & 8) ? "num_rows" : "row_groups");
+        goto fail;
+    }
     if (nsch < 2) {
         t6_seterr(err, err_len, "'%s': Parquet schema is empty", name);
+        goto fail;
+    }
+    if (bad_rg >= 0 || rg_rows_sum != p->num_rows) {
+        if (bad_rg >= 0)
+            t6_seterr(err, err_len, "'%s': corrupt Parquet footer: row group %lld has no row count or its column chunk "
+                      "disagrees with it", name, (long long)bad_rg);
+        else
+            t6_seterr(err, err_len, "'%s': corrupt Parquet footer: the row groups hold %lld rows, the file says %lld", name,
+                      (long long)rg_rows_sum, (long long)p->num_rows);
         goto fail;
     }
     /* top-level fields: children of the root, skipping nested groups' subtrees */
@@ -538,9 +567,11 @@ static int next_page(t6_parquet *p, char *err, size_t err_len)
         tc t = {p->data + p->pos, p->data + p->chunk_end, 0, 0};
         int last = 0, type, ptype = -1;
         int64_t usize = -1, csize = -1, nvals = -1, enc = -1, defenc = 3, deflen = 0, replen = 0;
-        int v2_compressed = 1;
+        int v2_compressed = 1, has_crc = 0;
+        uint32_t crc = 0;
         while (tc_field(&t, &last, &type)) {
             if (last == 1 && type == T_I32) ptype = (int)tc_int(&t);
+            else if (last == 4 && type == T_I32) { crc = (uint32_t)tc_int(&t); has_crc = 1; }
             else if (last == 2 && type == T_I32) usize = tc_int(&t);
             else if (last == 3 && type == T_I32) csize = tc_int(&t);
             else if ((last == 5 || last == 7 || last == 8) && type == T_STRUCT) {
@@ -569,8 +600,18 @@ static int next_page(t6_parquet *p, char *err, size_t err_len)
         p->pos = (size_t)(t.p - p->data) + (size_t)csize;
         p->page_no++;
         if (ptype == 1) continue; /* index page */
-        if (nvals < 0 || nvals > (int64_t)MAX_PAGE) {
-            t6_seterr(err, err_len, "'%s': row group %zu page %d: bad value count %lld", p->name, p->chunk, p->page_no, (long long)nvals);
+        /* PageHeader.crc (optional; parquet-mr writes it by default, pyarrow only when
+         * asked): CRC32 of the page bytes as stored. Without it a damaged byte in
+         * SNAPPY or uncompressed data reads as other text (doc/prep.md). */
+        if (has_crc && (uint32_t)crc32(0, body, (uInt)csize) != crc) {
+            t6_seterr(err, err_len, "'%s': row group %zu page %d: page checksum (CRC32) mismatch: the page data is damaged", p->name,
+                      p->chunk, p->page_no);
+            return -1;
+        }
+        if (nvals < 0 || nvals > (int64_t)MAX_PAGE || (ptype != 2 && nvals > cm->num_values - p->chunk_values)) {
+            t6_seterr(err, err_len, "'%s': row group %zu page %d: bad value count %lld (%lld of the chunk's %lld values left)",
+                      p->name, p->chunk, p->page_no, (long long)nvals, (long long)(cm->num_values - p->chunk_values),
+                      (long long)cm->num_values);
             return -1;
         }
         if (ptype == 2) {

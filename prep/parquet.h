@@ -1,7 +1,8 @@
 /* parquet.h -- a reader for the subset of Apache Parquet that FineWeb/FineWeb-Edu
  * publish: one top-level BYTE_ARRAY column (REQUIRED or OPTIONAL), PLAIN and
  * dictionary (PLAIN_DICTIONARY / RLE_DICTIONARY) encodings, UNCOMPRESSED / SNAPPY /
- * GZIP / ZSTD pages, data pages v1 and v2, thrift compact footer. Anything else is a
+ * GZIP / ZSTD pages, data pages v1 and v2 (page CRC32s checked where present), thrift
+ * compact footer (required fields and row counts checked). Anything else is a
  * clear error, never a crash. Works on a memory image (the caller mmaps the file), so
  * resident memory stays at one page plus one dictionary whatever the file size. */
 #ifndef T6_PREP_PARQUET_H

@@ -261,46 +261,67 @@ int t6_jsonl_line(const char *line, size_t n, const char *field, char **scratch,
     return rc;
 }
 
+/* Lines are cut with memchr on what gzread returned, not with gzgets: gzgets hands
+ * back a C string, so a NUL byte inside a line would hide the rest of that line and
+ * glue the next line onto it (a good record lost, every later line number off by one).
+ * Here a line is exactly the bytes up to '\n', NUL included (then skipped and named). */
 static int jsonl_next(t6_reader *r, const char **text, size_t *len, char *err, size_t err_len)
 {
     for (;;) {
-        r->len = 0;
-        int got = 0;
-        for (;;) {
-            grow(r, r->len + (1 << 16));
-            if (!gzgets(r->gz, r->buf + r->len, (int)(r->cap - r->len > (1u << 30) ? (1u << 30) : r->cap - r->len))) {
-                int e;
-                const char *m = gzerror(r->gz, &e);
-                if (e != Z_OK && e != Z_STREAM_END) {
-                    t6_seterr(err, err_len, "'%s': line %llu: %s (truncated or corrupt gzip?)", r->path, (unsigned long long)r->line + 1, m);
-                    return -1;
-                }
-                break;
+        char *nl = r->len > r->scanned ? memchr(r->buf + r->scanned, '\n', r->len - r->scanned) : NULL;
+        size_t n, at = r->start;
+        if (nl) {
+            n = (size_t)(nl - (r->buf + r->start));
+            r->start = r->scanned = (size_t)(nl - r->buf) + 1;
+        } else if (r->eof) {
+            if (r->start >= r->len) return 0;
+            n = r->len - r->start;                 /* a last line without '\n' */
+            r->start = r->scanned = r->len;
+        } else {
+            if (r->start) {
+                memmove(r->buf, r->buf + r->start, r->len - r->start);
+                r->len -= r->start;
+                r->start = 0;
             }
-            got = 1;
-            r->len += strlen(r->buf + r->len);
-            if (r->len && r->buf[r->len - 1] == '\n') break;
+            r->scanned = r->len;
             if (r->len > r->o.max_doc) {
                 t6_seterr(err, err_len, "'%s': line %llu is longer than --max-doc-bytes %zu", r->path, (unsigned long long)r->line + 1, r->o.max_doc);
                 return -1;
             }
+            grow(r, r->len + (1 << 20));
+            size_t want = r->cap - r->len > (1u << 30) ? (1u << 30) : r->cap - r->len;
+            int k = gzread(r->gz, r->buf + r->len, (unsigned)want);
+            int e = Z_OK;
+            const char *m = k <= 0 ? gzerror(r->gz, &e) : NULL;
+            if (k < 0 || (k == 0 && e != Z_OK && e != Z_STREAM_END)) {
+                t6_seterr(err, err_len, "'%s': line %llu: %s (truncated or corrupt gzip?)", r->path, (unsigned long long)r->line + 1, m);
+                return -1;
+            }
+            if (k == 0) r->eof = 1;
+            r->len += (size_t)k;
+            continue;
         }
-        if (!got) return 0;
         r->line++;
-        size_t n = r->len;
-        while (n && (r->buf[n - 1] == '\n' || r->buf[n - 1] == '\r' || r->buf[n - 1] == ' ' || r->buf[n - 1] == '\t')) n--;
+        char *line = r->buf + at;
+        /* a UTF-8 byte order mark before the first line is not part of the JSON text
+         * (RFC 8259 lets parsers ignore it; Windows tools write one) */
+        if (r->line == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            line += 3;
+            n -= 3;
+        }
+        while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) n--;
         if (n == 0) continue; /* blank line */
-        if (memchr(r->buf, '\0', n)) {
+        if (memchr(line, '\0', n)) {
             t6_seterr(err, err_len, "'%s': line %llu: NUL byte in the line (binary data?)", r->path, (unsigned long long)r->line);
             return 2;
         }
         if (r->o.jsonl_raw) {
-            *text = r->buf;
+            *text = line;
             *len = n;
             return 1;
         }
         char why[400];
-        int rc = t6_jsonl_line(r->buf, n, r->o.field, &r->scratch, &r->scap, text, len, why, sizeof why);
+        int rc = t6_jsonl_line(line, n, r->o.field, &r->scratch, &r->scap, text, len, why, sizeof why);
         if (rc == 2) t6_seterr(err, err_len, "'%s': line %llu: %s", r->path, (unsigned long long)r->line, why);
         return rc;
     }

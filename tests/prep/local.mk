@@ -17,12 +17,18 @@ tests_prep_corpus_sum_LDADD = $(PREP_TEST_LIBS)
 tests_prep_mkparquet_SOURCES = tests/prep/mkparquet.c
 tests_prep_mkparquet_CPPFLAGS = $(PREP_CPPFLAGS)
 tests_prep_mkparquet_LDADD = $(PREP_TEST_LIBS)
+# an LD_PRELOAD shim that SIGKILLs t6-prep at one step of its end of run (finish.sh)
+check_PROGRAMS += tests/prep/killat.so
+tests_prep_killat_so_SOURCES = tests/prep/killat.c
+tests_prep_killat_so_CFLAGS = $(AM_CFLAGS) -fPIC
+tests_prep_killat_so_LDFLAGS = -shared
+tests_prep_killat_so_LDADD = -ldl
 bench_prep_bench_tok_SOURCES = bench/prep/bench_tok.c
 bench_prep_bench_tok_CPPFLAGS = $(PREP_CPPFLAGS)
 bench_prep_bench_tok_LDADD = $(PREP_TEST_LIBS)
 
 TESTS += tests/prep/corpus.sh tests/prep/bpe.sh tests/prep/prep.sh tests/prep/parquet.sh tests/prep/errors.sh \
-  tests/prep/integrity.sh
+  tests/prep/integrity.sh tests/prep/finish.sh tests/prep/probes.sh
 EXTRA_DIST += tests/prep/corpus.sh tests/prep/bpe.sh tests/prep/prep.sh tests/prep/parquet.sh \
-  tests/prep/errors.sh tests/prep/integrity.sh tests/prep/lib.sh tests/prep/hard_cases.txt tests/prep/hard_cases.json \
+  tests/prep/errors.sh tests/prep/integrity.sh tests/prep/finish.sh tests/prep/probes.sh tests/prep/lib.sh tests/prep/hard_cases.txt tests/prep/hard_cases.json \
   tests/prep/ref_gpt2.py

@@ -4,7 +4,8 @@
  * INT64 column "id" before it, so the reader must pick its column), and the documents
  * that were written (nulls left out) also go to OUT.jsonl for comparison.
  * Usage: mkparquet IN.txt OUT.parquet OUT.jsonl [--codec none|snappy|gzip|zstd]
- *        [--page v1|v2] [--dict] [--nulls] [--rows-per-page N] [--rows-per-group N] */
+ *        [--page v1|v2] [--dict] [--nulls] [--rows-per-page N] [--rows-per-group N] [--crc]
+ * --crc writes every page's CRC32 (PageHeader.crc, as parquet-mr does by default). */
 #include <jansson.h>
 #include <stdint.h>
 #include <snappy-c.h>
@@ -43,7 +44,7 @@ static void f_bin(buf *b, tw *t, int id, const char *s) { fld(b, t, id, 8); vari
 static void f_bool(buf *b, tw *t, int id, int v) { fld(b, t, id, v ? 1 : 2); }
 static void list_hdr(buf *b, int n, int et) { if (n < 15) byte(b, (unsigned)(n << 4 | et)); else { byte(b, 0xF0 | (unsigned)et); varint(b, (uint64_t)n); } }
 
-static int codec = 0, v2 = 0, dict = 0, nulls = 0;
+static int codec = 0, v2 = 0, dict = 0, nulls = 0, crc_on = 0;
 
 static void pq_compress(const buf *in, buf *out)
 {
@@ -102,12 +103,14 @@ static void rle_levels(buf *b, const uint32_t *v, size_t n)
     }
 }
 
-static void page_header(buf *f, int type, size_t usize, size_t csize, int nvals, int nnull, int enc, size_t deflen)
+/* crc: of the page bytes after the header, as written (levels + compressed values) */
+static void page_header(buf *f, int type, size_t usize, size_t csize, int nvals, int nnull, int enc, size_t deflen, uint32_t crc)
 {
     tw t = {{0}, 0};
     f_i32(f, &t, 1, type);
     f_i32(f, &t, 2, (int64_t)usize);
     f_i32(f, &t, 3, (int64_t)csize);
+    if (crc_on) f_i32(f, &t, 4, (int32_t)crc);
     if (type == 0) {
         fld(f, &t, 5, 12); begin(&t);
         f_i32(f, &t, 1, nvals); f_i32(f, &t, 2, enc); f_i32(f, &t, 3, 3); f_i32(f, &t, 4, 3);
@@ -136,6 +139,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--page") && i + 1 < argc) v2 = !strcmp(argv[++i], "v2");
         else if (!strcmp(argv[i], "--dict")) dict = 1;
         else if (!strcmp(argv[i], "--nulls")) nulls = 1;
+        else if (!strcmp(argv[i], "--crc")) crc_on = 1;
         else if (!strcmp(argv[i], "--rows-per-page") && i + 1 < argc) rpp = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rows-per-group") && i + 1 < argc) rpg = atoi(argv[++i]);
         else { fprintf(stderr, "mkparquet: unknown option %s\n", argv[i]); return 2; }
@@ -167,7 +171,7 @@ int main(int argc, char **argv)
         size_t id_off = f.n;
         page.n = 0;
         for (size_t r = g0; r < g1; r++) { uint64_t v = r; put(&page, &v, 8); }
-        page_header(&f, 0, page.n, page.n, (int)(g1 - g0), 0, 0, 0);
+        page_header(&f, 0, page.n, page.n, (int)(g1 - g0), 0, 0, 0, (uint32_t)crc32(0, page.p, (uInt)page.n));
         put(&f, page.p, page.n);
         size_t id_size = f.n - id_off;
         /* column "text" */
@@ -184,7 +188,7 @@ int main(int argc, char **argv)
             for (size_t k = 0; k < dn; k++) { le32(&page, (uint32_t)strlen(dv[k])); put(&page, dv[k], strlen(dv[k])); }
             pq_compress(&page, &comp);
             dict_off = f.n;
-            page_header(&f, 2, page.n, comp.n, (int)dn, 0, 0, 0);
+            page_header(&f, 2, page.n, comp.n, (int)dn, 0, 0, 0, (uint32_t)crc32(0, comp.p, (uInt)comp.n));
             put(&f, comp.p, comp.n);
         }
         size_t data_off = f.n;
@@ -221,11 +225,13 @@ int main(int argc, char **argv)
                 if (nulls) { le32(&page, (uint32_t)levels.n); put(&page, levels.p, levels.n); }
                 put(&page, vals.p, vals.n);
                 pq_compress(&page, &comp);
-                page_header(&f, 0, page.n, comp.n, (int)n, 0, enc, 0);
+                page_header(&f, 0, page.n, comp.n, (int)n, 0, enc, 0, (uint32_t)crc32(0, comp.p, (uInt)comp.n));
                 put(&f, comp.p, comp.n);
             } else {
                 pq_compress(&vals, &comp);
-                page_header(&f, 3, levels.n + vals.n, levels.n + comp.n, (int)n, nnull, enc, levels.n);
+                uLong c = crc32(0, levels.p, (uInt)levels.n);
+                page_header(&f, 3, levels.n + vals.n, levels.n + comp.n, (int)n, nnull, enc, levels.n,
+                            (uint32_t)crc32(c, comp.p, (uInt)comp.n));
                 put(&f, levels.p, levels.n);
                 put(&f, comp.p, comp.n);
             }
