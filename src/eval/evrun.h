@@ -51,6 +51,7 @@ typedef struct {
     int world;
     double seconds;
     long n_rows, n_batches;
+    int limit_cut;          /* eval.limit left out documents of at least one task */
     char vocab_hash[80];
 } t6_ev_results;
 
@@ -67,6 +68,12 @@ void t6_ev_score_requests(t6_ev_results *R, t6_dist *dist, t6_model *model, int 
 void t6_ev_score_task(t6_ev_results *R, t6_ev_task *t);
 
 /* evreport.c */
+/* The results file's path: eval.results, else "<checkpoint without .h5>.eval-<k>shot.h5". */
+void t6_ev_results_path(const char *results, const char *ckpt_path, int num_fewshot, char *out, size_t len);
+/* Before the scoring: can the output `path` of deck key `key` be written (not a
+ * directory; "<path>.tmp" can be created beside it)? 0, or -1 with a message naming
+ * the key, the path and the reason in err. Creates nothing that stays. */
+int t6_ev_check_output(const char *key, const char *path, char *err, size_t err_len);
 void t6_ev_print_table(const t6_ev_results *R, FILE *f);
 int t6_ev_write_json(const t6_ev_results *R, const char *path, char *err, size_t err_len);
 int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t err_len);
