@@ -573,6 +573,8 @@ static int run_eval(t6_run *r)
             fprintf(stderr, "%s: error: evaluation needs data.val or eval.tasks\n", t6_progname());
         return 1;
     }
+    /* the task results' paths are checked before any scoring, the val loss included */
+    if (tasks) t6_eval_check_outputs(r->deck, &r->dist, r->ckpt_loaded);
     if (r->data && t6_data_has_val(r->data)) {
         int interrupted;
         double val = evaluate(r, &interrupted);

@@ -280,10 +280,13 @@ int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t e
     t6_h5_quiet_state q = t6_h5_quiet_begin();
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) {
-        char why[256];
+        char why[256], note[96];
         t6_h5_reason(why, sizeof why);
         t6_h5_quiet_end(q);
-        t6_seterr(err, err_len, "eval.results = \"%s\": cannot create %s (%s)", path, tmp, why);
+        unlink(tmp);   /* a full disk fails the create after the file exists */
+        space_note(tmp, note, sizeof note);
+        t6_seterr(err, err_len, "eval.results = \"%s\": cannot create %s (%s; %s); the previous file, if any, is unchanged",
+                  path, tmp, why[0] ? why : "HDF5 error", note);
         return -1;
     }
     attr_str(f, "format", T6_EVAL_FORMAT);

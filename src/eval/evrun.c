@@ -390,6 +390,22 @@ void t6_ev_score_task(t6_ev_results *R, t6_ev_task *T)
     free(acc); free(accn); free(lls);
 }
 
+void t6_eval_check_outputs(const t6_deck *deck, t6_dist *dist, const char *ckpt_path)
+{
+    const t6_eval_config *ec = &deck->eval;
+    char path[4400], err[4600] = "";
+    t6_ev_results_path(ec->results, ckpt_path, ec->num_fewshot, path, sizeof path);
+    int bad = 0;
+    if (dist->rank == 0)
+        bad = t6_ev_check_output("eval.results", path, err, sizeof err) != 0 ||
+              (ec->json && strcmp(ec->json, "-") != 0 && t6_ev_check_output("eval.json", ec->json, err, sizeof err) != 0);
+    if (t6_dist_any(dist, bad)) {
+        if (dist->rank == 0)
+            t6_fatal_hint("point the key at a file in an existing, writable directory (nothing was scored)", "%s", err);
+        exit(1);   /* the other ranks: rank 0 said why */
+    }
+}
+
 int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const char *ckpt_path, long step)
 {
     const t6_eval_config *ec = &deck->eval;
@@ -448,19 +464,10 @@ int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const cha
     }
     t6_bpe_state_free(bs);
     t6_bpe_free(bpe);
-    /* the outputs are checked before the scoring, which may take hours, not after it */
+    /* again (cheap): the files may have gone since, and callers other than run_eval */
+    t6_eval_check_outputs(deck, dist, ckpt_path);
     char path[4400];
     t6_ev_results_path(ec->results, ckpt_path, R->num_fewshot, path, sizeof path);
-    int bad_out = 0;
-    if (dist->rank == 0) {
-        bad_out = t6_ev_check_output("eval.results", path, err, sizeof err) != 0 ||
-                  (ec->json && strcmp(ec->json, "-") != 0 && t6_ev_check_output("eval.json", ec->json, err, sizeof err) != 0);
-    }
-    if (t6_dist_any(dist, bad_out)) {
-        if (dist->rank == 0)
-            t6_fatal_hint("point the key at a file in an existing, writable directory (nothing was scored)", "%s", err);
-        exit(1);
-    }
     if (dist->rank == 0) {
         printf("eval: %zu requests from %d task(s), %d-shot, max length %d, %d rank(s)\n", R->n_req, ec->n_tasks,
                R->num_fewshot, R->max_len, dist->world);

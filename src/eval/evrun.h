@@ -59,6 +59,10 @@ typedef struct {
  * printed or written as a result; a scheduler must not take it for a finished job). */
 int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const char *ckpt_path, long step);
 
+/* Fatal (all ranks, before any scoring) when eval.results (or its default beside
+ * ckpt_path) or eval.json cannot be written; creates nothing that stays. */
+void t6_eval_check_outputs(const t6_deck *deck, t6_dist *dist, const char *ckpt_path);
+
 /* Scores R->req[0..n_req) (R->max_len set): rows, batches of at most cap_tokens tokens,
  * forward, log-softmax over V; results summed over the ranks. *stopped = 1 when a stop
  * signal ended it early (results then incomplete). Exposed for the tests. */
