@@ -22,7 +22,7 @@
 #include "util.h"
 
 #define T6_EVAL_FORMAT "t6-eval-results"
-#define T6_EVAL_VERSION 2   /* 2: /requests/choice_chars */
+#define T6_EVAL_VERSION 3   /* 2: /requests/choice_chars; 3: /requests/gold */
 
 /* The metric the paper's tables use for task t. */
 static double paper_value(const t6_ev_task *t)
@@ -362,6 +362,17 @@ int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t e
         if (!T->norm_len) continue;
         for (size_t k = 0; k < T->n_req && T->req0 + k < N; k++) nch[T->req0 + k] = (int32_t)T->norm_len[k];
     }
+    /* the gold choice of each request's document (-1 where a task has none: LAMBADA),
+     * so that acc and acc_norm can be recomputed from this file alone */
+    int32_t *gold = t6_malloc((N + 1) * sizeof(int32_t));
+    for (size_t i = 0; i < N; i++) {
+        const t6_ev_request *q = &R->req[i];
+        const t6_ev_task *T = &R->tasks[q->task];
+        int g = -1;
+        if (t6_task_get((t6_task_id)q->task)->kind != T6_EV_LOGLIK && q->doc >= 0 && (size_t)q->doc < T->docs.n)
+            g = T->docs.docs[q->doc].gold;
+        gold[i] = g;
+    }
     size_t o = 0;
     for (size_t i = 0; i < N; i++) {
         const t6_ev_request *q = &R->req[i];
@@ -383,7 +394,9 @@ int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t e
     rc |= put(g, "loglik", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, ll, N);
     rc |= put(g, "is_greedy", H5T_NATIVE_INT8, H5T_STD_I8LE, gr, N);
     rc |= put(g, "choice_chars", H5T_NATIVE_INT32, H5T_STD_I32LE, nch, N);
+    rc |= put(g, "gold", H5T_NATIVE_INT32, H5T_STD_I32LE, gold, N);
     H5Gclose(g);
+    free(gold);
     free(task); free(choice); free(clen); free(toks); free(doc); free(off); free(ll); free(gr); free(nch);
     if (rc) t6_h5_close_file_all(f);
     else if (H5Fclose(f) < 0) rc = 1;
