@@ -100,11 +100,56 @@ void t6_ev_results_path(const char *results, const char *ckpt_path, int num_fews
  * the .tmp file can be created beside it (the directory exists and is writable, the
  * file system is not read-only). Creating and removing the .tmp file is the check
  * that also holds for root, for whom access(2) says yes on a read-only mount. */
+/* 1 when the existing file at path is an earlier result of ours (HDF5 or JSON with
+ * format "t6-eval-results"), which a rerun may replace. */
+static int is_eval_result(const char *path, int json)
+{
+    if (json) {
+        json_t *o = json_load_file(path, 0, NULL);
+        const char *fmt = o ? json_string_value(json_object_get(o, "format")) : NULL;
+        int yes = fmt && strcmp(fmt, T6_EVAL_FORMAT) == 0;
+        json_decref(o);
+        return yes;
+    }
+    t6_h5_quiet_state q = t6_h5_quiet_begin();
+    int yes = 0;
+    if (H5Fis_hdf5(path) > 0) {
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        char fmt[64];
+        if (f >= 0) {
+            yes = t6_h5_get_str(f, "format", fmt, sizeof fmt) == 0 && strcmp(fmt, T6_EVAL_FORMAT) == 0;
+            H5Fclose(f);
+        }
+    }
+    char why[64];
+    t6_h5_reason(why, sizeof why);
+    t6_h5_quiet_end(q);
+    return yes;
+}
+
 int t6_ev_check_output(const char *key, const char *path, char *err, size_t err_len)
 {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         t6_seterr(err, err_len, "%s = \"%s\": is a directory, not a file path", key, path);
+        return -1;
+    }
+    /* eval.json = /dev/stdout (whatever stdout is: a log file too), a pipe: written
+     * straight into it (write_json) */
+    const int json = strcmp(key, "eval.json") == 0;
+    if (json && strncmp(path, "/dev/", 5) == 0) return 0;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (json) return 0;
+        t6_seterr(err, err_len, "%s = \"%s\": not a regular file", key, path);
+        return -1;
+    }
+    /* an existing file is replaced only when it is an earlier result: a checkpoint, a
+     * metrics file or a corpus given by mistake (eval.results = the checkpoint just
+     * evaluated) was overwritten before */
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && !is_eval_result(path, json)) {
+        t6_seterr(err, err_len, "%s = \"%s\": the file exists and is not a \"%s\" %s file; not overwritten "
+                  "(remove it, or choose another path)", key, path, T6_EVAL_FORMAT,
+                  json ? "JSON" : "HDF5");
         return -1;
     }
     char tmp[4500];
@@ -195,6 +240,20 @@ int t6_ev_write_json(const t6_ev_results *R, const char *path, char *err, size_t
         printf("\n");
         json_decref(root);
         if (rc) { t6_seterr(err, err_len, "eval.json = \"-\": cannot write to stdout"); return -1; }
+        return 0;
+    }
+    struct stat st;
+    if (strncmp(path, "/dev/", 5) == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {   /* /dev/stdout, a pipe */
+        /* appended, after what t6 printed so far: "w" would truncate a log file that
+         * /dev/stdout stands for (and a rename would replace the /dev entry itself) */
+        fflush(stdout);
+        fflush(stderr);
+        FILE *f = fopen(path, "a");
+        rc = !f || json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 || fputc('\n', f) == EOF;
+        int e = errno;
+        if (f && fclose(f) != 0) rc = 1;
+        json_decref(root);
+        if (rc) { t6_seterr(err, err_len, "eval.json = \"%s\": cannot write: %s", path, strerror(e)); return -1; }
         return 0;
     }
     /* <path>.tmp, renamed once whole: a full disk leaves the previous file as it was,

@@ -401,7 +401,8 @@ void t6_eval_check_outputs(const t6_deck *deck, t6_dist *dist, const char *ckpt_
               (ec->json && strcmp(ec->json, "-") != 0 && t6_ev_check_output("eval.json", ec->json, err, sizeof err) != 0);
     if (t6_dist_any(dist, bad)) {
         if (dist->rank == 0)
-            t6_fatal_hint("point the key at a file in an existing, writable directory (nothing was scored)", "%s", err);
+            t6_fatal_hint("point the key at a new file, or an earlier result, in an existing, writable directory "
+                          "(nothing was scored)", "%s", err);
         exit(1);   /* the other ranks: rank 0 said why */
     }
 }

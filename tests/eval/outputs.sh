@@ -3,7 +3,9 @@
 # cannot be written (a missing directory, a path that is a directory) is refused before
 # any request is scored (it was found only after the whole scoring, hours on a real
 # suite), naming the key, the path and the reason; no .tmp file is left; a rerun into
-# an existing results path replaces it whole; duplicate tasks are a deck error; and
+# an existing results path replaces it whole; a path naming a file that is not an
+# earlier result (the checkpoint itself) is refused, not overwritten; eval.json under
+# /dev/ is appended to, not truncated or renamed over; duplicate tasks are a deck error; and
 # the "not the full test sets" note appears only when eval.limit cut a task.
 . "$(dirname "$0")/common.sh"
 evtrain
@@ -42,6 +44,28 @@ lim=$(h5dump -a /limit "$TMP/r.h5" 2>/dev/null | sed -n 's/^ *(0): *\([0-9]*\).*
 expect_eq "the results file is the new one" "$lim" 3
 expect_grep "the JSON is the new one" '"piqa"' "$TMP/r.json"
 [ ! -e "$TMP/r.h5.tmp" ] && [ ! -e "$TMP/r.json.tmp" ] && ok "no .tmp files left" || bad ".tmp files left"
+
+# eval.results naming the checkpoint just evaluated (or any file that is not an earlier
+# result): refused before the scoring; the checkpoint was overwritten by the results
+ck="$TMP/run/checkpoints/ckpt_00000002.h5"
+cp "$ck" "$TMP/ck.before"
+evrun "$TMP/ck.log" --set eval.tasks=boolq --set eval.limit=2 --set eval.results="$ck"
+expect_eq "results onto the checkpoint: exit 1" "$?" 1
+expect_grep "says why" "eval.results = \"$ck\": the file exists and is not a \"t6-eval-results\" HDF5 file; not overwritten" "$TMP/ck.log"
+cmp -s "$ck" "$TMP/ck.before" && ok "the checkpoint is unchanged" || bad "the checkpoint was overwritten"
+echo "my notes" >"$TMP/notes.txt"
+evrun "$TMP/notes.log" --set eval.tasks=boolq --set eval.limit=2 --set eval.results="$TMP/n.h5" --set eval.json="$TMP/notes.txt"
+expect_eq "json onto a file that is no result: exit 1" "$?" 1
+expect_grep "says why" "is not a \"t6-eval-results\" JSON file; not overwritten" "$TMP/notes.log"
+expect_eq "the file is unchanged" "$(cat "$TMP/notes.txt")" "my notes"
+# eval.json under /dev/ (here /dev/fd/1 = the log): appended after what t6 printed, the log
+# not truncated (and never a rename over the /dev entry)
+evrun "$TMP/fd.log" --set eval.tasks=boolq --set eval.limit=2 --set eval.results="$TMP/fd.h5" --set eval.json=/dev/fd/1
+expect_eq "eval.json = /dev/fd/1: exit 0" "$?" 0
+expect_grep "the log keeps its beginning" "resuming from" "$TMP/fd.log"
+expect_grep "the JSON is in the log" '"format": "t6-eval-results"' "$TMP/fd.log"
+first=$(grep -n '"format"' "$TMP/fd.log" | cut -d: -f1); res=$(grep -n 'eval: results in' "$TMP/fd.log" | cut -d: -f1)
+[ -n "$first" ] && [ -n "$res" ] && [ "$first" -gt "$res" ] && ok "the JSON comes after the table" || bad "the JSON is not after the table"
 
 # duplicate tasks: a deck error naming the task (they were merged, yet counted twice)
 "$T6" --check "$DEMO" --set eval.tasks=boolq,piqa,boolq $EVDATA >"$TMP/dup.log" 2>&1
