@@ -422,8 +422,10 @@ int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const cha
         fprintf(stderr, "%s: warning: %s/{encoder.json,vocab.bpe} are not the GPT-2 files tiktoken pins\n",
                 t6_progname(), deck->data.vocab_dir);
     if (t6_bpe_vocab_size(bpe) > deck->model.vocab_size)
-        t6_fatal("the tokenizer has %d tokens but model.vocab_size is %d", t6_bpe_vocab_size(bpe),
-                 deck->model.vocab_size);
+        t6_fatal_hint("the tasks need a model trained with the GPT-2 vocabulary (model.vocab_size >= 50257, "
+                      "e.g. 50304), or data.vocab_dir naming that model's tokenizer",
+                      "data.vocab_dir = \"%s\": the tokenizer has %d tokens but model.vocab_size is %d",
+                      deck->data.vocab_dir, t6_bpe_vocab_size(bpe), deck->model.vocab_size);
     t6_bpe_state *bs = t6_bpe_state_new(bpe);
 
     t6_ev_results *R = t6_calloc(1, sizeof *R);

@@ -13,6 +13,14 @@ expect_grep "unknown task named with its key" 'eval.tasks = [ "arc_easy", "hella
 expect_grep "eval.tasks needs data.vocab_dir" "data.vocab_dir = (not set): missing: eval.tasks needs it" "$TMP/voc.log"
 
 evtrain
+# a checkpoint whose vocabulary is not GPT-2's: the key and the sizes named
+"$T6" "$DEMO" --set train.max_steps=1 --set output.checkpoint_interval=0 --set train.eval_interval=0 \
+    --set output.run_dir="$TMP/run512" >"$TMP/t512.log" 2>&1
+"$T6" "$DEMO" $EVDATA --set job=eval --set data.val=[] --set output.run_dir="$TMP/run512" --set eval.tasks=boolq \
+    --set eval.limit=1 >"$TMP/v512.log" 2>&1
+[ "$?" -ne 0 ] && ok "a 512-token model refused for tasks" || bad "a 512-token model accepted"
+expect_grep "vocabulary mismatch named" "the tokenizer has 50257 tokens but model.vocab_size is 512" "$TMP/v512.log"
+expect_grep "with a hint" "model trained with the GPT-2 vocabulary" "$TMP/v512.log"
 # a task folder without its file
 mkdir -p "$TMP/ev/arc_easy/original" "$TMP/ev/mmlu/original/data/test"
 evrun "$TMP/miss.log" --set eval.tasks=arc_challenge --set data.eval_dir="$TMP/ev"
