@@ -1,7 +1,8 @@
 #!/bin/sh
 # errors.sh -- bad evaluation inputs give a clear error naming the deck key or the file
 # and line: an unknown task, eval.tasks without data.vocab_dir, a missing task file, a
-# malformed row, an MMLU CSV row with a bad answer, a damaged Arrow file.
+# malformed row, an MMLU CSV row with a bad answer, PIQA questions and labels that do not
+# match, a damaged Arrow file, a model whose vocabulary is not GPT-2's.
 . "$(dirname "$0")/common.sh"
 
 # deck-level errors need no checkpoint
@@ -45,6 +46,16 @@ cp "$DATA/eval/mmlu/original/data/test/anatomy_test.csv" "$TMP/ev/mmlu/original/
 rm "$TMP/ev/mmlu/original/data/test/virology_test.csv"
 evrun "$TMP/mmlu2.log" --set eval.tasks=mmlu --set data.eval_dir="$TMP/ev"
 expect_grep "missing MMLU subject named" "virology_test.csv: no such file" "$TMP/mmlu2.log"
+# PIQA's valid.jsonl cut at a line boundary (a valid JSONL of fewer questions): its
+# labels file has more lines, which was accepted as a smaller test set
+mkdir -p "$TMP/ev/piqa/original"
+head -5 "$DATA/eval/piqa/original/valid.jsonl" >"$TMP/ev/piqa/original/valid.jsonl"
+cp "$DATA/eval/piqa/original/valid-labels.lst" "$TMP/ev/piqa/original/"
+evrun "$TMP/piqa.log" --set eval.tasks=piqa --set data.eval_dir="$TMP/ev"
+[ "$?" -ne 0 ] && ok "truncated PIQA questions refused" || bad "truncated PIQA questions accepted"
+expect_grep "PIQA mismatch named" "valid-labels.lst has 1833 more label(s) than the 5 questions of $TMP/ev/piqa/original/valid.jsonl" "$TMP/piqa.log"
+evrun "$TMP/piqa2.log" --set eval.tasks=piqa --set data.eval_dir="$TMP/ev" --set eval.limit=3 --set eval.results="$TMP/piqa2.h5"
+expect_eq "with eval.limit the first questions still score" "$?" 0
 # a damaged WinoGrande .arrow file: the evaluation stops naming it and the damage
 mkdir -p "$TMP/ev/winogrande/hf-arrow/validation"
 cp "$DATA/eval/winogrande/hf-arrow/validation/state.json" "$TMP/ev/winogrande/hf-arrow/validation/"
