@@ -566,6 +566,9 @@ static void teardown(t6_run *r)
 static int run_eval(t6_run *r)
 {
     if (!load_init_from(r)) resume(r, 1);   /* model.init_from names the weights to evaluate */
+    /* what was evaluated, for the task results (their default path and `checkpoint`):
+     * without this they went to a hidden ".eval-0shot.h5" in the working directory */
+    else snprintf(r->ckpt_loaded, sizeof r->ckpt_loaded, "%s", r->deck->init_from);
     /* evaluation prints its result and writes no metrics file */
     const int tasks = r->deck->eval.n_tasks > 0;
     if (!(r->data && t6_data_has_val(r->data)) && !tasks) {

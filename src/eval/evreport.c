@@ -90,9 +90,14 @@ void t6_ev_print_table(const t6_ev_results *R, FILE *f)
 void t6_ev_results_path(const char *results, const char *ckpt_path, int num_fewshot, char *out, size_t len)
 {
     if (results) { snprintf(out, len, "%s", results); return; }
-    size_t l = strlen(ckpt_path ? ckpt_path : "");
-    if (l > 3 && strcmp(ckpt_path + l - 3, ".h5") == 0) l -= 3;
-    snprintf(out, len, "%.*s.eval-%dshot.h5", (int)l, ckpt_path ? ckpt_path : "", num_fewshot);
+    /* beside the checkpoint; model.init_from = "hf:DIR": beside DIR */
+    const char *src = ckpt_path ? ckpt_path : "";
+    if (strncmp(src, "hf:", 3) == 0) src += 3;
+    size_t l = strlen(src);
+    while (l > 1 && src[l - 1] == '/') l--;
+    if (l > 3 && strncmp(src + l - 3, ".h5", 3) == 0) l -= 3;
+    if (l == 0) snprintf(out, len, "eval-%dshot.h5", num_fewshot);   /* no source known */
+    else snprintf(out, len, "%.*s.eval-%dshot.h5", (int)l, src, num_fewshot);
 }
 
 /* Both outputs are written to "<path>.tmp" and renamed over path once complete, so

@@ -72,7 +72,8 @@ void t6_ev_score_requests(t6_ev_results *R, t6_dist *dist, t6_model *model, int 
 void t6_ev_score_task(t6_ev_results *R, t6_ev_task *t);
 
 /* evreport.c */
-/* The results file's path: eval.results, else "<checkpoint without .h5>.eval-<k>shot.h5". */
+/* The results file's path: eval.results, else "<checkpoint without .h5>.eval-<k>shot.h5"
+ * (model.init_from = "hf:DIR": "DIR.eval-<k>shot.h5"). */
 void t6_ev_results_path(const char *results, const char *ckpt_path, int num_fewshot, char *out, size_t len);
 /* Before the scoring: can the output `path` of deck key `key` be written (not a
  * directory; "<path>.tmp" can be created beside it)? 0, or -1 with a message naming

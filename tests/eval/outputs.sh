@@ -5,7 +5,9 @@
 # suite), naming the key, the path and the reason; no .tmp file is left; a rerun into
 # an existing results path replaces it whole; a path naming a file that is not an
 # earlier result (the checkpoint itself) is refused, not overwritten; eval.json under
-# /dev/ is appended to, not truncated or renamed over; duplicate tasks are a deck error; and
+# /dev/ is appended to, not truncated or renamed over; with model.init_from the results
+# go beside those weights, not into the working directory; duplicate tasks are a deck
+# error; and
 # the "not the full test sets" note appears only when eval.limit cut a task.
 . "$(dirname "$0")/common.sh"
 evtrain
@@ -66,6 +68,18 @@ expect_grep "the log keeps its beginning" "resuming from" "$TMP/fd.log"
 expect_grep "the JSON is in the log" '"format": "t6-eval-results"' "$TMP/fd.log"
 first=$(grep -n '"format"' "$TMP/fd.log" | cut -d: -f1); res=$(grep -n 'eval: results in' "$TMP/fd.log" | cut -d: -f1)
 [ -n "$first" ] && [ -n "$res" ] && [ "$first" -gt "$res" ] && ok "the JSON comes after the table" || bad "the JSON is not after the table"
+
+# model.init_from: the results go beside the weights evaluated (they went to a hidden
+# ".eval-0shot.h5" in the working directory, with an empty `checkpoint` attribute)
+mkdir "$TMP/cwd"
+ck="$TMP/run/checkpoints/ckpt_00000002.h5"
+(cd "$TMP/cwd" && "$T6" "$DEMO" $EVMODEL $EVDATA --set job=eval --set eval.tasks=boolq --set eval.limit=2 \
+    --set model.init_from="$ck") >"$TMP/init.log" 2>&1
+expect_eq "eval of model.init_from: exit 0" "$?" 0
+expect_grep "results beside the checkpoint" "eval: results in $TMP/run/checkpoints/ckpt_00000002.eval-0shot.h5" "$TMP/init.log"
+[ -z "$(ls -A "$TMP/cwd")" ] && ok "nothing written into the working directory" || bad "wrote $(ls -A "$TMP/cwd") into the working directory"
+src=$(h5dump -a /checkpoint "$TMP/run/checkpoints/ckpt_00000002.eval-0shot.h5" 2>/dev/null | sed -n 's/^ *(0): *"\(.*\)".*/\1/p')
+expect_eq "the checkpoint attribute names the weights" "$src" "$ck"
 
 # duplicate tasks: a deck error naming the task (they were merged, yet counted twice)
 "$T6" --check "$DEMO" --set eval.tasks=boolq,piqa,boolq $EVDATA >"$TMP/dup.log" 2>&1
