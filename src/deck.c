@@ -1159,6 +1159,13 @@ static int validate(load_ctx *c)
             k = key_index("eval.tasks");
             return fail(c, k, NULL, KEY_DOCS[k].allowed, "unknown task \"%s\"", d->eval.tasks[i]);
         }
+        /* a task listed twice is a slip in the list (scored once it would still be
+         * counted twice in the report): named, not silently merged */
+        for (int j = 0; j < i; j++)
+            if (strcmp(d->eval.tasks[j], d->eval.tasks[i]) == 0) {
+                k = key_index("eval.tasks");
+                return fail(c, k, NULL, "each task at most once", "task \"%s\" listed twice", d->eval.tasks[i]);
+            }
     }
     if (d->job == T6_JOB_EVAL && d->eval.n_tasks > 0 && (!d->data.eval_dir || !d->data.vocab_dir)) {
         k = key_index(!d->data.eval_dir ? "data.eval_dir" : "data.vocab_dir");

@@ -604,6 +604,9 @@ static void teardown(t6_run *r)
 static int run_eval(t6_run *r)
 {
     if (!load_init_from(r)) resume(r, 1);   /* model.init_from names the weights to evaluate */
+    /* what was evaluated, for the task results (their default path and `checkpoint`):
+     * without this they went to a hidden ".eval-0shot.h5" in the working directory */
+    else snprintf(r->ckpt_loaded, sizeof r->ckpt_loaded, "%s", r->deck->init_from);
     /* evaluation prints its result and writes no metrics file */
     const int tasks = r->deck->eval.n_tasks > 0;
     if (!(r->data && t6_data_has_val(r->data)) && !tasks) {
@@ -611,6 +614,8 @@ static int run_eval(t6_run *r)
             fprintf(stderr, "%s: error: evaluation needs data.val or eval.tasks\n", t6_progname());
         return 1;
     }
+    /* the task results' paths are checked before any scoring, the val loss included */
+    if (tasks) t6_eval_check_outputs(r->deck, &r->dist, r->ckpt_loaded);
     if (r->data && t6_data_has_val(r->data)) {
         int interrupted;
         double val = evaluate(r, &interrupted);

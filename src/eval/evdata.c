@@ -840,8 +840,11 @@ static const cand *candidates(int id, int fewshot)
     return none;
 }
 
-/* PIQA labels: one 0/1 per line in <name>-labels.lst beside the JSONL */
-static int piqa_labels(const char *jsonl, t6_ev_docs *out, size_t first, char *err, size_t err_len)
+/* PIQA labels: one 0/1 per line in <name>-labels.lst beside the JSONL. whole: the JSONL
+ * was read to its end, so the labels must end with it too (more labels than questions
+ * means the files do not belong together, or the JSONL was cut at a line boundary,
+ * which nothing else could tell). */
+static int piqa_labels(const char *jsonl, t6_ev_docs *out, size_t first, int whole, char *err, size_t err_len)
 {
     char lp[4200];
     size_t l = strlen(jsonl);
@@ -865,6 +868,21 @@ static int piqa_labels(const char *jsonl, t6_ev_docs *out, size_t first, char *e
         }
         out->docs[i].gold = p[0] - '0';
         p = nl ? nl + 1 : p + 1;
+    }
+    if (whole) {
+        long extra = 0;
+        for (const char *q = p; *q;) {
+            const char *nl = strchr(q, '\n');
+            size_t len = nl ? (size_t)(nl - q) : strlen(q);
+            if (len > 0 && !(len == 1 && q[0] == '\r')) extra++;
+            q = nl ? nl + 1 : q + len;
+        }
+        if (extra > 0) {
+            t6_seterr(err, err_len, "%s has %ld more label(s) than the %zu questions of %s: the two files do not "
+                      "match (is %s truncated?)", lp, extra, out->n - first, jsonl, jsonl);
+            free(data);
+            return -1;
+        }
     }
     free(data);
     return 0;
@@ -951,7 +969,7 @@ int t6_ev_read(int id, const char *eval_dir, int fewshot, long limit, t6_ev_docs
     case 'a': case 'z': rc = parse_json_array(id, path, data, n, lim, out, err, err_len); break;
     default: rc = parse_jsonl(id, path, data, n, lim, out, err, err_len); break;
     }
-    if (!rc && c->fmt == 'p') rc = piqa_labels(path, out, 0, err, err_len);
+    if (!rc && c->fmt == 'p') rc = piqa_labels(path, out, 0, lim <= 0, err, err_len);
     free(data);
     if (rc) { t6_ev_docs_free(out); return -1; }
     if (out->n == 0 && !fewshot) {

@@ -6,17 +6,23 @@
 
 #include "eval/evrun.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "h5io.h"
 #include "util.h"
 
 #define T6_EVAL_FORMAT "t6-eval-results"
-#define T6_EVAL_VERSION 2   /* 2: /requests/choice_chars */
+#define T6_EVAL_VERSION 3   /* 2: /requests/choice_chars; 3: /requests/gold */
 
 /* The metric the paper's tables use for task t. */
 static double paper_value(const t6_ev_task *t)
@@ -75,7 +81,104 @@ void t6_ev_print_table(const t6_ev_results *R, FILE *f)
         fprintf(f, " | %9.2f %9.3f", 100.0 * R->tasks[T6_TASK_LAMBADA].m.acc, R->tasks[T6_TASK_LAMBADA].m.ppl);
     fprintf(f, "\n");
     if (n > 0 && n < T6_PAPER_TASKS) fprintf(f, "* mean over the %d of the paper's 9 tasks evaluated\n", n);
-    if (R->limit > 0) fprintf(f, "eval.limit = %ld: not the full test sets\n", R->limit);
+    if (R->limit > 0 && R->limit_cut) fprintf(f, "eval.limit = %ld: not the full test sets\n", R->limit);
+    else if (R->limit > 0) fprintf(f, "eval.limit = %ld: every task has fewer documents; these are the full sets\n", R->limit);
+}
+
+/* ---- output paths ---- */
+
+void t6_ev_results_path(const char *results, const char *ckpt_path, int num_fewshot, char *out, size_t len)
+{
+    if (results) { snprintf(out, len, "%s", results); return; }
+    /* beside the checkpoint; model.init_from = "hf:DIR": beside DIR */
+    const char *src = ckpt_path ? ckpt_path : "";
+    if (strncmp(src, "hf:", 3) == 0) src += 3;
+    size_t l = strlen(src);
+    while (l > 1 && src[l - 1] == '/') l--;
+    if (l > 3 && strncmp(src + l - 3, ".h5", 3) == 0) l -= 3;
+    if (l == 0) snprintf(out, len, "eval-%dshot.h5", num_fewshot);   /* no source known */
+    else snprintf(out, len, "%.*s.eval-%dshot.h5", (int)l, src, num_fewshot);
+}
+
+/* Both outputs are written to "<path>.tmp" and renamed over path once complete, so
+ * what must be possible before the scoring starts is: path is not a directory, and
+ * the .tmp file can be created beside it (the directory exists and is writable, the
+ * file system is not read-only). Creating and removing the .tmp file is the check
+ * that also holds for root, for whom access(2) says yes on a read-only mount. */
+/* 1 when the existing file at path is an earlier result of ours (HDF5 or JSON with
+ * format "t6-eval-results"), which a rerun may replace. */
+static int is_eval_result(const char *path, int json)
+{
+    if (json) {
+        json_t *o = json_load_file(path, 0, NULL);
+        const char *fmt = o ? json_string_value(json_object_get(o, "format")) : NULL;
+        int yes = fmt && strcmp(fmt, T6_EVAL_FORMAT) == 0;
+        json_decref(o);
+        return yes;
+    }
+    t6_h5_quiet_state q = t6_h5_quiet_begin();
+    int yes = 0;
+    if (H5Fis_hdf5(path) > 0) {
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        char fmt[64];
+        if (f >= 0) {
+            yes = t6_h5_get_str(f, "format", fmt, sizeof fmt) == 0 && strcmp(fmt, T6_EVAL_FORMAT) == 0;
+            H5Fclose(f);
+        }
+    }
+    char why[64];
+    t6_h5_reason(why, sizeof why);
+    t6_h5_quiet_end(q);
+    return yes;
+}
+
+int t6_ev_check_output(const char *key, const char *path, char *err, size_t err_len)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        t6_seterr(err, err_len, "%s = \"%s\": is a directory, not a file path", key, path);
+        return -1;
+    }
+    /* eval.json = /dev/stdout (whatever stdout is: a log file too), a pipe: written
+     * straight into it (write_json) */
+    const int json = strcmp(key, "eval.json") == 0;
+    if (json && strncmp(path, "/dev/", 5) == 0) return 0;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (json) return 0;
+        t6_seterr(err, err_len, "%s = \"%s\": not a regular file", key, path);
+        return -1;
+    }
+    /* an existing file is replaced only when it is an earlier result: a checkpoint, a
+     * metrics file or a corpus given by mistake (eval.results = the checkpoint just
+     * evaluated) was overwritten before */
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && !is_eval_result(path, json)) {
+        t6_seterr(err, err_len, "%s = \"%s\": the file exists and is not a \"%s\" %s file; not overwritten "
+                  "(remove it, or choose another path)", key, path, T6_EVAL_FORMAT,
+                  json ? "JSON" : "HDF5");
+        return -1;
+    }
+    char tmp[4500];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        t6_seterr(err, err_len, "%s = \"%s\": cannot create %s: %s", key, path, tmp, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(tmp);
+    return 0;
+}
+
+/* The reason a write into the directory of path failed, for messages: the free space
+ * of its file system, which is what "disk full" looks like from here. */
+static void space_note(const char *path, char *buf, size_t len)
+{
+    char b[32];
+    char *copy = t6_strdup(path);
+    long long fb = t6_free_bytes(dirname(copy));
+    free(copy);
+    if (fb < 0) { snprintf(buf, len, "free space unknown"); return; }
+    snprintf(buf, len, "%s free on its file system", t6_fmt_bytes(b, sizeof b, fb));
 }
 
 /* ---- JSON ---- */
@@ -140,11 +243,40 @@ int t6_ev_write_json(const t6_ev_results *R, const char *path, char *err, size_t
     if (strcmp(path, "-") == 0) {
         rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
         printf("\n");
-    } else {
-        rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+        json_decref(root);
+        if (rc) { t6_seterr(err, err_len, "eval.json = \"-\": cannot write to stdout"); return -1; }
+        return 0;
     }
+    struct stat st;
+    if (strncmp(path, "/dev/", 5) == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {   /* /dev/stdout, a pipe */
+        /* appended, after what t6 printed so far: "w" would truncate a log file that
+         * /dev/stdout stands for (and a rename would replace the /dev entry itself) */
+        fflush(stdout);
+        fflush(stderr);
+        FILE *f = fopen(path, "a");
+        rc = !f || json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 || fputc('\n', f) == EOF;
+        int e = errno;
+        if (f && fclose(f) != 0) rc = 1;
+        json_decref(root);
+        if (rc) { t6_seterr(err, err_len, "eval.json = \"%s\": cannot write: %s", path, strerror(e)); return -1; }
+        return 0;
+    }
+    /* <path>.tmp, renamed once whole: a full disk leaves the previous file as it was,
+     * never a truncated JSON in its place (json_dump_file checks fclose) */
+    char tmp[4500], note[96];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    errno = 0;
+    rc = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    int e = errno;
     json_decref(root);
-    if (rc) { t6_seterr(err, err_len, "eval.json = \"%s\": cannot write", path); return -1; }
+    if (rc) {
+        unlink(tmp);
+        space_note(tmp, note, sizeof note);
+        t6_seterr(err, err_len, "eval.json = \"%s\": writing %s failed (%s; %s); %s", path, tmp,
+                  e ? strerror(e) : "error", note, "the previous file, if any, is unchanged");
+        return -1;
+    }
+    if (t6_rename_durable(tmp, path, err, err_len) != 0) { unlink(tmp); return -1; }
     return 0;
 }
 
@@ -209,8 +341,18 @@ int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t e
 {
     char tmp[4500];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    t6_h5_quiet_state q = t6_h5_quiet_begin();
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) { t6_seterr(err, err_len, "%s: cannot create the results file", tmp); return -1; }
+    if (f < 0) {
+        char why[256], note[96];
+        t6_h5_reason(why, sizeof why);
+        t6_h5_quiet_end(q);
+        unlink(tmp);   /* a full disk fails the create after the file exists */
+        space_note(tmp, note, sizeof note);
+        t6_seterr(err, err_len, "eval.results = \"%s\": cannot create %s (%s; %s); the previous file, if any, is unchanged",
+                  path, tmp, why[0] ? why : "HDF5 error", note);
+        return -1;
+    }
     attr_str(f, "format", T6_EVAL_FORMAT);
     attr_i64(f, "version", T6_EVAL_VERSION);
     attr_str(f, "checkpoint", R->ckpt ? R->ckpt : "");
@@ -284,6 +426,17 @@ int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t e
         if (!T->norm_len) continue;
         for (size_t k = 0; k < T->n_req && T->req0 + k < N; k++) nch[T->req0 + k] = (int32_t)T->norm_len[k];
     }
+    /* the gold choice of each request's document (-1 where a task has none: LAMBADA),
+     * so that acc and acc_norm can be recomputed from this file alone */
+    int32_t *gold = t6_malloc((N + 1) * sizeof(int32_t));
+    for (size_t i = 0; i < N; i++) {
+        const t6_ev_request *q = &R->req[i];
+        const t6_ev_task *T = &R->tasks[q->task];
+        int g = -1;
+        if (t6_task_get((t6_task_id)q->task)->kind != T6_EV_LOGLIK && q->doc >= 0 && (size_t)q->doc < T->docs.n)
+            g = T->docs.docs[q->doc].gold;
+        gold[i] = g;
+    }
     size_t o = 0;
     for (size_t i = 0; i < N; i++) {
         const t6_ev_request *q = &R->req[i];
@@ -305,10 +458,24 @@ int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t e
     rc |= put(g, "loglik", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, ll, N);
     rc |= put(g, "is_greedy", H5T_NATIVE_INT8, H5T_STD_I8LE, gr, N);
     rc |= put(g, "choice_chars", H5T_NATIVE_INT32, H5T_STD_I32LE, nch, N);
+    rc |= put(g, "gold", H5T_NATIVE_INT32, H5T_STD_I32LE, gold, N);
     H5Gclose(g);
+    free(gold);
     free(task); free(choice); free(clen); free(toks); free(doc); free(off); free(ll); free(gr); free(nch);
-    if (H5Fclose(f) < 0) rc = 1;
-    if (rc) { t6_seterr(err, err_len, "%s: writing the results failed", tmp); return -1; }
-    if (rename(tmp, path) != 0) { t6_seterr(err, err_len, "%s: cannot rename onto %s", tmp, path); return -1; }
+    if (rc) t6_h5_close_file_all(f);
+    else if (H5Fclose(f) < 0) rc = 1;
+    char why[256];
+    t6_h5_reason(why, sizeof why);
+    t6_h5_quiet_end(q);
+    if (rc) {
+        /* no half-written .tmp left behind to fill the disk further */
+        char note[96];
+        unlink(tmp);
+        space_note(tmp, note, sizeof note);
+        t6_seterr(err, err_len, "eval.results = \"%s\": writing %s failed (%s; %s); the previous file, if any, is unchanged",
+                  path, tmp, why[0] ? why : "HDF5 error", note);
+        return -1;
+    }
+    if (t6_rename_durable(tmp, path, err, err_len) != 0) { unlink(tmp); return -1; }
     return 0;
 }

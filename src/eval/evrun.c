@@ -390,6 +390,23 @@ void t6_ev_score_task(t6_ev_results *R, t6_ev_task *T)
     free(acc); free(accn); free(lls);
 }
 
+void t6_eval_check_outputs(const t6_deck *deck, t6_dist *dist, const char *ckpt_path)
+{
+    const t6_eval_config *ec = &deck->eval;
+    char path[4400], err[4600] = "";
+    t6_ev_results_path(ec->results, ckpt_path, ec->num_fewshot, path, sizeof path);
+    int bad = 0;
+    if (dist->rank == 0)
+        bad = t6_ev_check_output("eval.results", path, err, sizeof err) != 0 ||
+              (ec->json && strcmp(ec->json, "-") != 0 && t6_ev_check_output("eval.json", ec->json, err, sizeof err) != 0);
+    if (t6_dist_any(dist, bad)) {
+        if (dist->rank == 0)
+            t6_fatal_hint("point the key at a new file, or an earlier result, in an existing, writable directory "
+                          "(nothing was scored)", "%s", err);
+        exit(1);   /* the other ranks: rank 0 said why */
+    }
+}
+
 int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const char *ckpt_path, long step)
 {
     const t6_eval_config *ec = &deck->eval;
@@ -405,8 +422,10 @@ int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const cha
         fprintf(stderr, "%s: warning: %s/{encoder.json,vocab.bpe} are not the GPT-2 files tiktoken pins\n",
                 t6_progname(), deck->data.vocab_dir);
     if (t6_bpe_vocab_size(bpe) > deck->model.vocab_size)
-        t6_fatal("the tokenizer has %d tokens but model.vocab_size is %d", t6_bpe_vocab_size(bpe),
-                 deck->model.vocab_size);
+        t6_fatal_hint("the tasks need a model trained with the GPT-2 vocabulary (model.vocab_size >= 50257, "
+                      "e.g. 50304), or data.vocab_dir naming that model's tokenizer",
+                      "data.vocab_dir = \"%s\": the tokenizer has %d tokens but model.vocab_size is %d",
+                      deck->data.vocab_dir, t6_bpe_vocab_size(bpe), deck->model.vocab_size);
     t6_bpe_state *bs = t6_bpe_state_new(bpe);
 
     t6_ev_results *R = t6_calloc(1, sizeof *R);
@@ -433,9 +452,25 @@ int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const cha
         T->used = 1;
         T->id = id;
         build_task(R, T, deck, bs, t6_bpe_eot(bpe), &req_cap);
+        /* the readers stop at eval.limit documents: a task (an MMLU subject) that gave
+         * fewer was read whole; one that gave exactly as many is taken as cut */
+        if (R->limit > 0) {
+            if (id == T6_TASK_MMLU) {
+                long per[T6_MMLU_SUBJECTS] = {0};
+                for (size_t d = 0; d < T->docs.n; d++)
+                    if (T->docs.docs[d].subject >= 0 && T->docs.docs[d].subject < T6_MMLU_SUBJECTS) per[T->docs.docs[d].subject]++;
+                for (int s = 0; s < T6_MMLU_SUBJECTS; s++) R->limit_cut |= per[s] >= R->limit;
+            } else {
+                R->limit_cut |= (long)T->docs.n >= R->limit;
+            }
+        }
     }
     t6_bpe_state_free(bs);
     t6_bpe_free(bpe);
+    /* again (cheap): the files may have gone since, and callers other than run_eval */
+    t6_eval_check_outputs(deck, dist, ckpt_path);
+    char path[4400];
+    t6_ev_results_path(ec->results, ckpt_path, R->num_fewshot, path, sizeof path);
     if (dist->rank == 0) {
         printf("eval: %zu requests from %d task(s), %d-shot, max length %d, %d rank(s)\n", R->n_req, ec->n_tasks,
                R->num_fewshot, R->max_len, dist->world);
@@ -452,17 +487,12 @@ int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const cha
             if (R->tasks[id].used) t6_ev_score_task(R, &R->tasks[id]);
         if (dist->rank == 0) {
             t6_ev_print_table(R, stdout);
-            char path[4400];
-            if (ec->results) snprintf(path, sizeof path, "%s", ec->results);
-            else {
-                size_t l = strlen(ckpt_path);
-                if (l > 3 && strcmp(ckpt_path + l - 3, ".h5") == 0) l -= 3;
-                snprintf(path, sizeof path, "%.*s.eval-%dshot.h5", (int)l, ckpt_path, R->num_fewshot);
-            }
-            if (t6_ev_write_h5(R, path, err, sizeof err)) t6_fatal("%s", err);
+            if (t6_ev_write_h5(R, path, err, sizeof err))
+                t6_fatal_hint("free space or point eval.results elsewhere; the table above is the result", "%s", err);
             printf("eval: results in %s (%.1fs, %ld rows in %ld batches)\n", path, R->seconds, R->n_rows,
                    R->n_batches);
-            if (ec->json && t6_ev_write_json(R, ec->json, err, sizeof err)) t6_fatal("%s", err);
+            if (ec->json && t6_ev_write_json(R, ec->json, err, sizeof err))
+                t6_fatal_hint("free space or point eval.json elsewhere; the HDF5 results are complete", "%s", err);
             fflush(stdout);
         }
     }

@@ -51,12 +51,17 @@ typedef struct {
     int world;
     double seconds;
     long n_rows, n_batches;
+    int limit_cut;          /* eval.limit left out documents of at least one task */
     char vocab_hash[80];
 } t6_ev_results;
 
 /* The job's exit status: 0, or 1 when a stop signal ended the scoring early (nothing
  * printed or written as a result; a scheduler must not take it for a finished job). */
 int t6_eval_tasks(const t6_deck *deck, t6_dist *dist, t6_model *model, const char *ckpt_path, long step);
+
+/* Fatal (all ranks, before any scoring) when eval.results (or its default beside
+ * ckpt_path) or eval.json cannot be written; creates nothing that stays. */
+void t6_eval_check_outputs(const t6_deck *deck, t6_dist *dist, const char *ckpt_path);
 
 /* Scores R->req[0..n_req) (R->max_len set): rows, batches of at most cap_tokens tokens,
  * forward, log-softmax over V; results summed over the ranks. *stopped = 1 when a stop
@@ -67,6 +72,13 @@ void t6_ev_score_requests(t6_ev_results *R, t6_dist *dist, t6_model *model, int 
 void t6_ev_score_task(t6_ev_results *R, t6_ev_task *t);
 
 /* evreport.c */
+/* The results file's path: eval.results, else "<checkpoint without .h5>.eval-<k>shot.h5"
+ * (model.init_from = "hf:DIR": "DIR.eval-<k>shot.h5"). */
+void t6_ev_results_path(const char *results, const char *ckpt_path, int num_fewshot, char *out, size_t len);
+/* Before the scoring: can the output `path` of deck key `key` be written (not a
+ * directory; "<path>.tmp" can be created beside it)? 0, or -1 with a message naming
+ * the key, the path and the reason in err. Creates nothing that stays. */
+int t6_ev_check_output(const char *key, const char *path, char *err, size_t err_len);
 void t6_ev_print_table(const t6_ev_results *R, FILE *f);
 int t6_ev_write_json(const t6_ev_results *R, const char *path, char *err, size_t err_len);
 int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t err_len);

@@ -3,7 +3,8 @@
 # (paper column order), the HDF5 results file (format, per-request tokens truncated to
 # the window, one request per choice), the JSON summary, 1 vs 2 MPI ranks giving
 # bitwise the same per-request log-likelihoods, and 2-shot where a few-shot split
-# exists (SciQ) or a clear error where it does not (ARC).
+# exists (SciQ) or a clear error where it does not (ARC); every metric recomputed from the
+# per-request records (tests/eval/recompute.py).
 . "$(dirname "$0")/common.sh"
 evtrain
 TASKS="eval.tasks=arc_easy,boolq,hellaswag,winogrande,mmlu,sciq,lambada_openai"
@@ -32,7 +33,12 @@ print(t["arc_easy"]["n"], t["mmlu"]["n"], t["winogrande"]["n"], r["average_tasks
       t["mmlu"]["paper_metric"], t["sciq"]["paper_metric"], r["format"], r["version"])
 PY
 )
-    expect_eq "JSON summary" "$out" "2 114 2 6 True False True acc acc_norm t6-eval-results 2"
+    expect_eq "JSON summary" "$out" "2 114 2 6 True False True acc acc_norm t6-eval-results 3"
+    # every metric recomputed from the per-request records alone (loglik, is_greedy,
+    # choice_chars, gold), and the printed table against the file
+    python3 "$T6_SRCDIR/tests/eval/recompute.py" "$TMP/one.h5" "$TMP/one.json" "$TMP/one.log" >"$TMP/recompute.log" 2>&1
+    expect_eq "metrics recomputed from /requests equal /metrics, the JSON and the table" "$?" 0
+    expect_grep "no metric differs" "mismatches: 0" "$TMP/recompute.log"
 fi
 
 # per-request tokens: every window at most seq_len + 1 = 33 tokens; continuations >= 1

@@ -17,6 +17,6 @@ check_PROGRAMS += tests/eval/arrowsweep
 tests_eval_arrowsweep_SOURCES = tests/eval/arrowsweep.c
 tests_eval_arrowsweep_LDADD = libt6core.a $(T6_CUDA_LIB) $(T6_EVAL_LIBS) $(T6_BASE_LIBS) $(CUDA_LIBS)
 EVAL_TESTS = tests/eval/units.sh tests/eval/loglik.sh tests/eval/prompts.sh tests/eval/e2e.sh tests/eval/errors.sh tests/eval/interrupt.sh tests/eval/arrow.sh tests/eval/arrow-bad.sh \
-  tests/eval/arrow-synth.sh
+  tests/eval/arrow-synth.sh tests/eval/outputs.sh tests/eval/full-disk.sh
 TESTS += $(EVAL_TESTS)
-EXTRA_DIST += $(EVAL_TESTS) tests/eval/common.sh tests/eval/lmeval_prompts.py tests/eval/arrow_compare.py tests/eval/mkarrow.py
+EXTRA_DIST += $(EVAL_TESTS) tests/eval/common.sh tests/eval/lmeval_prompts.py tests/eval/arrow_compare.py tests/eval/mkarrow.py tests/eval/recompute.py
