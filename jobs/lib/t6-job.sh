@@ -143,8 +143,22 @@ t6_job_modules() {
 # ---------------------------------------------------------------------------------
 # Layout: nodes, ranks, GPUs, CPUs
 # ---------------------------------------------------------------------------------
+# t6_job_count NAME MIN: the variable NAME, when set and not empty, must be a whole
+# number >= MIN; otherwise the job fails naming it (instead of a bash arithmetic error,
+# or a typo silently replaced by a default).
+t6_job_count() {
+    local v=${!1:-}
+    [ -n "$v" ] || return 0
+    case "$v" in *[!0-9]*) t6_die "$1=$v is not a whole number (>= $2)" ;; esac
+    [ "$((10#$v))" -ge "$2" ] || t6_die "$1=$v: must be at least $2"
+    printf -v "$1" '%d' "$((10#$v))"   # "08" would be octal to bash's arithmetic
+}
+
 t6_job_layout() {
-    local nodes= cpus_node=
+    local nodes= cpus_node= n
+    # What the user gives is checked; what the scheduler gives is trusted.
+    for n in T6_NODES T6_TASKS_PER_NODE T6_CPUS_PER_TASK T6_OMP_THREADS; do t6_job_count "$n" 1; done
+    for n in T6_RESTART_COUNT T6_MAX_RESTARTS T6_TIME_LIMIT T6_SIGNAL_MARGIN; do t6_job_count "$n" 0; done
     case "$T6_SCHEDULER" in
     slurm)
         nodes=${SLURM_JOB_NUM_NODES:-${SLURM_NNODES:-1}}
@@ -165,8 +179,10 @@ t6_job_layout() {
 
     T6_GPUS_PER_NODE=${T6_GPUS_PER_NODE:-0}
     # Slurm writes typed requests as "h100:8".
+    local gpus_given=$T6_GPUS_PER_NODE
     T6_GPUS_PER_NODE=${T6_GPUS_PER_NODE##*:}
-    case "$T6_GPUS_PER_NODE" in '' | *[!0-9]*) t6_die "T6_GPUS_PER_NODE=$T6_GPUS_PER_NODE is not a count" ;; esac
+    case "$T6_GPUS_PER_NODE" in '' | *[!0-9]*) t6_die "T6_GPUS_PER_NODE=$gpus_given is not a count (N, or TYPE:N as Slurm writes it)" ;; esac
+    T6_GPUS_PER_NODE=$((10#$T6_GPUS_PER_NODE))
     if [ -z "${T6_TASKS_PER_NODE:-}" ]; then
         # One rank per GPU; without GPUs what the scheduler gave (or one).
         if [ "$T6_GPUS_PER_NODE" -gt 0 ]; then

@@ -9,7 +9,8 @@
 #     requeueing) itself by the other run's status;
 #  3. the mpirun the layout needs is missing: the job fails before t6 --check, naming
 #     T6_MPIRUN; a dry run only warns;
-#  4. a dry run (T6_DRY_RUN=1) creates no run directory.
+#  4. a dry run (T6_DRY_RUN=1) creates no run directory;
+#  5. odd values of the T6_* counts fail the job naming the variable.
 set -u
 srcdir=${T6_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 srcdir=$(cd "$srcdir" && pwd) || exit 1
@@ -87,5 +88,18 @@ export T6_RUN_DIR=$H/dry/run
 T6_DRY_RUN=1 job && ok "dry run exits 0" || fail "dry run failed"
 grep -q "output.run_dir=$H/dry/run" "$H/out" && ok "the line names the run directory" || fail "no run dir in the line"
 [ ! -e "$H/dry" ] && ok "no run directory created" || fail "the dry run created $H/dry"
+
+# 5. odd numbers in the variables: an error naming the variable, before anything runs
+# (was: bash's "division by 0" / "unbound variable", or a typo silently replaced by 1)
+export T6_RUN_DIR=$H/odd
+for kv in T6_TASKS_PER_NODE=abc T6_TASKS_PER_NODE=0 T6_CPUS_PER_TASK=8x T6_NODES=2x \
+    T6_RESTART_COUNT=x T6_TIME_LIMIT=1h T6_GPUS_PER_NODE=h100:x; do
+    : >"$H/calls"
+    env "$kv" bash "$srcdir/jobs/t6_small_a100.slurm" >"$H/out" 2>&1 && fail "$kv accepted" || ok "$kv refused"
+    grep -q "t6-job: error: $kv" "$H/out" && ok "$kv: the error names it" || { fail "$kv: unclear error"; cat "$H/out"; }
+    [ ! -s "$H/calls" ] && [ ! -e "$H/odd" ] || fail "$kv: something ran or was created"
+done
+T6_DRY_RUN=1 T6_NODES=08 T6_TASKS_PER_NODE=2 T6_LAUNCHER=mpirun T6_MPIRUN=true T6_MPI_FLAVOR=openmpi job &&
+    grep -q "^true -np 16 " "$H/out" && ok "T6_NODES=08 is 8 (not octal)" || { fail "T6_NODES=08"; cat "$H/out"; }
 
 [ "$nfail" -eq 0 ] || { echo "$nfail failure(s)"; exit 1; }
