@@ -167,6 +167,10 @@ t6_job_layout() {
         cpus_node=${cpus_node%%[(,]*}
         ;;
     pbs)
+        # A named node file that cannot be read would silently make a multi-node job
+        # a one-node one (and, below, leave mpirun without a host file).
+        [ -z "${PBS_NODEFILE:-}" ] || [ -r "$PBS_NODEFILE" ] ||
+            t6_die "PBS_NODEFILE=$PBS_NODEFILE cannot be read (the hosts of this job); set T6_NODES and T6_MPIRUN_ARGS by hand to run without it"
         if [ -n "${PBS_NODEFILE:-}" ] && [ -r "$PBS_NODEFILE" ]; then
             nodes=$(sort -u "$PBS_NODEFILE" | grep -c .)
             # Torque lists a host once per core; PBS Pro once per MPI process.

@@ -99,6 +99,10 @@ for kv in T6_TASKS_PER_NODE=abc T6_TASKS_PER_NODE=0 T6_CPUS_PER_TASK=8x T6_NODES
     grep -q "t6-job: error: $kv" "$H/out" && ok "$kv: the error names it" || { fail "$kv: unclear error"; cat "$H/out"; }
     [ ! -s "$H/calls" ] && [ ! -e "$H/odd" ] || fail "$kv: something ran or was created"
 done
+env PBS_JOBID=77.pbs PBS_NODEFILE=$H/no/nodefile bash "$srcdir/jobs/t6_small_a100.slurm" >"$H/out" 2>&1 &&
+    fail "an unreadable PBS_NODEFILE accepted" || ok "an unreadable PBS_NODEFILE refused"
+grep -q "error: PBS_NODEFILE=$H/no/nodefile cannot be read" "$H/out" && ok "the error names PBS_NODEFILE" ||
+    { fail "PBS_NODEFILE not named"; cat "$H/out"; }
 T6_DRY_RUN=1 T6_NODES=08 T6_TASKS_PER_NODE=2 T6_LAUNCHER=mpirun T6_MPIRUN=true T6_MPI_FLAVOR=openmpi job &&
     grep -q "^true -np 16 " "$H/out" && ok "T6_NODES=08 is 8 (not octal)" || { fail "T6_NODES=08"; cat "$H/out"; }
 
