@@ -143,8 +143,22 @@ t6_job_modules() {
 # ---------------------------------------------------------------------------------
 # Layout: nodes, ranks, GPUs, CPUs
 # ---------------------------------------------------------------------------------
+# t6_job_count NAME MIN: the variable NAME, when set and not empty, must be a whole
+# number >= MIN; otherwise the job fails naming it (instead of a bash arithmetic error,
+# or a typo silently replaced by a default).
+t6_job_count() {
+    local v=${!1:-}
+    [ -n "$v" ] || return 0
+    case "$v" in *[!0-9]*) t6_die "$1=$v is not a whole number (>= $2)" ;; esac
+    [ "$((10#$v))" -ge "$2" ] || t6_die "$1=$v: must be at least $2"
+    printf -v "$1" '%d' "$((10#$v))"   # "08" would be octal to bash's arithmetic
+}
+
 t6_job_layout() {
-    local nodes= cpus_node=
+    local nodes= cpus_node= n
+    # What the user gives is checked; what the scheduler gives is trusted.
+    for n in T6_NODES T6_TASKS_PER_NODE T6_CPUS_PER_TASK T6_OMP_THREADS; do t6_job_count "$n" 1; done
+    for n in T6_RESTART_COUNT T6_MAX_RESTARTS T6_TIME_LIMIT T6_SIGNAL_MARGIN; do t6_job_count "$n" 0; done
     case "$T6_SCHEDULER" in
     slurm)
         nodes=${SLURM_JOB_NUM_NODES:-${SLURM_NNODES:-1}}
@@ -153,6 +167,10 @@ t6_job_layout() {
         cpus_node=${cpus_node%%[(,]*}
         ;;
     pbs)
+        # A named node file that cannot be read would silently make a multi-node job
+        # a one-node one (and, below, leave mpirun without a host file).
+        [ -z "${PBS_NODEFILE:-}" ] || [ -r "$PBS_NODEFILE" ] ||
+            t6_die "PBS_NODEFILE=$PBS_NODEFILE cannot be read (the hosts of this job); set T6_NODES and T6_MPIRUN_ARGS by hand to run without it"
         if [ -n "${PBS_NODEFILE:-}" ] && [ -r "$PBS_NODEFILE" ]; then
             nodes=$(sort -u "$PBS_NODEFILE" | grep -c .)
             # Torque lists a host once per core; PBS Pro once per MPI process.
@@ -165,8 +183,10 @@ t6_job_layout() {
 
     T6_GPUS_PER_NODE=${T6_GPUS_PER_NODE:-0}
     # Slurm writes typed requests as "h100:8".
+    local gpus_given=$T6_GPUS_PER_NODE
     T6_GPUS_PER_NODE=${T6_GPUS_PER_NODE##*:}
-    case "$T6_GPUS_PER_NODE" in '' | *[!0-9]*) t6_die "T6_GPUS_PER_NODE=$T6_GPUS_PER_NODE is not a count" ;; esac
+    case "$T6_GPUS_PER_NODE" in '' | *[!0-9]*) t6_die "T6_GPUS_PER_NODE=$gpus_given is not a count (N, or TYPE:N as Slurm writes it)" ;; esac
+    T6_GPUS_PER_NODE=$((10#$T6_GPUS_PER_NODE))
     if [ -z "${T6_TASKS_PER_NODE:-}" ]; then
         # One rank per GPU; without GPUs what the scheduler gave (or one).
         if [ "$T6_GPUS_PER_NODE" -gt 0 ]; then
@@ -224,7 +244,24 @@ t6_job_run_dir() {
         T6_RUN_DIR=${T6_RUN_ROOT:-$T6_HOME/runs}/${T6_JOB_NAME}-${T6_JOB_ID}
     fi
     case "$T6_RUN_DIR" in /*) ;; *) T6_RUN_DIR=$T6_HOME/$T6_RUN_DIR ;; esac
+    # A dry run leaves nothing behind (not even an empty run directory).
+    [ "${T6_DRY_RUN:-0}" = 1 ] && return 0
     mkdir -p "$T6_RUN_DIR" || t6_die "cannot create run directory $T6_RUN_DIR"
+}
+
+# t6_job_run_dir_busy: true (0) when a live t6 holds <run_dir>/t6.lock (flock, the
+# lock t6 itself takes), printing its holder line. Checked before the launch, so that
+# a second job on the same run directory neither moves the live run's t6.status away
+# nor starts, and after it, so that a t6 refused by the lock is never judged by the
+# other run's status ("stopped" would requeue this job, "finished" end it with 0).
+# Where flock(1) is missing or the file system has no flock, t6's own check decides.
+t6_job_run_dir_busy() {
+    local lock=$T6_RUN_DIR/t6.lock
+    [ -e "$lock" ] && command -v flock >/dev/null 2>&1 || return 1
+    flock -n -E 99 "$lock" true 2>/dev/null
+    [ $? -eq 99 ] || return 1
+    tr '\n' ' ' <"$lock" 2>/dev/null | sed 's/ *$//'
+    return 0
 }
 
 # ---------------------------------------------------------------------------------
@@ -270,10 +307,24 @@ t6_mpi_flavor() {
     esac
 }
 
+# t6_job_need_launcher CMD WHAT HINT: the launcher must exist before anything runs;
+# otherwise the job would only fail at the launch (exit 127, after t6 --check), and
+# the MPI flavour, read from `mpirun --version`, would have been guessed. A dry run
+# (e.g. on a login node without MPI) only warns.
+t6_job_need_launcher() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    if [ "${T6_DRY_RUN:-0}" = 1 ]; then
+        t6_log "warning: $2 is not on PATH here; the line below would fail ($3)"
+        return 0
+    fi
+    t6_die "$2: no such command on $(hostname); $3"
+}
+
 t6_job_launch_line() {
     LAUNCH=()
     case "$T6_LAUNCHER" in
     srun)
+        t6_job_need_launcher srun "srun" "run the script under sbatch, or set T6_LAUNCHER=mpirun"
         LAUNCH=(srun --nodes="$T6_NODES" --ntasks="$T6_NTASKS" --ntasks-per-node="$T6_TASKS_PER_NODE"
             --cpus-per-task="$T6_CPUS_PER_TASK" --cpu-bind=cores --kill-on-bad-exit=1)
         # Each rank sees exactly its GPU (t6 takes local_rank % visible devices).
@@ -289,6 +340,7 @@ t6_job_launch_line() {
         ;;
     mpirun)
         local mpirun=${T6_MPIRUN:-mpirun} flavor hostfile=
+        t6_job_need_launcher "$mpirun" "T6_MPIRUN=$mpirun" "load the MPI module (T6_MODULES), or set T6_MPIRUN=/path/to/mpirun"
         flavor=$(t6_mpi_flavor)
         if [ -n "${PBS_NODEFILE:-}" ] && [ -r "$PBS_NODEFILE" ]; then
             # One line per node, in PBS's order (the first is the mother superior,
@@ -466,6 +518,11 @@ t6_job_main() {
         return 0
     fi
 
+    local holder
+    if holder=$(t6_job_run_dir_busy); then
+        t6_die "run directory $T6_RUN_DIR is in use by another t6 ($holder); wait for it to end," \
+            "or give this job another T6_RUN_DIR"
+    fi
     # Validate the deck for this world size before asking for the GPUs' time.
     if [ "${T6_PRECHECK:-1}" = 1 ]; then
         "${T6_ARGS[0]}" --check "${T6_ARGS[@]:1}" --ranks "$T6_NTASKS" >"$T6_RUN_DIR/check.$T6_JOB_ID.txt" 2>&1 ||
@@ -513,6 +570,12 @@ t6_job_main() {
     [ -n "$watchdog" ] && { kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null; }
 
     local status=
+    if holder=$(t6_job_run_dir_busy); then
+        # Another job got the lock first (both passed the check above at once).
+        echo "$(date '+%F %T') job $T6_JOB_ID end rc=$rc: run directory in use by another t6" >>"$T6_RUN_DIR/jobs.log"
+        t6_die "t6 exited with $rc; run directory $T6_RUN_DIR is in use by another t6 ($holder):" \
+            "its t6.status is not this job's; not requeueing"
+    fi
     [ -r "$status_file" ] && read -r status <"$status_file"
     t6_log "launcher exited with $rc; t6.status: '${status:-<none>}'"
     echo "$(date '+%F %T') job $T6_JOB_ID end rc=$rc status='${status:-}'" >>"$T6_RUN_DIR/jobs.log"
