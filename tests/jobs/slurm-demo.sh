@@ -69,7 +69,11 @@ A=$(cd "$work/submitA" && env -u T6_HOME -u T6_BIN -u T6_RUN_ROOT T6_SHARE="$STA
     timeout 30 sbatch --parsable --job-name=t6-test-a --nodes=1 --ntasks-per-node=1 --cpus-per-task=1 \
     --gpus-per-node=0 --mem=0 --time=10 --output="$work/out/%x-%j.out" t6_small_a100.slurm) ||
     fail "sbatch A (installed tree) failed"
-B=$(submit t6-test-b) || fail "sbatch B failed"
+# B and C are preempted while they run: T6_TEST_STEP_DELAY_MS (test only; sbatch passes
+# the environment on) makes each step last 100 ms, so the ~1 s a signal takes to travel
+# from scancel through the batch shell to t6 on a loaded machine does not outlast the run
+# (it did: job B finished step 60 before the second USR1 arrived).
+B=$(T6_TEST_STEP_DELAY_MS=100 submit t6-test-b) || fail "sbatch B failed"
 echo "submitted A=$A (undisturbed) and B=$B (preempted twice)"
 
 field() { timeout 20 scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
@@ -116,7 +120,7 @@ wait_until 240 "B to end" done_state "$B"
 # C only now, so that it cannot run to the end unobserved while A and B are watched.
 # Only with an MPI build: without MPI two ranks would be two separate runs.
 if "$t6" --version | grep -q 'mpi=yes'; then
-    C=$(T6_EXTRA_SET="$T6_EXTRA_SET train.zero=1" submit t6-test-c 2) || fail "sbatch C failed"
+    C=$(T6_TEST_STEP_DELAY_MS=100 T6_EXTRA_SET="$T6_EXTRA_SET train.zero=1" submit t6-test-c 2) || fail "sbatch C failed"
     echo "submitted C=$C (2 ranks, preempted once)"
     runC=t6-test-c-$C
     wait_until 180 "C to pass step 15" running_past "$runC" 15 0 "$C"
