@@ -820,15 +820,23 @@ static int take_text(load_ctx *c, int k, const char *text)
     case K_INT:
     case K_LONG:
     case K_U64:
+        /* blanks around the number are allowed on both sides (strtoll skips only the
+         * leading ones); a number too large for 64 bits is out of range, not "not an
+         * integer" */
         errno = 0;
         v.i = strtoll(text, &end, 10);
-        if (!*text || *end || errno)
+        end += strspn(end, " \t");
+        if (errno == ERANGE && end != text && !*end)
+            return fail(c, k, text, NULL, "out of range (does not fit in 64 bits), expected %s", KEY_DOCS[k].type);
+        if (!*text || *end || errno || end == text + strspn(text, " \t"))
             return fail(c, k, text, NULL, "not an integer, expected %s", KEY_DOCS[k].type);
         return store(c, k, &v, text);
     case K_FLOAT:
         errno = 0;
         v.f = strtod(text, &end);
-        if (!*text || *end || errno) return fail(c, k, text, NULL, "not a number, expected float");
+        end += strspn(end, " \t");
+        if (!*text || *end || errno || end == text + strspn(text, " \t"))
+            return fail(c, k, text, NULL, "not a number, expected float");
         return store(c, k, &v, text);
     case K_BOOL:
         if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0) v.i = 1;

@@ -17,6 +17,8 @@ expect_eq "empty list"    "$("$T6" --print-deck "$D" --set data.val= --set train
 expect_eq "last one wins" "$("$T6" --print-deck "$D" --set train.seed=1 --set train.seed=2 | field seed)" 2
 expect_eq "top-level job" "$("$T6" --print-deck "$D" --set job=eval | field job)" '"eval"'
 expect_eq "64-bit int"    "$("$T6" --print-deck "$D" --set train.seed=5000000000 | field seed)" 5000000000L
+expect_eq "blanks around an int" "$("$T6" --print-deck "$D" --set 'train.max_steps= 77 ' | field max_steps)" 77
+expect_eq "blanks around a float" "$("$T6" --print-deck "$D" --set 'optim.lr=2e-3 ' | field lr)" 0.002
 # Overrides feed the derived values and the checks.
 expect_eq "size override changes the model" \
     "$("$T6" --check "$D" --set model.size=medium | sed -n 's/^parameters: //p')" 353992704
@@ -38,6 +40,9 @@ badset "--set model.n_layr=3: unknown key model.n_layr; did you mean model.n_lay
 badset "--set model.n_layer=abc: model.n_layer = abc: not an integer, expected int (allowed: 1..1024)" \
     --set model.n_layer=abc
 badset "--set model.n_layer=2000: model.n_layer = 2000: out of range (allowed: 1..1024)" --set model.n_layer=2000
+badset "--set train.seed=18446744073709551615: train.seed = 18446744073709551615: out of range (does not fit in 64 bits), expected int (allowed: 0..9223372036854775807)" \
+    --set train.seed=18446744073709551615
+badset "--set train.max_steps= : train.max_steps =  : not an integer, expected int (allowed: 1..1000000000000)" --set 'train.max_steps= '
 badset "--set optim.lr=fast: optim.lr = fast: not a number, expected float (allowed: > 0)" --set optim.lr=fast
 badset "--set model.attention=mlp: model.attention = mlp: invalid value (allowed: tpa, tpa_kvonly, mha, mqa, gqa, mla)" \
     --set model.attention=mlp
