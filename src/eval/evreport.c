@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "h5io.h"
+#include "rundir.h"
 #include "util.h"
 
 #define T6_EVAL_FORMAT "t6-eval-results"
@@ -100,7 +101,26 @@ void t6_ev_results_path(const char *results, const char *ckpt_path, int num_fews
     else snprintf(out, len, "%.*s.eval-%dshot.h5", (int)l, src, num_fewshot);
 }
 
-/* Both outputs are written to "<path>.tmp" and renamed over path once complete, so
+/* "<path>.tmp.<pid>": one name per writer, so two evaluations writing the same path at
+ * once never write into one temporary file (the later rename wins, whole); a writer
+ * killed mid-write leaves its file, removed by the next evaluation of that path once
+ * that pid is dead (t6_clean_temp_files). */
+static void tmp_name(char *buf, size_t len, const char *path)
+{
+    snprintf(buf, len, "%s.tmp.%ld", path, (long)getpid());
+}
+
+/* Removes the temporary files of path's earlier writers that are dead. */
+static void clean_stale_tmps(const char *path)
+{
+    char *d = t6_strdup(path), *b = t6_strdup(path), prefix[4400];
+    snprintf(prefix, sizeof prefix, "%s.tmp.", basename(b));
+    t6_clean_temp_files(dirname(d), prefix, "an evaluation result");
+    free(d);
+    free(b);
+}
+
+/* Both outputs are written to "<path>.tmp.<pid>" and renamed over path once complete, so
  * what must be possible before the scoring starts is: path is not a directory, and
  * the .tmp file can be created beside it (the directory exists and is writable, the
  * file system is not read-only). Creating and removing the .tmp file is the check
@@ -158,7 +178,7 @@ int t6_ev_check_output(const char *key, const char *path, char *err, size_t err_
         return -1;
     }
     char tmp[4500];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    tmp_name(tmp, sizeof tmp, path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         t6_seterr(err, err_len, "%s = \"%s\": cannot create %s: %s", key, path, tmp, strerror(errno));
@@ -166,6 +186,7 @@ int t6_ev_check_output(const char *key, const char *path, char *err, size_t err_
     }
     close(fd);
     unlink(tmp);
+    clean_stale_tmps(path);
     return 0;
 }
 
@@ -261,10 +282,10 @@ int t6_ev_write_json(const t6_ev_results *R, const char *path, char *err, size_t
         if (rc) { t6_seterr(err, err_len, "eval.json = \"%s\": cannot write: %s", path, strerror(e)); return -1; }
         return 0;
     }
-    /* <path>.tmp, renamed once whole: a full disk leaves the previous file as it was,
+    /* <path>.tmp.<pid>, renamed once whole: a full disk leaves the previous file as it was,
      * never a truncated JSON in its place (json_dump_file checks fclose) */
     char tmp[4500], note[96];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    tmp_name(tmp, sizeof tmp, path);
     errno = 0;
     rc = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     int e = errno;
@@ -340,7 +361,7 @@ static int put_strings(hid_t g, const char *name, const char *const *s, size_t n
 int t6_ev_write_h5(const t6_ev_results *R, const char *path, char *err, size_t err_len)
 {
     char tmp[4500];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    tmp_name(tmp, sizeof tmp, path);
     t6_h5_quiet_state q = t6_h5_quiet_begin();
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) {
