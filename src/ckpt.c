@@ -292,6 +292,13 @@ int t6_ckpt_load(const char *path, const t6_deck *deck, const t6_param_layout *p
     t6_h5_quiet();
     memset(st, 0, sizeof *st);
     if (access(path, R_OK) != 0) { snprintf(err, err_len, "cannot read: %s", strerror(errno)); return -1; }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        /* a run directory or its checkpoints/ given as output.resume */
+        snprintf(err, err_len, "is a directory, not a checkpoint file (give a ckpt_<step>.h5 in it, or \"auto\" with "
+                 "output.run_dir set to the run)");
+        return -1;
+    }
     H5Eclear2(H5E_DEFAULT);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {

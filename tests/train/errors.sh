@@ -70,6 +70,11 @@ truncate -s $((size / 3)) "$TMP/trunc-ckpt.h5"
 tiny "$TMP/r8" 6 --set output.resume="$TMP/trunc-ckpt.h5"; rc=$?
 fails "resume from a truncated checkpoint" "$TMP/r8.log" "$TMP/trunc-ckpt.h5" "not a valid checkpoint"
 
+# a directory (the run or its checkpoints/) given as output.resume: said so, not
+# "not a readable HDF5 file"
+tiny "$TMP/r9" 6 --set output.resume="$R/checkpoints"; rc=$?
+fails "resume from a directory" "$TMP/r9.log" "$R/checkpoints" "is a directory, not a checkpoint file"
+
 # only damaged checkpoints: refuse rather than silently start over
 R2="$TMP/allbad"; mkdir -p "$R2/checkpoints"
 cp "$TMP/trunc-ckpt.h5" "$R2/checkpoints/ckpt_00000004.h5"
