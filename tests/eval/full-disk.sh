@@ -8,32 +8,8 @@
 # tests/train/full-disk.sh does; the test skips only when none can be mounted.
 . "$(dirname "$0")/common.sh"
 
-if [ "$(id -u)" != 0 ] && [ -z "${T6_FULLDISK_USERNS:-}" ]; then
-    if unshare -rm true 2>/dev/null; then
-        rm -rf "$TMP"; trap - EXIT
-        exec unshare -rm env T6_FULLDISK_USERNS=1 sh "$0" "$@"
-    fi
-    echo "SKIP: mounting a small file system needs root or unprivileged user namespaces (unshare -rm)"
-    exit 77
-fi
-[ -n "${T6_FULLDISK_USERNS:-}" ] && export OMPI_MCA_orte_tmpdir_base="$TMP"
-
-MNT="$TMP/mnt"
-mkdir -p "$MNT"
-mounted=
-cleanup() {
-    [ -n "$mounted" ] && umount "$MNT" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-if mount -t tmpfs -o size=64k tmpfs "$MNT" 2>/dev/null; then
-    mounted=tmpfs
-else
-    img="$TMP/fs.img"
-    truncate -s 128k "$img" && mkfs.ext2 -q -F -b 1024 -N 32 -m 0 "$img" >/dev/null 2>&1 &&
-        mount -o loop "$img" "$MNT" 2>/dev/null && mounted=loop
-    [ -n "$mounted" ] || { echo "SKIP: cannot mount a tmpfs or a loop-mounted image on $MNT"; exit 77; }
-fi
+small_fs_begin "$@"
+small_fs 64
 
 evtrain
 EVDATA="$EVDATA --set data.val=[]"

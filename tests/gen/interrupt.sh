@@ -9,14 +9,6 @@
 # used to generate every token into the closed pipe and exit 0). doc/generate.md.
 . "$(dirname "$0")/../train/common.sh"
 
-wait_for() {
-    _what=$1; shift
-    _i=0
-    while [ $_i -lt 600 ]; do "$@" && return 0; sleep 0.1; _i=$((_i + 1)); done
-    bad "timed out waiting for $_what"
-    return 1
-}
-
 tiny "$TMP/run" 12 || { bad "training the tiny checkpoint"; cat "$TMP/run.log"; finish; }
 # gen OUT ERR [--set ...]: generation from the tiny checkpoint in the background (pid in
 # $pid), 100 ms a token so that a signal lands mid-stream; no end-of-text token, so every

@@ -57,3 +57,48 @@ rows() {
 }
 
 status_of() { cat "$1/t6.status" 2>/dev/null; }
+
+# wait_for WHAT CMD...: polls CMD every 0.1 s for up to 60 s; a check fails on timeout
+wait_for() {
+    _what=$1; shift
+    _i=0
+    while [ $_i -lt 600 ]; do "$@" && return 0; sleep 0.1; _i=$((_i + 1)); done
+    bad "timed out waiting for $_what"
+    return 1
+}
+
+# ---- small file systems, for the full-disk tests ---------------------------------------
+# small_fs_begin "$@": makes sure mounting is possible (root, or re-runs the calling
+# script as root of a private user+mount namespace, whose mounts vanish with it; skips,
+# saying why, when neither), then sets MNT (an empty mount point) and the cleanup.
+small_fs_begin() {
+    if [ "$(id -u)" != 0 ] && [ -z "${T6_FULLDISK_USERNS:-}" ]; then
+        if unshare -rm true 2>/dev/null; then
+            rm -rf "$TMP"; trap - EXIT
+            exec unshare -rm env T6_FULLDISK_USERNS=1 sh "$0" "$@"
+        fi
+        echo "SKIP: mounting a small file system needs root or unprivileged user namespaces (unshare -rm)"
+        exit 77
+    fi
+    # in the namespace, Open MPI's session directory must be one "root" there may write
+    [ -n "${T6_FULLDISK_USERNS:-}" ] && export OMPI_MCA_orte_tmpdir_base="$TMP"
+    MNT="$TMP/mnt"
+    mkdir -p "$MNT"
+    mounted=
+    trap '[ -n "$mounted" ] && umount "$MNT" 2>/dev/null; rm -rf "$TMP"' EXIT
+}
+# small_fs SIZE_KB: mounts an empty file system of about SIZE_KB on $MNT (a tmpfs, or a
+# loop-mounted ext2 image), unmounting the previous one; skips when neither mounts
+small_fs() {
+    [ -n "$mounted" ] && { umount "$MNT" || { echo "FAIL: cannot unmount $MNT"; exit 1; }; mounted=; }
+    if mount -t tmpfs -o size="$1k" tmpfs "$MNT" 2>/dev/null; then
+        mounted=tmpfs; return 0
+    fi
+    # ext2 with 1 KB blocks and few inodes: its own overhead is a few blocks
+    img="$TMP/fs-$1.img"
+    rm -f "$img"
+    truncate -s "$(( $1 + 64 ))k" "$img" && mkfs.ext2 -q -F -b 1024 -N 32 -m 0 "$img" >/dev/null 2>&1 &&
+        mount -o loop "$img" "$MNT" 2>/dev/null && { mounted=loop; return 0; }
+    echo "SKIP: cannot mount a tmpfs or a loop-mounted image of $1 KB on $MNT"
+    exit 77
+}

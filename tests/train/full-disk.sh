@@ -15,41 +15,7 @@
 # saying why, only when none of these can be mounted.
 . "$(dirname "$0")/common.sh"
 
-if [ "$(id -u)" != 0 ] && [ -z "${T6_FULLDISK_USERNS:-}" ]; then
-    if unshare -rm true 2>/dev/null; then
-        # root inside a private namespace may mount a tmpfs; the mounts vanish with it
-        rm -rf "$TMP"; trap - EXIT
-        exec unshare -rm env T6_FULLDISK_USERNS=1 sh "$0" "$@"
-    fi
-    echo "SKIP: mounting a small file system needs root or unprivileged user namespaces (unshare -rm)"
-    exit 77
-fi
-# in the namespace, Open MPI's session directory must be one "root" there may write
-[ -n "${T6_FULLDISK_USERNS:-}" ] && export OMPI_MCA_orte_tmpdir_base="$TMP"
-
-MNT="$TMP/mnt"
-mkdir -p "$MNT"
-mounted=
-cleanup() {
-    [ -n "$mounted" ] && umount "$MNT" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# small_fs SIZE_KB: mounts an empty file system of about SIZE_KB on $MNT
-small_fs() {
-    [ -n "$mounted" ] && { umount "$MNT" || { echo "FAIL: cannot unmount $MNT"; exit 1; }; mounted=; }
-    if mount -t tmpfs -o size="$1k" tmpfs "$MNT" 2>/dev/null; then
-        mounted=tmpfs; return 0
-    fi
-    # ext2 with 1 KB blocks and few inodes: its own overhead is a few blocks
-    img="$TMP/fs-$1.img"
-    rm -f "$img"
-    truncate -s "$(( $1 + 64 ))k" "$img" && mkfs.ext2 -q -F -b 1024 -N 32 -m 0 "$img" >/dev/null 2>&1 &&
-        mount -o loop "$img" "$MNT" 2>/dev/null && { mounted=loop; return 0; }
-    echo "SKIP: cannot mount a tmpfs or a loop-mounted image of $1 KB on $MNT"
-    exit 77
-}
+small_fs_begin "$@"
 
 # corpora and the reference checkpoint of step 5, on the ordinary disk
 REF="$TMP/ref"

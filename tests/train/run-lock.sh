@@ -9,14 +9,6 @@
 command -v flock >/dev/null 2>&1 || { echo "SKIP: flock(1) (util-linux) not installed"; exit 77; }
 HOST=$(hostname)
 
-# wait_for WHAT CMD...: polls CMD for up to 60 s
-wait_for() {
-    _what=$1; shift
-    _i=0
-    while [ $_i -lt 600 ]; do "$@" && return 0; sleep 0.1; _i=$((_i + 1)); done
-    bad "timed out waiting for $_what"
-    return 1
-}
 # a pid that is certainly dead: a child that has exited and been reaped
 dead_pid() { sh -c 'exit 0' & _p=$!; wait $_p; echo $_p; }
 # hold_lock FILE: a background sleep that holds flock(LOCK_EX) on FILE (pid in $!;

@@ -11,13 +11,6 @@
 # where wanted.
 . "$(dirname "$0")/common.sh"
 
-wait_for() {
-    _what=$1; shift
-    _i=0
-    while [ $_i -lt 600 ]; do "$@" && return 0; sleep 0.1; _i=$((_i + 1)); done
-    bad "timed out waiting for $_what"
-    return 1
-}
 # start "VAR=value ..." RUN_DIR MAX_STEPS [--set ...]: t6 in the background with
 # those test variables (pid in $pid)
 start() {
